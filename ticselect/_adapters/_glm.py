@@ -1,0 +1,292 @@
+"""GLM plumbing: the chain rule from per-sample derivatives in η to the parameters.
+
+An adapter reads a fitted model into a :class:`GLMSpec`; :func:`glm_curvature` turns
+any spec into a :class:`~ticselect.Curvature` in one pass over row blocks:
+
+``H = Σ_blocks X̃ᵀ diag(w ℓ'') X̃``, ``C = Σ_blocks Gᵀ diag(w) G`` with
+``G = ℓ'[:, None] X̃`` (``X̃`` the design with the intercept column appended), plus the
+dispersion row and column.  Only one block of ``G`` exists at a time; the full
+per-sample gradient matrix is built only if the user asks for it.
+Conventions: see :mod:`ticselect._curvature`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._curvature import Curvature
+from .._linalg import weighted_gram
+
+#: Rows per block: about 2**22 floats (32 MiB) per block temporary.
+_BLOCK_FLOATS = 2**22
+
+
+@dataclass
+class GLMSpec:
+    """Everything needed to evaluate a fitted GLM's curvature.
+
+    Attributes
+    ----------
+    family : Family
+        Family and link.
+    X : ndarray or sparse matrix of shape (n, p)
+        Design without the intercept column.
+    y : ndarray of shape (n,)
+        Responses (class indices for the multinomial family).
+    coef : ndarray of shape (m, p)
+        Coefficients, one row per linear predictor (``m = K`` for the multinomial).
+    intercept : ndarray of shape (m,) or None
+        Intercepts, ``None`` when the model has none.
+    sample_weight : ndarray of shape (n,)
+        Frequency weights.
+    offset : ndarray of shape (n,) or None
+        Added to the linear predictor.
+    l2 : float
+        Penalty strength on the coefficients, in loss units, before division by the
+        dispersion (see ``l2_over_dispersion``).
+    l2_intercept : float
+        Penalty strength on the intercepts (liblinear penalises it).
+    l2_over_dispersion : bool
+        Divide the penalty by the dispersion (sklearn's objectives are deviances).
+    feature_names, class_names : list of str
+        Used to name the parameters.
+    model_name : str
+        Short description.
+    softmax_gauge : bool
+        Whether the model is the over-parameterised softmax (adds gauge directions).
+    drop_classes : tuple of int
+        Classes whose coefficient rows are fixed at zero (statsmodels' reference class)
+        and therefore not parameters.
+    """
+
+    family: object
+    X: object
+    y: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray | None
+    sample_weight: np.ndarray
+    offset: np.ndarray | None = None
+    l2: float = 0.0
+    l2_intercept: float = 0.0
+    l2_over_dispersion: bool = False
+    feature_names: list = field(default_factory=list)
+    class_names: list | None = None
+    model_name: str = ""
+    softmax_gauge: bool = False
+    drop_classes: tuple = ()
+
+
+def _with_intercept(Xb, fit_intercept):
+    if not fit_intercept:
+        return Xb
+    if sp.issparse(Xb):
+        return sp.hstack([Xb, np.ones((Xb.shape[0], 1))], format="csr")
+    out = np.empty((Xb.shape[0], Xb.shape[1] + 1))
+    out[:, :-1] = Xb
+    out[:, -1] = 1.0
+    return out
+
+
+def _matvec_T(Xt, v):
+    """``X̃ᵀ v`` for dense or sparse ``X̃``; ``v`` may be 2-D (n, m)."""
+    out = Xt.T @ v
+    return np.asarray(out)
+
+
+def _linear_predictor(spec):
+    eta = spec.X @ spec.coef.T
+    eta = np.asarray(eta, dtype=float)
+    if spec.intercept is not None:
+        eta = eta + spec.intercept[None, :]
+    if spec.offset is not None:
+        eta = eta + spec.offset[:, None]
+    return eta
+
+
+def _param_names(spec):
+    names = list(spec.feature_names)
+    if spec.intercept is not None:
+        names = names + ["intercept"]
+    if spec.coef.shape[0] == 1:
+        return names
+    return [f"{c}:{nm}" for c in spec.class_names for nm in names]
+
+
+def _softmax_gauge(K, pt):
+    """Directions ``1_K ⊗ e_j / sqrt(K)`` in the class-major layout."""
+    g = np.zeros((K * pt, pt))
+    for j in range(pt):
+        g[j::pt, j] = 1.0 / np.sqrt(K)
+    return g
+
+
+def glm_curvature(spec, *, dispersion=None):
+    """Build the :class:`~ticselect.Curvature` of a GLM described by ``spec``.
+
+    Parameters
+    ----------
+    spec : GLMSpec
+        The fitted model, its data and penalty.
+    dispersion : None or float, default=None
+        ``None``: maximum-likelihood dispersion, counted as a parameter; a float fixes
+        it.
+
+    Returns
+    -------
+    Curvature
+    """
+    fam = spec.family
+    X, y, w = spec.X, spec.y, spec.sample_weight
+    n = X.shape[0]
+    m = spec.coef.shape[0]
+    multi = fam.name == "multinomial"
+    fit_int = spec.intercept is not None
+    eta_full = _linear_predictor(spec)
+    eta = eta_full if multi else eta_full[:, 0]
+    fam.check_mu(fam.mean(eta))
+
+    phi, phi_is_param = None, False
+    if fam.has_dispersion:
+        if dispersion is None:
+            phi, phi_is_param = fam.ml_dispersion(y, eta, w), True
+        else:
+            phi = float(dispersion)
+            if not (np.isfinite(phi) and phi > 0):
+                raise ValueError(
+                    f"dispersion must be None or a positive number, got {dispersion!r}."
+                )
+    phi_arg = 1.0 if phi is None else phi
+
+    nll = float(np.sum(w * fam.nll(y, eta, phi_arg)))
+    if not np.isfinite(nll):
+        raise ValueError(
+            f"The negative log-likelihood of {spec.model_name} is not finite at the "
+            "fitted parameters (a fitted probability of 0 or 1, or a mean outside "
+            "the family's range). Check the data and the fit."
+        )
+    d1, d2 = fam.eta_derivatives(y, eta, phi_arg)
+    d1 = d1.reshape(n, m)
+    d2 = d2.reshape(n, m, m)
+
+    pt = X.shape[1] + int(fit_int)  # parameters per linear predictor
+    dcoef = m * pt
+    H = np.zeros((dcoef, dcoef))
+    C = np.zeros((dcoef, dcoef))
+    grad = np.zeros(dcoef)
+    abs_grad = np.zeros(dcoef)
+    block = max(1, _BLOCK_FLOATS // max(1, dcoef))
+    for start in range(0, n, block):
+        sl = slice(start, min(n, start + block))
+        Xt = _with_intercept(X[sl], fit_int)
+        wb, r, h = w[sl], d1[sl], d2[sl]
+        for k in range(m):
+            for j in range(k, m):
+                H[k * pt : (k + 1) * pt, j * pt : (j + 1) * pt] += (
+                    weighted_gram(Xt, wb * h[:, k, j])
+                    if k == j
+                    else np.asarray(Xt.T @ _scale_rows(Xt, wb * h[:, k, j]))
+                )
+        if m == 1:
+            C += weighted_gram(Xt, wb * r[:, 0] ** 2)
+        else:
+            Gb = _block_grads(Xt, r)
+            C += weighted_gram(Gb, wb)
+        grad += _matvec_T(Xt, wb[:, None] * r).T.ravel()
+        absX = abs(Xt)
+        abs_grad += _matvec_T(absX, wb[:, None] * np.abs(r)).T.ravel()
+    H = np.triu(H) + np.triu(H, 1).T
+
+    params = np.column_stack(
+        [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])
+    ).ravel()
+    lam = spec.l2 / phi if (spec.l2_over_dispersion and phi is not None) else spec.l2
+    pen_row = np.full(pt, lam)
+    if fit_int:
+        pen_row[-1] = spec.l2_intercept
+    penalty = np.tile(pen_row, m)
+    names = _param_names(spec)
+    gauge = _softmax_gauge(m, pt) if spec.softmax_gauge else None
+
+    lphi = None
+    if phi_is_param:
+        lphi, lphiphi, letaphi = fam.dispersion_derivatives(y, eta, phi)
+        Xt_full = _with_intercept(X, fit_int)
+        h_bp = _matvec_T(Xt_full, w * letaphi)
+        c_bp = _matvec_T(Xt_full, w * d1[:, 0] * lphi)
+        H = _border(H, h_bp, np.sum(w * lphiphi))
+        C = _border(C, c_bp, np.sum(w * lphi**2))
+        grad = np.append(grad, np.sum(w * lphi))
+        abs_grad = np.append(abs_grad, np.sum(w * np.abs(lphi)))
+        params = np.append(params, phi)
+        penalty = np.append(penalty, 0.0)
+        names = names + ["dispersion"]
+        if gauge is not None:
+            gauge = np.vstack([gauge, np.zeros((1, gauge.shape[1]))])
+    grad = grad + penalty * params
+
+    def per_sample_grads():
+        Xt_full = _with_intercept(X, fit_int)
+        G = _block_grads(Xt_full, d1)
+        if sp.issparse(G):
+            G = G.toarray()
+        if lphi is not None:
+            G = np.column_stack([G, lphi])
+        return G[:, keep] if keep is not None else G
+
+    keep = None
+    if spec.drop_classes:
+        mask = np.ones(len(params), dtype=bool)
+        for c in spec.drop_classes:
+            mask[c * pt : (c + 1) * pt] = False
+        keep = np.flatnonzero(mask)
+        H, C = H[np.ix_(keep, keep)], C[np.ix_(keep, keep)]
+        grad, abs_grad = grad[keep], abs_grad[keep]
+        params, penalty = params[keep], penalty[keep]
+        names = [names[i] for i in keep]
+
+    return Curvature(
+        params=params,
+        param_names=names,
+        hessian=H,
+        grad_cov=C,
+        penalty=penalty,
+        nll=nll,
+        n_samples=float(np.sum(w)),
+        n_rows=n,
+        gradient=grad,
+        abs_grad_sum=abs_grad,
+        per_sample_grads=per_sample_grads,
+        gauge=gauge,
+        dispersion=phi,
+        dispersion_is_param=phi_is_param,
+        family=fam.name,
+        link=fam.link.name,
+        model_name=spec.model_name,
+    )
+
+
+def _scale_rows(Xt, v):
+    if sp.issparse(Xt):
+        return sp.csr_array(Xt).multiply(v[:, None]).tocsr()
+    return v[:, None] * Xt
+
+
+def _block_grads(Xt, r):
+    """Per-sample gradients ``r_k x̃`` of a block, class-major, shape (b, m * pt)."""
+    m = r.shape[1]
+    if sp.issparse(Xt):
+        return sp.hstack([_scale_rows(Xt, r[:, k]) for k in range(m)], format="csr")
+    return (r[:, :, None] * Xt[:, None, :]).reshape(Xt.shape[0], -1)
+
+
+def _border(M, col, corner):
+    d = M.shape[0]
+    out = np.empty((d + 1, d + 1))
+    out[:d, :d] = M
+    out[:d, d] = col
+    out[d, :d] = col
+    out[d, d] = corner
+    return out

@@ -1,0 +1,281 @@
+"""The :class:`Curvature` value object and the :func:`curvature` dispatcher.
+
+Conventions
+-----------
+These conventions hold everywhere in ticselect; other docstrings link here.
+
+Loss
+    ``L(θ) = Σᵢ wᵢ ℓᵢ(θ)``, the **summed** (not averaged) weighted negative
+    log-likelihood, ``ℓᵢ = -log p(yᵢ | xᵢ, θ)`` **including all constants**, so that
+    ``-L`` equals statsmodels' ``llf`` for the same model and dispersion.
+Sample weights
+    Frequency weights: an integer weight ``wᵢ = m`` is the same as repeating row ``i``
+    ``m`` times.  The sample size used by BIC and AICc is ``n = Σᵢ wᵢ``.
+Hessian ``H``
+    ``∇²L(θ̂)`` of the data term only, the **observed** information (not the expected
+    information; the two differ for non-canonical links), summed over samples.
+Per-sample gradients ``G``
+    Row ``i`` is ``gᵢ = ∇ℓᵢ(θ̂)``, *unweighted*, shape ``(n_samples, n_params)``.
+Gradient covariance ``C``
+    ``Σᵢ wᵢ gᵢ gᵢᵀ`` (uncentred), so integer weights equal row duplication.
+Penalty
+    An L2 penalty ``(1/2) θᵀ diag(penalty) θ`` converted to the units of ``L``:
+    ``penalty[j] = λ Pⱼⱼ`` with ``Pⱼⱼ = 0`` on unpenalised entries (intercepts,
+    dispersion).  ``LogisticRegression(C)`` gives ``λ = 1/C``;
+    ``PoissonRegressor(alpha)`` gives ``λ = alpha · Σw``; families with a dispersion
+    divide by it (``Ridge(alpha)``: ``λ = alpha / σ̂²``; ``GammaRegressor(alpha)``:
+    ``λ = alpha · Σw / φ̂``), evaluated at the estimated dispersion.  The penalised
+    Hessian is ``H_λ = H + diag(penalty)``.
+Parameters ``θ``
+    For scikit-learn GLMs: the coefficients in ``coef_`` order, then the intercept
+    (last, as in scikit-learn), then the dispersion ``φ`` for families that have one
+    (Gaussian: the variance σ²; Gamma: 1/shape; inverse Gaussian: ``Var y / μ³``),
+    estimated by maximum likelihood unless fixed with ``dispersion=``.  Multinomial
+    models stack the classes: ``θ = [coef_[0], intercept_[0], coef_[1], ...]``.
+    For statsmodels results: ``params`` in their order (the constant is an ordinary
+    column), then ``φ``.
+Gauge directions
+    scikit-learn's multinomial softmax is over-parameterised: adding one vector to every
+    class changes nothing, so ``H`` is singular along those directions, ``C`` vanishes
+    on them and the penalty alone fixes them.  ``Curvature.gauge`` holds an
+    orthonormal basis of the directions on which the likelihood is exactly flat;
+    criteria work on the orthogonal complement (equivalent to the identified
+    reference-class parameterisation) and count ``k = n_params - gauge.shape[1]``.
+Stationarity
+    ``gradient = Σᵢ wᵢ gᵢ + diag(penalty) θ̂``.  ``stationarity`` is the largest,
+    over parameters, of ``|gradientⱼ| / (Σᵢ wᵢ |gᵢⱼ| + |penaltyⱼ θ̂ⱼ|)``: 0 at an exact
+    optimum, 1 when every term pushes the same way.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+__all__ = ["Curvature", "NotStationaryWarning", "curvature"]
+
+#: Default threshold on :attr:`Curvature.stationarity` above which a warning is given.
+STATIONARITY_TOL = 1e-2
+
+
+class NotStationaryWarning(UserWarning):
+    """The fitted parameters are not a stationary point of the penalised loss."""
+
+
+class Curvature:
+    """Exact curvature of a fitted model's loss at its fitted parameters.
+
+    Build it with :func:`ticselect.curvature`; all quantities follow the
+    conventions in :mod:`ticselect._curvature` (summed NLL, observed information,
+    uncentred gradient covariance, penalty in loss units).
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        Fitted parameters ``θ̂``.
+    param_names : list of str
+        One name per parameter.
+    hessian : ndarray of shape (n_params, n_params)
+        ``H``, Hessian of the summed data NLL (no penalty).
+    grad_cov : ndarray of shape (n_params, n_params)
+        ``C = Σᵢ wᵢ gᵢ gᵢᵀ``.
+    penalty : ndarray of shape (n_params,)
+        Diagonal ``λP`` of the L2 penalty in loss units (zeros when unpenalised).
+    nll : float
+        Summed weighted negative log-likelihood ``L(θ̂)`` (penalty excluded).
+    n_samples : float
+        ``Σᵢ wᵢ`` (equals the number of rows without weights).
+    n_rows : int
+        Number of rows of ``X``.
+    gradient : ndarray of shape (n_params,)
+        Gradient of the penalised loss at ``θ̂`` (zero at an exact optimum).
+    stationarity : float
+        Relative size of ``gradient`` (see the conventions).
+    gauge : ndarray of shape (n_params, r)
+        Orthonormal directions along which the likelihood is exactly flat (``r = 0``
+        for identified models).
+    dispersion : float or None
+        Dispersion ``φ`` used (``None`` for families without one).
+    dispersion_is_param : bool
+        Whether ``φ`` is one of the parameters (estimated) or was fixed.
+    family, link : str
+        Names of the exponential family and link (``"mlp"`` for networks).
+    model_name : str
+        Short description of the fitted model.
+    """
+
+    def __init__(
+        self,
+        *,
+        params,
+        param_names,
+        hessian,
+        grad_cov,
+        penalty,
+        nll,
+        n_samples,
+        n_rows,
+        gradient,
+        abs_grad_sum,
+        per_sample_grads,
+        gauge=None,
+        dispersion=None,
+        dispersion_is_param=False,
+        family="",
+        link="",
+        model_name="",
+    ):
+        self.params = np.asarray(params, dtype=float)
+        self.param_names = list(param_names)
+        self.hessian = hessian
+        self.grad_cov = grad_cov
+        self.penalty = np.asarray(penalty, dtype=float)
+        self.nll = float(nll)
+        self.n_samples = float(n_samples)
+        self.n_rows = int(n_rows)
+        self.gradient = np.asarray(gradient, dtype=float)
+        d = self.params.shape[0]
+        self.gauge = np.zeros((d, 0)) if gauge is None else np.asarray(gauge)
+        self.dispersion = dispersion
+        self.dispersion_is_param = bool(dispersion_is_param)
+        self.family = family
+        self.link = link
+        self.model_name = model_name
+        scale = np.asarray(abs_grad_sum, dtype=float) + np.abs(
+            self.penalty * self.params
+        )
+        ratio = np.divide(
+            np.abs(self.gradient),
+            scale,
+            out=np.zeros_like(scale),
+            where=scale > 0,
+        )
+        self.stationarity = float(ratio.max()) if d else 0.0
+        self._per_sample_grads = per_sample_grads
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def n_params(self):
+        """Number of entries of ``θ`` (``d``), gauge directions included."""
+        return self.params.shape[0]
+
+    @property
+    def n_free_params(self):
+        """Number of free parameters ``k = n_params - n_gauge`` used by AIC and BIC."""
+        return self.n_params - self.gauge.shape[1]
+
+    @property
+    def penalized_hessian(self):
+        """``H_λ = H + diag(penalty)``, ndarray of shape (n_params, n_params)."""
+        return self.hessian + np.diag(self.penalty)
+
+    @property
+    def per_sample_grads(self):
+        """Per-sample gradients ``G``, ndarray of shape (n_rows, n_params).
+
+        Row ``i`` is ``∇ℓᵢ(θ̂)`` (unweighted).  Computed on first access (``n_rows ×
+        n_params`` floats), not when the curvature is built.
+        """
+        if callable(self._per_sample_grads):
+            self._per_sample_grads = self._per_sample_grads()
+        return self._per_sample_grads
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_per_sample_grads"] = self.per_sample_grads  # closures do not pickle
+        return state
+
+    def __repr__(self):
+        return (
+            f"Curvature(model={self.model_name!r}, family={self.family!r}, "
+            f"link={self.link!r}, n_samples={self.n_samples:g}, "
+            f"n_params={self.n_params}, nll={self.nll:.6g}, "
+            f"stationarity={self.stationarity:.2g})"
+        )
+
+    def check_stationarity(self, tol=STATIONARITY_TOL):
+        """Warn when the relative gradient exceeds ``tol``.
+
+        Parameters
+        ----------
+        tol : float, default=1e-2
+            Threshold on :attr:`stationarity`.
+
+        Returns
+        -------
+        self : Curvature
+        """
+        if self.stationarity > tol:
+            warnings.warn(
+                f"{self.model_name}: the fitted parameters are not a stationary point "
+                f"of the penalised loss: relative gradient {self.stationarity:.3g} > "
+                f"{tol:g} (largest |gradient| {np.max(np.abs(self.gradient)):.3g}). "
+                "The fit probably stopped early; refit with a smaller tol or a larger "
+                "max_iter. TIC assumes a stationary point.",
+                NotStationaryWarning,
+                stacklevel=3,
+            )
+        return self
+
+
+def curvature(
+    model,
+    X=None,
+    y=None,
+    sample_weight=None,
+    *,
+    dispersion=None,
+    stationarity_tol=STATIONARITY_TOL,
+):
+    """Exact Hessian, per-sample gradients and gradient covariance of a fitted model.
+
+    Parameters
+    ----------
+    model : fitted estimator or statsmodels results
+        A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``LogisticRegression``,
+        ``PoissonRegressor``, ``GammaRegressor`` or ``TweedieRegressor`` (alone or as
+        the last step of a ``Pipeline``), an :class:`InformationCriteria`, or a
+        statsmodels GLM / Logit / Probit / Poisson / MNLogit results object.
+    X : array-like or sparse matrix of shape (n_samples, n_features), default=None
+        The data the model was fitted on (raw input of a Pipeline).  Optional for
+        statsmodels results, which carry their data.
+    y : array-like of shape (n_samples,), default=None
+        Targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights used in the fit.
+    dispersion : None or float, default=None
+        ``None`` estimates the dispersion by maximum likelihood and counts it as a
+        parameter; a positive float fixes it (not a parameter).  Ignored by families
+        without a dispersion.
+    stationarity_tol : float, default=1e-2
+        Warn (:class:`NotStationaryWarning`) when the relative gradient exceeds this.
+
+    Returns
+    -------
+    Curvature
+
+    Raises
+    ------
+    TypeError
+        For unsupported models (the message lists the supported ones).
+    ValueError
+        For invalid data, unfitted models, or penalties that are not L2.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import ticselect as ts
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, tol=1e-10))
+    >>> curv = ts.curvature(model.fit(X, y), X, y)
+    >>> curv.hessian.shape, curv.n_free_params
+    ((31, 31), 31)
+    """
+    from ._adapters import dispatch
+
+    curv = dispatch(model, X, y, sample_weight, dispersion=dispersion)
+    return curv.check_stationarity(stationarity_tol)

@@ -1,0 +1,231 @@
+"""Information criteria and curvature-based complexity measures of a :class:`Curvature`.
+
+Conventions
+-----------
+Criteria are on the **deviance scale** (lower is better), with ``L`` the summed NLL,
+``k`` = :attr:`Curvature.n_free_params` and ``n`` = :attr:`Curvature.n_samples`
+(``Σ wᵢ``), see :mod:`ticselect._curvature`:
+
+- ``aic  = 2L + 2k`` (Akaike 1974);
+- ``aicc = aic + 2k(k+1)/(n-k-1)`` (Hurvich & Tsai 1989; ``inf`` when ``n <= k + 1``);
+- ``bic  = 2L + k log n`` (Schwarz 1978);
+- ``tic  = 2L + 2 tr(H_λ⁻¹ C)`` (Takeuchi 1976; with a penalty this is the network
+  information criterion of Murata, Yoshizawa & Amari 1994);
+- ``tic_penalty = tr(H_λ⁻¹ C)``, ``gap_estimate = tic_penalty / n`` (expected test NLL
+  minus training NLL, *per sample*);
+- ``effective_dim = tr(H_λ⁻¹ H)`` (equals ``k`` without a penalty; for ridge regression
+  it is the hat-matrix trace ``tr(X(XᵀX + λI)⁻¹Xᵀ)`` plus the unpenalised entries);
+- ``soft_rank = tr(H (H + λ I)⁻¹) = Σⱼ σⱼ / (σⱼ + λ)`` over the eigenvalues ``σⱼ`` of
+  ``H`` (Shoham, Mor-Yosef & Avron 2025, arXiv 2506.17809), with ``λ`` the fit's own
+  L2 strength unless given; negative eigenvalues count as 0; at ``λ = 0`` it is the
+  numerical rank.
+
+Gauge directions (see :class:`Curvature`) are projected out first.  A criterion
+divided by ``2n`` estimates the expected NLL per sample of a new draw; scorers report
+minus that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import linalg
+
+from ._linalg import DEFAULT_RCOND, complement_basis, restrict, solve_trace
+
+__all__ = ["Criteria", "criteria"]
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """Information criteria of one fitted model (see the module conventions).
+
+    Attributes
+    ----------
+    loglik : float
+        ``-L``, the log-likelihood with all constants.
+    n_params : int
+        ``k``, free parameters counted by AIC/AICc/BIC (coefficients, intercepts, the
+        dispersion when estimated; gauge directions excluded).
+    n_samples : float
+        ``n = Σ wᵢ``.
+    aic, aicc, bic, tic : float
+        Deviance-scale criteria (lower is better).
+    tic_penalty : float
+        ``tr(H_λ⁻¹ C)``.
+    soft_rank : float
+        ``tr(H (H + λI)⁻¹)`` at ``soft_rank_lambda``.
+    soft_rank_lambda : float
+        The ``λ`` used for ``soft_rank``.
+    effective_dim : float
+        ``tr(H_λ⁻¹ H)``.
+    gap_estimate : float
+        ``tic_penalty / n``: estimated generalisation gap in NLL per sample.
+    numerical_rank : int
+        Rank of ``H_λ`` used in the trace (``k`` when regular).
+    stationarity : float
+        Relative gradient at the fitted parameters (see :class:`Curvature`).
+    """
+
+    loglik: float
+    n_params: int
+    n_samples: float
+    aic: float
+    aicc: float
+    bic: float
+    tic: float
+    tic_penalty: float
+    soft_rank: float
+    soft_rank_lambda: float
+    effective_dim: float
+    gap_estimate: float
+    numerical_rank: int
+    stationarity: float
+
+    def to_dict(self):
+        """Return the criteria as a plain ``dict`` of Python scalars.
+
+        Returns
+        -------
+        dict
+        """
+        return {
+            k: (v.item() if hasattr(v, "item") else v) for k, v in asdict(self).items()
+        }
+
+    def summary(self):
+        """Return an aligned text table of the criteria.
+
+        Returns
+        -------
+        str
+        """
+        rows = [(k, v) for k, v in self.to_dict().items()]
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{'criterion':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
+        for k, v in rows:
+            val = f"{v:d}" if isinstance(v, int) else f"{v:.6g}"
+            lines.append(f"{k:<{width}}  {val}")
+        return "\n".join(lines)
+
+    def to_frame(self):
+        """Return a one-row :class:`pandas.DataFrame` (requires pandas).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - exercised without pandas
+            raise ImportError(
+                "to_frame needs pandas: pip install 'ticselect[pandas]'."
+            ) from exc
+        return pd.DataFrame([self.to_dict()])
+
+    def __str__(self):
+        return self.summary()
+
+
+def soft_rank(eigenvalues, lam):
+    """``Σⱼ σⱼ / (σⱼ + λ)`` over the non-negative part of a spectrum.
+
+    Parameters
+    ----------
+    eigenvalues : ndarray of shape (d,)
+        Eigenvalues of a symmetric matrix.
+    lam : float
+        Non-negative damping; ``0`` gives the numerical rank (relative cutoff
+        ``DEFAULT_RCOND``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> soft_rank(np.array([3.0, 1.0, 0.0]), 1.0)
+    1.25
+    """
+    ev = np.clip(np.asarray(eigenvalues, dtype=float), 0.0, None)
+    if lam < 0:
+        raise ValueError(f"The soft-rank damping must be >= 0, got {lam}.")
+    if lam == 0:
+        top = ev.max() if ev.size else 0.0
+        return float(np.count_nonzero(ev > DEFAULT_RCOND * top)) if top > 0 else 0.0
+    return float(np.sum(ev / (ev + lam)))
+
+
+def _default_lambda(curv):
+    pen = curv.penalty[curv.penalty > 0]
+    return float(np.mean(pen)) if pen.size else 0.0
+
+
+def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
+    """Compute log-likelihood, AIC, AICc, BIC, TIC and complexity measures.
+
+    Parameters
+    ----------
+    curv : Curvature
+        From :func:`ticselect.curvature`.
+    soft_rank_lambda : float or None, default=None
+        ``λ`` of the soft rank; ``None`` uses the fit's own L2 strength (the mean of the
+        non-zero penalty entries, 0 when unpenalised).
+    rcond : float, default=1e-10
+        Relative eigenvalue cutoff when ``H_λ`` is singular (see
+        :func:`ticselect._linalg.solve_trace`).
+
+    Returns
+    -------
+    Criteria
+
+    Examples
+    --------
+    >>> import numpy as np, statsmodels.api as sm
+    >>> import ticselect as ts
+    >>> data = sm.datasets.scotland.load()
+    >>> exog = sm.add_constant(data.exog)
+    >>> res = sm.GLM(data.endog, exog, family=sm.families.Gamma()).fit()
+    >>> crit = ts.criteria(ts.curvature(res, dispersion=res.scale))
+    >>> bool(np.isclose(crit.loglik, res.llf)), bool(np.isclose(crit.aic, res.aic))
+    (True, True)
+    """
+    from ._curvature import Curvature
+
+    if not isinstance(curv, Curvature):
+        raise TypeError(
+            f"criteria() takes a Curvature (from ticselect.curvature), got "
+            f"{type(curv).__name__}."
+        )
+    Q = complement_basis(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
+    H = restrict(curv.hessian, Q)
+    H_lam = restrict(curv.penalized_hessian, Q)
+    C = restrict(curv.grad_cov, Q)
+    tic_tr = solve_trace(H_lam, C, rcond=rcond, what="penalised Hessian")
+    if np.any(curv.penalty > 0):
+        eff = solve_trace(H_lam, H, rcond=rcond, what="penalised Hessian").value
+    else:
+        eff = float(tic_tr.rank)
+    lam = _default_lambda(curv) if soft_rank_lambda is None else float(soft_rank_lambda)
+    sr = soft_rank(linalg.eigvalsh(H), lam) if H.size else 0.0
+
+    L, k, n = curv.nll, curv.n_free_params, curv.n_samples
+    aic = 2.0 * L + 2.0 * k
+    aicc = aic + 2.0 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else np.inf
+    return Criteria(
+        loglik=-L,
+        n_params=int(k),
+        n_samples=n,
+        aic=aic,
+        aicc=float(aicc),
+        bic=2.0 * L + k * np.log(n),
+        tic=2.0 * L + 2.0 * tic_tr.value,
+        tic_penalty=tic_tr.value,
+        soft_rank=sr,
+        soft_rank_lambda=lam,
+        effective_dim=eff,
+        gap_estimate=tic_tr.value / n,
+        numerical_rank=int(tic_tr.rank),
+        stationarity=curv.stationarity,
+    )
