@@ -153,4 +153,22 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None):
         spec = sklearn_glm_spec(model, Xv, yv, w, _feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
         return glm_curvature(spec, dispersion=dispersion)
+    if _is_sklearn_mlp(model):
+        from ._sklearn_mlp import mlp_curvature
+
+        _check_fitted(model)
+        Xv = _validate_X(X, model)
+        yv = _validate_y(y, Xv.shape[0]) if not _multi_output(model) else y
+        w = _validate_weights(sample_weight, Xv.shape[0])
+        return mlp_curvature(model, Xv, yv, w, dispersion=dispersion)
     raise _unsupported(model)
+
+
+def _is_sklearn_mlp(model):
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    return isinstance(model, (MLPClassifier, MLPRegressor))
+
+
+def _multi_output(model):
+    return getattr(model, "n_outputs_", 1) > 1
