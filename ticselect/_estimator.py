@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import (
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+)
 
 from ._curvature import STATIONARITY_TOL, curvature
 from .criteria import criteria
@@ -20,6 +25,18 @@ def _inner_has(attr):
         return hasattr(target, attr)
 
     return check
+
+
+def _weight_params(est, sample_weight):
+    """Frequency weights go to every step whose ``fit`` accepts them."""
+    if not isinstance(est, Pipeline):
+        return {"sample_weight": sample_weight}
+    return {
+        f"{name}__sample_weight": sample_weight
+        for name, step in est.steps
+        if step not in (None, "passthrough")
+        and has_fit_parameter(step, "sample_weight")
+    }
 
 
 class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
@@ -99,12 +116,12 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
         self : InformationCriteria
             Fitted wrapper.
         """
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y = column_or_1d(y_arr, warn=True)  # one target: DataConversionWarning
         est = clone(self.estimator)
         if sample_weight is not None:
-            key = "sample_weight"
-            if isinstance(est, Pipeline):
-                key = f"{est.steps[-1][0]}__sample_weight"
-            fit_params = {**fit_params, key: sample_weight}
+            fit_params = {**fit_params, **_weight_params(est, sample_weight)}
         est.fit(X, y, **fit_params)
         self.estimator_ = est
         self.curvature_ = curvature(
@@ -215,5 +232,7 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags = inner.classifier_tags
         tags.regressor_tags = inner.regressor_tags
         tags.target_tags = inner.target_tags
+        tags.target_tags.multi_output = False  # criteria are for one target
+        tags.target_tags.single_output = True
         tags.input_tags.sparse = inner.input_tags.sparse
         return tags

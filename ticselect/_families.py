@@ -497,10 +497,7 @@ class Gamma(Family):
         half_dev = np.sum(weights * (y / mu - np.log(y / mu) - 1.0))
         s = half_dev / np.sum(weights)
         if s <= 0:
-            raise ValueError(
-                "The Gamma deviance is zero: the fit is exact and the ML dispersion "
-                "is 0. Fix the dispersion explicitly."
-            )
+            return 0.0  # exact fit; the caller reports it
         return 1.0 / _solve_log_minus_digamma(s)
 
 

@@ -92,8 +92,7 @@ def _with_intercept(Xb, fit_intercept):
 
 def _matvec_T(Xt, v):
     """``X̃ᵀ v`` for dense or sparse ``X̃``; ``v`` may be 2-D (n, m)."""
-    out = Xt.T @ v
-    return np.asarray(out)
+    return _dense(Xt.T @ v)
 
 
 def _linear_predictor(spec):
@@ -152,6 +151,14 @@ def glm_curvature(spec, *, dispersion=None):
     if fam.has_dispersion:
         if dispersion is None:
             phi, phi_is_param = fam.ml_dispersion(y, eta, w), True
+            if not phi > 0:
+                raise ValueError(
+                    f"The maximum-likelihood dispersion of {spec.model_name} is 0: the "
+                    f"model reproduces y exactly (n_samples = {n} rows for "
+                    f"{spec.coef.size} coefficients), so the likelihood is unbounded. "
+                    "Use more samples than parameters, or fix the dispersion with "
+                    "dispersion=<float>."
+                )
         else:
             phi = float(dispersion)
             if not (np.isfinite(phi) and phi > 0):
@@ -187,7 +194,7 @@ def glm_curvature(spec, *, dispersion=None):
                 H[k * pt : (k + 1) * pt, j * pt : (j + 1) * pt] += (
                     weighted_gram(Xt, wb * h[:, k, j])
                     if k == j
-                    else np.asarray(Xt.T @ _scale_rows(Xt, wb * h[:, k, j]))
+                    else _dense(Xt.T @ _scale_rows(Xt, wb * h[:, k, j]))
                 )
         if m == 1:
             C += weighted_gram(Xt, wb * r[:, 0] ** 2)
@@ -266,6 +273,10 @@ def glm_curvature(spec, *, dispersion=None):
         link=fam.link.name,
         model_name=spec.model_name,
     )
+
+
+def _dense(a):
+    return a.toarray() if sp.issparse(a) else np.asarray(a)
 
 
 def _scale_rows(Xt, v):

@@ -1,0 +1,33 @@
+"""scikit-learn's estimator checks on every estimator ticselect ships."""
+
+import pytest
+from sklearn.linear_model import (
+    GammaRegressor,
+    LinearRegression,
+    LogisticRegression,
+    PoissonRegressor,
+    Ridge,
+    TweedieRegressor,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from ticselect import InformationCriteria
+
+WRAPPED = [
+    InformationCriteria(LogisticRegression()),
+    InformationCriteria(LogisticRegression(C=float("inf"))),
+    InformationCriteria(Ridge()),
+    InformationCriteria(LinearRegression()),
+    InformationCriteria(PoissonRegressor()),
+    InformationCriteria(GammaRegressor()),
+    InformationCriteria(TweedieRegressor(power=0)),
+    InformationCriteria(make_pipeline(StandardScaler(), LogisticRegression())),
+]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@parametrize_with_checks(WRAPPED)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
