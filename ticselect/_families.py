@@ -602,14 +602,14 @@ class Binomial(Family):
 
     name = "binomial"
     links = ("logit", "probit", "cloglog")
-    support = "0 <= y <= n_trials, y in {0, 1} for Bernoulli"
+    support = "integer counts 0 <= y <= n_trials, y in {0, 1} for Bernoulli"
 
     def __init__(self, link=None, n_trials=1.0):
         super().__init__(link)
         self.n_trials = np.asarray(n_trials, dtype=float)
 
     def _in_support(self, y):
-        return np.isfinite(y) & (y >= 0) & (y <= self.n_trials)
+        return np.isfinite(y) & (y >= 0) & (y <= self.n_trials) & (y == np.round(y))
 
     def _log_binom(self, y):
         m = self.n_trials
@@ -647,8 +647,9 @@ class Binomial(Family):
         m = self.n_trials
         name = self.link.name
         if name == "logit":
-            mu = special.expit(eta)
-            return m * mu - y, m * mu * (1.0 - mu)
+            # mu and 1 - mu each from expit, so neither tail cancels
+            mu, one_minus = special.expit(eta), special.expit(-eta)
+            return (m - y) * mu - y * one_minus, m * mu * one_minus
         if name == "probit":
             # inverse Mills ratios r(±eta) = pdf / cdf, computed in log-space
             log_pdf = -0.5 * eta**2 - 0.5 * np.log(2.0 * np.pi)
@@ -657,11 +658,18 @@ class Binomial(Family):
             d1 = -y * rp + (m - y) * rm
             d2 = y * rp * (eta + rp) + (m - y) * rm * (rm - eta)
             return d1, d2
+        # cloglog, t = e^eta:  d1 = (m - y) t - y q,  q = t / (e^t - 1) = u e^-t
+        # with u = t / (1 - e^-t);  d2 = (m - y) t - y q (1 - u).  1 - u is taken from
+        # its series for small t (it cancels there), u from -expm1(-t) otherwise, so
+        # nothing overflows for large eta.
         t = np.exp(eta)
-        em1 = np.expm1(t)
-        q = t / em1  # t / (e^t - 1)
+        u = t / -np.expm1(-t)
+        one_minus_u = np.where(
+            t < 1e-3, -t / 2.0 - t**2 / 12.0 + t**4 / 720.0, 1.0 - u
+        )
+        q = u * np.exp(-t)
         d1 = (m - y) * t - y * q
-        d2 = (m - y) * t - y * q * (em1 - t * np.exp(t)) / em1
+        d2 = (m - y) * t - y * q * one_minus_u
         return d1, d2
 
 

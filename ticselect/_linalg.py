@@ -1,10 +1,12 @@
 """Stable linear algebra: weighted Gram products, traces of ``A⁻¹B``, spectra.
 
 All functions work in float64 and never invert a matrix explicitly.  The rule for
-singular or indefinite matrices is written once, in :func:`solve_trace`: try a
-Cholesky factorisation; if it fails, fall back to a symmetric eigen-decomposition and
-keep only eigenvalues above ``rcond * max|eigenvalue|`` (a pseudo-inverse on the
-well-determined subspace), reporting the numerical rank and warning.
+singular or indefinite matrices is written once, in :func:`solve_trace`: equilibrate
+by the diagonal (so that the units of the parameters do not matter), try a Cholesky
+factorisation; if it fails or its pivots span more than ``1/rcond``, fall back to a
+symmetric eigen-decomposition of the equilibrated matrix and keep only eigenvalues
+above ``rcond * max|eigenvalue|`` (a pseudo-inverse on the well-determined subspace),
+reporting the numerical rank and warning.
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ class TraceResult:
     method : str
         ``"cholesky"`` or ``"eigh-pinv"``.
     min_eig : float
-        Smallest eigenvalue of ``A`` (``nan`` if not computed because Cholesky worked).
+        Smallest eigenvalue of the equilibrated ``A`` (``nan`` if not computed because
+        Cholesky worked).
     """
 
     value: float
@@ -164,6 +167,13 @@ def solve_trace(A, B, *, rcond=DEFAULT_RCOND, what="Hessian"):
             f"The {what} or the gradient covariance has non-finite entries; the fitted "
             "parameters are probably at an overflow. Check the fit."
         )
+    # Jacobi equilibration: tr(A⁻¹B) = tr((DAD)⁻¹ DBD) for any diagonal D > 0, and
+    # D = diag(A)^(-1/2) removes the ill-conditioning that only comes from the units
+    # of the parameters, so the rank cutoff below sees true collinearity only.
+    diag_a = np.diag(A)
+    scale = np.where(diag_a > 0, 1.0 / np.sqrt(np.where(diag_a > 0, diag_a, 1.0)), 1.0)
+    A = A * scale[:, None] * scale[None, :]
+    B = B * scale[:, None] * scale[None, :]
     try:
         cf = linalg.cho_factor(A, lower=True, check_finite=False)
         diag = np.diag(cf[0])

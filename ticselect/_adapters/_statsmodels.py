@@ -112,7 +112,10 @@ def _glm_spec(res, model, feature_names):
     if fname == "binomial":
         n_trials = np.asarray(model.n_trials, dtype=float)
         kwargs["n_trials"] = n_trials
-        y = y * n_trials
+        y = y * n_trials  # statsmodels stores proportions: back to integer counts
+        y_int = np.round(y)
+        if np.allclose(y, y_int, rtol=0, atol=1e-8 * max(1.0, n_trials.max())):
+            y = y_int
     if fname == "negative_binomial":
         kwargs["alpha"] = float(model.family.alpha)
     offset = np.zeros(len(y))
