@@ -8,12 +8,50 @@ NLL, observed information, penalty units, dispersion) are documented once in
 from ._curvature import Curvature, NotStationaryWarning, curvature
 from ._estimator import InformationCriteria
 from ._linalg import SingularHessianWarning
+from ._reliability_display import ReliabilityDisplay
+from .calibration import (
+    BinnedMeanCurve,
+    BrierDecomposition,
+    CalibrationReport,
+    CalibrationSlope,
+    HosmerLemeshowResult,
+    binned_mean_curve,
+    brier_decomposition,
+    brier_score,
+    calibration_in_the_large,
+    calibration_report,
+    calibration_slope,
+    debiased_ece,
+    dispersion_ratio,
+    expected_calibration_error,
+    hosmer_lemeshow,
+    max_calibration_error,
+    smooth_ece,
+)
 from .criteria import Criteria, criteria
 from .scoring import InSample, get_scorer, get_scorer_names, make_criterion_scorer
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BinnedMeanCurve",
+    "BrierDecomposition",
+    "CalibrationReport",
+    "CalibrationSlope",
+    "HosmerLemeshowResult",
+    "ReliabilityDisplay",
+    "binned_mean_curve",
+    "brier_decomposition",
+    "brier_score",
+    "calibration_in_the_large",
+    "calibration_report",
+    "calibration_slope",
+    "debiased_ece",
+    "dispersion_ratio",
+    "expected_calibration_error",
+    "hosmer_lemeshow",
+    "max_calibration_error",
+    "smooth_ece",
     "Criteria",
     "Curvature",
     "InSample",

@@ -1,0 +1,185 @@
+"""Bad input gives a clear error that names the problem and the fix."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import (
+    GammaRegressor,
+    Lasso,
+    LogisticRegression,
+    PoissonRegressor,
+    Ridge,
+    TweedieRegressor,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+import ticselect as ts
+
+
+@pytest.fixture
+def data(rng):
+    X = rng.normal(size=(60, 3))
+    y = rng.poisson(np.exp(0.3 * X[:, 0]))
+    return X, y.astype(float)
+
+
+@pytest.fixture
+def poisson(data):
+    return PoissonRegressor(alpha=0.1).fit(*data)
+
+
+def test_nan_in_X(poisson, data):
+    X, y = data
+    X = X.copy()
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        ts.curvature(poisson, X, y)
+
+
+def test_inf_in_X(poisson, data):
+    X, y = data
+    X = X.copy()
+    X[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        ts.curvature(poisson, X, y)
+
+
+def test_nan_in_y(poisson, data):
+    X, y = data
+    y = y.copy()
+    y[5] = np.nan
+    with pytest.raises(ValueError, match="y contains NaN"):
+        ts.curvature(poisson, X, y)
+
+
+def test_y_outside_support(poisson, data):
+    X, y = data
+    y = y.copy()
+    y[:2] = -1.0
+    with pytest.raises(ValueError, match=r"outside the support of the poisson family"):
+        ts.curvature(poisson, X, y)
+
+
+def test_gamma_needs_positive_y(data):
+    X, y = data
+    est = GammaRegressor().fit(X, y + 1.0)
+    with pytest.raises(ValueError, match=r"support of the gamma family \(y > 0\)"):
+        ts.curvature(est, X, y)  # y has zeros
+
+
+def test_unfitted():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        ts.curvature(PoissonRegressor(), np.ones((3, 2)), np.ones(3))
+
+
+def test_unfitted_wrapper():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        ts.curvature(ts.InformationCriteria(Ridge()), np.ones((3, 2)), np.ones(3))
+
+
+@pytest.mark.parametrize("est", [SVC(), Lasso()])
+def test_unsupported_lists_supported(est, data):
+    X, y = data
+    est.fit(X, (y > 0).astype(int) if isinstance(est, SVC) else y)
+    with pytest.raises(TypeError, match="Supported models: scikit-learn: Linear"):
+        ts.curvature(est, X, y)
+
+
+def test_unsupported_object():
+    with pytest.raises(TypeError, match="cannot compute the curvature of str"):
+        ts.curvature("model", np.ones((2, 2)), np.ones(2))
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_l1_and_elastic_net_rejected(data, l1_ratio):
+    X, y = data
+    yb = (y > 0).astype(int)
+    est = LogisticRegression(l1_ratio=l1_ratio, solver="saga", max_iter=2000)
+    est.fit(X, yb)
+    with pytest.raises(ValueError, match="not differentiable"):
+        ts.curvature(est, X, yb)
+
+
+def test_mismatched_sample_weight(poisson, data):
+    X, y = data
+    with pytest.raises(ValueError, match="one entry per row of X"):
+        ts.curvature(poisson, X, y, sample_weight=np.ones(5))
+
+
+def test_negative_sample_weight(poisson, data):
+    X, y = data
+    w = np.ones(len(y))
+    w[0] = -1
+    with pytest.raises(ValueError, match="non-negative"):
+        ts.curvature(poisson, X, y, sample_weight=w)
+
+
+def test_mismatched_lengths(poisson, data):
+    X, y = data
+    with pytest.raises(ValueError, match="X has 60 rows but y has 59"):
+        ts.curvature(poisson, X, y[:-1])
+
+
+def test_wrong_number_of_features(poisson, data):
+    X, y = data
+    with pytest.raises(ValueError, match="X has 2 features, but PoissonRegressor"):
+        ts.curvature(poisson, X[:, :2], y)
+
+
+def test_missing_X(poisson):
+    with pytest.raises(ValueError, match="X is required"):
+        ts.curvature(poisson)
+
+
+def test_unseen_class_label(data):
+    X, y = data
+    yb = (y > 0).astype(int)
+    est = LogisticRegression().fit(X, yb)
+    with pytest.raises(ValueError, match="has not seen"):
+        ts.curvature(est, X, yb + 5)
+
+
+def test_unsupported_tweedie_power(data):
+    X, y = data
+    est = TweedieRegressor(power=1.5).fit(X, y)
+    with pytest.raises(ValueError, match=r"power=1.5\) is not supported"):
+        ts.curvature(est, X, y)
+
+
+def test_bad_dispersion(data):
+    X, y = data
+    est = Ridge().fit(X, y)
+    with pytest.raises(ValueError, match="positive number"):
+        ts.curvature(est, X, y, dispersion=-1.0)
+
+
+def test_criteria_needs_curvature():
+    with pytest.raises(TypeError, match="takes a Curvature"):
+        ts.criteria({"nll": 1.0})
+
+
+def test_singular_hessian_warns_and_reports_rank(rng):
+    """A duplicated column with no penalty: H is singular; the rank is reported."""
+    X = rng.normal(size=(80, 2))
+    X = np.column_stack([X, X[:, 0]])
+    y = (rng.random(80) < 0.5).astype(int)
+    est = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
+    with pytest.warns(ts.SingularHessianWarning, match="numerical rank 3 of 4"):
+        crit = ts.criteria(ts.curvature(est, X, y))
+    assert crit.numerical_rank == 3
+    assert np.isfinite(crit.tic)
+
+
+def test_pipeline_not_fitted():
+    pipe = make_pipeline(StandardScaler(), PoissonRegressor())
+    with pytest.raises(NotFittedError):
+        ts.curvature(pipe, np.ones((3, 2)), np.ones(3))
+
+
+def test_gamma_exact_fit_error():
+    X = np.array([[1.0]])
+    est = Ridge().fit(X, [1.0])
+    with pytest.raises(ValueError, match="n_samples = 1"):
+        ts.curvature(est, X, [1.0])

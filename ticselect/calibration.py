@@ -1,0 +1,795 @@
+"""Calibration diagnostics: binned and smooth ECE, Brier decomposition, recalibration.
+
+The soft-rank gap estimate predicts the generalisation gap when the model is
+calibrated (see ``docs/calibration.md``); these metrics check that assumption.
+
+Conventions
+-----------
+Inputs
+    ``y_true`` holds class *indices* ``0..K-1`` matching the columns of ``y_prob``
+    (binary: ``{0, 1}``). Binary ``y_prob`` is ``P(y = 1)`` as a 1-D array; multiclass
+    ``y_prob`` is ``(n_samples, K)``. Probabilities must lie in ``[0, 1]`` and rows must
+    sum to 1 within ``ROW_SUM_ATOL = 1e-6`` (absolute); NaN, mismatched lengths or
+    labels outside ``0..K-1`` raise ``ValueError``. The scorers map labels through
+    ``estimator.classes_``. ``sample_weight`` (where accepted) are frequency weights:
+    an integer weight equals repeating the row.
+What is calibrated
+    1-D binary input: the score ``s = P(y=1)`` against the outcome ``o = 1[y = 1]``.
+    2-D input, ``multiclass="top_label"`` (default): ``s = max_k p_k`` against
+    ``o = 1[argmax_k p_k = y]`` (ties go to the lowest class index). A binary problem
+    passed as an ``(n, 2)`` array is therefore measured top-label, which differs from
+    the 1-D value. ``multiclass="classwise"``: every column ``p_k`` against
+    ``1[y = k]``; ECE-type metrics average over the K classes (Kull et al. 2019),
+    MCE takes the maximum over classes and bins.
+Binning
+    ``strategy="uniform"``: ``n_bins`` equal-width bins on ``[0, 1]``; ``"quantile"``:
+    edges at the (unweighted, linearly interpolated) percentiles of the scores, as
+    :func:`numpy.percentile`. Bins are right-closed ``(e_{b-1}, e_b]`` and the first
+    is ``[e_0, e_1]``, so a score equal to an interior edge falls in the *lower* bin;
+    this is the rule of :func:`sklearn.calibration.calibration_curve`. Empty bins
+    carry zero weight: they do not enter ECE or MCE, and quantile edges that
+    coincide (ties) leave such bins.
+Binned ECE / MCE
+    ``ECE = Σ_b (W_b / W) |ō_b - s̄_b|``, ``MCE = max_{b: W_b > 0} |ō_b - s̄_b|``, with
+    ``W_b`` the weight in bin ``b`` and ``s̄_b``, ``ō_b`` weighted means.
+Debiased ECE
+    The debiased estimate of the squared ℓ2 binned calibration error of Kumar, Liang &
+    Ma (2019, "Verified Uncertainty Calibration", NeurIPS, §5):
+    ``Σ_b (n_b/n) [(ō_b - s̄_b)² - ō_b (1 - ō_b) / (n_b - 1)]``. The correction
+    term is the unbiased estimate of ``Var(ō_b)``; bins with ``n_b = 1`` have none and
+    contribute their plug-in term. :func:`debiased_ece` returns its square root
+    clipped at 0 (``squared=False``) or the unclipped, possibly negative, estimate.
+Smooth ECE
+    Błasiok & Nakkiran (2023, "Smooth ECE: Principled Reliability Diagrams via Kernel
+    Smoothing", arXiv 2309.12236):
+    ``smECE_σ = ∫_0^1 |(1/W) Σ_i w_i r_i K_σ(t, s_i)| dt`` with residuals
+    ``r_i = o_i - s_i`` and ``K_σ`` the Gaussian kernel reflected at 0 and 1.
+    The bandwidth is the fixed point ``σ* = smECE_{σ*}`` (unique because ``smECE_σ``
+    decreases in ``σ``), found by bisection on ``log σ`` in
+    ``[SMECE_MIN_BANDWIDTH = 1e-3, 1]``; if ``smECE_σ < σ`` already at ``1e-3`` the
+    value at ``1e-3`` is returned (then below 1e-3). We evaluate ``K_σ`` exactly by
+    its cosine series (the Neumann heat kernel) and integrate by a midpoint rule.
+Brier score and Murphy's decomposition
+    Binary 1-D: ``BS = (1/W) Σ w_i (p_i - y_i)²`` (scikit-learn's
+    ``brier_score_loss``); 2-D: ``(1/W) Σ_i w_i Σ_k (p_ik - 1[y_i = k])²`` (Brier 1950,
+    range ``[0, 2]``), the sum of one-vs-rest scores. Murphy (1973) per column,
+    binned as above: ``REL = Σ_b (W_b/W)(s̄_b - ō_b)²``, ``RES = Σ_b (W_b/W)(ō_b - ō)²``,
+    ``UNC = ō(1 - ō)``; 2-D sums the columns. ``BS = REL - RES + UNC`` holds exactly
+    only when forecasts are constant within bins; in general (Stephenson, Coelho &
+    Jolliffe 2008) ``BS = REL - RES + UNC + WBV - WBC`` exactly, with the within-bin
+    variance ``WBV = (1/W) Σ_i w_i (p_i - s̄_{b(i)})²`` and within-bin covariance
+    ``WBC = (2/W) Σ_i w_i (p_i - s̄_{b(i)})(o_i - ō_{b(i)})``. Both are attributes of
+    the returned :class:`BrierDecomposition`, which unpacks as the 3-tuple.
+Calibration slope and intercept
+    Logistic recalibration (Cox 1958): maximum likelihood for
+    ``logit P(y=1) = a + b logit(p)``; multiclass ``P(y=k) ∝ exp(a_k + b log p_k)``
+    with ``a_0 = 0`` (one shared slope; ``b = 1/T`` of temperature scaling).
+    Probabilities are clipped to ``[1e-12, 1 - 1e-12]`` before the logs. ``b < 1``:
+    over-confident; ``b > 1``: under-confident. Needs every class present.
+Hosmer–Lemeshow
+    Rows sorted (stable sort) by ``P(y=1)`` (multiclass: ``1 - p_0``, Fagerland,
+    Hosmer & Bofin 2008) and split into ``n_groups`` groups of sizes differing by at
+    most one (:func:`numpy.array_split`); ``χ² = Σ_g Σ_k (O_gk - E_gk)² / E_gk``, which
+    for binary data is ``Σ_g (O_g - E_g)² / (E_g (1 - E_g/n_g))``, with
+    ``df = (G - 2)(K - 1)`` by default (in-sample; use ``df=G`` on held-out data).
+Regression and counts
+    ``calibration_in_the_large = mean(y) - mean(μ̂)`` (weighted; observed minus
+    predicted). ``dispersion_ratio = Σ w (y - μ̂)² / V(μ̂) / (Σ w - n_params)`` with
+    ``V`` the family variance function (Pearson χ²/df; ≈ 1 under a correct model
+    with dispersion 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from ._calibration_utils import (
+    LOG_CLIP,
+    SMECE_MIN_BANDWIDTH,
+    BinnedMeanCurve,
+    BrierDecomposition,
+    CalibrationReport,
+    CalibrationSlope,
+    HosmerLemeshowResult,
+    _proba,
+    _regression_family,
+    bin_edges,
+    binned_stats,
+    calibration_columns,
+    check_choice,
+    check_classification,
+    check_n_bins,
+    check_regression,
+    fit_recalibration,
+    smece_at,
+    smece_coefficients,
+    smece_fixed_point,
+)
+from ._calibration_utils import _n_terms as _smece_n_terms
+
+__all__ = [
+    "CALIBRATION_SCORERS",
+    "BinnedMeanCurve",
+    "BrierDecomposition",
+    "CalibrationReport",
+    "CalibrationSlope",
+    "HosmerLemeshowResult",
+    "binned_mean_curve",
+    "brier_decomposition",
+    "brier_score",
+    "calibration_in_the_large",
+    "calibration_report",
+    "calibration_slope",
+    "debiased_ece",
+    "dispersion_ratio",
+    "expected_calibration_error",
+    "hosmer_lemeshow",
+    "max_calibration_error",
+    "smooth_ece",
+]
+
+
+# --------------------------------------------------------------- binned ECE / MCE
+def _binned_gaps(y_true, y_prob, n_bins, strategy, multiclass, sample_weight):
+    n_bins = check_n_bins(n_bins)
+    y, prob, w = check_classification(y_true, y_prob, sample_weight)
+    out = []
+    for scores, outcomes in calibration_columns(y, prob, multiclass):
+        weight, s, o, nonempty, _, _ = binned_stats(
+            scores, outcomes, w, n_bins, strategy
+        )
+        out.append((weight[nonempty] / w.sum(), np.abs(o - s)[nonempty]))
+    return out
+
+
+def expected_calibration_error(
+    y_true,
+    y_prob,
+    *,
+    n_bins=15,
+    strategy="uniform",
+    multiclass="top_label",
+    sample_weight=None,
+):
+    """Binned expected calibration error ``Σ_b (W_b/W) |ō_b - s̄_b|``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Class indices ``0..K-1`` (binary: 0/1).
+    y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary: ``P(y = 1)``; multiclass: class probabilities (rows sum to 1).
+    n_bins : int, default=15
+        Number of bins.
+    strategy : {"uniform", "quantile"}, default="uniform"
+        Equal-width or equal-mass bins (see the module conventions).
+    multiclass : {"top_label", "classwise"}, default="top_label"
+        Definition used for 2-D ``y_prob``; ignored for 1-D.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    float
+        ECE in ``[0, 1]``; lower is better.
+
+    Examples
+    --------
+    >>> from ticselect.calibration import expected_calibration_error
+    >>> # bins [0, 0.5] and (0.5, 1]: 0.5 * |0 - 0.25| + 0.5 * |1 - 0.85|
+    >>> y, p = [0, 1, 1, 0], [0.1, 0.9, 0.8, 0.4]
+    >>> round(expected_calibration_error(y, p, n_bins=2), 12)
+    0.2
+    """
+    parts = _binned_gaps(y_true, y_prob, n_bins, strategy, multiclass, sample_weight)
+    return float(np.mean([np.sum(frac * gap) for frac, gap in parts]))
+
+
+def max_calibration_error(
+    y_true,
+    y_prob,
+    *,
+    n_bins=15,
+    strategy="uniform",
+    multiclass="top_label",
+    sample_weight=None,
+):
+    """Maximum calibration error ``max_b |ō_b - s̄_b|`` over non-empty bins.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Class indices ``0..K-1``.
+    y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary ``P(y = 1)`` or class probabilities.
+    n_bins : int, default=15
+        Number of bins.
+    strategy : {"uniform", "quantile"}, default="uniform"
+        Binning strategy.
+    multiclass : {"top_label", "classwise"}, default="top_label"
+        Definition for 2-D ``y_prob``; class-wise takes the max over classes too.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    float
+        MCE in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from ticselect.calibration import max_calibration_error
+    >>> max_calibration_error([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.4], n_bins=2)
+    0.25
+    """
+    parts = _binned_gaps(y_true, y_prob, n_bins, strategy, multiclass, sample_weight)
+    return float(max(np.max(gap) for _, gap in parts))
+
+
+def debiased_ece(
+    y_true,
+    y_prob,
+    *,
+    n_bins=15,
+    strategy="quantile",
+    multiclass="top_label",
+    squared=False,
+):
+    """Debiased ℓ2 binned calibration error (Kumar, Liang & Ma 2019).
+
+    ``D = Σ_b (n_b/n) [(ō_b - s̄_b)² - ō_b(1 - ō_b)/(n_b - 1)]`` estimates the
+    squared ℓ2 calibration error of the binned model without the upward bias of the
+    plug-in estimate (bins with one sample get no correction).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Class indices ``0..K-1``.
+    y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary ``P(y = 1)`` or class probabilities.
+    n_bins : int, default=15
+        Number of bins.
+    strategy : {"quantile", "uniform"}, default="quantile"
+        Binning strategy (the paper uses equal-mass bins).
+    multiclass : {"top_label", "classwise"}, default="top_label"
+        Definition for 2-D ``y_prob`` (class-wise averages ``D`` over classes).
+    squared : bool, default=False
+        Return ``D`` itself (unbiased, can be negative) instead of
+        ``sqrt(max(D, 0))``.
+
+    Returns
+    -------
+    float
+        The debiased estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ticselect.calibration import debiased_ece
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(size=5000)
+    >>> y = (rng.uniform(size=5000) < p).astype(int)
+    >>> bool(debiased_ece(y, p) < 0.02)
+    True
+    """
+    n_bins = check_n_bins(n_bins)
+    y, prob, w = check_classification(y_true, y_prob)
+    values = []
+    for scores, outcomes in calibration_columns(y, prob, multiclass):
+        count, s, o, nonempty, _, _ = binned_stats(
+            scores, outcomes, w, n_bins, strategy
+        )
+        corr = np.zeros_like(count)
+        many = count > 1
+        corr[many] = o[many] * (1.0 - o[many]) / (count[many] - 1.0)
+        d = np.sum((count / count.sum() * ((o - s) ** 2 - corr))[nonempty])
+        values.append(d)
+    d = float(np.mean(values))
+    return d if squared else float(np.sqrt(max(d, 0.0)))
+
+
+def smooth_ece(
+    y_true, y_prob, *, bandwidth=None, multiclass="top_label", sample_weight=None
+):
+    """Smooth ECE of Błasiok & Nakkiran (2023) with its fixed-point bandwidth.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Class indices ``0..K-1``.
+    y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary ``P(y = 1)`` or class probabilities.
+    bandwidth : float or None, default=None
+        Kernel width ``σ``; ``None`` uses the fixed point ``σ* = smECE_{σ*}``.
+    multiclass : {"top_label", "classwise"}, default="top_label"
+        Definition for 2-D ``y_prob`` (class-wise averages over classes).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    float
+        ``smECE`` in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from ticselect.calibration import smooth_ece
+    >>> # all forecasts equal 0.3 and the event rate is 0.5: smECE = |0.5 - 0.3|
+    >>> round(smooth_ece([0, 1, 0, 1], [0.3, 0.3, 0.3, 0.3]), 12)
+    0.2
+    """
+    y, prob, w = check_classification(y_true, y_prob, sample_weight)
+    if bandwidth is not None:
+        bandwidth = float(bandwidth)
+        if not (np.isfinite(bandwidth) and bandwidth > 0):
+            raise ValueError(f"bandwidth must be a positive float, got {bandwidth}.")
+    values = []
+    for scores, outcomes in calibration_columns(y, prob, multiclass):
+        sigma_min = SMECE_MIN_BANDWIDTH if bandwidth is None else bandwidth
+        coef = smece_coefficients(
+            scores, outcomes - scores, w, _smece_n_terms(sigma_min)
+        )
+        if bandwidth is None:
+            values.append(smece_fixed_point(coef)[0])
+        else:
+            values.append(smece_at(coef, bandwidth))
+    return float(np.mean(values))
+
+
+# ------------------------------------------------------------------------- Brier
+def _indicator_columns(y, prob):
+    if prob.ndim == 1:
+        return [(prob, (y == 1).astype(float))]
+    return [(prob[:, k], (y == k).astype(float)) for k in range(prob.shape[1])]
+
+
+def brier_score(y_true, y_prob, *, sample_weight=None):
+    """Brier score (binary 1-D: ``mean (p - y)²``; 2-D: ``mean Σ_k (p_k - y_k)²``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Class indices ``0..K-1``.
+    y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary ``P(y = 1)`` or class probabilities.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    float
+        Brier score; lower is better.
+
+    Examples
+    --------
+    >>> from ticselect.calibration import brier_score
+    >>> brier_score([0, 1], [0.2, 0.6])
+    0.1
+    """
+    y, prob, w = check_classification(y_true, y_prob, sample_weight)
+    total = sum(np.sum(w * (p - o) ** 2) for p, o in _indicator_columns(y, prob))
+    return float(total / w.sum())
+
+
+def brier_decomposition(
+    y_true, y_prob, *, n_bins=10, strategy="uniform", sample_weight=None
+):
+    """Murphy's reliability–resolution–uncertainty decomposition of the Brier score.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Class indices ``0..K-1``.
+    y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary ``P(y = 1)`` or class probabilities (each column binned on its own).
+    n_bins : int, default=10
+        Number of forecast bins.
+    strategy : {"uniform", "quantile"}, default="uniform"
+        Binning strategy.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    BrierDecomposition
+        Named tuple ``(reliability, resolution, uncertainty)`` with extra attributes
+        ``within_bin_variance``, ``within_bin_covariance`` and ``brier`` (see the
+        module conventions for the exact identity).
+
+    Examples
+    --------
+    >>> from ticselect.calibration import brier_decomposition
+    >>> d = brier_decomposition([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.4], n_bins=2)
+    >>> round(d.reliability - d.resolution + d.uncertainty
+    ...       + d.within_bin_variance - d.within_bin_covariance, 12)
+    0.055
+    """
+    n_bins = check_n_bins(n_bins)
+    y, prob, w = check_classification(y_true, y_prob, sample_weight)
+    total_w = w.sum()
+    rel = res = unc = wbv = wbc = brier = 0.0
+    for p, o in _indicator_columns(y, prob):
+        weight, s, ob, nonempty, ids, _ = binned_stats(p, o, w, n_bins, strategy)
+        frac = weight / total_w
+        o_bar = np.sum(w * o) / total_w
+        rel += float(np.sum(frac * (s - ob) ** 2))
+        res += float(np.sum(frac * (ob - o_bar) ** 2))
+        unc += float(o_bar * (1.0 - o_bar))
+        dp = p - s[ids]
+        wbv += float(np.sum(w * dp**2) / total_w)
+        wbc += float(2.0 * np.sum(w * dp * (o - ob[ids])) / total_w)
+        brier += float(np.sum(w * (p - o) ** 2) / total_w)
+    return BrierDecomposition(
+        rel,
+        res,
+        unc,
+        within_bin_variance=wbv,
+        within_bin_covariance=wbc,
+        brier=brier,
+    )
+
+
+# ---------------------------------------------------------- slope / HL / regression
+def calibration_slope(y_true, y_prob, *, sample_weight=None):
+    """Calibration slope and intercept by logistic recalibration (Cox 1958).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Class indices ``0..K-1``; every class must occur.
+    y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary ``P(y = 1)`` or class probabilities.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    CalibrationSlope
+        ``(slope, intercept)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ticselect.calibration import calibration_slope
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.05, 0.95, size=20000)
+    >>> y = (rng.uniform(size=p.size) < p).astype(int)
+    >>> round(calibration_slope(y, p).slope, 1)
+    1.0
+    """
+    y, prob, w = check_classification(y_true, y_prob, sample_weight)
+    if prob.ndim == 1:
+        prob = np.column_stack([1.0 - prob, prob])
+    k = prob.shape[1]
+    present = np.bincount(y, weights=w, minlength=k) > 0
+    if not present.all():
+        raise ValueError(
+            f"calibration_slope needs every class present in y_true (with positive "
+            f"weight); missing class indices: {np.flatnonzero(~present).tolist()}."
+        )
+    logp = np.log(np.clip(prob, LOG_CLIP, 1.0 - LOG_CLIP))
+    theta = fit_recalibration(logp, y, w)
+    if k == 2:
+        return CalibrationSlope(float(theta[0]), float(theta[1]))
+    return CalibrationSlope(float(theta[0]), np.concatenate([[0.0], theta[1:]]))
+
+
+def hosmer_lemeshow(y_true, y_prob, *, n_groups=10, df=None):
+    """Hosmer–Lemeshow goodness-of-fit test over groups of sorted predictions.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Class indices ``0..K-1``.
+    y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary ``P(y = 1)`` or class probabilities.
+    n_groups : int, default=10
+        Number of groups ``G`` (sizes differ by at most one).
+    df : int or None, default=None
+        Degrees of freedom; ``None`` uses ``(G - 2)(K - 1)``.
+
+    Returns
+    -------
+    HosmerLemeshowResult
+        ``(statistic, pvalue, df)``; the p-value is the upper tail of ``χ²(df)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ticselect.calibration import hosmer_lemeshow
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.1, 0.9, size=2000)
+    >>> y = (rng.uniform(size=p.size) < p).astype(int)
+    >>> res = hosmer_lemeshow(y, p)
+    >>> res.df, bool(0 < res.pvalue <= 1)
+    (8, True)
+    """
+    n_groups = check_n_bins(n_groups, "n_groups")
+    y, prob, _ = check_classification(y_true, y_prob)
+    if prob.ndim == 1:
+        prob = np.column_stack([1.0 - prob, prob])
+    n, k = prob.shape
+    if n_groups < 3 or n < n_groups:
+        raise ValueError(
+            f"n_groups must be at least 3 and at most n_samples={n}, got {n_groups}."
+        )
+    onehot = np.eye(k)[y]
+    groups = np.array_split(np.argsort(1.0 - prob[:, 0], kind="stable"), n_groups)
+    observed = np.array([onehot[g].sum(axis=0) for g in groups])
+    expected = np.array([prob[g].sum(axis=0) for g in groups])
+    if np.any(expected <= 0):
+        raise ValueError(
+            "a group has zero expected count for some class (all its predicted "
+            "probabilities are 0); use fewer groups."
+        )
+    stat = float(np.sum((observed - expected) ** 2 / expected))
+    df = (n_groups - 2) * (k - 1) if df is None else int(df)
+    if df < 1:
+        raise ValueError(f"df must be a positive integer, got {df}.")
+    return HosmerLemeshowResult(stat, float(stats.chi2.sf(stat, df)), df)
+
+
+def calibration_in_the_large(y_true, y_pred, *, sample_weight=None):
+    """Observed minus predicted mean, ``mean(y) - mean(μ̂)`` (weighted).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Observed responses (or 0/1 outcomes).
+    y_pred : array-like of shape (n_samples,)
+        Predicted means ``μ̂`` (or ``P(y = 1)``).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    float
+        Positive when the model under-predicts on average.
+
+    Examples
+    --------
+    >>> from ticselect.calibration import calibration_in_the_large
+    >>> calibration_in_the_large([1.0, 3.0], [1.5, 1.5])
+    0.5
+    """
+    y, mu, w = check_regression(y_true, y_pred, sample_weight)
+    return float(np.sum(w * (y - mu)) / w.sum())
+
+
+_VARIANCE = {
+    "normal": lambda mu, power: np.ones_like(mu),
+    "poisson": lambda mu, power: mu,
+    "gamma": lambda mu, power: mu**2,
+    "inverse_gaussian": lambda mu, power: mu**3,
+    "binomial": lambda mu, power: mu * (1.0 - mu),
+    "tweedie": lambda mu, power: mu**power,
+}
+
+
+def dispersion_ratio(
+    y_true, y_pred, *, family="poisson", power=None, n_params=0, sample_weight=None
+):
+    """Pearson ``χ²/df = Σ w (y - μ̂)²/V(μ̂) / (Σ w - n_params)``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Observed responses.
+    y_pred : array-like of shape (n_samples,)
+        Predicted means ``μ̂``.
+    family : {"poisson", "normal", "gamma", "inverse_gaussian", "binomial", \
+"tweedie"}, default="poisson"
+        Variance function ``V``: ``μ``, 1, ``μ²``, ``μ³``, ``μ(1-μ)``, ``μ^power``.
+    power : float or None, default=None
+        Tweedie power (required for ``family="tweedie"``).
+    n_params : int, default=0
+        Parameters estimated on these data (0 for held-out data).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    float
+        About 1 for a well-specified model with unit dispersion; above 1 means
+        over-dispersion.
+
+    Examples
+    --------
+    >>> from ticselect.calibration import dispersion_ratio
+    >>> dispersion_ratio([0, 2, 4], [2.0, 2.0, 2.0])
+    1.3333333333333333
+    """
+    check_choice(family, tuple(_VARIANCE), "family")
+    y, mu, w = check_regression(y_true, y_pred, sample_weight)
+    if family == "tweedie" and power is None:
+        raise ValueError("family='tweedie' needs power=.")
+    if family != "normal" and np.any(mu <= 0):
+        raise ValueError(f"family={family!r} needs y_pred > 0 (predicted means).")
+    if family == "binomial" and np.any(mu >= 1):
+        raise ValueError("family='binomial' needs 0 < y_pred < 1.")
+    df = w.sum() - n_params
+    if df <= 0:
+        raise ValueError(f"no residual degrees of freedom (Σw - n_params = {df:g}).")
+    chi2 = np.sum(w * (y - mu) ** 2 / _VARIANCE[family](mu, power))
+    return float(chi2 / df)
+
+
+def binned_mean_curve(
+    y_true, y_pred, *, n_bins=10, strategy="quantile", sample_weight=None
+):
+    """Binned observed-vs-predicted mean curve for regression and count models.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Observed responses.
+    y_pred : array-like of shape (n_samples,)
+        Predicted means.
+    n_bins : int, default=10
+        Number of bins of ``y_pred``.
+    strategy : {"quantile", "uniform"}, default="quantile"
+        Equal-mass bins, or equal-width bins on ``[min y_pred, max y_pred]``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+
+    Returns
+    -------
+    BinnedMeanCurve
+        Per non-empty bin, ordered by ``y_pred``.
+
+    Examples
+    --------
+    >>> from ticselect.calibration import binned_mean_curve
+    >>> c = binned_mean_curve([1, 3, 5, 7], [1, 2, 6, 7], n_bins=2)
+    >>> c.mean_predicted.tolist(), c.mean_observed.tolist()
+    ([1.5, 6.5], [2.0, 6.0])
+    """
+    n_bins = check_n_bins(n_bins)
+    y, mu, w = check_regression(y_true, y_pred, sample_weight)
+    edges = bin_edges(mu, n_bins, strategy, lo=mu.min(), hi=mu.max())
+    weight, s, o, nonempty, ids, _ = binned_stats(mu, y, w, n_bins, strategy, edges)
+    sq = np.bincount(ids, weights=w * (y - o[ids]) ** 2, minlength=n_bins)
+    se = np.zeros(n_bins)
+    many = weight > 1
+    se[many] = np.sqrt(sq[many] / (weight[many] - 1.0) / weight[many])
+    keep = nonempty
+    return BinnedMeanCurve(s[keep], o[keep], se[keep], weight[keep])
+
+
+# ------------------------------------------------------------ report and scorers
+def calibration_report(estimator, X, y, *, n_bins=15, sample_weight=None):
+    """Compute every applicable calibration metric of a fitted estimator on ``(X, y)``.
+
+    Classifiers (with ``predict_proba``): ECE (uniform, quantile, class-wise), MCE,
+    debiased and smooth ECE, Brier score and decomposition, calibration slope and
+    intercept, Hosmer–Lemeshow. Regressors: calibration-in-the-large and the
+    dispersion ratio for the estimator's family (``n_params=0``: held-out data).
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        A classifier with ``predict_proba`` and ``classes_``, or a regressor.
+    X : array-like of shape (n_samples, n_features)
+        Data, ideally held out.
+    y : array-like of shape (n_samples,)
+        Targets (class labels as in ``estimator.classes_``).
+    n_bins : int, default=15
+        Bins for the binned metrics.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights (not used by the debiased ECE and Hosmer–Lemeshow).
+
+    Returns
+    -------
+    CalibrationReport
+        ``.metrics`` / ``.to_dict()`` and ``.summary()``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ticselect.calibration import calibration_report
+    >>> X, y = make_classification(n_samples=400, random_state=0)
+    >>> rep = calibration_report(LogisticRegression().fit(X, y), X, y)
+    >>> sorted(rep.to_dict())[:3]
+    ['brier', 'brier_reliability', 'brier_resolution']
+    """
+    sw = sample_weight
+    if hasattr(estimator, "predict_proba"):
+        yi, p = _proba(estimator, X, y)
+        d = brier_decomposition(yi, p, n_bins=n_bins, sample_weight=sw)
+        m = {
+            "ece": expected_calibration_error(yi, p, n_bins=n_bins, sample_weight=sw),
+            "ece_quantile": expected_calibration_error(
+                yi, p, n_bins=n_bins, strategy="quantile", sample_weight=sw
+            ),
+            "mce": max_calibration_error(yi, p, n_bins=n_bins, sample_weight=sw),
+            "debiased_ece": debiased_ece(yi, p, n_bins=n_bins),
+            "smooth_ece": smooth_ece(yi, p, sample_weight=sw),
+        }
+        if p.ndim == 2:
+            m["classwise_ece"] = expected_calibration_error(
+                yi, p, n_bins=n_bins, multiclass="classwise", sample_weight=sw
+            )
+        m.update(
+            brier=brier_score(yi, p, sample_weight=sw),
+            brier_reliability=d.reliability,
+            brier_resolution=d.resolution,
+            brier_uncertainty=d.uncertainty,
+        )
+        if p.ndim == 1:
+            m["calibration_in_the_large"] = calibration_in_the_large(
+                yi, p, sample_weight=sw
+            )
+        try:
+            cs = calibration_slope(yi, p, sample_weight=sw)
+            m["calibration_slope"] = cs.slope
+            if p.ndim == 1:
+                m["calibration_intercept"] = cs.intercept
+        except ValueError:
+            pass
+        try:
+            hl = hosmer_lemeshow(yi, p)
+            m["hosmer_lemeshow_stat"] = hl.statistic
+            m["hosmer_lemeshow_pvalue"] = hl.pvalue
+        except ValueError:
+            pass
+        return CalibrationReport("classification", m)
+    mu = np.asarray(estimator.predict(X), dtype=float)
+    family, power = _regression_family(estimator)
+    m = {"calibration_in_the_large": calibration_in_the_large(y, mu, sample_weight=sw)}
+    m[f"dispersion_ratio_{family}"] = dispersion_ratio(
+        y, mu, family=family, power=power, sample_weight=sw
+    )
+    return CalibrationReport("regression", m)
+
+
+class _CalibrationScorer:
+    """Picklable held-out scorer ``sign * metric(y, predict_proba(X), **kwargs)``."""
+
+    def __init__(self, name, metric, sign=-1.0, attr=None, transform=None, **kwargs):
+        self.name = name
+        self.metric = metric
+        self.sign = sign
+        self.attr = attr
+        self.transform = transform
+        self.kwargs = kwargs
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        yi, p = _proba(estimator, X, y)
+        kw = dict(self.kwargs)
+        if sample_weight is not None:
+            kw["sample_weight"] = sample_weight
+        value = self.metric(yi, p, **kw)
+        if self.attr is not None:
+            value = getattr(value, self.attr)
+        if self.transform == "abs_minus_one":
+            value = abs(value - 1.0)
+        return self.sign * float(value)
+
+    def __repr__(self):
+        return f"CalibrationScorer({self.name})"
+
+
+#: Held-out calibration scorers (``scorer(estimator, X, y, sample_weight=None)``,
+#: greater is better), to be merged into :mod:`ticselect.scoring`'s registry.
+#: ``calibration_slope`` returns the raw slope (ideal 1, *not* greater-is-better:
+#: report it with ``cross_validate``; refit on ``neg_calibration_slope_error``).
+CALIBRATION_SCORERS = {
+    "neg_ece": _CalibrationScorer("ece", expected_calibration_error),
+    "neg_classwise_ece": _CalibrationScorer(
+        "classwise_ece", expected_calibration_error, multiclass="classwise"
+    ),
+    "neg_mce": _CalibrationScorer("mce", max_calibration_error),
+    "neg_smooth_ece": _CalibrationScorer("smooth_ece", smooth_ece),
+    "neg_brier": _CalibrationScorer("brier", brier_score),
+    "calibration_slope": _CalibrationScorer(
+        "calibration_slope", calibration_slope, sign=1.0, attr="slope"
+    ),
+    "neg_calibration_slope_error": _CalibrationScorer(
+        "calibration_slope_error",
+        calibration_slope,
+        attr="slope",
+        transform="abs_minus_one",
+    ),
+}
