@@ -48,8 +48,8 @@ def test_aicc_infinite_when_n_le_k_plus_1(rng):
 
 def test_ridge_effective_dim_is_hat_matrix_trace(rng):
     """ESL §3.4: df(λ) = tr(X(XᵀX + λI)⁻¹Xᵀ) on centred data, plus 1 for the
-    (unpenalised) intercept and 0 for σ² (H_λ block-diagonal in σ² at the ML fit
-    up to the cross term, which vanishes because Σ rᵢ xᵢ = -λβ ... so we fix σ²)."""
+    unpenalised intercept.  σ² is fixed at 1 so that λ = α/σ² = α and σ² is not a
+    parameter (with σ² estimated, its row adds a further entry to the trace)."""
     X, y = _ridge_data(rng)
     alpha = 7.0
     est = Ridge(alpha=alpha, solver="cholesky").fit(X, y)

@@ -29,7 +29,17 @@ from .calibration import (
     smooth_ece,
 )
 from .criteria import Criteria, criteria
-from .scoring import InSample, get_scorer, get_scorer_names, make_criterion_scorer
+from ._path import CriterionPath, criterion_path
+from ._report import Comparison, compare
+from .scoring import (
+    HeldOutDataWarning,
+    InSample,
+    check_scoring,
+    criteria_scoring,
+    get_scorer,
+    get_scorer_names,
+    make_criterion_scorer,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -52,6 +62,13 @@ __all__ = [
     "hosmer_lemeshow",
     "max_calibration_error",
     "smooth_ece",
+    "Comparison",
+    "CriterionPath",
+    "HeldOutDataWarning",
+    "check_scoring",
+    "compare",
+    "criteria_scoring",
+    "criterion_path",
     "Criteria",
     "Curvature",
     "InSample",

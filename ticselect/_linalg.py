@@ -20,6 +20,7 @@ from scipy import linalg
 
 __all__ = [
     "DEFAULT_RCOND",
+    "newton_decrement",
     "SingularHessianWarning",
     "TraceResult",
     "complement_basis",
@@ -199,3 +200,35 @@ def solve_trace(A, B, *, rcond=DEFAULT_RCOND, what="Hessian"):
     V = evecs[:, keep]
     value = float(np.sum((V.T @ B @ V).diagonal() / evals[keep]))
     return TraceResult(value, rank, "eigh-pinv", float(evals.min()))
+
+
+def newton_decrement(A, g, *, rcond=DEFAULT_RCOND):
+    """Return ``gᵀ A⁺ g / 2``, the decrease a full Newton step predicts.
+
+    Parameters
+    ----------
+    A : ndarray of shape (d, d)
+        Symmetric (penalised) Hessian.
+    g : ndarray of shape (d,)
+        Gradient.
+    rcond : float, default=DEFAULT_RCOND
+        Relative cutoff of the pseudo-inverse on the equilibrated ``A``; directions
+        of negative curvature are dropped as well (no warning: this is a diagnostic).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> newton_decrement(np.diag([2.0, 8.0]), np.array([2.0, 4.0]))
+    2.0
+    """
+    if A.shape[0] == 0:
+        return 0.0
+    diag_a = np.diag(A)
+    scale = np.where(diag_a > 0, 1.0 / np.sqrt(np.where(diag_a > 0, diag_a, 1.0)), 1.0)
+    evals, evecs = linalg.eigh(A * scale[:, None] * scale[None, :])
+    keep = evals > rcond * np.max(np.abs(evals))
+    z = evecs[:, keep].T @ (scale * g)
+    return float(0.5 * np.sum(z**2 / evals[keep]))

@@ -1,0 +1,224 @@
+"""Selection by information criteria vs 5-fold cross-validation.
+
+For each problem: a grid of 20 penalties, and in one run
+
+- 5-fold ``GridSearchCV`` with a held-out log-loss (``neg_log_loss`` /
+  ``neg_mean_poisson_deviance``, which ranks like the Poisson log-loss), refit on all;
+- ``GridSearchCV(cv=ts.InSample(), scoring=criteria_scoring("neg_tic", ...))``,
+  one fit per value plus the refit;
+- ``criterion_path`` with warm starts along the grid (and cold, for reference),
+  one fit per value and no refit;
+
+printing wall times, the penalty each picks (TIC, AIC, BIC and CV) and each pick's
+log-loss (mean NLL per sample) on an independent test set of 2·10⁵ rows.
+
+Run: ``python benchmarks/selection.py`` (add ``--quick`` for a smoke run).  Everything
+runs serially with BLAS limited to one thread, so the timings compare algorithms, not
+scheduling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from scipy.special import gammaln
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV, KFold
+from threadpoolctl import threadpool_limits
+
+from ticselect._path import criterion_path
+from ticselect.scoring import InSample, criteria_scoring
+
+TOL = 1e-6  # tight enough that every fit is stationary to ~1e-6 (TIC's premise)
+N_TEST = 200_000
+
+
+def design(rng, m, p, rho):
+    """Rows with AR(1) correlation ``rho`` between neighbouring columns (iid at 0)."""
+    Z = rng.normal(size=(m, p))
+    if rho == 0:
+        return Z
+    X = np.empty_like(Z)
+    X[:, 0] = Z[:, 0]
+    for j in range(1, p):
+        X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho**2) * Z[:, j]
+    return X
+
+
+def logistic_problem(n, p=100, informative=10, seed=0, rho=0.0):
+    """Binary data from a complementary log-log link (misspecified for logistic)."""
+    rng = np.random.default_rng(seed)
+    beta = np.zeros(p)
+    beta[:informative] = rng.choice([-1, 1], informative) * rng.uniform(
+        0.2, 0.6, informative
+    )
+
+    def draw(m):
+        X = design(rng, m, p, rho)
+        eta = X @ beta - 0.3
+        prob = -np.expm1(-np.exp(eta))
+        return X, (rng.uniform(size=m) < prob).astype(int)
+
+    X, y = draw(n)
+    Xt, yt = draw(N_TEST)
+    return X, y, Xt, yt
+
+
+def poisson_problem(n, p=100, informative=10, seed=1, rho=0.0):
+    """Overdispersed counts (negative binomial, shape 2) fitted by a Poisson GLM."""
+    rng = np.random.default_rng(seed)
+    beta = np.zeros(p)
+    beta[:informative] = rng.choice([-1, 1], informative) * rng.uniform(
+        0.05, 0.2, informative
+    )
+
+    def draw(m):
+        X = design(rng, m, p, rho)
+        mu = np.exp(0.5 + X @ beta)
+        shape = 2.0
+        return X, rng.poisson(mu * rng.gamma(shape, 1.0 / shape, size=m))
+
+    X, y = draw(n)
+    Xt, yt = draw(N_TEST)
+    return X, y, Xt, yt
+
+
+def poisson_nll(y, mu):
+    """Mean Poisson negative log-likelihood per sample (all constants)."""
+    return float(np.mean(mu - y * np.log(mu) + gammaln(y + 1.0)))
+
+
+def test_loss(kind, est, Xt, yt):
+    if kind == "logistic":
+        return log_loss(yt, est.predict_proba(Xt))
+    return poisson_nll(yt, est.predict(Xt))
+
+
+def run(kind, n, grid, quick=False, rho=0.0):
+    if kind == "logistic":
+        X, y, Xt, yt = logistic_problem(n, rho=rho)
+        est = LogisticRegression(tol=TOL, max_iter=10_000)
+        param, cv_scoring = "C", "neg_log_loss"
+    else:
+        X, y, Xt, yt = poisson_problem(n, rho=rho)
+        est = PoissonRegressor(tol=TOL, max_iter=10_000)
+        param, cv_scoring = "alpha", "neg_mean_poisson_deviance"
+    if quick:
+        Xt, yt = Xt[:20_000], yt[:20_000]
+    rows = []
+
+    t = time.perf_counter()
+    cv = GridSearchCV(
+        est,
+        {param: grid},
+        cv=KFold(5, shuffle=True, random_state=0),
+        scoring=cv_scoring,
+    ).fit(X, y)
+    t_cv = time.perf_counter() - t
+    rows.append(("5-fold CV", t_cv, cv.best_params_[param], cv.best_estimator_))
+
+    t = time.perf_counter()
+    ins = GridSearchCV(
+        est,
+        {param: grid},
+        cv=InSample(),
+        scoring=criteria_scoring("neg_tic", "neg_aic", "neg_bic"),
+        refit="neg_tic",
+    ).fit(X, y)
+    t_ins = time.perf_counter() - t
+    rows.append(("TIC, GridSearchCV(InSample)", t_ins, ins.best_params_[param], None))
+
+    paths = {}
+    for warm in (False, True):
+        t = time.perf_counter()
+        paths[warm] = criterion_path(est, param, grid, X, y, warm_start=warm)
+        elapsed = time.perf_counter() - t
+        label = "warm" if warm else "cold"
+        rows.append(
+            (
+                f"TIC, criterion_path ({label})",
+                elapsed,
+                paths[warm].best_value("tic"),
+                paths[warm].best_estimator("tic"),
+            )
+        )
+    path = paths[True]
+    for c in ("aic", "bic"):
+        rows.append((f"{c.upper()} pick (same path)", None, path.best_value(c), None))
+
+    # same picks from the InSample search, the warm path and the cold path?
+    ins_picks = {
+        c: grid[int(np.argmax(ins.cv_results_[f"mean_test_neg_{c}"]))]
+        for c in ("tic", "aic", "bic")
+    }
+    agree = {
+        c: (
+            ins_picks[c] == path.best_value(c),
+            paths[False].best_value(c) == path.best_value(c),
+        )
+        for c in ins_picks
+    }
+    tic_dev = np.max(
+        np.abs(paths[False].deviance("tic") - path.deviance("tic"))
+        / np.abs(paths[False].deviance("tic"))
+    )
+    n_iter = {
+        w: int(np.sum([np.max(e.n_iter_) for e in paths[w].estimators_]))
+        for w in (False, True)
+    }
+
+    # test losses: picks refitted on all training rows are the path's estimators
+    by_value = dict(zip(grid, path.estimators_, strict=True))
+    cv_loss = test_loss(kind, cv.best_estimator_, Xt, yt)
+    design_ = f"AR(1) features, rho = {rho}" if rho else "iid features"
+    print(
+        f"\n### {kind}, n = {n}, p = {X.shape[1]}, {design_}, grid of {len(grid)} "
+        f"{param}"
+    )
+    print(
+        f"| method | wall time (s) | speed-up vs CV | picked {param} | test log-loss "
+        "| vs CV pick |"
+    )
+    print("|---|---|---|---|---|---|")
+    for label, elapsed, pick, fitted in rows:
+        fitted = fitted if fitted is not None else by_value[pick]
+        loss = test_loss(kind, fitted, Xt, yt)
+        ts_ = "" if elapsed is None else f"{elapsed:.2f}"
+        sp = "" if elapsed is None else f"{t_cv / elapsed:.1f}×"
+        print(
+            f"| {label} | {ts_} | {sp} | {pick:.4g} | {loss:.5f} | "
+            f"{100 * (loss - cv_loss) / cv_loss:+.3f}% |"
+        )
+    print(
+        "picks agree (InSample search == warm path, cold path == warm path): "
+        + ", ".join(f"{c.upper()} {a}/{b}" for c, (a, b) in agree.items())
+        + f"; max rel. TIC difference cold vs warm {tic_dev:.1e}; solver iterations "
+        f"along the path: cold {n_iter[False]}, warm {n_iter[True]}"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", UserWarning)
+    with threadpool_limits(1):
+        if args.quick:
+            run("logistic", 2000, list(np.logspace(-3, 1, 5)), quick=True)
+            run("poisson", 2000, list(np.logspace(-1, -5, 5)), quick=True)
+            return
+        c_grid = list(np.logspace(-4, 1, 20))
+        a_grid = list(np.logspace(0, -5, 20))
+        run("logistic", 20_000, c_grid)
+        run("logistic", 20_000, c_grid, rho=0.9)
+        run("poisson", 20_000, a_grid)
+        run("poisson", 20_000, a_grid, rho=0.9)
+        run("logistic", 2_000, c_grid)  # hard case
+
+
+if __name__ == "__main__":
+    main()
