@@ -8,7 +8,17 @@ NLL, observed information, penalty units, dispersion) are documented once in
 from ._curvature import Curvature, NotStationaryWarning, curvature
 from ._estimator import InformationCriteria
 from ._linalg import SingularHessianWarning
+from ._matrix_free import (
+    CurvatureOperators,
+    Estimate,
+    curvature_operators,
+    estimate_tic_penalty,
+    estimate_trace,
+    top_eigenvalues,
+)
+from ._path import CriterionPath, criterion_path
 from ._reliability_display import ReliabilityDisplay
+from ._report import Comparison, compare
 from .calibration import (
     BinnedMeanCurve,
     BrierDecomposition,
@@ -29,8 +39,6 @@ from .calibration import (
     smooth_ece,
 )
 from .criteria import Criteria, criteria
-from ._path import CriterionPath, criterion_path
-from ._report import Comparison, compare
 from .scoring import (
     HeldOutDataWarning,
     InSample,
@@ -62,6 +70,12 @@ __all__ = [
     "hosmer_lemeshow",
     "max_calibration_error",
     "smooth_ece",
+    "CurvatureOperators",
+    "Estimate",
+    "curvature_operators",
+    "estimate_tic_penalty",
+    "estimate_trace",
+    "top_eigenvalues",
     "Comparison",
     "CriterionPath",
     "HeldOutDataWarning",

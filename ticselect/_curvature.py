@@ -258,6 +258,7 @@ def curvature(
     *,
     dispersion=None,
     stationarity_tol=STATIONARITY_TOL,
+    max_memory=None,
 ):
     """Exact Hessian, per-sample gradients and gradient covariance of a fitted model.
 
@@ -265,9 +266,10 @@ def curvature(
     ----------
     model : fitted estimator or statsmodels results
         A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``LogisticRegression``,
-        ``PoissonRegressor``, ``GammaRegressor`` or ``TweedieRegressor`` (alone or as
-        the last step of a ``Pipeline``), an :class:`InformationCriteria`, or a
-        statsmodels GLM / Logit / Probit / Poisson / MNLogit results object.
+        ``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``,
+        ``MLPClassifier`` or ``MLPRegressor`` (alone or as the last step of a
+        ``Pipeline``), an :class:`InformationCriteria`, or a statsmodels GLM / Logit /
+        Probit / Poisson / MNLogit results object.
     X : array-like or sparse matrix of shape (n_samples, n_features), default=None
         The data the model was fitted on (raw input of a Pipeline).  Optional for
         statsmodels results, which carry their data.
@@ -280,7 +282,12 @@ def curvature(
         parameter; a positive float fixes it (not a parameter).  Ignored by families
         without a dispersion.
     stationarity_tol : float, default=1e-2
-        Warn (:class:`NotStationaryWarning`) when the relative gradient exceeds this.
+        Warn (:class:`NotStationaryWarning`) when the relative gradient exceeds this
+        and the Newton decrement exceeds 1e-3 (see the conventions).
+    max_memory : float or None, default=None
+        Bytes allowed for the dense ``H`` and ``C`` of an MLP (default: half the
+        physical memory); larger requests raise a ``ValueError`` giving the size in
+        GiB and pointing to the matrix-free estimators (``ts.estimate_tic_penalty``).
 
     Returns
     -------
@@ -308,5 +315,7 @@ def curvature(
     """
     from ._adapters import dispatch
 
-    curv = dispatch(model, X, y, sample_weight, dispersion=dispersion)
+    curv = dispatch(
+        model, X, y, sample_weight, dispersion=dispersion, max_memory=max_memory
+    )
     return curv.check_stationarity(stationarity_tol)

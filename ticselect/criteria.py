@@ -127,6 +127,18 @@ class Criteria:
     def __str__(self):
         return self.summary()
 
+    def _repr_html_(self):
+        import html
+
+        cells = []
+        for k, v in self.to_dict().items():
+            val = f"{v:d}" if isinstance(v, int) else f"{v:.6g}"
+            cells.append(f"<tr><td>{html.escape(k)}</td><td>{val}</td></tr>")
+        return (
+            "<table><thead><tr><th>criterion</th><th>value</th></tr></thead>"
+            f"<tbody>{''.join(cells)}</tbody></table>"
+        )
+
 
 def soft_rank(eigenvalues, lam):
     """``Σⱼ σⱼ / (σⱼ + λ)`` over the non-negative part of a spectrum.
@@ -186,7 +198,8 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
     >>> import ticselect as ts
     >>> data = sm.datasets.scotland.load()
     >>> exog = sm.add_constant(data.exog)
-    >>> res = sm.GLM(data.endog, exog, family=sm.families.Gamma()).fit()
+    >>> gamma_log = sm.families.Gamma(sm.families.links.Log())
+    >>> res = sm.GLM(data.endog, exog, family=gamma_log).fit()
     >>> crit = ts.criteria(ts.curvature(res, dispersion=res.scale))
     >>> bool(np.isclose(crit.loglik, res.llf)), bool(np.isclose(crit.aic, res.aic))
     (True, True)

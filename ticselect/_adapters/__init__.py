@@ -21,8 +21,9 @@ __all__ = ["SUPPORTED", "dispatch"]
 
 SUPPORTED = (
     "scikit-learn: LinearRegression, Ridge, LogisticRegression (L2 or no penalty), "
-    "PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, 1, 2, 3), each alone "
-    "or as the last step of a Pipeline, or wrapped in ticselect.InformationCriteria; "
+    "PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, 1, 2, 3), "
+    "MLPClassifier, MLPRegressor, each alone or as the last step of a Pipeline, or "
+    "wrapped in ticselect.InformationCriteria; "
     "statsmodels: GLM results (Gaussian, Binomial, Poisson, Gamma, InverseGaussian, "
     "NegativeBinomial) and Logit, Probit, Poisson, MNLogit results"
 )
@@ -109,7 +110,7 @@ def _check_fitted(est):
         ) from None
 
 
-def dispatch(model, X, y, sample_weight, *, dispersion=None):
+def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
     """Route ``model`` to its adapter and return its :class:`Curvature`.
 
     Parameters
@@ -120,6 +121,8 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None):
         Training data.
     dispersion : None or float
         See :func:`ticselect.curvature`.
+    max_memory : float or None
+        See :func:`ticselect.curvature`.
 
     Returns
     -------
@@ -129,13 +132,27 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None):
 
     if isinstance(model, InformationCriteria):
         _check_fitted(model)
-        return dispatch(model.estimator_, X, y, sample_weight, dispersion=dispersion)
+        return dispatch(
+            model.estimator_,
+            X,
+            y,
+            sample_weight,
+            dispersion=dispersion,
+            max_memory=max_memory,
+        )
     if isinstance(model, Pipeline):
         _check_fitted(model)
         if X is None:
             raise ValueError("X is required for a Pipeline.")
         Xt = model[:-1].transform(X) if len(model) > 1 else X
-        return dispatch(model[-1], Xt, y, sample_weight, dispersion=dispersion)
+        return dispatch(
+            model[-1],
+            Xt,
+            y,
+            sample_weight,
+            dispersion=dispersion,
+            max_memory=max_memory,
+        )
     if is_statsmodels_results(model):
         if X is not None or y is not None or sample_weight is not None:
             raise ValueError(
@@ -160,7 +177,9 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None):
         Xv = _validate_X(X, model)
         yv = _validate_y(y, Xv.shape[0]) if not _multi_output(model) else y
         w = _validate_weights(sample_weight, Xv.shape[0])
-        return mlp_curvature(model, Xv, yv, w, dispersion=dispersion)
+        return mlp_curvature(
+            model, Xv, yv, w, dispersion=dispersion, max_memory=max_memory
+        )
     raise _unsupported(model)
 
 

@@ -1,0 +1,296 @@
+"""Adapter for scikit-learn's ``MLPClassifier`` and ``MLPRegressor``.
+
+Reads the fitted weights into an :class:`~ticselect._mlp.MLPSpec` (conventions in
+:mod:`ticselect._mlp`) and builds the :class:`~ticselect.Curvature` with
+:func:`~ticselect._mlp.mlp_exact`, after a memory guard.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._curvature import Curvature
+from .._mlp import MLPSpec, flatten, forward, mlp_exact
+
+__all__ = ["exact_memory_bytes", "mlp_curvature", "mlp_spec"]
+
+_GIB = 2**30
+
+
+def _default_max_memory():
+    """Half the physical memory, in bytes (4 GiB when it cannot be read)."""
+    try:
+        return 0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 4.0 * _GIB
+
+
+def exact_memory_bytes(n_params, n_rows):
+    """Peak memory, in bytes, of the exact curvature of a network.
+
+    ``H`` and ``C`` (``d²`` floats each), one more ``d²`` for the block permutations,
+    the per-sample gradients (``n·d``) and the row-block temporaries (``2 · 2**24``
+    floats).
+
+    Parameters
+    ----------
+    n_params : int
+        ``d``.
+    n_rows : int
+        ``n``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(exact_memory_bytes(4810, 1797) / 2**30, 2)
+    0.83
+    """
+    d, n = float(n_params), float(n_rows)
+    return 8.0 * (3.0 * d * d + n * d) + 2.0 * 2**27
+
+
+def _model_name(est):
+    return (
+        f"{type(est).__name__}(hidden_layer_sizes={tuple(est.hidden_layer_sizes)!r}, "
+        f"activation={est.activation!r}, solver={est.solver!r}, alpha={est.alpha:g})"
+    )
+
+
+def _targets(est, y, n):
+    """Targets as an (n, K) float array in the output layer's coding."""
+    out = est.out_activation_
+    K = est.coefs_[-1].shape[1]
+    if out == "softmax" or (out == "logistic" and getattr(est, "n_outputs_", 1) == 1):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1 or y.shape[0] != n:
+            raise ValueError(f"y must be 1-D with {n} labels, got shape {y.shape}.")
+        classes = est.classes_
+        idx = np.searchsorted(classes, y)
+        idx = np.clip(idx, 0, len(classes) - 1)
+        bad = classes[idx] != y
+        if np.any(bad):
+            raise ValueError(
+                f"y contains labels the network was not fitted on: "
+                f"{np.unique(y[bad])[:5].tolist()}; known classes "
+                f"{classes.tolist()}."
+            )
+        if out == "logistic":
+            return (idx == 1).astype(float)[:, None]
+        return np.eye(K)[idx]
+    Y = np.asarray(y, dtype=float)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if Y.ndim != 2 or Y.shape != (n, K):
+        raise ValueError(
+            f"y must have shape ({n}, {K}) for this network (one column per output), "
+            f"got {np.asarray(y).shape}."
+        )
+    if not np.all(np.isfinite(Y)):
+        raise ValueError("Input y contains NaN or infinity; remove or impute them.")
+    if out == "logistic" and not np.all((Y == 0) | (Y == 1)):
+        raise ValueError("A multilabel MLPClassifier needs a 0/1 indicator matrix y.")
+    if out == "exp" and np.any(Y < 0):
+        raise ValueError("MLPRegressor(loss='poisson') needs non-negative y.")
+    return Y
+
+
+def mlp_spec(est, X, y, sample_weight, *, dispersion=None):
+    """Read a fitted scikit-learn MLP and its data into an ``MLPSpec``.
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        Fitted network.
+    X : ndarray or sparse matrix of shape (n, p)
+        Inputs (already validated, float64).
+    y : array-like
+        Labels (classifier), an indicator matrix (multilabel) or targets.
+    sample_weight : ndarray of shape (n,)
+        Frequency weights.
+    dispersion : None or float, default=None
+        Gaussian variance: ``None`` estimates it (then it is a parameter).
+
+    Returns
+    -------
+    MLPSpec
+    """
+    coefs = [np.asarray(W, dtype=float) for W in est.coefs_]
+    intercepts = [np.asarray(b, dtype=float) for b in est.intercepts_]
+    if not all(np.all(np.isfinite(a)) for a in coefs + intercepts):
+        raise ValueError(
+            f"{type(est).__name__} has non-finite weights (NaN or inf): the fit "
+            "diverged. Refit with a smaller learning rate or a larger alpha."
+        )
+    if coefs[0].shape[0] != X.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but the network's input layer has "
+            f"{coefs[0].shape[0]}."
+        )
+    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+    n = X.shape[0]
+    Y = _targets(est, y, n)
+    spec = MLPSpec(
+        coefs=coefs,
+        intercepts=intercepts,
+        activation=est.activation,
+        output=est.out_activation_,
+        X=X,
+        Y=Y,
+        sample_weight=np.asarray(sample_weight, dtype=float),
+        alpha=float(est.alpha),
+    )
+    if spec.output == "identity":
+        if dispersion is None:
+            z = forward(spec)[1][-1]
+            rss = float(spec.sample_weight @ np.sum((Y - z) ** 2, axis=1))
+            s2 = rss / (Y.shape[1] * spec.sample_weight.sum())
+            if not s2 > 0:
+                raise ValueError(
+                    "The network interpolates the data (zero residuals): the Gaussian "
+                    "variance is 0 and the likelihood is unbounded. Pass dispersion=."
+                )
+            spec.sigma2, spec.sigma2_is_param = s2, True
+        else:
+            s2 = float(dispersion)
+            if not (np.isfinite(s2) and s2 > 0):
+                raise ValueError(
+                    f"dispersion must be None or a positive number, got {dispersion!r}."
+                )
+            spec.sigma2 = s2
+    return spec
+
+
+def _param_names(spec, feature_names):
+    names = []
+    for l_, (W, _) in enumerate(zip(spec.coefs, spec.intercepts, strict=True)):
+        p, h = W.shape
+        rows = feature_names if l_ == 0 else [f"h{l_ - 1}_{a}" for a in range(p)]
+        names += [f"coefs_[{l_}][{rows[a]},{b}]" for a in range(p) for b in range(h)]
+        names += [f"intercepts_[{l_}][{b}]" for b in range(h)]
+    if spec.sigma2_is_param:
+        names.append("dispersion")
+    return names
+
+
+def mlp_curvature(
+    est,
+    X,
+    y,
+    sample_weight,
+    *,
+    dispersion=None,
+    method="auto",
+    max_memory=None,
+):
+    """Exact :class:`~ticselect.Curvature` of a fitted scikit-learn MLP.
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        Fitted network (any depth; identity, logistic, tanh or relu hidden units).
+    X : ndarray or sparse matrix of shape (n, p)
+        Training inputs (validated, float64; sparse input is densified).
+    y : array-like
+        Training targets.
+    sample_weight : ndarray of shape (n,)
+        Frequency weights.
+    dispersion : None or float, default=None
+        Gaussian variance of ``MLPRegressor``; ``None`` estimates it by maximum
+        likelihood (a parameter, last).  Ignored by classifiers.
+    method : {"auto", "exact"}, default="auto"
+        Both build the dense ``H`` and ``C``.  ``"exact"`` raises when they exceed
+        ``max_memory``; ``"auto"`` raises too, pointing to the matrix-free estimators
+        of :mod:`ticselect._matrix_free` (a dense :class:`Curvature` cannot hold a
+        matrix-free operator).
+    max_memory : float or None, default=None
+        Memory budget in bytes; ``None`` is half the physical memory.
+
+    Returns
+    -------
+    Curvature
+
+    Raises
+    ------
+    ValueError
+        Non-finite weights, input width mismatch, bad targets, or an exact request that
+        does not fit in ``max_memory`` (the message gives the size in GiB).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> import ticselect as ts
+    >>> X, y = load_iris(return_X_y=True)
+    >>> net = MLPClassifier(hidden_layer_sizes=(3,), activation="tanh", alpha=1.0,
+    ...                     solver="lbfgs", tol=1e-12, max_iter=5000,
+    ...                     random_state=0).fit(X, y)
+    >>> curv = ts.curvature(net, X, y)
+    >>> curv.hessian.shape, curv.gauge.shape, curv.stationarity < 1e-2
+    ((27, 27), (27, 4), True)
+    """
+    if method not in ("auto", "exact"):
+        raise ValueError(f"method must be 'auto' or 'exact', got {method!r}.")
+    d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_) + int(
+        est.out_activation_ == "identity" and dispersion is None
+    )
+    need = exact_memory_bytes(d, X.shape[0])
+    budget = _default_max_memory() if max_memory is None else float(max_memory)
+    if need > budget:
+        hint = (
+            "Use the matrix-free estimators (ticselect.curvature_operators, "
+            "estimate_tic_penalty, estimate_trace, top_eigenvalues) instead"
+            if method == "auto"
+            else "Use the matrix-free estimators, or raise max_memory"
+        )
+        raise ValueError(
+            f"The exact Hessian of this network ({d} parameters, {X.shape[0]} rows) "
+            f"needs about {need / _GIB:.2f} GiB, more than the budget of "
+            f"{budget / _GIB:.2f} GiB. {hint}."
+        )
+    names_in = getattr(est, "feature_names_in_", None)
+    p = X.shape[1]
+    feature_names = (
+        [str(c) for c in names_in]
+        if names_in is not None and len(names_in) == p
+        else [f"x{j}" for j in range(p)]
+    )
+    spec = mlp_spec(est, X, y, sample_weight, dispersion=dispersion)
+    nll_i, G, H, C = mlp_exact(spec)
+    w = spec.sample_weight
+    nll = float(w @ nll_i)
+    if not (np.isfinite(nll) and np.all(np.isfinite(H))):
+        raise ValueError(
+            f"The negative log-likelihood or Hessian of {_model_name(est)} is not "
+            "finite at the fitted parameters (saturated outputs). Check the fit."
+        )
+    params = flatten(spec.coefs, spec.intercepts)
+    if spec.sigma2_is_param:
+        params = np.append(params, spec.sigma2)
+    penalty = spec.penalty()
+    return Curvature(
+        params=params,
+        param_names=_param_names(spec, feature_names),
+        hessian=H,
+        grad_cov=C,
+        penalty=penalty,
+        nll=nll,
+        n_samples=float(w.sum()),
+        n_rows=X.shape[0],
+        gradient=w @ G + penalty * params,
+        abs_grad_sum=w @ np.abs(G),
+        per_sample_grads=G,
+        gauge=spec.gauge(),
+        dispersion=spec.sigma2,
+        dispersion_is_param=spec.sigma2_is_param,
+        family="mlp",
+        link=spec.output,
+        model_name=_model_name(est),
+    )
