@@ -113,6 +113,13 @@ class Curvature:
         Names of the exponential family and link (``"mlp"`` for networks).
     model_name : str
         Short description of the fitted model.
+    loss_fn : callable or None
+        ``loss_fn(theta) -> float``: the summed data NLL ``L(θ)`` at any parameter
+        vector in this layout (``inf`` outside the family's mean space), for
+        measures that perturb ``θ``.  ``None`` after unpickling.
+    hessian_fn : callable or None
+        ``hessian_fn(theta) -> ndarray of shape (n_params, n_params)``: ``H(θ)``.
+        ``None`` after unpickling.
     """
 
     def __init__(
@@ -135,6 +142,8 @@ class Curvature:
         family="",
         link="",
         model_name="",
+        loss_fn=None,
+        hessian_fn=None,
     ):
         self.params = np.asarray(params, dtype=float)
         self.param_names = list(param_names)
@@ -163,6 +172,8 @@ class Curvature:
         )
         self.stationarity = float(ratio.max()) if d else 0.0
         self._per_sample_grads = per_sample_grads
+        self.loss_fn = loss_fn
+        self.hessian_fn = hessian_fn
 
     # ------------------------------------------------------------------ derived
     @property
@@ -211,6 +222,7 @@ class Curvature:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_per_sample_grads"] = self.per_sample_grads  # closures do not pickle
+        state["loss_fn"] = state["hessian_fn"] = None
         return state
 
     def __repr__(self):
