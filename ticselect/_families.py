@@ -613,6 +613,8 @@ class Binomial(Family):
 
     def _log_binom(self, y):
         m = self.n_trials
+        if m.ndim == 0 and m == 1.0:
+            return 0.0  # Bernoulli: log C(1, y) = 0 for y in {0, 1}
         return (
             special.gammaln(m + 1.0)
             - special.gammaln(y + 1.0)
@@ -664,9 +666,7 @@ class Binomial(Family):
         # nothing overflows for large eta.
         t = np.exp(eta)
         u = t / -np.expm1(-t)
-        one_minus_u = np.where(
-            t < 1e-3, -t / 2.0 - t**2 / 12.0 + t**4 / 720.0, 1.0 - u
-        )
+        one_minus_u = np.where(t < 1e-3, -t / 2.0 - t**2 / 12.0 + t**4 / 720.0, 1.0 - u)
         q = u * np.exp(-t)
         d1 = (m - y) * t - y * q
         d2 = (m - y) * t - y * q * one_minus_u

@@ -258,49 +258,53 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
     )
 
 
-def _accumulate_dense(X, w, r, h, fit_int):
+def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):
     """One pass over row blocks of a dense design, one linear predictor.
 
     The intercept column is handled by its border (``Xᵀv`` and ``Σv``) rather than
-    by copying each block with a column of ones, and a single block buffer is reused
-    for the scaled rows: fresh block-sized temporaries cost page faults comparable to
-    the BLAS work itself.
+    by copying each block with a column of ones; one cache-sized block buffer is
+    reused for the scaled rows (fresh temporaries cost page faults comparable to the
+    BLAS work), and every pass over a block (the two Gram products, the gradient and
+    the border vectors, the absolute-gradient scale) runs while it is in cache.
     """
     n, p = X.shape
     hw, cw = w * h, w * r**2
-    gw, aw = w * r, w * np.abs(r)
+    aw = w * np.abs(r)
+    V = np.column_stack([hw, cw, w * r])  # borders of H and C, and the gradient
     HX = np.zeros((p, p))
     CX = np.zeros((p, p))
-    block = max(1, min(n, _BLOCK_FLOATS // max(1, p)))
+    XtV = np.zeros((p, 3))
+    abs_grad = np.zeros(p)
+    block = max(1, min(n, block_floats // max(1, p)))
     buf = np.empty((block, p))
     psd_h = bool(np.all(hw >= 0))
+    sqrt_h = np.sqrt(hw) if psd_h else None
+    sqrt_c = np.sqrt(cw)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        Xb, b = X[start:stop], stop - start
-        B = buf[:b]
+        Xb = X[start:stop]
+        B = buf[: stop - start]
         if psd_h:
-            np.multiply(Xb, np.sqrt(hw[start:stop])[:, None], out=B)
+            np.multiply(Xb, sqrt_h[start:stop, None], out=B)
             HX += B.T @ B  # NumPy recognises Bᵀ B and calls the symmetric kernel
         else:
-            np.multiply(Xb, hw[start:stop][:, None], out=B)
+            np.multiply(Xb, hw[start:stop, None], out=B)
             HX += Xb.T @ B  # general product: symmetrised below
-        np.multiply(Xb, np.sqrt(cw[start:stop])[:, None], out=B)
+        np.multiply(Xb, sqrt_c[start:stop, None], out=B)
         CX += B.T @ B
+        XtV += Xb.T @ V[start:stop]
+        np.abs(Xb, out=B)
+        abs_grad += B.T @ aw[start:stop]
     if not psd_h:
         HX = 0.5 * (HX + HX.T)
-    grad = X.T @ gw
-    abs_grad = np.zeros(p)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        B = buf[: stop - start]
-        np.abs(X[start:stop], out=B)
-        abs_grad += B.T @ aw[start:stop]
+    grad = XtV[:, 2]
     if not fit_int:
         return HX, CX, grad, abs_grad
+    sums = V.sum(axis=0)
     return (
-        _border(HX, X.T @ hw, hw.sum()),
-        _border(CX, X.T @ cw, cw.sum()),
-        np.append(grad, gw.sum()),
+        _border(HX, XtV[:, 0], sums[0]),
+        _border(CX, XtV[:, 1], sums[1]),
+        np.append(grad, sums[2]),
         np.append(abs_grad, aw.sum()),
     )
 
