@@ -9,6 +9,7 @@ from sklearn.linear_model import (
     Ridge,
     TweedieRegressor,
 )
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -24,6 +25,16 @@ WRAPPED = [
     InformationCriteria(GammaRegressor()),
     InformationCriteria(TweedieRegressor(power=0)),
     InformationCriteria(make_pipeline(StandardScaler(), LogisticRegression())),
+    InformationCriteria(
+        MLPClassifier(
+            hidden_layer_sizes=(3,), solver="lbfgs", max_iter=50, random_state=0
+        )
+    ),
+    InformationCriteria(
+        MLPRegressor(
+            hidden_layer_sizes=(3,), solver="lbfgs", max_iter=50, random_state=0
+        )
+    ),
 ]
 
 
