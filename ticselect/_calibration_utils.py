@@ -47,7 +47,8 @@ def check_sample_weight(sample_weight, n):
     w = np.asarray(sample_weight, dtype=float)
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(
-            f"sample_weight has shape {w.shape}, expected ({n},): one weight per row."
+            f"sample_weight has shape {w.shape}, expected ({n},): one entry per row "
+            "of X."
         )
     if not np.all(np.isfinite(w)):
         raise ValueError("sample_weight contains NaN or infinite values; remove them.")

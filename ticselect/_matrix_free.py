@@ -290,7 +290,8 @@ def curvature_operators(model, X=None, y=None, sample_weight=None, *, dispersion
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import Pipeline
 
-    from ._adapters import _check_fitted, _validate_weights, _validate_X, _validate_y
+    from ._adapters import _check_fitted, _validate_X, _validate_y
+    from ._calibration_utils import check_sample_weight
     from ._adapters._sklearn_mlp import mlp_spec
     from ._curvature import curvature
 
@@ -303,7 +304,7 @@ def curvature_operators(model, X=None, y=None, sample_weight=None, *, dispersion
         _check_fitted(est)
         Xv = _validate_X(Xt, est)
         yv = _validate_y(y, Xv.shape[0]) if est.n_outputs_ == 1 else y
-        w = _validate_weights(sample_weight, Xv.shape[0])
+        w = check_sample_weight(sample_weight, Xv.shape[0])
         return mlp_operators(mlp_spec(est, Xv, yv, w, dispersion=dispersion))
     return CurvatureOperators.from_curvature(
         curvature(model, X, y, sample_weight, dispersion=dispersion)

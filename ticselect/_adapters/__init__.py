@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from .._calibration_utils import check_sample_weight
 from ._glm import glm_curvature
 from ._sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
 from ._statsmodels import is_statsmodels_results, statsmodels_spec
@@ -75,22 +76,6 @@ def _validate_y(y, n):
     if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
         raise ValueError("Input y contains NaN or infinity; remove or impute them.")
     return y
-
-
-def _validate_weights(sample_weight, n):
-    if sample_weight is None:
-        return np.ones(n)
-    w = np.asarray(sample_weight, dtype=float)
-    if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(
-            f"sample_weight must be 1-D with one entry per row of X ({n}), got shape "
-            f"{w.shape}."
-        )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must be finite and non-negative.")
-    if not np.any(w > 0):
-        raise ValueError("sample_weight is zero everywhere.")
-    return w
 
 
 def _feature_names(est, p):
@@ -166,7 +151,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
         _check_fitted(model)
         Xv = _validate_X(X, model)
         yv = _validate_y(y, Xv.shape[0])
-        w = _validate_weights(sample_weight, Xv.shape[0])
+        w = check_sample_weight(sample_weight, Xv.shape[0])
         spec = sklearn_glm_spec(model, Xv, yv, w, _feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
         return glm_curvature(spec, dispersion=dispersion)
@@ -176,7 +161,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
         _check_fitted(model)
         Xv = _validate_X(X, model)
         yv = _validate_y(y, Xv.shape[0]) if not _multi_output(model) else y
-        w = _validate_weights(sample_weight, Xv.shape[0])
+        w = check_sample_weight(sample_weight, Xv.shape[0])
         return mlp_curvature(
             model, Xv, yv, w, dispersion=dispersion, max_memory=max_memory
         )
