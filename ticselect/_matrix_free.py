@@ -291,8 +291,8 @@ def curvature_operators(model, X=None, y=None, sample_weight=None, *, dispersion
     from sklearn.pipeline import Pipeline
 
     from ._adapters import _check_fitted, _validate_X, _validate_y
-    from ._calibration_utils import check_sample_weight
     from ._adapters._sklearn_mlp import mlp_spec
+    from ._calibration_utils import check_sample_weight
     from ._curvature import curvature
 
     est, Xt = model, X
