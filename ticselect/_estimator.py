@@ -46,6 +46,9 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
     ``score`` are those of the fitted estimator; in addition ``curvature_`` and
     ``criteria_`` hold the exact curvature and the criteria (AIC, BIC, TIC, ...)
     computed on the training data at fit time.  Scorers such as ``neg_tic`` read them.
+    Every ``fit`` fits a fresh clone of ``estimator`` (so ``warm_start`` has no
+    effect through the wrapper; :func:`ticselect.criterion_path` warm-starts along a
+    grid).
 
     Parameters
     ----------
