@@ -493,3 +493,16 @@ class CalibrationReport:
 
     def __str__(self):
         return self.summary()
+
+    def _repr_html_(self):
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{v:.6g}</td></tr>"
+            for k, v in self.metrics.items()
+        )
+        return (
+            f"<table><caption>Calibration report ({html.escape(self.kind)})</caption>"
+            "<thead><tr><th>metric</th><th>value</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )

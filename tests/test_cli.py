@@ -1,0 +1,283 @@
+"""The ``ticselect`` command: results against the API; error paths in a subprocess."""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+import ticselect as ts
+from ticselect.cli import main
+
+GRID = [0.01, 0.1, 1.0, 10.0]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    # many tiny fits: multi-threaded BLAS only thrashes on a busy 2-core machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+def console(*args, timeout=120):
+    """Run the installed console script (fallback: ``python -m ticselect``)."""
+    exe = shutil.which("ticselect", path=os.path.dirname(sys.executable))
+    cmd = [exe] if exe else [sys.executable, "-m", "ticselect"]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def default_json():
+    grid = ",".join(str(c) for c in GRID)
+    status, out, err = run_main(["select", "--grid", grid, "--json", "--seed", "3"])
+    assert status == 0, err
+    return json.loads(out)
+
+
+def test_select_picks_equal_api_argmin(default_json):
+    X, y = load_breast_cancer(return_X_y=True)
+    crits = []
+    for C in GRID:
+        pipe = make_pipeline(
+            StandardScaler(), LogisticRegression(C=C, tol=1e-10, max_iter=10_000)
+        ).fit(X, y)
+        crits.append(ts.criteria(ts.curvature(pipe, X, y)))
+    rows = default_json["candidates"]
+    assert [r["C"] for r in rows] == GRID
+    for name in ("aic", "bic", "tic"):
+        values = np.array([getattr(c, name) for c in crits])
+        assert_allclose([r[name] for r in rows], values, rtol=1e-6)
+        assert default_json["picks"][name]["index"] == int(np.argmin(values))
+        assert default_json["picks"][name]["C"] == GRID[int(np.argmin(values))]
+    assert [r["k"] for r in rows] == [c.n_params for c in crits]
+    assert_allclose([r["gap_estimate"] for r in rows], [c.gap_estimate for c in crits])
+
+
+def test_select_cv_equals_cross_val_score(default_json):
+    X, y = load_breast_cancer(return_X_y=True)
+    folds = StratifiedKFold(5, shuffle=True, random_state=3)
+    expected = []
+    for C in GRID:
+        pipe = make_pipeline(
+            StandardScaler(), LogisticRegression(C=C, tol=1e-10, max_iter=10_000)
+        )
+        expected.append(
+            -cross_val_score(pipe, X, y, cv=folds, scoring="neg_log_loss").mean()
+        )
+    got = [r["cv_log_loss"] for r in default_json["candidates"]]
+    # same folds, same fits: equal up to the solver's tolerance
+    assert_allclose(got, expected, rtol=1e-8)
+    assert default_json["picks"]["cv"]["index"] == int(np.argmin(expected))
+    assert default_json["cv_folds"] == 5 and default_json["seed"] == 3
+
+
+def test_select_table_marks_each_pick():
+    status, out, err = run_main(["select", "--grid", "0.01,0.1,1", "--cv", "2"])
+    assert status == 0, err
+    lines = out.splitlines()
+    header = next(
+        i for i, line in enumerate(lines) if line.split()[:2] == ["C", "loglik"]
+    )
+    body = lines[header + 2 : header + 5]
+    assert len(body) == 3
+    assert sum(line.count("*") for line in body) == 4  # AIC, BIC, TIC and CV
+    assert lines[-1].startswith("picks: AIC C=")
+    assert "CV C=" in lines[-1]
+
+
+def test_select_csv_poisson(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 200
+    x = rng.normal(size=(n, 2))
+    y = rng.poisson(np.exp(0.3 + 0.5 * x[:, 0]))
+    path = tmp_path / "counts.csv"
+    lines = ["x1;x2;count"] + [f"{a};{b};{c}" for (a, b), c in zip(x, y, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    argv = ["select", "--csv", str(path), "--target", "count", "--family", "poisson"]
+    status, out, err = run_main([*argv, "--grid", "1e-3,1e-1", "--cv", "3", "--json"])
+    assert status == 0, err
+    res = json.loads(out)
+    assert res["family"] == "poisson" and res["param"] == "alpha"
+    assert res["estimator"] == "PoissonRegressor"
+    X = np.column_stack([x[:, 0], x[:, 1]])
+    for row in res["candidates"]:
+        pipe = make_pipeline(
+            StandardScaler(),
+            PoissonRegressor(alpha=row["alpha"], tol=1e-10, max_iter=10_000),
+        ).fit(X, y)
+        crit = ts.criteria(ts.curvature(pipe, X, y))
+        assert_allclose(row["tic"], crit.tic, rtol=1e-6)
+        assert row["k"] == 3
+        assert row["cv_log_loss"] > -row["loglik"] / n  # held-out worse than train
+
+
+def test_select_mlp_and_plot(tmp_path):
+    plot = tmp_path / "path.png"
+    argv = ["select", "--model", "mlp", "--hidden", "2", "--grid", "1,10"]
+    status, out, err = run_main([*argv, "--cv", "0", "--plot", str(plot)])
+    assert status == 0, err
+    assert "MLPClassifier" in out
+    assert plot.stat().st_size > 1000
+
+
+def test_select_progress_bar_on_stderr():
+    argv = ["select", "--grid", "0.1,1", "--cv", "0", "--progress", "--json"]
+    status, out, err = run_main(argv)
+    assert status == 0
+    json.loads(out)  # stdout stays machine-readable
+    assert "2/2" in err and "[" in err
+
+
+def test_report_text_and_json():
+    status, out, err = run_main(["report", "--value", "0.5"])
+    assert status == 0, err
+    for title in ("Curvature", "Criteria", "Flatness", "Calibration (held-out rows)"):
+        assert title in out
+    status, out, _ = run_main(["report", "--value", "0.5", "--json"])
+    rep = json.loads(out)
+    X, y = load_breast_cancer(return_X_y=True)
+    assert rep["data"]["n_train"] + rep["data"]["n_test"] == X.shape[0]
+    assert rep["criteria"]["n_params"] == 31
+    assert rep["calibration"]["kind"] == "classification"
+    assert 0 <= rep["calibration"]["metrics"]["ece"] <= 1
+
+
+def test_report_uses_flatness_when_available(monkeypatch):
+    class Result:
+        def to_dict(self):
+            return {"hessian_trace": np.float64(2.5)}
+
+    fake = types.ModuleType("ticselect.flatness")
+    fake.flatness = lambda curv: Result()
+    monkeypatch.setitem(sys.modules, "ticselect.flatness", fake)
+    status, out, err = run_main(["report", "--json"])
+    assert status == 0, err
+    assert json.loads(out)["flatness"] == {"hessian_trace": 2.5}
+
+
+def test_no_command_prints_help():
+    status, out, _ = run_main([])
+    assert status == 2 and "select" in out
+
+
+# ------------------------------------------------------------------ error paths
+def _one_line_error(proc, status):
+    assert proc.returncode == status, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ticselect: error: ")
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    return lines[0]
+
+
+@pytest.fixture
+def small_csv(tmp_path):
+    path = tmp_path / "data.csv"
+    rows = ["a,b,label,count"]
+    rng = np.random.default_rng(1)
+    for i in range(40):
+        rows.append(
+            f"{rng.normal():.3f},{rng.normal():.3f},{'yes' if i % 2 else 'no'},-{i}"
+        )
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_error_missing_file(tmp_path):
+    proc = console("select", "--csv", str(tmp_path / "nope.csv"), "--target", "y")
+    assert "cannot read" in _one_line_error(proc, 1)
+
+
+def test_error_binary_file(tmp_path):
+    path = tmp_path / "bin.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    proc = console("select", "--csv", str(path), "--target", "y")
+    assert "not a UTF-8 text CSV" in _one_line_error(proc, 1)
+
+
+def test_error_unknown_column(small_csv):
+    proc = console("select", "--csv", str(small_csv), "--target", "lable")
+    msg = _one_line_error(proc, 1)
+    assert "'lable' not found" in msg and "did you mean 'label'" in msg
+
+
+def test_error_target_outside_support(small_csv):
+    argv = ["--csv", str(small_csv), "--target", "count", "--features", "a,b"]
+    proc = console("select", *argv, "--family", "poisson")
+    assert "outside the support of the poisson family" in _one_line_error(proc, 1)
+
+
+def test_error_binomial_needs_two_classes(small_csv):
+    argv = ["--csv", str(small_csv), "--target", "a", "--features", "b"]
+    proc = console("report", *argv, "--family", "binomial")
+    assert "binomial family needs exactly 2" in _one_line_error(proc, 1)
+
+
+def test_error_non_numeric_feature(small_csv):
+    proc = console("select", "--csv", str(small_csv), "--target", "count")
+    assert "'label' has 'no' on line 2" in _one_line_error(proc, 1)
+
+
+def test_error_unknown_option():
+    proc = console("select", "--frobnicate")
+    assert "unrecognized arguments: --frobnicate" in _one_line_error(proc, 2)
+
+
+def test_error_bad_grid_and_family():
+    assert "invalid grid" in _one_line_error(console("select", "--grid", "0,-1"), 2)
+    proc = console("select", "--family", "cauchy")
+    assert "invalid choice" in _one_line_error(proc, 2)
+
+
+def test_error_csv_without_target(small_csv):
+    assert "--csv needs --target" in _one_line_error(
+        console("select", "--csv", str(small_csv)), 2
+    )
+
+
+def test_csv_text_labels_select_runs(small_csv):
+    argv = ["select", "--csv", str(small_csv), "--target", "label"]
+    proc = console(*argv, "--features", "a,b", "--cv", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    assert res["family"] == "binomial" and res["data"]["n_samples"] == 40
+
+
+def test_debug_reraises(tmp_path):
+    with pytest.raises(Exception, match="cannot read"):
+        main(["select", "--csv", str(tmp_path / "x.csv"), "--target", "y", "--debug"])
+
+
+def test_python_dash_m_default_runs_quickly():
+    proc = subprocess.run(
+        [sys.executable, "-m", "ticselect", "select", "--n-grid", "4"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "picks: AIC" in proc.stdout
