@@ -19,21 +19,7 @@ PUBLIC = sorted(name for name in ts.__all__ if name != "__version__")
 # owners of those modules add them).  strict xfail: once one is fixed the test
 # XPASSes and fails, so the name must be removed from this list.
 KNOWN_MISSING = {
-    "BinnedMeanCurve",
-    "CalibrationReport",
-    "CalibrationSlope",
-    "Comparison",
     "Criteria",
-    "CriterionPath",
-    "Curvature",
-    "CurvatureOperators",
-    "Estimate",
-    "HeldOutDataWarning",
-    "HosmerLemeshowResult",
-    "NotStationaryWarning",
-    "SingularHessianWarning",
-    "estimate_trace",
-    "top_eigenvalues",
 }
 
 

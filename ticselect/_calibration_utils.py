@@ -389,6 +389,16 @@ class CalibrationSlope(NamedTuple):
         ``b`` (1 for a calibrated model).
     intercept : float or ndarray of shape (n_classes,)
         ``a`` (binary), or ``a_k`` with ``a_0 = 0`` (multiclass).
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.05, 0.95, 4000)
+    >>> y = (rng.random(4000) < p).astype(int)
+    >>> res = ts.calibration_slope(y, p)   # calibrated: slope ≈ 1, intercept ≈ 0
+    >>> bool(abs(res.slope - 1) < 0.15), bool(abs(res.intercept) < 0.15)
+    (True, True)
     """
 
     slope: float
@@ -396,7 +406,18 @@ class CalibrationSlope(NamedTuple):
 
 
 class HosmerLemeshowResult(NamedTuple):
-    """Result of :func:`hosmer_lemeshow`: ``(statistic, pvalue, df)``."""
+    """Result of :func:`hosmer_lemeshow`: ``(statistic, pvalue, df)``.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.05, 0.95, 2000)
+    >>> y = (rng.random(2000) < p).astype(int)
+    >>> stat, pvalue, df = ts.hosmer_lemeshow(y, p)
+    >>> df, bool(0 <= pvalue <= 1)
+    (8, True)
+    """
 
     statistic: float
     pvalue: float
@@ -411,6 +432,14 @@ class BinnedMeanCurve(NamedTuple):
     mean_predicted, mean_observed, std_error, weight : ndarray of shape (n_nonempty,)
         Per-bin weighted means, the standard error of ``mean_observed``
         (``sd / sqrt(W_b)``; 0 for single-sample bins) and total weight.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> y_pred = np.array([1.0, 1.0, 3.0, 3.0])
+    >>> curve = ts.binned_mean_curve(np.array([0.0, 2.0, 2.0, 4.0]), y_pred, n_bins=2)
+    >>> curve.mean_predicted.tolist(), curve.mean_observed.tolist()
+    ([1.0, 3.0], [1.0, 3.0])
     """
 
     mean_predicted: np.ndarray
@@ -465,6 +494,19 @@ class CalibrationReport:
         Which metrics were computed.
     metrics : dict of str to float
         Metric name to value.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import ticselect as ts
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    >>> report = ts.calibration_report(model, X, y)
+    >>> report.kind, "ece" in report.metrics
+    ('classification', True)
     """
 
     kind: str

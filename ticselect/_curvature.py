@@ -68,7 +68,24 @@ DECREMENT_TOL = 1e-3
 
 
 class NotStationaryWarning(UserWarning):
-    """The fitted parameters are not a stationary point of the penalised loss."""
+    """The fitted parameters are not a stationary point of the penalised loss.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = 30 * rng.normal(size=(200, 3))
+    >>> y = (X[:, 0] + 30 * rng.normal(size=200) > 0).astype(int)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning
+    ...     model = LogisticRegression(max_iter=1).fit(X, y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     curv = ts.curvature(model, X, y)
+    >>> any(issubclass(w.category, ts.NotStationaryWarning) for w in caught)
+    True
+    """
 
 
 class Curvature:
@@ -120,6 +137,22 @@ class Curvature:
     hessian_fn : callable or None
         ``hessian_fn(theta) -> ndarray of shape (n_params, n_params)``: ``H(θ)``.
         ``None`` after unpickling.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import PoissonRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = rng.poisson(np.exp(0.5 * X[:, 0]))
+    >>> curv = ts.curvature(PoissonRegressor(alpha=0, tol=1e-12).fit(X, y), X, y)
+    >>> curv.param_names
+    ['x0', 'x1', 'intercept']
+    >>> G = curv.per_sample_grads                  # (n_rows, n_params), unweighted
+    >>> bool(np.allclose(G.T @ G, curv.grad_cov))  # C = Σ gᵢ gᵢᵀ
+    True
+    >>> bool(np.allclose(curv.loss_fn(curv.params), curv.nll))
+    True
     """
 
     def __init__(

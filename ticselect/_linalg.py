@@ -36,7 +36,17 @@ DEFAULT_RCOND = 1e-10
 
 
 class SingularHessianWarning(UserWarning):
-    """The (penalised) Hessian is singular or indefinite at the fitted parameters."""
+    """The (penalised) Hessian is singular or indefinite at the fitted parameters.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     result = solve_trace(np.diag([1.0, 0.0]), np.eye(2))
+    >>> result.rank, caught[0].category.__name__
+    (1, 'SingularHessianWarning')
+    """
 
 
 def weighted_gram(X, v):

@@ -171,6 +171,18 @@ class CriterionPath:
         Whether fits were warm-started.
     fit_time : float
         Wall time of all fits and criteria, in seconds.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import PoissonRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> y = rng.poisson(np.exp(0.3 * X[:, 0]))
+    >>> path = ts.criterion_path(PoissonRegressor(tol=1e-10), "alpha",
+    ...                          [1.0, 0.1, 0.01], X, y)
+    >>> len(path.criteria), path.best_value("tic") in (1.0, 0.1, 0.01)
+    (3, True)
     """
 
     def __init__(

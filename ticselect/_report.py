@@ -264,6 +264,18 @@ class Comparison:
         Ranking criterion.
     columns : list of str
         Column names of :meth:`to_dict` / :meth:`to_frame`.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import LinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = X[:, 0] + rng.normal(size=100)
+    >>> small = LinearRegression().fit(X[:, :1], y)
+    >>> table = ts.compare([small], X[:, :1], y, names=["x0 only"])
+    >>> table.names, table.criteria["x0 only"].n_params
+    (['x0 only'], 3)
     """
 
     def __init__(self, names, crits, fitted, *, sort_by="tic"):

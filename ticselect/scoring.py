@@ -65,7 +65,22 @@ HELD_OUT_THRESHOLD = 0.1
 
 
 class HeldOutDataWarning(UserWarning):
-    """A criterion scorer was handed data that a raw estimator was not fitted on."""
+    """A criterion scorer was handed data that a raw estimator was not fitted on.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X, X_new = rng.normal(size=(200, 5)), rng.normal(size=(200, 5))
+    >>> y, y_new = (X[:, 0] > 0).astype(int), (X_new[:, 0] > 0).astype(int)
+    >>> model = LogisticRegression(C=0.1, tol=1e-10).fit(X, y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = ts.get_scorer("neg_tic")(model, X_new, y_new)
+    >>> any(issubclass(w.category, ts.HeldOutDataWarning) for w in caught)
+    True
+    """
 
 
 # --------------------------------------------------------------------- internals
