@@ -18,9 +18,7 @@ PUBLIC = sorted(name for name in ts.__all__ if name != "__version__")
 # Public names whose docstrings still lack an Examples section (issue 7 report; the
 # owners of those modules add them).  strict xfail: once one is fixed the test
 # XPASSes and fails, so the name must be removed from this list.
-KNOWN_MISSING = {
-    "Criteria",
-}
+KNOWN_MISSING = set()
 
 
 def _examples_section(obj):

@@ -39,6 +39,7 @@ from .calibration import (
     smooth_ece,
 )
 from .criteria import Criteria, criteria
+from .flatness import Flatness, flatness, hessian_spectral_density, relative_flatness
 from .scoring import (
     HeldOutDataWarning,
     InSample,
@@ -76,6 +77,10 @@ __all__ = [
     "estimate_tic_penalty",
     "estimate_trace",
     "top_eigenvalues",
+    "Flatness",
+    "flatness",
+    "hessian_spectral_density",
+    "relative_flatness",
     "Comparison",
     "CriterionPath",
     "HeldOutDataWarning",

@@ -18,7 +18,28 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
 - ``soft_rank = tr(H (H + λ I)⁻¹) = Σⱼ σⱼ / (σⱼ + λ)`` over the eigenvalues ``σⱼ`` of
   ``H`` (Shoham, Mor-Yosef & Avron 2025, arXiv 2506.17809), with ``λ`` the fit's own
   L2 strength unless given; negative eigenvalues count as 0; at ``λ = 0`` it is the
-  numerical rank.
+  numerical rank.  ``λI`` damps **every** direction, as in the paper, including the
+  unpenalised ones (intercepts, dispersion): for ridge regression with fixed ``σ²``
+  and centred ``X`` it is ``df(λ) + n/(n + λ)``, the hat-matrix trace plus the damped
+  intercept direction (``df(λ)`` exactly without an intercept).  ``effective_dim`` is
+  the penalty-mask version, in which every unpenalised direction counts 1;
+- ``soft_rank_estimate = t/(s + λ)``, ``soft_rank_lower = t/(s + λ)`` and
+  ``soft_rank_upper = t/(t/k + λ)`` with ``t = tr(H)``, ``s = ‖H‖₂`` (positive part of
+  the spectrum): the cheap trace/spectral-norm estimate and its chord/Jensen bounds
+  (see :class:`ticselect._spectral.SoftRankBounds`);
+- ``hessian_rank``: the hard numerical rank of ``H`` (eigenvalues above
+  ``rcond · ‖H‖₂``);
+- ``fisher_soft_rank = tr(C (C + λI)⁻¹)``, the same on the gradient covariance
+  (empirical Fisher); its numerical rank at ``λ = 0``;
+- ``soft_rank_gap_estimate = soft_rank / n``: the gap estimate of Shoham et al. for
+  calibrated models, next to the TIC-based ``gap_estimate = tr(H_λ⁻¹C)/n``.  Both are
+  per sample, in NLL units (nats).
+
+Cost: one Cholesky solve for ``tr(H_λ⁻¹C)`` (a second one for ``effective_dim``
+with a penalty), one symmetric eigenvalue computation of ``H`` (values only) and one
+Cholesky factor of ``C + λI`` (eigenvalues of ``C`` when ``λ = 0``).  Expensive
+measures (norms, spectra, relative flatness, PAC-Bayes) are in
+:func:`ticselect.flatness`.
 
 Gauge directions (see :class:`Curvature`) are projected out first.  A criterion
 divided by ``2n`` estimates the expected NLL per sample of a new draw; scorers report
@@ -33,8 +54,9 @@ import numpy as np
 from scipy import linalg
 
 from ._linalg import DEFAULT_RCOND, complement_basis, restrict, solve_trace
+from ._spectral import numerical_rank, soft_rank, soft_rank_bounds
 
-__all__ = ["Criteria", "criteria"]
+__all__ = ["Criteria", "criteria", "soft_rank"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,32 @@ class Criteria:
         Rank of ``H_λ`` used in the trace (``k`` when regular).
     stationarity : float
         Relative gradient at the fitted parameters (see :class:`Curvature`).
+    soft_rank_estimate : float
+        ``tr(H)/(‖H‖₂ + λ)``, the trace/spectral-norm estimate of ``soft_rank``.
+    soft_rank_lower, soft_rank_upper : float
+        Bounds ``tr(H)/(‖H‖₂ + λ) ≤ soft_rank ≤ tr(H)/(tr(H)/k + λ)``.
+    hessian_rank : int
+        Hard numerical rank of ``H`` (relative cutoff ``rcond``).
+    fisher_soft_rank : float
+        ``tr(C (C + λI)⁻¹)`` at ``soft_rank_lambda`` (numerical rank of ``C`` at 0).
+    soft_rank_gap_estimate : float
+        ``soft_rank / n``: the soft-rank estimate of the generalisation gap in NLL per
+        sample (Shoham, Mor-Yosef & Avron, arXiv 2506.17809).
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import LinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> y = X @ [1.0, -2.0] + rng.normal(size=50)
+    >>> crit = ts.criteria(ts.curvature(LinearRegression().fit(X, y), X, y))
+    >>> crit.n_params                      # two slopes, the intercept and σ²
+    4
+    >>> bool(np.isclose(crit.aic, -2 * crit.loglik + 2 * crit.n_params))
+    True
+    >>> bool(np.isclose(crit.tic, -2 * crit.loglik + 2 * crit.tic_penalty))
+    True
     """
 
     loglik: float
@@ -82,6 +130,12 @@ class Criteria:
     gap_estimate: float
     numerical_rank: int
     stationarity: float
+    soft_rank_estimate: float
+    soft_rank_lower: float
+    soft_rank_upper: float
+    hessian_rank: int
+    fisher_soft_rank: float
+    soft_rank_gap_estimate: float
 
     def to_dict(self):
         """Return the criteria as a plain ``dict`` of Python scalars.
@@ -140,35 +194,6 @@ class Criteria:
         )
 
 
-def soft_rank(eigenvalues, lam):
-    """``Σⱼ σⱼ / (σⱼ + λ)`` over the non-negative part of a spectrum.
-
-    Parameters
-    ----------
-    eigenvalues : ndarray of shape (d,)
-        Eigenvalues of a symmetric matrix.
-    lam : float
-        Non-negative damping; ``0`` gives the numerical rank (relative cutoff
-        ``DEFAULT_RCOND``).
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> soft_rank(np.array([3.0, 1.0, 0.0]), 1.0)
-    1.25
-    """
-    ev = np.clip(np.asarray(eigenvalues, dtype=float), 0.0, None)
-    if lam < 0:
-        raise ValueError(f"The soft-rank damping must be >= 0, got {lam}.")
-    if lam == 0:
-        top = ev.max() if ev.size else 0.0
-        return float(np.count_nonzero(ev > DEFAULT_RCOND * top)) if top > 0 else 0.0
-    return float(np.sum(ev / (ev + lam)))
-
-
 def _default_lambda(curv):
     pen = curv.penalty[curv.penalty > 0]
     return float(np.mean(pen)) if pen.size else 0.0
@@ -204,6 +229,11 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
     >>> bool(np.isclose(crit.loglik, res.llf)), bool(np.isclose(crit.aic, res.aic))
     (True, True)
     """
+    return _criteria_and_spectrum(curv, soft_rank_lambda, rcond)[0]
+
+
+def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
+    """:func:`criteria` plus the (gauge-restricted) eigenvalues of ``H`` and ``C``."""
     from ._curvature import Curvature
 
     if not isinstance(curv, Curvature):
@@ -221,12 +251,16 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
     else:
         eff = float(tic_tr.rank)
     lam = _default_lambda(curv) if soft_rank_lambda is None else float(soft_rank_lambda)
-    sr = soft_rank(linalg.eigvalsh(H), lam) if H.size else 0.0
+    ev = linalg.eigvalsh(H) if H.size else np.zeros(0)
+    sr = soft_rank(ev, lam)
+    pos = np.clip(ev, 0.0, None)
+    bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)
+    fisher_sr = _fisher_soft_rank(C, lam, rcond)
 
     L, k, n = curv.nll, curv.n_free_params, curv.n_samples
     aic = 2.0 * L + 2.0 * k
     aicc = aic + 2.0 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else np.inf
-    return Criteria(
+    crit = Criteria(
         loglik=-L,
         n_params=int(k),
         n_samples=n,
@@ -241,4 +275,28 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
         gap_estimate=tic_tr.value / n,
         numerical_rank=int(tic_tr.rank),
         stationarity=curv.stationarity,
+        soft_rank_estimate=bounds.estimate,
+        soft_rank_lower=bounds.lower,
+        soft_rank_upper=bounds.upper,
+        hessian_rank=numerical_rank(ev, rcond),
+        fisher_soft_rank=fisher_sr,
+        soft_rank_gap_estimate=sr / n,
     )
+    return crit, ev, C
+
+
+def _fisher_soft_rank(C, lam, rcond):
+    """``tr(C (C + λI)⁻¹) = k - λ ‖L⁻¹‖_F²`` with ``C + λI = L Lᵀ`` (``λ > 0``)."""
+    k = C.shape[0]
+    if k == 0:
+        return 0.0
+    if lam > 0:
+        try:
+            L = linalg.cholesky(C + lam * np.eye(k), lower=True, check_finite=False)
+            Linv, info = linalg.lapack.dtrtri(L, lower=1)
+            if info == 0:
+                return float(max(k - lam * np.sum(Linv**2), 0.0))
+        except linalg.LinAlgError:  # pragma: no cover - C ⪰ 0, so C + λI is PD
+            pass
+    ev = linalg.eigvalsh(C)
+    return soft_rank(ev, lam) if lam > 0 else float(numerical_rank(ev, rcond))

@@ -364,14 +364,17 @@ def _evaluators(spec, pt, phi, phi_is_param, keep):
         fam = new.family
         eta = _linear_predictor(new)
         eta = eta if fam.name == "multinomial" else eta[:, 0]
-        mu = fam.mean(eta)
-        if (phi_t is not None and not phi_t > 0) or not np.all(np.isfinite(mu)):
+        if phi_t is not None and not phi_t > 0:
             return np.inf
-        try:
-            fam.check_mu(mu)
-        except ValueError:
-            return np.inf  # outside the mean space: the likelihood is zero
+        # far perturbations may overflow the inverse link: the loss is then +inf
         with np.errstate(all="ignore"):
+            mu = fam.mean(eta)
+            if not np.all(np.isfinite(mu)):
+                return np.inf
+            try:
+                fam.check_mu(mu)
+            except ValueError:
+                return np.inf  # outside the mean space: the likelihood is zero
             value = float(np.sum(new.sample_weight * fam.nll(new.y, eta, phi_t or 1.0)))
         return value if np.isfinite(value) else np.inf
 

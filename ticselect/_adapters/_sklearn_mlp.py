@@ -3,17 +3,29 @@
 Reads the fitted weights into an :class:`~ticselect._mlp.MLPSpec` (conventions in
 :mod:`ticselect._mlp`) and builds the :class:`~ticselect.Curvature` with
 :func:`~ticselect._mlp.mlp_exact`, after a memory guard.
+
+Besides the quantities at ``θ̂``, the curvature carries (for flatness measures)
+
+- ``loss_fn(theta)`` and ``hessian_fn(theta)``: the summed data NLL and its exact
+  Hessian at any parameter vector in the layout of :mod:`ticselect._mlp` (``σ²``
+  last when it is a parameter; ``inf`` when ``σ² ≤ 0`` or the NLL overflows);
+- ``layers``: one ``dict`` per weight layer ``l`` with ``"weights"``, an int array of
+  shape ``(fan_in, fan_out)`` whose entry ``[a, s]`` is the index in ``θ`` of
+  ``coefs_[l][a, s]``, and ``"bias"``, an int array of shape ``(fan_out,)`` with the
+  indices of ``intercepts_[l]``; plus ``activation`` (the hidden activation).
+  Set as attributes after construction (``Curvature.__init__`` does not take them).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._curvature import Curvature
-from .._mlp import MLPSpec, flatten, forward, mlp_exact
+from .._mlp import MLPSpec, flatten, forward, mlp_exact, output_loss, unflatten
 
 __all__ = ["exact_memory_bytes", "mlp_curvature", "mlp_spec"]
 
@@ -168,6 +180,58 @@ def mlp_spec(est, X, y, sample_weight, *, dispersion=None):
     return spec
 
 
+def _layers(spec):
+    """Index arrays of every layer's weights and biases in ``θ`` (see module doc)."""
+    out, start = [], 0
+    for W in spec.coefs:
+        p, h = W.shape
+        out.append(
+            {
+                "weights": start + np.arange(p * h).reshape(p, h),
+                "bias": start + p * h + np.arange(h),
+            }
+        )
+        start += (p + 1) * h
+    return out
+
+
+def _evaluators(spec):
+    """Closures ``θ -> L(θ)`` and ``θ -> H(θ)`` in the layout of the curvature."""
+    shapes = spec.layer_shapes
+    d = spec.n_params
+
+    def spec_at(theta):
+        theta = np.asarray(theta, dtype=float)
+        if theta.shape != (d,):
+            raise ValueError(f"theta must have shape ({d},), got {theta.shape}.")
+        mats = unflatten(theta, shapes)
+        s2 = float(theta[-1]) if spec.sigma2_is_param else spec.sigma2
+        return replace(
+            spec,
+            coefs=[M[:-1] for M in mats],
+            intercepts=[M[-1] for M in mats],
+            sigma2=s2,
+        )
+
+    def loss(theta):
+        new = spec_at(theta)
+        if new.output == "identity" and not new.sigma2 > 0:
+            return np.inf
+        with np.errstate(all="ignore"):
+            z = forward(new)[1][-1]
+            nll = output_loss(new.output, z, new.Y, new.sigma2)[0]
+            value = float(new.sample_weight @ nll)
+        return value if np.isfinite(value) else np.inf
+
+    def hessian(theta):
+        new = spec_at(theta)
+        if new.output == "identity" and not new.sigma2 > 0:
+            raise ValueError("The Gaussian variance must be > 0 to evaluate H.")
+        return mlp_exact(new)[2]
+
+    return loss, hessian
+
+
 def _param_names(spec, feature_names):
     names = []
     for l_, (W, _) in enumerate(zip(spec.coefs, spec.intercepts, strict=True)):
@@ -275,7 +339,8 @@ def mlp_curvature(
     if spec.sigma2_is_param:
         params = np.append(params, spec.sigma2)
     penalty = spec.penalty()
-    return Curvature(
+    loss_fn, hessian_fn = _evaluators(spec)
+    curv = Curvature(
         params=params,
         param_names=_param_names(spec, feature_names),
         hessian=H,
@@ -293,4 +358,9 @@ def mlp_curvature(
         family="mlp",
         link=spec.output,
         model_name=_model_name(est),
+        loss_fn=loss_fn,
+        hessian_fn=hessian_fn,
     )
+    curv.layers = _layers(spec)
+    curv.activation = spec.activation
+    return curv
