@@ -14,6 +14,7 @@ from ._matrix_free import (
     curvature_operators,
     estimate_tic_penalty,
     estimate_trace,
+    tic_penalty,
     top_eigenvalues,
 )
 from ._path import CriterionPath, criterion_path
@@ -76,6 +77,7 @@ __all__ = [
     "curvature_operators",
     "estimate_tic_penalty",
     "estimate_trace",
+    "tic_penalty",
     "top_eigenvalues",
     "Flatness",
     "flatness",

@@ -10,7 +10,9 @@ any ``d × d`` array (memory ``O(m·n·width)`` for ``m`` vectors at a time).  F
   error;
 - :func:`estimate_tic_penalty`: ``tr(H_λ⁻¹ C) = tr(Lᵀ H_λ⁻¹ L)`` by Hutch++ on the
   symmetric positive semi-definite operator ``Lᵀ H_λ⁻¹ L``, each product one batched
-  conjugate-gradient solve.
+  conjugate-gradient solve;
+- :func:`tic_penalty`: the memory guard, exact ``tr(H_λ⁻¹C)`` when the dense
+  curvature fits in ``max_memory``, the estimate above otherwise.
 
 Every random routine takes ``random_state`` and is reproducible for a fixed seed.
 Conventions (units, gauge) are those of :mod:`ticselect._curvature` and
@@ -37,6 +39,7 @@ __all__ = [
     "estimate_tic_penalty",
     "estimate_trace",
     "hutchpp",
+    "tic_penalty",
     "top_eigenvalues",
 ]
 
@@ -296,6 +299,15 @@ def curvature_operators(model, X=None, y=None, sample_weight=None, *, dispersion
     -------
     CurvatureOperators
 
+    Notes
+    -----
+    ``relu`` hidden units: the second derivative of ``relu`` is zero almost
+    everywhere and is taken as zero, so ``H`` (exact or as products) is the Hessian of
+    the loss on the linear piece containing ``θ̂``.  Its remaining curvature comes from
+    the output likelihood and the products of weights across layers.  An L-BFGS fit of
+    a relu network often stops with a pre-activation at a kink, where the gradient is
+    one-sided; a :class:`~ticselect.NotStationaryWarning` then says so.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -307,20 +319,13 @@ def curvature_operators(model, X=None, y=None, sample_weight=None, *, dispersion
     >>> ops.hvp(np.eye(ops.n_params)[:, :2]).shape
     (27, 2)
     """
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-    from sklearn.pipeline import Pipeline
-
     from ._adapters import _check_fitted, _validate_X, _validate_y
     from ._adapters._sklearn_mlp import mlp_spec
     from ._calibration_utils import check_sample_weight
     from ._curvature import curvature
 
-    est, Xt = model, X
-    while isinstance(est, Pipeline):
-        _check_fitted(est)
-        Xt = est[:-1].transform(Xt) if len(est) > 1 else Xt
-        est = est[-1]
-    if isinstance(est, (MLPClassifier, MLPRegressor)):
+    est, Xt = _unwrap(model, X)
+    if _is_mlp(est):
         _check_fitted(est)
         Xv = _validate_X(Xt, est)
         yv = _validate_y(y, Xv.shape[0]) if est.n_outputs_ == 1 else y
@@ -328,6 +333,111 @@ def curvature_operators(model, X=None, y=None, sample_weight=None, *, dispersion
         return mlp_operators(mlp_spec(est, Xv, yv, w, dispersion=dispersion))
     return CurvatureOperators.from_curvature(
         curvature(model, X, y, sample_weight, dispersion=dispersion)
+    )
+
+
+def _is_mlp(est):
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    return isinstance(est, (MLPClassifier, MLPRegressor))
+
+
+def _unwrap(model, X):
+    """Last step of (nested) Pipelines and the data it sees."""
+    from sklearn.pipeline import Pipeline
+
+    from ._adapters import _check_fitted
+
+    est, Xt = model, X
+    while isinstance(est, Pipeline):
+        _check_fitted(est)
+        Xt = est[:-1].transform(Xt) if len(est) > 1 else Xt
+        est = est[-1]
+    return est, Xt
+
+
+def tic_penalty(
+    model,
+    X=None,
+    y=None,
+    sample_weight=None,
+    *,
+    method="auto",
+    max_memory=None,
+    dispersion=None,
+    n_matvecs=60,
+    random_state=None,
+    cg_tol=1e-8,
+):
+    """``tr(H_λ⁻¹ C)`` exactly when the dense curvature fits in memory, else estimated.
+
+    The memory guard: for a network, the peak memory of the exact curvature
+    (:func:`~ticselect._adapters._sklearn_mlp.exact_memory_bytes`) is compared with
+    ``max_memory``.  ``method="auto"`` computes the exact value (``error = 0``) when it
+    fits and otherwise the matrix-free Hutch++/CG estimate of
+    :func:`estimate_tic_penalty`; ``"exact"`` always computes it exactly and raises a
+    ``ValueError`` giving the size in GiB when it does not fit; ``"matrix_free"``
+    always estimates.  Models other than networks are always exact.
+
+    Parameters
+    ----------
+    model : fitted estimator, Pipeline or statsmodels results
+        As for :func:`ticselect.curvature`.
+    X, y, sample_weight : array-like, default=None
+        Training data.
+    method : {"auto", "exact", "matrix_free"}, default="auto"
+        See above.
+    max_memory : float or None, default=None
+        Budget in bytes; ``None`` is half the physical memory.
+    dispersion : None or float, default=None
+        As for :func:`ticselect.curvature`.
+    n_matvecs, random_state, cg_tol
+        Passed to :func:`estimate_tic_penalty` on the matrix-free route.
+
+    Returns
+    -------
+    Estimate
+        ``n_matvecs`` is 0 on the exact route.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> net = MLPClassifier(hidden_layer_sizes=(3,), activation="tanh", alpha=1.0,
+    ...                     solver="lbfgs", max_iter=2000, random_state=0).fit(X, y)
+    >>> exact = tic_penalty(net, X, y)
+    >>> approx = tic_penalty(net, X, y, max_memory=1e4, random_state=0)
+    >>> exact.error, approx.n_matvecs > 0
+    (0.0, True)
+    """
+    from ._adapters._sklearn_mlp import (
+        _default_max_memory,
+        exact_memory_bytes,
+    )
+    from ._curvature import curvature
+    from .criteria import criteria
+
+    if method not in ("auto", "exact", "matrix_free"):
+        raise ValueError(
+            f"method must be 'auto', 'exact' or 'matrix_free', got {method!r}."
+        )
+    est, Xt = _unwrap(model, X)
+    exact = method == "exact" or not _is_mlp(est)
+    if method == "auto" and _is_mlp(est) and hasattr(est, "coefs_"):
+        extra = int(est.out_activation_ == "identity" and dispersion is None)
+        sizes = [est.coefs_[0].shape[0]] + [W.shape[1] for W in est.coefs_]
+        budget = _default_max_memory() if max_memory is None else float(max_memory)
+        n = 0 if Xt is None else np.shape(Xt)[0]  # None: curvature() raises
+        exact = exact_memory_bytes(sizes, n, extra) <= budget
+    if exact:
+        curv = curvature(
+            model, X, y, sample_weight, dispersion=dispersion, max_memory=max_memory
+        )
+        return Estimate(float(criteria(curv).tic_penalty), 0.0, 0)
+    ops = curvature_operators(model, X, y, sample_weight, dispersion=dispersion)
+    return estimate_tic_penalty(
+        ops, n_matvecs=n_matvecs, random_state=random_state, cg_tol=cg_tol
     )
 
 

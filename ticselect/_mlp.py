@@ -34,12 +34,16 @@ Penalty
     deviance).  For the classifier and the Poisson regressor ``ℓ̃`` differs from ``ℓ``
     by a constant, so ``λ = alpha`` on every weight; for the Gaussian regressor
     ``ℓ̃ = σ² ℓ + const``, so ``λ = alpha / σ̂²``.  Biases and ``σ²`` are not
-    penalised.
+    penalised.  For several outputs scikit-learn's loss *value* averages the squared
+    error over outputs while its *gradient* sums it (inconsistent for ``K > 1``); we
+    follow the gradient, which adam and sgd descend.  L-BFGS uses both and stops
+    early, so such ``solver="lbfgs"`` fits are not stationary (a warning says so).
 Second derivatives of activations
     ``relu`` is piecewise linear: its second derivative is zero almost everywhere and we
     use zero (and ``relu'(0) = 0`` as scikit-learn does).  ``H`` is then the Hessian of
     the loss on the linear piece that contains ``θ̂``; finite differences agree only
-    with steps that do not cross a kink.
+    with steps that do not cross a kink.  L-BFGS fits of relu nets often end with a
+    pre-activation at a kink, where the gradient is one-sided and not zero.
 Gauge
     A softmax output is invariant to adding one number to all ``K`` logits.  Hence for
     every input ``a`` of the output layer (each last hidden unit and the bias) the

@@ -40,19 +40,24 @@ def _default_max_memory():
         return 4.0 * _GIB
 
 
-def exact_memory_bytes(n_params, n_rows):
-    """Peak memory, in bytes, of the exact curvature of a network.
+def exact_memory_bytes(layer_sizes, n_rows, n_extra=0):
+    """Peak memory, in bytes, of the exact curvature of a network (an upper estimate).
 
-    ``H`` and ``C`` (``d²`` floats each), one more ``d²`` for the block permutations,
-    the per-sample gradients (``n·d``) and the row-block temporaries (``2 · 2**24``
-    floats).
+    Counts ``H`` and ``C`` (``d²`` floats each), the per-sample gradients (``n·d``),
+    the per-sample pre-activation Hessians of every layer plus one ``gᵢgᵢᵀ`` buffer
+    (``n·Σ_l h_l² + n·max_l h_l²``: these dominate for wide layers on many rows), the
+    larger of the diagonal-block buffers (``4·d_l²``) and of the cross-block buffers
+    (``4·d_l·d_m + 3·n·h_l·h_m``), and the row-block temporaries (at most
+    ``3 · 2**24`` floats).  ``d_l = (fan_in_l + 1)·h_l`` is the size of layer ``l``.
 
     Parameters
     ----------
-    n_params : int
-        ``d``.
+    layer_sizes : sequence of int
+        ``[n_features, h_1, ..., h_{L-1}, n_outputs]``.
     n_rows : int
         ``n``.
+    n_extra : int, default=0
+        Parameters beyond the weights and biases (1 for an estimated ``σ²``).
 
     Returns
     -------
@@ -60,11 +65,30 @@ def exact_memory_bytes(n_params, n_rows):
 
     Examples
     --------
-    >>> round(exact_memory_bytes(4810, 1797) / 2**30, 2)
-    0.83
+    >>> round(exact_memory_bytes([64, 64, 10], 1797) / 2**30, 2)
+    1.41
     """
-    d, n = float(n_params), float(n_rows)
-    return 8.0 * (3.0 * d * d + n * d) + 2.0 * 2**27
+    sizes = [int(s) for s in layer_sizes]
+    n = float(n_rows)
+    h = sizes[1:]
+    dl = [float((a + 1) * b) for a, b in zip(sizes[:-1], h, strict=True)]
+    d = sum(dl) + n_extra
+    hsq = [float(b) * b for b in h]
+    diag = max(4.0 * x * x for x in dl)
+    cross = max(
+        (
+            4.0 * dl[i] * dl[j] + 3.0 * n * h[i] * h[j]
+            for i in range(len(h))
+            for j in range(i + 1, len(h))
+        ),
+        default=0.0,
+    )
+    rows = max(
+        ((a + 1) * (a + 2) / 2 + 2 * b * b) for a, b in zip(sizes[:-1], h, strict=True)
+    )
+    temps = 3.0 * min(2.0**24, n * rows)
+    floats = 2 * d * d + n * d + n * (sum(hsq) + max(hsq)) + max(diag, cross) + temps
+    return 8.0 * floats
 
 
 def _model_name(est):
@@ -273,7 +297,8 @@ def mlp_curvature(
         Both build the dense ``H`` and ``C``.  ``"exact"`` raises when they exceed
         ``max_memory``; ``"auto"`` raises too, pointing to the matrix-free estimators
         of :mod:`ticselect._matrix_free` (a dense :class:`Curvature` cannot hold a
-        matrix-free operator).
+        matrix-free operator; :func:`ticselect._matrix_free.tic_penalty` chooses
+        between the two routes by this same memory estimate).
     max_memory : float or None, default=None
         Memory budget in bytes; ``None`` is half the physical memory.
 
@@ -302,10 +327,10 @@ def mlp_curvature(
     """
     if method not in ("auto", "exact"):
         raise ValueError(f"method must be 'auto' or 'exact', got {method!r}.")
-    d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_) + int(
-        est.out_activation_ == "identity" and dispersion is None
-    )
-    need = exact_memory_bytes(d, X.shape[0])
+    extra = int(est.out_activation_ == "identity" and dispersion is None)
+    d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_) + extra
+    sizes = [est.coefs_[0].shape[0]] + [W.shape[1] for W in est.coefs_]
+    need = exact_memory_bytes(sizes, X.shape[0], extra)
     budget = _default_max_memory() if max_memory is None else float(max_memory)
     if need > budget:
         hint = (
