@@ -279,33 +279,67 @@ def _recal_nll_grad_hess(theta, logp, y, w):
     return nll, grad, hess
 
 
+def _not_identifiable(theta):
+    return ValueError(
+        f"the calibration slope cannot be estimated (logistic recalibration stopped "
+        f"at slope {theta[0]:.3g} with a singular Hessian): either all predicted "
+        "probabilities are equal, so the slope is not identifiable, or the outcomes "
+        "are perfectly separated by the predicted probabilities, so the slope is "
+        "infinite. Check the predictions on more varied data."
+    )
+
+
+def _check_identifiable(theta, hess, rcond=1e-10):
+    """Raise unless the Hessian (scaled to unit diagonal) is well conditioned."""
+    d = np.diag(hess)
+    if not np.all(d > 0):
+        raise _not_identifiable(theta)
+    scaled = hess / np.sqrt(np.outer(d, d))
+    if np.linalg.eigvalsh(scaled)[0] <= rcond:
+        raise _not_identifiable(theta)
+
+
 def fit_recalibration(logp, y, w, max_iter=100, tol=1e-9):
     """Fit ``P(y=k) ∝ exp(b log p_k + a_k)``, ``a_0 = 0``, by damped Newton.
 
-    Returns ``theta = [b, a_1, ..., a_{K-1}]``. Converged when the Newton step is
-    below ``tol`` relative to ``max(1, |θ|)``; raises ValueError otherwise (e.g.
-    under complete or quasi-complete separation, where the slope is infinite).
+    Returns ``theta = [b, a_1, ..., a_{K-1}]``. Starts from ``b = 0`` with the
+    intercepts at the log class-frequency ratios (the null model, where the
+    Hessian is well conditioned; starting at ``b = 1`` can stall on saturated,
+    confidently wrong forecasts) and takes Newton steps with backtracking that
+    only ever accept a decrease of the negative log-likelihood (the problem is
+    convex). Converged when the Newton step is below ``tol`` relative to
+    ``max(1, |θ|)``. Raises ValueError when the fit does not converge (complete or
+    quasi-complete separation: the slope is infinite) or the Hessian is singular at
+    the end (constant forecasts, or separation saturated in floating point).
     """
     k = logp.shape[1]
+    freq = np.bincount(y, weights=w, minlength=k)
     theta = np.zeros(k)
-    theta[0] = 1.0
+    theta[1:] = np.log(freq[1:] / freq[0])  # callers check every class is present
     nll, grad, hess = _recal_nll_grad_hess(theta, logp, y, w)
     for _ in range(max_iter):
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        if not np.all(np.isfinite(step)):
+            raise _not_identifiable(theta)
         # converged when the Newton step is negligible; under (quasi-)separation
         # the steps stay of order one while the slope diverges, so this never holds
         if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(theta))):
+            _check_identifiable(theta, hess)
             return theta - step
         t = 1.0
         while t > 1e-10:
             cand = theta - t * step
             c_nll, c_grad, c_hess = _recal_nll_grad_hess(cand, logp, y, w)
-            if c_nll <= nll + 1e-12 * abs(nll):
+            if c_nll <= nll:
                 break
             t /= 2.0
+        else:
+            # no decrease along a descent direction: at the optimum to rounding
+            _check_identifiable(theta, hess)
+            return theta
         theta, nll, grad, hess = cand, c_nll, c_grad, c_hess
     raise ValueError(
         f"the logistic recalibration fit did not converge in {max_iter} Newton "

@@ -65,7 +65,9 @@ Calibration slope and intercept
     ``logit P(y=1) = a + b logit(p)``; multiclass ``P(y=k) ∝ exp(a_k + b log p_k)``
     with ``a_0 = 0`` (one shared slope; ``b = 1/T`` of temperature scaling).
     Probabilities are clipped to ``[1e-12, 1 - 1e-12]`` before the logs. ``b < 1``:
-    over-confident; ``b > 1``: under-confident. Needs every class present.
+    over-confident; ``b > 1``: under-confident. Needs every class present. Newton
+    with backtracking from the null model ``b = 0``; ``ValueError`` when the slope is
+    not identifiable (all forecasts equal) or infinite (separation).
 Hosmer–Lemeshow
     Rows sorted (stable sort) by ``P(y=1)`` (multiclass: ``1 - p_0``, Fagerland,
     Hosmer & Bofin 2008) and split into ``n_groups`` groups of sizes differing by at
@@ -84,6 +86,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from ._calibration_regression import (
+    binned_mean_curve,
+    calibration_in_the_large,
+    dispersion_ratio,
+)
 from ._calibration_utils import (
     LOG_CLIP,
     SMECE_MIN_BANDWIDTH,
@@ -94,13 +101,10 @@ from ._calibration_utils import (
     HosmerLemeshowResult,
     _proba,
     _regression_family,
-    bin_edges,
     binned_stats,
     calibration_columns,
-    check_choice,
     check_classification,
     check_n_bins,
-    check_regression,
     fit_recalibration,
     smece_at,
     smece_coefficients,
@@ -301,7 +305,8 @@ def smooth_ece(
     y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
         Binary ``P(y = 1)`` or class probabilities.
     bandwidth : float or None, default=None
-        Kernel width ``σ``; ``None`` uses the fixed point ``σ* = smECE_{σ*}``.
+        Kernel width ``σ >= 1e-3``; ``None`` uses the fixed point
+        ``σ* = smECE_{σ*}``.
     multiclass : {"top_label", "classwise"}, default="top_label"
         Definition for 2-D ``y_prob`` (class-wise averages over classes).
     sample_weight : array-like of shape (n_samples,), default=None
@@ -322,8 +327,12 @@ def smooth_ece(
     y, prob, w = check_classification(y_true, y_prob, sample_weight)
     if bandwidth is not None:
         bandwidth = float(bandwidth)
-        if not (np.isfinite(bandwidth) and bandwidth > 0):
-            raise ValueError(f"bandwidth must be a positive float, got {bandwidth}.")
+        if not (np.isfinite(bandwidth) and bandwidth >= SMECE_MIN_BANDWIDTH):
+            raise ValueError(
+                f"bandwidth must be a float >= {SMECE_MIN_BANDWIDTH:g} (the kernel "
+                f"series needs O(1/bandwidth) terms), got {bandwidth}; pass None "
+                "for the fixed-point bandwidth."
+            )
     values = []
     for scores, outcomes in calibration_columns(y, prob, multiclass):
         sigma_min = SMECE_MIN_BANDWIDTH if bandwidth is None else bandwidth
@@ -430,7 +439,7 @@ def brier_decomposition(
     )
 
 
-# ---------------------------------------------------------- slope / HL / regression
+# ------------------------------------------------------------------ slope / HL
 def calibration_slope(y_true, y_prob, *, sample_weight=None):
     """Calibration slope and intercept by logistic recalibration (Cox 1958).
 
@@ -507,6 +516,8 @@ def hosmer_lemeshow(y_true, y_prob, *, n_groups=10, df=None):
     """
     n_groups = check_n_bins(n_groups, "n_groups")
     y, prob, _ = check_classification(y_true, y_prob)
+    # sort on P(y=1) itself for 1-D input (1 - (1 - p) can reorder near-ties)
+    sort_var = prob if prob.ndim == 1 else 1.0 - prob[:, 0]
     if prob.ndim == 1:
         prob = np.column_stack([1.0 - prob, prob])
     n, k = prob.shape
@@ -515,7 +526,7 @@ def hosmer_lemeshow(y_true, y_prob, *, n_groups=10, df=None):
             f"n_groups must be at least 3 and at most n_samples={n}, got {n_groups}."
         )
     onehot = np.eye(k)[y]
-    groups = np.array_split(np.argsort(1.0 - prob[:, 0], kind="stable"), n_groups)
+    groups = np.array_split(np.argsort(sort_var, kind="stable"), n_groups)
     observed = np.array([onehot[g].sum(axis=0) for g in groups])
     expected = np.array([prob[g].sum(axis=0) for g in groups])
     if np.any(expected <= 0):
@@ -528,133 +539,6 @@ def hosmer_lemeshow(y_true, y_prob, *, n_groups=10, df=None):
     if df < 1:
         raise ValueError(f"df must be a positive integer, got {df}.")
     return HosmerLemeshowResult(stat, float(stats.chi2.sf(stat, df)), df)
-
-
-def calibration_in_the_large(y_true, y_pred, *, sample_weight=None):
-    """Observed minus predicted mean, ``mean(y) - mean(μ̂)`` (weighted).
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        Observed responses (or 0/1 outcomes).
-    y_pred : array-like of shape (n_samples,)
-        Predicted means ``μ̂`` (or ``P(y = 1)``).
-    sample_weight : array-like of shape (n_samples,), default=None
-        Frequency weights.
-
-    Returns
-    -------
-    float
-        Positive when the model under-predicts on average.
-
-    Examples
-    --------
-    >>> from ticselect.calibration import calibration_in_the_large
-    >>> calibration_in_the_large([1.0, 3.0], [1.5, 1.5])
-    0.5
-    """
-    y, mu, w = check_regression(y_true, y_pred, sample_weight)
-    return float(np.sum(w * (y - mu)) / w.sum())
-
-
-_VARIANCE = {
-    "normal": lambda mu, power: np.ones_like(mu),
-    "poisson": lambda mu, power: mu,
-    "gamma": lambda mu, power: mu**2,
-    "inverse_gaussian": lambda mu, power: mu**3,
-    "binomial": lambda mu, power: mu * (1.0 - mu),
-    "tweedie": lambda mu, power: mu**power,
-}
-
-
-def dispersion_ratio(
-    y_true, y_pred, *, family="poisson", power=None, n_params=0, sample_weight=None
-):
-    """Pearson ``χ²/df = Σ w (y - μ̂)²/V(μ̂) / (Σ w - n_params)``.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        Observed responses.
-    y_pred : array-like of shape (n_samples,)
-        Predicted means ``μ̂``.
-    family : {"poisson", "normal", "gamma", "inverse_gaussian", "binomial", \
-"tweedie"}, default="poisson"
-        Variance function ``V``: ``μ``, 1, ``μ²``, ``μ³``, ``μ(1-μ)``, ``μ^power``.
-    power : float or None, default=None
-        Tweedie power (required for ``family="tweedie"``).
-    n_params : int, default=0
-        Parameters estimated on these data (0 for held-out data).
-    sample_weight : array-like of shape (n_samples,), default=None
-        Frequency weights.
-
-    Returns
-    -------
-    float
-        About 1 for a well-specified model with unit dispersion; above 1 means
-        over-dispersion.
-
-    Examples
-    --------
-    >>> from ticselect.calibration import dispersion_ratio
-    >>> dispersion_ratio([0, 2, 4], [2.0, 2.0, 2.0])
-    1.3333333333333333
-    """
-    check_choice(family, tuple(_VARIANCE), "family")
-    y, mu, w = check_regression(y_true, y_pred, sample_weight)
-    if family == "tweedie" and power is None:
-        raise ValueError("family='tweedie' needs power=.")
-    if family != "normal" and np.any(mu <= 0):
-        raise ValueError(f"family={family!r} needs y_pred > 0 (predicted means).")
-    if family == "binomial" and np.any(mu >= 1):
-        raise ValueError("family='binomial' needs 0 < y_pred < 1.")
-    df = w.sum() - n_params
-    if df <= 0:
-        raise ValueError(f"no residual degrees of freedom (Σw - n_params = {df:g}).")
-    chi2 = np.sum(w * (y - mu) ** 2 / _VARIANCE[family](mu, power))
-    return float(chi2 / df)
-
-
-def binned_mean_curve(
-    y_true, y_pred, *, n_bins=10, strategy="quantile", sample_weight=None
-):
-    """Binned observed-vs-predicted mean curve for regression and count models.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        Observed responses.
-    y_pred : array-like of shape (n_samples,)
-        Predicted means.
-    n_bins : int, default=10
-        Number of bins of ``y_pred``.
-    strategy : {"quantile", "uniform"}, default="quantile"
-        Equal-mass bins, or equal-width bins on ``[min y_pred, max y_pred]``.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Frequency weights.
-
-    Returns
-    -------
-    BinnedMeanCurve
-        Per non-empty bin, ordered by ``y_pred``.
-
-    Examples
-    --------
-    >>> from ticselect.calibration import binned_mean_curve
-    >>> c = binned_mean_curve([1, 3, 5, 7], [1, 2, 6, 7], n_bins=2)
-    >>> c.mean_predicted.tolist(), c.mean_observed.tolist()
-    ([1.5, 6.5], [2.0, 6.0])
-    """
-    n_bins = check_n_bins(n_bins)
-    y, mu, w = check_regression(y_true, y_pred, sample_weight)
-    edges = bin_edges(mu, n_bins, strategy, lo=mu.min(), hi=mu.max())
-    weight, s, o, nonempty, ids, _ = binned_stats(mu, y, w, n_bins, strategy, edges)
-    sq = np.bincount(ids, weights=w * (y - o[ids]) ** 2, minlength=n_bins)
-    se = np.zeros(n_bins)
-    many = weight > 1
-    se[many] = np.sqrt(sq[many] / (weight[many] - 1.0) / weight[many])
-    keep = nonempty
-    return BinnedMeanCurve(s[keep], o[keep], se[keep], weight[keep])
 
 
 # ------------------------------------------------------------ report and scorers
