@@ -183,3 +183,77 @@ def test_gamma_exact_fit_error():
     est = Ridge().fit(X, [1.0])
     with pytest.raises(ValueError, match="n_samples = 1"):
         ts.curvature(est, X, [1.0])
+
+
+def test_inf_in_y(poisson, data):
+    X, y = data
+    y = y.copy()
+    y[2] = np.inf
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        ts.curvature(poisson, X, y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_sample_weight(poisson, data, bad):
+    X, y = data
+    w = np.ones(len(y))
+    w[4] = bad
+    with pytest.raises(ValueError, match="sample_weight contains NaN or infinite"):
+        ts.curvature(poisson, X, y, sample_weight=w)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning")
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_explicit_l1_penalty_argument_rejected(data, penalty):
+    """The older ``penalty=`` spelling is read too, not only ``l1_ratio``."""
+    X, y = data
+    yb = (y > 0).astype(int)
+    l1_ratio = 0.5 if penalty == "elasticnet" else None
+    est = LogisticRegression(
+        penalty=penalty, l1_ratio=l1_ratio, solver="saga", max_iter=2000
+    ).fit(X, yb)
+    with pytest.raises(ValueError, match=f"an {penalty} penalty .* is not supported"):
+        ts.curvature(est, X, yb)
+
+
+def _sm_regularised(kind, rng):
+    import statsmodels.api as sm
+
+    X = sm.add_constant(rng.normal(size=(100, 2)))
+    yb = (rng.random(100) < 0.5).astype(float)
+    if kind == "glm-elastic-net":
+        return sm.GLM(yb, X, family=sm.families.Binomial()).fit_regularized(alpha=0.1)
+    if kind == "logit-l1":
+        return sm.Logit(yb, X).fit_regularized(alpha=1.0, disp=0)
+    if kind == "poisson-l1":
+        return sm.Poisson(yb, X).fit_regularized(alpha=1.0, disp=0)
+    y3 = rng.integers(0, 3, size=100)
+    return sm.MNLogit(y3, X).fit_regularized(alpha=1.0, disp=0)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize(
+    "kind", ["glm-elastic-net", "logit-l1", "poisson-l1", "mnlogit-l1"]
+)
+def test_statsmodels_regularised_fits_rejected(kind, rng):
+    """L1 fits of the discrete models used to be read as if unpenalised."""
+    res = _sm_regularised(kind, rng)
+    with pytest.raises(TypeError, match="fit_regularized.*not supported.*L1"):
+        ts.curvature(res)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("kind", ["ols", "glm-tweedie", "negbin-discrete"])
+def test_unsupported_statsmodels_lists_supported(kind, rng):
+    import statsmodels.api as sm
+
+    X = sm.add_constant(rng.normal(size=(80, 2)))
+    y = rng.poisson(2.0, size=80).astype(float)
+    if kind == "ols":
+        res = sm.OLS(y, X).fit()
+    elif kind == "glm-tweedie":
+        res = sm.GLM(y + 0.5, X, family=sm.families.Tweedie()).fit()
+    else:
+        res = sm.NegativeBinomial(y, X).fit(disp=0)
+    with pytest.raises(TypeError, match=r"not supported\. Supported: .*Gaussian"):
+        ts.curvature(res)

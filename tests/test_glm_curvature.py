@@ -99,6 +99,41 @@ CONFIGS = {
         "softmax",
         False,
     ),
+    "multinomial_none": (
+        lambda fi: LogisticRegression(C=np.inf, fit_intercept=fi, **TIGHT),
+        "multiclass",
+        "multinomial",
+        "softmax",
+        False,
+    ),
+    "gamma_none": (
+        lambda fi: GammaRegressor(alpha=0.0, fit_intercept=fi, **GLM_TIGHT),
+        "positive",
+        "gamma",
+        "log",
+        True,
+    ),
+    "tweedie0_none": (
+        lambda fi: TweedieRegressor(power=0, alpha=0.0, fit_intercept=fi, **GLM_TIGHT),
+        "gaussian",
+        "gaussian",
+        "identity",
+        True,
+    ),
+    "tweedie2_none": (
+        lambda fi: TweedieRegressor(power=2, alpha=0.0, fit_intercept=fi, **GLM_TIGHT),
+        "positive",
+        "gamma",
+        "log",
+        True,
+    ),
+    "tweedie3_none": (
+        lambda fi: TweedieRegressor(power=3, alpha=0.0, fit_intercept=fi, **GLM_TIGHT),
+        "positive",
+        "inverse_gaussian",
+        "log",
+        True,
+    ),
     "poisson": (
         lambda fi: PoissonRegressor(alpha=0.05, fit_intercept=fi, **GLM_TIGHT),
         "count",
@@ -238,7 +273,9 @@ def test_penalty_values():
     assert_allclose(curv.dispersion, np.mean(resid**2), rtol=1e-12)  # ML σ²
 
 
-@pytest.mark.parametrize("name", ["ridge", "logistic", "multinomial", "gamma"])
+@pytest.mark.parametrize(
+    "name", ["ridge", "logistic", "multinomial", "gamma", "poisson", "tweedie3"]
+)
 def test_integer_weights_equal_duplication(name):
     est, X, y, w = _fit(name, weighted=True)
     a = ts.criteria(ts.curvature(est, X, y, w))
@@ -247,6 +284,22 @@ def test_integer_weights_equal_duplication(name):
     for field in ("loglik", "aic", "aicc", "bic", "tic", "soft_rank", "effective_dim"):
         assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-10)
     assert a.n_samples == b.n_samples == w.sum()
+
+
+@pytest.mark.parametrize("name", ["logistic", "multinomial", "poisson", "gamma"])
+def test_weighted_fit_equals_duplicated_fit(name):
+    """End to end: fitting with integer weights and fitting the duplicated rows give
+    the same criteria (the two fits agree to their tolerance, hence rtol 1e-6)."""
+    est, X, y, w = _fit(name, weighted=True)
+    Xd, yd = np.repeat(X, w, axis=0), np.repeat(y, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est_d = CONFIGS[name][0](True).fit(Xd, yd)
+    a = ts.criteria(ts.curvature(est, X, y, w))
+    b = ts.criteria(ts.curvature(est_d, Xd, yd))
+    for field in ("loglik", "aic", "bic", "tic", "tic_penalty"):
+        assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-6)
+    assert a.n_params == b.n_params
 
 
 @pytest.mark.parametrize("name", ["ridge", "logistic", "multinomial", "poisson"])
@@ -261,7 +314,10 @@ def test_row_permutation_invariance(name, rng):
     )
 
 
-@pytest.mark.parametrize("name", ["linear", "logistic_none", "poisson_none"])
+@pytest.mark.parametrize(
+    "name",
+    ["linear", "logistic_none", "poisson_none", "multinomial_none", "gamma_none"],
+)
 def test_reparameterisation_invariance(name, rng):
     """X → XA (invertible A, unpenalised) leaves loglik, AIC and TIC unchanged."""
     est, X, y, _ = _fit(name)
@@ -318,7 +374,9 @@ def test_multinomial_matches_statsmodels_mnlogit():
     assert a.n_params == b.n_params
 
 
-@pytest.mark.parametrize("name", ["logistic", "poisson", "ridge", "multinomial"])
+@pytest.mark.parametrize(
+    "name", ["logistic", "poisson", "ridge", "multinomial", "gamma", "tweedie3"]
+)
 def test_sparse_equals_dense(name):
     est, X, y, w = _fit(name, weighted=True)
     a = ts.curvature(est, X, y, w)

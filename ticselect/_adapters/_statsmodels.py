@@ -4,8 +4,10 @@ Mapping of conventions
 ----------------------
 - ``params`` keep statsmodels' order; the constant is an ordinary column of ``exog``.
 - ``offset`` and ``exposure`` (statsmodels stores ``log(exposure)``) enter the linear
-  predictor; ``freq_weights`` are our frequency weights.  ``var_weights`` other than 1
-  are rejected (they rescale the dispersion per sample, a different likelihood).
+  predictor (GLM, Logit, Probit, Poisson; statsmodels' own ``MNLogit`` likelihood
+  ignores an offset, and so do we); ``freq_weights`` are our frequency weights.
+  ``var_weights`` other than 1 are rejected (they rescale the dispersion per
+  sample, a different likelihood).
 - Binomial GLMs with a two-column endog (successes, failures) use ``n_trials``.
 - ``MNLogit`` uses the first class as reference (its coefficients fixed at 0), so the
   model is identified and has no gauge directions.
@@ -82,6 +84,15 @@ def _glm_link_name(link):
     return None
 
 
+def _offset(model, n):
+    """``offset + log(exposure)`` of a model (statsmodels stores the log)."""
+    offset = np.zeros(n)
+    for extra in (getattr(model, "offset", None), getattr(model, "exposure", None)):
+        if extra is not None:
+            offset = offset + np.asarray(extra, dtype=float)
+    return offset
+
+
 def _glm_spec(res, model, feature_names):
     _, F, _ = _sm_modules()
     fam_map = (
@@ -118,10 +129,7 @@ def _glm_spec(res, model, feature_names):
             y = y_int
     if fname == "negative_binomial":
         kwargs["alpha"] = float(model.family.alpha)
-    offset = np.zeros(len(y))
-    for extra in (getattr(model, "offset", None), getattr(model, "exposure", None)):
-        if extra is not None:
-            offset = offset + np.asarray(extra, dtype=float)
+    offset = _offset(model, len(y))
     return GLMSpec(
         family=get_family(fname, link, **kwargs),
         X=np.asarray(model.exog, dtype=float),
@@ -156,12 +164,19 @@ def statsmodels_spec(results):
     res = _unwrap(results)
     model = res.model
     names = list(model.exog_names)
-    if type(res).__name__.startswith("Regularized") or getattr(
-        res, "regularized", False
+    # GLM.fit_regularized -> RegularizedResults; the discrete models' L1 fits ->
+    # L1BinaryResults, L1PoissonResults, L1MultinomialResults (optimizer "l1")
+    optimizer = (getattr(res, "mle_settings", None) or {}).get("optimizer", "")
+    if (
+        type(res).__name__.startswith(("Regularized", "L1"))
+        or getattr(res, "regularized", False)
+        or str(optimizer).startswith("l1")
     ):
         raise TypeError(
-            "Regularised statsmodels fits (fit_regularized) are not supported: their "
-            "penalty is L1/elastic-net. Refit with .fit()."
+            "Regularised statsmodels fits (fit_regularized) are not supported: an "
+            "L1/elastic-net penalty is not differentiable at a sparse solution, so "
+            "the Hessian and TIC are undefined there. Refit with .fit() (no "
+            "penalty), or use a scikit-learn estimator with an L2 penalty."
         )
     if isinstance(model, glm.GLM):
         return _glm_spec(res, model, names)
@@ -177,14 +192,12 @@ def statsmodels_spec(results):
             coef=np.asarray(res.params, dtype=float)[None, :],
             intercept=None,
             sample_weight=ones,
+            offset=_offset(model, len(y)),  # Logit/Probit accept an offset too
             feature_names=names,
             model_name=f"statsmodels {type(model).__name__}",
         )
     if type(model) is dm.Poisson:
-        offset = np.zeros(len(y))
-        for extra in (getattr(model, "offset", None), getattr(model, "exposure", None)):
-            if extra is not None:
-                offset = offset + np.asarray(extra, dtype=float)
+        offset = _offset(model, len(y))
         return GLMSpec(
             family=get_family("poisson", "log"),
             X=X,
