@@ -21,6 +21,7 @@ from scipy import linalg
 from sklearn.utils import check_random_state
 
 from ._matrix_free import Estimate
+from ._spectral import check_curvature
 
 __all__ = [
     "expected_sharpness",
@@ -74,9 +75,11 @@ def hessian_lipschitz(curv, *, gamma=0.1, eps=1e-3, n_samples=5, random_state=No
     ``ρ`` is estimated as the largest ratio ``‖∇²L̂(θ̂+u) - ∇²L̂(θ̂)‖₂ / ‖u‖₂`` over
     ``n_samples`` seeded perturbations drawn uniformly in the PACGen neighbourhood
     ``|uᵢ| ≤ N_{γ,ε}(θ̂ᵢ) = γ|θ̂ᵢ| + ε`` (Wang, Keskar, Xiong & Socher 2018,
-    arXiv 1811.07062, who define ``ρ`` on that neighbourhood and estimate it from
-    Hessians at perturbed points).  Being a maximum over random directions it is a
-    lower estimate of the supremum; it is exactly 0 where the Hessian is constant
+    "Identifying Generalization Properties in Neural Networks", arXiv 1809.07402,
+    define ``ρ`` as the Lipschitz constant of the Hessian on that neighbourhood;
+    the finite-difference estimator is this library's choice).  Being a maximum
+    over random points it is a lower estimate of the supremum that increases to
+    it as ``n_samples`` grows; it is exactly 0 where the Hessian is constant
     (Gaussian linear models with fixed dispersion).
 
     Parameters
@@ -110,6 +113,7 @@ def hessian_lipschitz(curv, *, gamma=0.1, eps=1e-3, n_samples=5, random_state=No
     >>> bool(rho.value > 0)
     True
     """
+    check_curvature(curv, "hessian_lipschitz()")
     hess = _require(curv, "hessian_fn", "hessian_lipschitz")
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
@@ -134,7 +138,7 @@ def hessian_lipschitz(curv, *, gamma=0.1, eps=1e-3, n_samples=5, random_state=No
 
 
 def pacgen(curv, *, gamma=0.1, eps=1e-3, rho=None, n_samples=5, random_state=None):
-    """PACGen metric ``Ψ_{γ,ε}`` of Wang, Keskar, Xiong & Socher (arXiv 1811.07062).
+    """PACGen metric ``Ψ_{γ,ε}`` of Wang, Keskar, Xiong & Socher (arXiv 1809.07402).
 
     ``Ψ = Σᵢ log((|θᵢ| + Nᵢ) · max(√(∇²ᵢᵢL̂ + ρ√m Nᵢ), 1/Nᵢ))`` with
     ``Nᵢ = γ|θᵢ| + ε``, ``m`` the number of perturbed parameters and ``ρ`` the local
@@ -160,6 +164,7 @@ def pacgen(curv, *, gamma=0.1, eps=1e-3, rho=None, n_samples=5, random_state=Non
     rho : Estimate
         The ``ρ`` used (``error`` 0 when given).
     """
+    check_curvature(curv, "pacgen()")
     N = _noise_scale(curv, gamma, eps)
     if rho is None:
         rho_est = hessian_lipschitz(
@@ -255,6 +260,7 @@ def expected_sharpness(
     >>> bool(abs(est.value - exact) < 4 * est.error)
     True
     """
+    check_curvature(curv, "expected_sharpness()")
     _require(curv, "loss_fn", "expected_sharpness")
     if not (np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma}.")
@@ -312,6 +318,7 @@ def sharpness_sigma(
     -------
     float
     """
+    check_curvature(curv, "sharpness_sigma()")
     _require(curv, "loss_fn", "sharpness_sigma")
     if not (np.isfinite(target) and target > 0):
         raise ValueError(f"target must be > 0, got {target}.")
@@ -358,6 +365,7 @@ def fisher_rao_norm(curv):
     -------
     float
     """
+    check_curvature(curv, "fisher_rao_norm()")
     mask = perturbable(curv)
     th = np.where(mask, curv.params, 0.0)
     return float(th @ curv.grad_cov @ th / curv.n_samples)

@@ -24,12 +24,50 @@ from ._linalg import DEFAULT_RCOND
 
 __all__ = [
     "SoftRankBounds",
+    "check_curvature",
     "SpectralDensity",
     "numerical_rank",
     "slq_spectral_density",
     "soft_rank",
     "soft_rank_bounds",
 ]
+
+
+def check_curvature(curv, what):
+    """Raise a ``TypeError`` saying why ``curv`` is not a usable :class:`Curvature`.
+
+    The dense measures (criteria, norms, relative flatness, PAC-Bayes) need the
+    ``d × d`` Hessian, the parameters and the loss; matrix-free
+    :class:`~ticselect.CurvatureOperators` only give products, so the message points
+    to the matrix-free estimators instead.
+
+    Parameters
+    ----------
+    curv : object
+        The argument to check.
+    what : str
+        Name of the calling function, for the message.
+    """
+    from ._curvature import Curvature
+    from ._matrix_free import CurvatureOperators
+
+    if isinstance(curv, Curvature):
+        return
+    if isinstance(curv, CurvatureOperators):
+        raise TypeError(
+            f"{what} takes a Curvature (from ticselect.curvature), got matrix-free "
+            "CurvatureOperators: it needs the dense d x d Hessian, the fitted "
+            "parameters and the loss, which the operators do not hold (they only "
+            "give Hessian- and covariance-vector products). Use "
+            "ticselect.curvature(model, X, y) when the Hessian fits in memory, or "
+            "the matrix-free estimators: hessian_spectral_density (spectrum, "
+            "tr f(H), soft rank), estimate_trace, top_eigenvalues and "
+            "estimate_tic_penalty."
+        )
+    raise TypeError(
+        f"{what} takes a Curvature (from ticselect.curvature), got "
+        f"{type(curv).__name__}."
+    )
 
 
 def soft_rank(eigenvalues, lam):

@@ -54,7 +54,7 @@ import numpy as np
 from scipy import linalg
 
 from ._linalg import DEFAULT_RCOND, complement_basis, restrict, solve_trace
-from ._spectral import numerical_rank, soft_rank, soft_rank_bounds
+from ._spectral import check_curvature, numerical_rank, soft_rank, soft_rank_bounds
 
 __all__ = ["Criteria", "criteria", "soft_rank"]
 
@@ -234,13 +234,7 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
 
 def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
     """:func:`criteria` plus the (gauge-restricted) eigenvalues of ``H`` and ``C``."""
-    from ._curvature import Curvature
-
-    if not isinstance(curv, Curvature):
-        raise TypeError(
-            f"criteria() takes a Curvature (from ticselect.curvature), got "
-            f"{type(curv).__name__}."
-        )
+    check_curvature(curv, "criteria()")
     Q = complement_basis(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
     H = restrict(curv.hessian, Q)
     H_lam = restrict(curv.penalized_hessian, Q)

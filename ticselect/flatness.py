@@ -19,7 +19,7 @@ before any spectral quantity, as in :func:`ticselect.criteria`.
   arXiv 2001.00939): ``κ_Tr(W) = Σ_{s,s'} ⟨w_s, w_s'⟩ tr(H_{s,s'})`` on the summed
   ``H`` (:func:`relative_flatness`).
 - **PAC-Bayes measures** on the mean loss ``L̂ = L/n`` (:mod:`ticselect._pacbayes`):
-  PACGen ``Ψ_{γ,ε}`` (Wang, Keskar, Xiong & Socher 2018, arXiv 1811.07062), expected
+  PACGen ``Ψ_{γ,ε}`` (Wang, Keskar, Xiong & Socher 2018, arXiv 1809.07402), expected
   sharpness and its σ search (Neyshabur et al. 2017) with the magnitude-aware variant
   (Jiang et al. 2019, arXiv 1912.02178), and the Fisher–Rao norm (Liang et al. 2019).
 """
@@ -41,7 +41,12 @@ from ._linalg import (
     complement_basis,
     restrict,
 )
-from ._spectral import numerical_rank, slq_spectral_density
+from ._spectral import (
+    check_curvature,
+    numerical_rank,
+    slq_spectral_density,
+    soft_rank_bounds,
+)
 
 __all__ = [
     "Flatness",
@@ -73,6 +78,9 @@ class Flatness:
         ``tr(C(C + λI)⁻¹)`` (numerical rank of ``C`` at ``λ = 0``).
     fisher_rank : int
         Numerical rank of ``C``.
+    fisher_soft_rank_estimate : float
+        ``tr(C)/(‖C‖₂ + λ)``, the trace/spectral-norm estimate (a lower bound) of
+        ``fisher_soft_rank`` (its stable rank ``tr(C)/‖C‖₂`` at ``λ = 0``).
     gap_estimate, soft_rank_gap_estimate : float
         ``tr(H_λ⁻¹C)/n`` and ``soft_rank/n`` (NLL per sample).
     trace, frobenius, spectral_norm : float
@@ -126,6 +134,7 @@ class Flatness:
     hessian_rank: int
     fisher_soft_rank: float
     fisher_rank: int
+    fisher_soft_rank_estimate: float
     gap_estimate: float
     soft_rank_gap_estimate: float
     trace: float
@@ -268,6 +277,7 @@ def relative_flatness(curv, layer=None):
     >>> bool(np.isclose(relative_flatness(curv), beta @ beta * np.sum(X**2)))
     True
     """
+    check_curvature(curv, "relative_flatness()")
     blocks = _layer_blocks(curv)
     n_layers = len(blocks)
     idx_layer = n_layers - 1 if layer is None else int(layer)
@@ -442,19 +452,16 @@ def flatness(
     >>> bool(np.isclose(fl.trace, np.trace(curv.hessian)))
     True
     """
-    from ._curvature import Curvature
     from .criteria import _criteria_and_spectrum
 
-    if not isinstance(curv, Curvature):
-        raise TypeError(
-            f"flatness() takes a Curvature (from ticselect.curvature), got "
-            f"{type(curv).__name__}."
-        )
+    check_curvature(curv, "flatness()")
     rng = check_random_state(random_state)
     seeds = rng.randint(0, 2**31 - 1, size=5)
     crit, ev, C = _criteria_and_spectrum(curv, soft_rank_lambda, rcond)
     Q = complement_basis(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
     ev_c = linalg.eigvalsh(C) if C.size else np.zeros(0)
+    pos_c = np.clip(ev_c, 0.0, None)
+    lam = crit.soft_rank_lambda
 
     rel = None
     rel_layer = None
@@ -534,6 +541,9 @@ def flatness(
         hessian_rank=crit.hessian_rank,
         fisher_soft_rank=crit.fisher_soft_rank,
         fisher_rank=numerical_rank(ev_c, rcond),
+        fisher_soft_rank_estimate=soft_rank_bounds(
+            pos_c.sum(), pos_c.max() if pos_c.size else 0.0, pos_c.size, lam
+        ).estimate,
         gap_estimate=crit.gap_estimate,
         soft_rank_gap_estimate=crit.soft_rank_gap_estimate,
         trace=float(np.sum(ev)),
