@@ -253,6 +253,35 @@ def test_error_bad_grid_and_family():
     assert "invalid choice" in _one_line_error(proc, 2)
 
 
+def test_error_too_few_rows_per_class_names_the_label(tmp_path):
+    path = tmp_path / "tiny.csv"
+    path.write_text("a,y\n0.1,0\n0.2,1\n0.3,1\n0.5,1\n")
+    msg = _one_line_error(console("select", "--csv", str(path), "--target", "y"), 1)
+    # the label as the user wrote it, not a NumPy repr such as np.int64(0)
+    assert msg.startswith("ticselect: error: class 0 of 'y' has 1 rows")
+    assert "np." not in msg
+
+
+def test_error_plot_into_missing_directory(tmp_path):
+    target = tmp_path / "no" / "such" / "path.png"
+    proc = console("select", "--grid", "1", "--cv", "0", "--plot", str(target))
+    assert "cannot save the plot" in _one_line_error(proc, 1)
+    assert not target.exists()
+
+
+def test_error_negative_penalty_value():
+    proc = console("report", "--value", "-1")
+    assert "argument --value: expected a non-negative" in _one_line_error(proc, 2)
+
+
+def test_report_json_unpenalised_is_strict_json():
+    # C = inf is a valid choice (no penalty); strict JSON has no Infinity literal
+    status, out, err = run_main(["report", "--value", "inf", "--json"])
+    assert status == 0, err
+    rep = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+    assert rep["param"] == {"C": "inf"}
+
+
 def test_error_csv_without_target(small_csv):
     assert "--csv needs --target" in _one_line_error(
         console("select", "--csv", str(small_csv)), 2

@@ -246,13 +246,32 @@ def test_multimetric_5fold_serial_equals_parallel(binary):
             },
             refit="tic",
             n_jobs=n_jobs,
+            error_score="raise",  # a failing scorer must not hide as nan == nan
         ).fit(X, y)
         results.append(search)
     a, b = results
     for key in ["mean_test_tic", "mean_test_aic", "mean_test_ll"]:
+        assert np.all(np.isfinite(a.cv_results_[key]))
         # same folds, same deterministic solver: identical up to BLAS threading
         assert_allclose(a.cv_results_[key], b.cv_results_[key], rtol=1e-10)
     assert a.best_params_ == b.best_params_
+    # independent loop over the same folds: criteria of each fold's training fit,
+    # log-loss on its held-out rows
+    folds = list(KFold(5, shuffle=True, random_state=0).split(X))
+    expected = {"tic": [], "aic": [], "ll": []}
+    for C in C_GRID:
+        per_fold = {key: [] for key in expected}
+        for train, test in folds:
+            est = LogisticRegression(C=C, tol=1e-10).fit(X[train], y[train])
+            crit = ts.criteria(ts.curvature(est, X[train], y[train]))
+            per_fold["tic"].append(-crit.tic / (2 * len(train)))
+            per_fold["aic"].append(-crit.aic / (2 * len(train)))
+            per_fold["ll"].append(-log_loss(y[test], est.predict_proba(X[test])))
+        for key in expected:
+            expected[key].append(np.mean(per_fold[key]))
+    for key, values in expected.items():
+        assert_allclose(a.cv_results_[f"mean_test_{key}"], values, rtol=RTOL_REFIT)
+    assert a.best_params_["estimator__C"] == C_GRID[int(np.argmax(expected["tic"]))]
 
 
 def test_multimetric_insample_serial_equals_parallel_with_criteria_scoring(binary):
@@ -265,9 +284,11 @@ def test_multimetric_insample_serial_equals_parallel_with_criteria_scoring(binar
             scoring=criteria_scoring("neg_tic", "neg_bic"),
             refit="neg_bic",
             n_jobs=n_jobs,
+            error_score="raise",
         ).fit(X, y)
         for n_jobs in (1, 2)
     ]
+    assert np.all(np.isfinite(searches[0].cv_results_["mean_test_neg_tic"]))
     assert_allclose(
         searches[0].cv_results_["mean_test_neg_tic"],
         searches[1].cv_results_["mean_test_neg_tic"],
@@ -349,6 +370,21 @@ def test_metric_where_scorer_expected():
         make_criterion_scorer("tic")
     with pytest.raises(TypeError, match="is not a scorer.*neg_tic"):
         get_scorer(ts.criteria)
+
+
+def test_scikit_learn_scorer_objects_are_scorers(binary):
+    # make_scorer objects are called as scorer(estimator, X, y_true): not metrics
+    from sklearn.metrics import get_scorer as sk_get_scorer
+    from sklearn.metrics import make_scorer
+
+    X, y = binary
+    est = LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
+    sk = sk_get_scorer("neg_log_loss")
+    assert get_scorer(sk) is sk
+    custom = make_scorer(log_loss, response_method="predict_proba")
+    assert_allclose(sk(est, X, y), -log_loss(y, est.predict_proba(X)), rtol=RTOL)
+    resolved = check_scoring(est, {"ll": custom, "tic": "neg_tic"})
+    assert_allclose(resolved["ll"](est, X, y), log_loss(y, est.predict_proba(X)))
 
 
 def test_unsupported_estimator_lists_supported(binary):

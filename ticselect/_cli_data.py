@@ -282,8 +282,10 @@ def check_target(data, family, *, n_folds=0):
             )
         small = counts.min()
         if n_folds and small < n_folds:
+            label = classes[counts.argmin()]
+            label = label.item() if hasattr(label, "item") else label  # not np.int64(0)
             raise CLIError(
-                f"class {classes[counts.argmin()]!r} of {name!r} has {small} rows, "
+                f"class {label!r} of {name!r} has {small} rows, "
                 f"fewer than the {n_folds} CV folds (use --cv 0 or fewer folds)."
             )
         return family, y

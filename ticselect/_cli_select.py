@@ -12,6 +12,7 @@ on the same folds).
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 import warnings
@@ -133,6 +134,8 @@ def run_select(args, out=None, err=None):
 
     err = sys.stderr if err is None else err
     n_folds = args.cv
+    if args.plot:
+        _check_plot_path(args.plot)  # fail before the fits, not after
     data = load_dataset(args.csv, args.target, args.features)
     family, y = check_target(data, args.family, n_folds=n_folds)
     if args.grid is not None:
@@ -227,6 +230,14 @@ def _last_step(est):
     return est[-1] if hasattr(est, "steps") else est
 
 
+def _check_plot_path(path):
+    from ._cli_data import CLIError
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"cannot save the plot to {path}: no directory {folder}.")
+
+
 def _save_plot(path, param, grid, crits, fitted, rows):
     from ._cli_data import CLIError
 
@@ -250,6 +261,12 @@ def _save_plot(path, param, grid, crits, fitted, rows):
     ax.set_title("criteria per sample vs held-out log-loss")
     try:
         fig.savefig(path, bbox_inches="tight")
+    except OSError as exc:
+        raise CLIError(
+            f"cannot save the plot to {path}: {exc.strerror or exc}."
+        ) from exc
+    except ValueError as exc:  # unknown extension
+        raise CLIError(f"cannot save the plot to {path}: {exc}") from exc
     finally:
         plt.close(fig)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from ._cli_data import FAMILIES, CLIError
@@ -56,6 +57,20 @@ def _positive_int(text):
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _penalty_value(text):
+    # C = inf (no penalty) and alpha = 0 are both meaningful; the estimator rejects
+    # the one that is not (C = 0) with a one-line error
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # negative or nan
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative number, got {text!r}"
+        )
     return value
 
 
@@ -171,7 +186,7 @@ def build_parser():
     )
     _common(rep)
     rep.add_argument(
-        "--value", type=float, metavar="V",
+        "--value", type=_penalty_value, metavar="V",
         help="C (classification) or alpha (regression, mlp) (default: 1)",
     )  # fmt: skip
     rep.add_argument(
@@ -182,8 +197,19 @@ def build_parser():
     return parser
 
 
+def _json_safe(obj):
+    """Non-finite floats as strings ``"inf"``, ``"-inf"``, ``"nan"`` (strict JSON)."""
+    if isinstance(obj, dict):
+        return {key: _json_safe(val) for key, val in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(val) for val in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj
+
+
 def _dump(obj, stream):
-    stream.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+    stream.write(json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n")
 
 
 def _run(args, out, err):

@@ -173,10 +173,17 @@ class _CriterionScorer:
 
 
 def _looks_like_metric(fn):
-    """Whether ``fn`` has the ``(y_true, y_pred)`` signature of a metric."""
+    """Whether ``fn`` has the ``(y_true, y_pred)`` signature of a metric.
+
+    A callable whose first parameter is ``estimator`` is a scorer, even when a later
+    one is called ``y_true`` (scikit-learn's ``make_scorer`` objects are called as
+    ``scorer(estimator, X, y_true)``).
+    """
     try:
         params = list(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
+        return False
+    if params and params[0] in ("estimator", "est", "model", "clf"):
         return False
     return bool({"y_true", "y_pred", "y_score", "y_prob", "y_proba"} & set(params))
 
