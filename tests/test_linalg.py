@@ -95,3 +95,16 @@ def test_newton_decrement_quadratic(rng):
     g = A @ delta
     assert_allclose(newton_decrement(A, g), 0.5 * delta @ A @ delta, rtol=1e-12)
     assert newton_decrement(A, np.zeros(4)) == 0.0
+
+
+def test_singular_warning_reports_the_equilibrated_spectrum(rng):
+    # The rank rule works on diag^-1/2 A diag^-1/2, so the eigenvalue range in the
+    # warning is that matrix's (scale-free), and says so: a Hessian scaled by 1e-6
+    # reports the same range.
+    V = rng.normal(size=(5, 2))
+    A = 1e-6 * (V @ V.T)
+    d = 1 / np.sqrt(np.diag(A))
+    top = np.linalg.eigvalsh(A * np.outer(d, d)).max()
+    with pytest.warns(SingularHessianWarning, match="unit-diagonal equilibration") as w:
+        solve_trace(A, _spd(rng, 5))
+    assert f"to {top:.3g};" in str(w[0].message)

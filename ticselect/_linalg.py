@@ -200,8 +200,9 @@ def solve_trace(A, B, *, rcond=DEFAULT_RCOND, what="Hessian"):
     rank = int(np.count_nonzero(keep))
     kind = "indefinite" if evals.min() < -rcond * top else "singular"
     warnings.warn(
-        f"The {what} is {kind} (eigenvalues from {evals.min():.3g} to "
-        f"{evals.max():.3g}; numerical rank {rank} of {d} at rcond={rcond:g}). "
+        f"The {what} is {kind} (eigenvalues of its unit-diagonal equilibration "
+        f"diag^-1/2 A diag^-1/2 from {evals.min():.3g} to {evals.max():.3g}; "
+        f"numerical rank {rank} of {d} at rcond={rcond:g}). "
         "Using the pseudo-inverse on the well-determined subspace. A penalty "
         "(e.g. a larger alpha or smaller C) or fewer parameters makes it regular.",
         SingularHessianWarning,
