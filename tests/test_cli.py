@@ -104,8 +104,32 @@ def test_select_table_marks_each_pick():
     body = lines[header + 2 : header + 5]
     assert len(body) == 3
     assert sum(line.count("*") for line in body) == 4  # AIC, BIC, TIC and CV
-    assert lines[-1].startswith("picks: AIC C=")
-    assert "CV C=" in lines[-1]
+    picks = next(line for line in lines if line.startswith("picks: "))
+    assert picks.startswith("picks: AIC C=") and "CV C=" in picks
+
+
+@pytest.mark.parametrize("cv_index", [None, "same", "other"])
+def test_select_notes_a_disagreement_between_tic_and_cv(default_json, cv_index):
+    from ticselect._cli_select import format_select
+
+    result = json.loads(json.dumps(default_json))
+    tic = result["picks"]["tic"]["index"]
+    if cv_index is None:
+        del result["picks"]["cv"]
+    else:
+        j = tic if cv_index == "same" else (tic + 1) % len(GRID)
+        result["picks"]["cv"] = {"index": j, "C": GRID[j]}
+    text = format_select(result)
+    note = [line for line in text.splitlines() if line.startswith("note: ")]
+    if cv_index != "other":
+        assert note == []
+        return
+    assert len(note) == 1 and "TIC and CV disagree" in note[0]
+    row = result["candidates"][tic]
+    cv_gap = row["cv_log_loss"] + row["loglik"] / result["data"]["n_samples"]
+    assert f"C={row['C']:.4g} " in note[0]
+    assert f"is {row['gap_estimate']:.3g} nats" in note[0]
+    assert f"training NLL) {cv_gap:.3g}:" in note[0]
 
 
 def test_select_csv_poisson(tmp_path):

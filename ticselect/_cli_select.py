@@ -337,4 +337,33 @@ def format_select(result):
     )
     total = sum(r["fit_time"] + r["criteria_time"] + r["cv_time"] for r in rows)
     lines.append(f"picks: {summary}  (total {total:.1f} s)")
+    note = _disagreement_note(result)
+    if note:
+        lines.append(note)
     return "\n".join(lines)
+
+
+def _disagreement_note(result):
+    """One line explaining a TIC pick that differs from CV's, or ``""``.
+
+    Compares, at TIC's pick, the TIC gap estimate ``tr(H_λ⁻¹C)/n`` with the gap CV
+    measured (CV log-loss minus the training NLL per sample): when the first falls
+    far behind the second, TIC's first-order penalty is not to be trusted there.
+    """
+    picks = result["picks"]
+    if "tic" not in picks or "cv" not in picks:
+        return ""
+    i, j = picks["tic"]["index"], picks["cv"]["index"]
+    if i == j:
+        return ""
+    row = result["candidates"][i]
+    n = result["data"]["n_samples"]
+    cv_gap = row["cv_log_loss"] + row["loglik"] / n
+    param = result["param"]
+    return (
+        f"note: TIC and CV disagree. At {param}={row[param]:.4g} TIC's gap estimate "
+        f"is {row['gap_estimate']:.3g} nats per sample and CV's (log-loss minus "
+        f"training NLL) {cv_gap:.3g}: where the first falls behind, TIC's large-sample "
+        "penalty does not hold (near separation, overconfident or unconverged fits); "
+        "see 'When TIC and CV disagree' in the selection guide."
+    )
