@@ -1,6 +1,6 @@
-"""Acceptance checks of issue 5 not covered elsewhere: units of the soft rank, the
-convergence of every stochastic estimator to an independent exact value, the Fisher
-soft-rank estimate, and clear errors for matrix-free curvature."""
+"""Soft rank and flatness properties: units of the soft rank, the convergence of every
+stochastic estimator to an independent exact value, the Fisher soft-rank estimate, and
+clear errors for matrix-free curvature."""
 
 import warnings
 

@@ -148,9 +148,12 @@ def test_gauss_newton_plus_residual_is_hessian(act, out, K):
 def _logits_function(spec):
     import autograd.numpy as anp
 
-    act = {"logistic": lambda u: 1 / (1 + anp.exp(-u)), "tanh": anp.tanh}[
-        spec.activation
-    ]
+    act = {
+        "identity": lambda u: u,
+        "logistic": lambda u: 1 / (1 + anp.exp(-u)),
+        "tanh": anp.tanh,
+        "relu": lambda u: anp.maximum(u, 0.0),
+    }[spec.activation]
 
     def z(theta):
         A, start = spec.X, 0

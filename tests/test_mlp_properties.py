@@ -1,14 +1,12 @@
-"""Audit of issue 4: coverage the first MLP tests left out.
+"""MLP curvature: properties beyond test_mlp.py's oracles.
 
 Gauss–Newton split for every activation × output, other depths, sgd warnings,
 stationarity of deeper / multi-output fits, the memory guard and its estimate, bad
 input on the matrix-free path.
 """
 
-import sys
 import tracemalloc
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +17,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import ticselect as ts
+from tests.test_mlp import (
+    ACTS,
+    OUTS,
+    TASKS,
+    N,
+    _data,
+    _fit,
+    _logits_function,
+    _random_spec,
+    _theta,
+)
 from ticselect._adapters._sklearn_mlp import exact_memory_bytes, mlp_spec
 from ticselect._matrix_free import (
     curvature_operators,
@@ -35,33 +44,6 @@ from ticselect._mlp import (
     output_loss,
     predict,
 )
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package
-from test_mlp import ACTS, OUTS, TASKS, N, _data, _fit, _random_spec, _theta  # noqa: E402
-
-
-def _logits_function(spec):
-    """Output pre-activations ``z(θ)`` written independently with autograd."""
-    import autograd.numpy as anp
-
-    act = {
-        "identity": lambda u: u,
-        "logistic": lambda u: 1 / (1 + anp.exp(-u)),
-        "tanh": anp.tanh,
-        "relu": lambda u: anp.maximum(u, 0.0),
-    }[spec.activation]
-
-    def z(theta):
-        A, start = spec.X, 0
-        for l_, (a, b) in enumerate(spec.layer_shapes):
-            M = anp.reshape(theta[start : start + a * b], (a, b))
-            start += a * b
-            A = anp.dot(A, M[:-1]) + M[-1]
-            if l_ < len(spec.layer_shapes) - 1:
-                A = act(A)
-        return A
-
-    return z
 
 
 @pytest.mark.parametrize("act", ACTS)
