@@ -14,12 +14,13 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 import ticselect as ts
+from ticselect.calibration import expected_calibration_error
 from ticselect.cli import main
 
 GRID = [0.01, 0.1, 1.0, 10.0]
@@ -186,7 +187,20 @@ def test_report_text_and_json():
     assert rep["data"]["n_train"] + rep["data"]["n_test"] == X.shape[0]
     assert rep["criteria"]["n_params"] == 31
     assert rep["calibration"]["kind"] == "classification"
-    assert 0 <= rep["calibration"]["metrics"]["ece"] <= 1
+    # the documented defaults by hand: stratified 25 % split seeded 0, scaled
+    # logistic fit on the training rows, calibration on the held-out rows
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y
+    )
+    pipe = make_pipeline(
+        StandardScaler(), LogisticRegression(C=0.5, tol=1e-10, max_iter=10_000)
+    ).fit(X_tr, y_tr)
+    crit = ts.criteria(ts.curvature(pipe, X_tr, y_tr))
+    assert rep["data"]["n_test"] == len(y_te)
+    # same fit, same float64 criteria: rounding only
+    assert_allclose(rep["criteria"]["tic"], crit.tic, rtol=1e-10)
+    ece = expected_calibration_error(y_te, pipe.predict_proba(X_te)[:, 1])
+    assert_allclose(rep["calibration"]["metrics"]["ece"], ece, rtol=1e-10)
 
 
 def test_report_uses_flatness_when_available(monkeypatch):
@@ -321,7 +335,11 @@ def test_csv_text_labels_select_runs(small_csv):
 
 
 def test_debug_reraises(tmp_path):
-    with pytest.raises(Exception, match="cannot read"):
+    from ticselect._cli_data import CLIError
+
+    # the CLI's own error type, raised instead of the one-line message (not any
+    # Exception: a crash elsewhere would satisfy pytest.raises(Exception))
+    with pytest.raises(CLIError, match="cannot read .*x.csv"):
         main(["select", "--csv", str(tmp_path / "x.csv"), "--target", "y", "--debug"])
 
 

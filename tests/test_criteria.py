@@ -77,6 +77,9 @@ def test_output_forms(rng):
     d = c.to_dict()
     assert set(d) >= {"loglik", "aic", "aicc", "bic", "tic", "tic_penalty", "n_params"}
     assert all(isinstance(v, (int, float)) for v in d.values())
+    # the plain values are the Criteria's own fields, not only of the right type
+    for key in ("loglik", "aic", "aicc", "bic", "tic", "tic_penalty", "n_params"):
+        assert d[key] == getattr(c, key), key
     text = c.summary()
     assert f"{c.tic:.6g}" in text and "tic_penalty" in text
     frame = c.to_frame()

@@ -64,6 +64,12 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)
 
 
+def test_doc_pages_are_collected():
+    # an empty PAGES would silently turn the parametrised test below into a skip
+    assert {"getting_started.md", "calibration.md"} <= {p.name for p in PAGES}
+    assert sum(">>>" in p.read_text() for p in PAGES) >= 3
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 def test_doc_page_examples_run(page):
     # the worked examples (``>>>`` lines) of the user guide are doctests

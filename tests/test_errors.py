@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import (
     GammaRegressor,
@@ -167,14 +168,23 @@ def test_singular_hessian_warns_and_reports_rank(rng):
     y = (rng.random(80) < 0.5).astype(int)
     est = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
     with pytest.warns(ts.SingularHessianWarning, match="numerical rank 3 of 4"):
-        crit = ts.criteria(ts.curvature(est, X, y))
+        curv = ts.curvature(est, X, y)
+        crit = ts.criteria(curv)
     assert crit.numerical_rank == 3
-    assert np.isfinite(crit.tic)
+    # the documented fallback, by hand: pseudo-inverse on the unit-diagonal
+    # equilibrated matrices (as in test_linalg); the penalty is finite and right
+    H, C = curv.hessian, curv.grad_cov
+    d = 1 / np.sqrt(np.diag(H))
+    Hs, Cs = H * np.outer(d, d), C * np.outer(d, d)
+    expected = np.trace(np.linalg.pinv(Hs, rcond=1e-10) @ Cs)
+    # rtol: pinv of a rank-deficient matrix, eigen-gap ~1e-10 relative at the cut
+    assert_allclose(crit.tic_penalty, expected, rtol=1e-8)
+    assert_allclose(crit.tic, -2 * crit.loglik + 2 * expected, rtol=1e-8)
 
 
 def test_pipeline_not_fitted():
     pipe = make_pipeline(StandardScaler(), PoissonRegressor())
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="Pipeline instance is not fitted yet"):
         ts.curvature(pipe, np.ones((3, 2)), np.ones(3))
 
 

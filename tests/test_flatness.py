@@ -157,7 +157,9 @@ def test_clear_errors(rng):
     with pytest.raises(ValueError, match="pickled"):
         flatness(unpickled)
     fl = flatness(unpickled, pacbayes=False)  # the exact measures still work
-    assert fl.pacgen is None and fl.relative_flatness is not None
+    assert fl.pacgen is None
+    assert_allclose(fl.relative_flatness, relative_flatness(lin), rtol=1e-12)
+    assert_allclose(fl.trace, np.trace(lin.hessian), rtol=1e-12)
 
 
 def _models(rng):
@@ -204,5 +206,11 @@ def test_flatness_on_every_model_kind(rng, case):
     assert all(v is not None for v in d.values())
     assert fl.soft_rank_lower <= fl.soft_rank * (1 + 1e-12)
     assert fl.soft_rank <= fl.soft_rank_upper * (1 + 1e-12)
+    # not only finite: the exact measures equal NumPy's on this model's Hessian
+    # (rtol: eigenvalue sums vs direct sums/SVD of a small matrix)
+    H = curv.hessian
+    assert_allclose(fl.trace, np.trace(H), rtol=1e-10, atol=1e-12 * np.abs(H).max())
+    assert_allclose(fl.spectral_norm, np.linalg.norm(H, 2), rtol=1e-10)
+    assert_allclose(fl.frobenius, np.linalg.norm(H, "fro"), rtol=1e-10)
     # same seed, same result; the Flatness compares equal
     assert flatness(curv, n_rho=2, n_sharpness=8, random_state=0) == fl

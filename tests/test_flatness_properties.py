@@ -87,7 +87,9 @@ def test_hessian_lipschitz_converges_to_exact_supremum(rng):
         assert est.value <= exact * (1 + 1e-9)  # a maximum over draws never overshoots
     assert vals[0] <= vals[1] <= vals[2]  # nested draws (same seed)
     assert_allclose(vals[2], exact, rtol=2e-3)
-    assert abs(vals[2] - exact) < abs(vals[0] - exact) or vals[0] == vals[2]
+    # "vals[2] is closer than vals[0]" already follows from the lines above, so ask
+    # for real progress: 2 draws miss the supremum by 10x more than 1024 draws do
+    assert vals[0] < vals[2] and exact - vals[0] > 10 * (exact - vals[2])
 
 
 def test_sharpness_sigma_converges_to_exact_sigma():

@@ -37,6 +37,10 @@ def test_solve_trace_is_invariant_to_parameter_units(rng):
         warnings.simplefilter("error", SingularHessianWarning)
         scaled = solve_trace(D @ A @ D, D @ B @ D)
     assert_allclose(scaled.value, solve_trace(A, B).value, rtol=1e-10)
+    # and both equal the unscaled explicit-inverse trace (cond(A) = 10), so the
+    # invariance is not two equally wrong answers
+    assert_allclose(scaled.value, np.trace(np.linalg.inv(A) @ B), rtol=1e-10)
+    assert scaled.method == "cholesky" and scaled.rank == 5
 
 
 def test_singular_fallback_is_pseudo_inverse(rng):

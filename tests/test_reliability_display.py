@@ -1,10 +1,12 @@
 """Tests for ReliabilityDisplay (headless, Agg backend)."""
 
+import matplotlib
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-matplotlib = pytest.importorskip("matplotlib")
+# matplotlib is a test dependency (pyproject [test]): a missing install must fail
+# the suite, not skip this module silently.
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402

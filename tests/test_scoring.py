@@ -288,7 +288,18 @@ def test_multimetric_insample_serial_equals_parallel_with_criteria_scoring(binar
         ).fit(X, y)
         for n_jobs in (1, 2)
     ]
-    assert np.all(np.isfinite(searches[0].cv_results_["mean_test_neg_tic"]))
+    # independent loop: -TIC/2n and -BIC/2n of each pipeline fit on all rows
+    loop = []
+    for C in C_GRID:
+        pipe = make_pipeline(StandardScaler(), LogisticRegression(C=C, tol=1e-10))
+        loop.append(ts.criteria(ts.curvature(pipe.fit(X, y), X, y)))
+    for key in ("tic", "bic"):
+        expected = [-getattr(c, key) / (2 * len(y)) for c in loop]
+        assert_allclose(
+            searches[0].cv_results_[f"mean_test_neg_{key}"], expected, rtol=RTOL_REFIT
+        )
+    best = C_GRID[int(np.argmin([c.bic for c in loop]))]
+    assert searches[0].best_params_["logisticregression__C"] == best
     assert_allclose(
         searches[0].cv_results_["mean_test_neg_tic"],
         searches[1].cv_results_["mean_test_neg_tic"],
@@ -310,7 +321,18 @@ def test_randomized_and_halving_searches_run(counts):
         random_state=0,
         error_score="raise",
     ).fit(X, y)
-    assert rs.best_params_["alpha"] in alphas
+    # independent loop over the candidates the search drew: -TIC / 2n of each fit
+    tried = [p["alpha"] for p in rs.cv_results_["params"]]
+    assert len(set(tried)) == 3
+    expected = [
+        -ts.criteria(
+            ts.curvature(PoissonRegressor(alpha=a, tol=1e-10).fit(X, y), X, y)
+        ).tic
+        / (2 * len(y))
+        for a in tried
+    ]
+    assert_allclose(rs.cv_results_["mean_test_score"], expected, rtol=RTOL_REFIT)
+    assert rs.best_params_["alpha"] == tried[int(np.argmax(expected))]
     hs = HalvingGridSearchCV(
         ts.InformationCriteria(PoissonRegressor(tol=1e-10)),
         {"estimator__alpha": alphas},
@@ -320,7 +342,23 @@ def test_randomized_and_halving_searches_run(counts):
         random_state=0,
         error_score="raise",
     ).fit(X, y)
-    assert np.isfinite(hs.best_score_)
+    # the best candidate is the argmax of the last round's scores ...
+    last = hs.cv_results_["iter"] == hs.cv_results_["iter"].max()
+    scores = hs.cv_results_["mean_test_score"][last]
+    assert hs.best_score_ == scores.max()
+    best = np.flatnonzero(last)[int(np.argmax(scores))]
+    assert hs.best_params_ == hs.cv_results_["params"][best]
+    # ... and the refit wrapper carries the criteria of a plain fit on all rows
+    direct = ts.criteria(
+        ts.curvature(
+            PoissonRegressor(alpha=hs.best_params_["estimator__alpha"], tol=1e-10).fit(
+                X, y
+            ),
+            X,
+            y,
+        )
+    )
+    assert_allclose(hs.best_estimator_.criteria_.tic, direct.tic, rtol=RTOL_REFIT)
 
 
 def test_user_criterion_scorer_in_parallel(binary):
@@ -395,9 +433,10 @@ def test_unsupported_estimator_lists_supported(binary):
         check_scoring(
             ts.InformationCriteria(RandomForestClassifier()), {"t": "neg_tic"}
         )
-    # held-out scorers are fine for any estimator
-    assert callable(check_scoring(RandomForestClassifier(), "neg_log_loss"))
+    # held-out scorers are fine for any estimator (and score what they say)
+    ll = check_scoring(RandomForestClassifier(), "neg_log_loss")
     rf = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    assert_allclose(ll(rf, X, y), -log_loss(y, rf.predict_proba(X)), rtol=RTOL)
     with pytest.raises(TypeError, match="Supported models"):
         get_scorer("neg_tic")(rf, X, y)
 
