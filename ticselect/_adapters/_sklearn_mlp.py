@@ -65,8 +65,15 @@ def exact_memory_bytes(layer_sizes, n_rows, n_extra=0):
 
     Examples
     --------
-    >>> round(exact_memory_bytes([64, 64, 10], 1797) / 2**30, 2)
-    1.41
+    Digits with one hidden layer of 64 units (``d = 4810``): the terms above, with
+    the first-layer diagonal block the largest buffer and the row-block temporaries
+    at their cap.
+
+    >>> d, n = 65 * 64 + 65 * 10, 1797
+    >>> floats = (2 * d * d + n * d + n * (64**2 + 10**2 + 64**2)
+    ...           + 4 * (65 * 64) ** 2 + 3 * 2**24)
+    >>> exact_memory_bytes([64, 64, 10], n) == 8.0 * floats
+    True
     """
     sizes = [int(s) for s in layer_sizes]
     n = float(n_rows)
