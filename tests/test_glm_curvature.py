@@ -480,17 +480,21 @@ def test_evaluators_reproduce_the_curvature(name, rng):
     assert_allclose(curv.hessian_fn(curv.params), curv.hessian, rtol=1e-12, atol=1e-12)
     theta = curv.params + 0.01 * rng.normal(size=curv.n_params)
     y_ref = np.searchsorted(est.classes_, y) if hasattr(est, "classes_") else y
-    losses, _, H = reference_curvature(
-        family,
-        link,
-        X,
-        y_ref.astype(float),
-        theta,
-        fit_intercept=True,
-        n_classes=len(est.classes_) if family == "multinomial" else 1,
-        has_dispersion=has_disp,
-        weights=w,
-    )
+
+    def reference(at):
+        return reference_curvature(
+            family,
+            link,
+            X,
+            y_ref.astype(float),
+            at,
+            fit_intercept=True,
+            n_classes=len(est.classes_) if family == "multinomial" else 1,
+            has_dispersion=has_disp,
+            weights=w,
+        )
+
+    losses, _, H = reference(theta)
     assert_allclose(curv.loss_fn(theta), np.sum(w * losses), rtol=1e-11)
     assert_allclose(curv.hessian_fn(theta), H, rtol=1e-9, atol=1e-9 * np.abs(H).max())
     far = curv.params + 1e3
@@ -499,17 +503,7 @@ def test_evaluators_reproduce_the_curvature(name, rng):
         assert curv.loss_fn(far) == np.inf
     else:
         # nothing overflows: the autograd reference at the far point
-        far_losses = reference_curvature(
-            family,
-            link,
-            X,
-            y_ref.astype(float),
-            far,
-            fit_intercept=True,
-            n_classes=len(est.classes_) if family == "multinomial" else 1,
-            has_dispersion=has_disp,
-            weights=w,
-        )[0]
+        far_losses = reference(far)[0]
         assert_allclose(curv.loss_fn(far), np.sum(w * far_losses), rtol=1e-11)
     if family == "multinomial":
         # the same shift of every class is a gauge direction: the loss is unchanged
