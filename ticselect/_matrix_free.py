@@ -411,10 +411,7 @@ def tic_penalty(
     >>> exact.error, approx.n_matvecs > 0
     (0.0, True)
     """
-    from ._adapters._sklearn_mlp import (
-        _default_max_memory,
-        exact_memory_bytes,
-    )
+    from ._adapters._sklearn_mlp import exact_memory_need
     from ._curvature import curvature
     from .criteria import criteria
 
@@ -425,11 +422,9 @@ def tic_penalty(
     est, Xt = _unwrap(model, X)
     exact = method == "exact" or not _is_mlp(est)
     if method == "auto" and _is_mlp(est) and hasattr(est, "coefs_"):
-        extra = int(est.out_activation_ == "identity" and dispersion is None)
-        sizes = [est.coefs_[0].shape[0]] + [W.shape[1] for W in est.coefs_]
-        budget = _default_max_memory() if max_memory is None else float(max_memory)
         n = 0 if Xt is None else np.shape(Xt)[0]  # None: curvature() raises
-        exact = exact_memory_bytes(sizes, n, extra) <= budget
+        need, budget = exact_memory_need(est, n, dispersion, max_memory)
+        exact = need <= budget
     if exact:
         curv = curvature(
             model, X, y, sample_weight, dispersion=dispersion, max_memory=max_memory

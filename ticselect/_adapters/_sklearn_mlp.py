@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from .._curvature import Curvature
 from .._mlp import MLPSpec, flatten, forward, mlp_exact, output_loss, unflatten
 
-__all__ = ["exact_memory_bytes", "mlp_curvature", "mlp_spec"]
+__all__ = ["exact_memory_bytes", "exact_memory_need", "mlp_curvature", "mlp_spec"]
 
 _GIB = 2**30
 
@@ -96,6 +96,31 @@ def exact_memory_bytes(layer_sizes, n_rows, n_extra=0):
     temps = 3.0 * min(2.0**24, n * rows)
     floats = 2 * d * d + n * d + n * (sum(hsq) + max(hsq)) + max(diag, cross) + temps
     return 8.0 * floats
+
+
+def exact_memory_need(est, n_rows, dispersion=None, max_memory=None):
+    """Bytes the exact curvature of a fitted network needs, and the budget.
+
+    Parameters
+    ----------
+    est : fitted MLPClassifier or MLPRegressor
+    n_rows : int
+        Rows of ``X``.
+    dispersion : None or float, default=None
+        ``None`` counts an estimated ``σ²`` (identity output) as a parameter.
+    max_memory : float or None, default=None
+        Budget in bytes; ``None`` is half the physical memory.
+
+    Returns
+    -------
+    need, budget : float
+        :func:`exact_memory_bytes` of the network, and the budget in bytes.
+    """
+    extra = int(est.out_activation_ == "identity" and dispersion is None)
+    sizes = [est.coefs_[0].shape[0]] + [W.shape[1] for W in est.coefs_]
+    need = exact_memory_bytes(sizes, n_rows, extra)
+    budget = _default_max_memory() if max_memory is None else float(max_memory)
+    return need, budget
 
 
 def _model_name(est):
@@ -334,12 +359,10 @@ def mlp_curvature(
     """
     if method not in ("auto", "exact"):
         raise ValueError(f"method must be 'auto' or 'exact', got {method!r}.")
-    extra = int(est.out_activation_ == "identity" and dispersion is None)
-    d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_) + extra
-    sizes = [est.coefs_[0].shape[0]] + [W.shape[1] for W in est.coefs_]
-    need = exact_memory_bytes(sizes, X.shape[0], extra)
-    budget = _default_max_memory() if max_memory is None else float(max_memory)
+    need, budget = exact_memory_need(est, X.shape[0], dispersion, max_memory)
     if need > budget:
+        extra = int(est.out_activation_ == "identity" and dispersion is None)
+        d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_) + extra
         hint = (
             "Use the matrix-free estimators (ticselect.curvature_operators, "
             "estimate_tic_penalty, estimate_trace, top_eigenvalues) instead"
