@@ -47,11 +47,14 @@ def test_inf_in_X(poisson, data):
         ts.curvature(poisson, X, y)
 
 
-def test_nan_in_y(poisson, data):
+@pytest.mark.parametrize(
+    "bad, message", [(np.nan, "y contains NaN"), (np.inf, "y contains NaN or infinity")]
+)
+def test_non_finite_y(poisson, data, bad, message):
     X, y = data
     y = y.copy()
-    y[5] = np.nan
-    with pytest.raises(ValueError, match="y contains NaN"):
+    y[5] = bad
+    with pytest.raises(ValueError, match=message):
         ts.curvature(poisson, X, y)
 
 
@@ -193,14 +196,6 @@ def test_gamma_exact_fit_error():
     est = Ridge().fit(X, [1.0])
     with pytest.raises(ValueError, match="n_samples = 1"):
         ts.curvature(est, X, [1.0])
-
-
-def test_inf_in_y(poisson, data):
-    X, y = data
-    y = y.copy()
-    y[2] = np.inf
-    with pytest.raises(ValueError, match="y contains NaN or infinity"):
-        ts.curvature(poisson, X, y)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

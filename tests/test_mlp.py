@@ -79,20 +79,28 @@ def _with_theta(spec, theta):
     )
 
 
+def assert_matches_reference(spec, H, G):
+    """``H`` and per-sample ``G`` against autograd on this file's own densities.
+
+    Not ticselect's brute-force helpers, which share ticselect's loss code.  Exact
+    float64 derivatives evaluated in a different order: agreement to rounding.
+    """
+    th = _theta(spec)
+    ref_H = hessian(_reference_nll(spec))(th)
+    ref_G = jacobian(_reference_nll(spec, per_sample=True))(th)
+    assert_allclose(H, ref_H, rtol=1e-10, atol=1e-11)
+    assert_allclose(G, ref_G, rtol=1e-10, atol=1e-12)
+    return ref_H, ref_G
+
+
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("out,K", OUTS)
 def test_exact_matches_autograd_reference(act, out, K):
     rng = np.random.default_rng(1)
     spec = _random_spec(rng, act, out, K)
     nll, G, H, C = mlp_exact(spec)
-    # Oracle: autograd on this file's own densities (not ticselect's brute-force
-    # helpers, which share ticselect's loss code).  Exact float64 derivatives
-    # evaluated in a different order: agreement to rounding.
+    ref_H, ref_G = assert_matches_reference(spec, H, G)
     th = _theta(spec)
-    ref_H = hessian(_reference_nll(spec))(th)
-    ref_G = jacobian(_reference_nll(spec, per_sample=True))(th)
-    assert_allclose(H, ref_H, rtol=1e-10, atol=1e-11)
-    assert_allclose(G, ref_G, rtol=1e-10, atol=1e-12)
     assert_allclose(nll, _reference_nll(spec, per_sample=True)(th), rtol=1e-12)
     # ticselect's own brute-force helpers agree too (they back other tests)
     assert_allclose(brute_force_hessian(spec), ref_H, rtol=1e-10, atol=1e-11)
