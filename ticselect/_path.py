@@ -5,7 +5,11 @@ hyperparameter, computes the curvature and criteria at each fit, and records eac
 criterion's pick.  It is the fast alternative to
 ``GridSearchCV(..., cv=InSample())``: one fit per value, no refit, and warm starts
 along the grid when the estimator supports ``warm_start`` (``LogisticRegression``,
-``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``, the MLPs).
+``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``, the MLPs).  When the
+varied parameter is the L2 strength of a GLM (``C`` of a binary
+``LogisticRegression``, ``alpha`` of the scikit-learn GLM regressors) each start is
+the previous solution moved by one Newton step for the new penalty, using the
+curvature already computed for TIC (see ``ticselect._path_start``).
 
 Warm starts only change the *starting point* of each fit, so with a tolerance tight
 enough for the criteria (which assume a stationary point; see
@@ -25,20 +29,12 @@ from sklearn.pipeline import Pipeline
 
 from ._curvature import curvature
 from ._estimator import InformationCriteria
+from ._path_start import NewtonStart, warm_start_key
 from .criteria import criteria
 
 __all__ = ["CriterionPath", "criterion_path"]
 
 PATH_CRITERIA = ("aic", "aicc", "bic", "tic")
-
-
-def _warm_start_key(est):
-    params = est.get_params()
-    if isinstance(est, Pipeline):
-        key = f"{est.steps[-1][0]}__warm_start"
-    else:
-        key = "warm_start"
-    return key if key in params else None
 
 
 def criterion_path(
@@ -72,9 +68,13 @@ def criterion_path(
         Targets.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
-    warm_start : bool, default=True
+    warm_start : bool or {"newton", "previous"}, default=True
         Start each fit from the previous solution when the estimator has a
-        ``warm_start`` parameter (ignored otherwise).
+        ``warm_start`` parameter (ignored otherwise).  ``True`` or ``"newton"``
+        moves that start by one Newton step for the new penalty where supported
+        (the L2 strength of a binary ``LogisticRegression`` or a scikit-learn GLM
+        regressor) and uses the previous solution elsewhere; ``"previous"`` always
+        uses the previous solution; ``False`` fits every value from scratch.
     dispersion : None or float, default=None
         Passed to :func:`ticselect.curvature`.
     keep_estimators : bool, default=True
@@ -87,7 +87,8 @@ def criterion_path(
     Raises
     ------
     ValueError
-        If ``param_name`` is not a parameter of the estimator or ``values`` is empty.
+        If ``param_name`` is not a parameter of the estimator, ``values`` is empty
+        or ``warm_start`` is not one of the accepted values.
 
     Examples
     --------
@@ -123,10 +124,17 @@ def criterion_path(
     values = list(np.asarray(values, dtype=object).ravel())
     if not values:
         raise ValueError("values must contain at least one parameter value.")
-    key = _warm_start_key(est)
-    warm = bool(warm_start and key is not None)
+    if warm_start not in (True, False, "newton", "previous"):
+        raise ValueError(
+            "warm_start must be True, False, 'newton' or 'previous', got "
+            f"{warm_start!r}."
+        )
+    key = warm_start_key(est)
+    warm = bool(warm_start) and key is not None
     if warm:
         est.set_params(**{key: True})
+    newton = NewtonStart(est, param_name)
+    newton.applicable &= warm and warm_start != "previous"
     fit_kw = {}
     if sample_weight is not None:
         sw_key = "sample_weight"
@@ -136,12 +144,14 @@ def criterion_path(
 
     crits, fitted = [], []
     start = time.perf_counter()
-    for value in values:
+    curv = None
+    for i, value in enumerate(values):
         est.set_params(**{param_name: value})
+        if curv is not None:
+            newton.apply(est, curv, values[i - 1], value)
         est.fit(X, y, **fit_kw)
-        crits.append(
-            criteria(curvature(est, X, y, sample_weight, dispersion=dispersion))
-        )
+        curv = curvature(est, X, y, sample_weight, dispersion=dispersion)
+        crits.append(criteria(curv))
         if keep_estimators:
             fitted.append(copy.deepcopy(est))
     elapsed = time.perf_counter() - start
@@ -152,6 +162,7 @@ def criterion_path(
         fitted if keep_estimators else None,
         warm_started=warm,
         fit_time=elapsed,
+        newton_starts=newton.n_applied,
     )
 
 
@@ -170,6 +181,9 @@ class CriterionPath:
         Fitted estimators (copies), when kept.
     warm_started : bool
         Whether fits were warm-started.
+    newton_starts : int
+        How many of those starts were moved by a Newton step (see
+        :func:`criterion_path`).
     fit_time : float
         Wall time of all fits and criteria, in seconds.
 
@@ -188,7 +202,15 @@ class CriterionPath:
     """
 
     def __init__(
-        self, param_name, values, crits, estimators, *, warm_started, fit_time
+        self,
+        param_name,
+        values,
+        crits,
+        estimators,
+        *,
+        warm_started,
+        fit_time,
+        newton_starts=0,
     ):
         self.param_name = param_name
         self.values = values
@@ -196,6 +218,7 @@ class CriterionPath:
         self.estimators_ = estimators
         self.warm_started = warm_started
         self.fit_time = fit_time
+        self.newton_starts = newton_starts
 
     def _check(self, criterion):
         if criterion not in PATH_CRITERIA:
