@@ -131,8 +131,8 @@ def criterion_path(
         )
     key = warm_start_key(est)
     warm = bool(warm_start) and key is not None
-    if warm:
-        est.set_params(**{key: True})
+    if key is not None:  # also switch off a warm_start=True set on the estimator
+        est.set_params(**{key: warm})
     newton = NewtonStart(est, param_name)
     newton.applicable &= warm and warm_start != "previous"
     fit_kw = {}

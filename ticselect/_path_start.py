@@ -11,9 +11,10 @@ converged fit) and Hessian ``H + diag(P_new)``, so the start is
 
 kept only when it lowers the new objective ``NLL(θ) + ½ θᵀ diag(P_new) θ``.  For a
 quadratic objective (Gaussian, identity link) ``θ₀`` *is* the new solution.  The
-start changes where the estimator's own solver begins, never where it stops: its
-convergence test and tolerance decide the fit, so the path equals cold fits up to
-the solver tolerance.
+start changes where the estimator's own solver begins; its convergence test and
+tolerance still decide when it stops, so every start reaches the same optimum up to
+that tolerance (lbfgs may stop on its relative-decrease rule a little earlier or
+later, by far less than the stationarity the criteria require).
 
 Used for estimators whose whole penalty scales with the varied parameter and whose
 ``warm_start`` reads ``coef_``/``intercept_``: binary ``LogisticRegression`` (``C``,
@@ -106,9 +107,10 @@ class NewtonStart:
         Returns
         -------
         bool
-            Whether the start was moved (False when not applicable, when the
-            strengths are not positive and finite, when the penalised Hessian is not
-            positive definite, or when the step does not lower the objective).
+            Whether the start was moved (False when not applicable, when the old
+            strength is not positive and finite, when the penalised Hessian is not
+            positive definite, or when the step does not lower the objective).  A
+            step to no penalty (``alpha=0``, ``C=inf``) is allowed.
         """
         if not self.applicable:
             return False
@@ -120,9 +122,12 @@ class NewtonStart:
             old, new = float(old_value), float(new_value)
         except (TypeError, ValueError):
             return False
-        if not (np.isfinite(old) and np.isfinite(new) and old > 0 and new > 0):
+        if not (np.isfinite(old) and old > 0 and new >= 0):
             return False
-        scale = (new / old) ** self.exponent
+        with np.errstate(divide="ignore"):
+            scale = (new / old) ** self.exponent  # 0 for alpha = 0 or C = inf
+        if not np.isfinite(scale):
+            return False
         d = curv.n_params - int(curv.dispersion_is_param)
         theta = curv.params[:d]
         p_old = curv.penalty[:d]
