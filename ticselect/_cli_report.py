@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 from scipy import linalg
 
+from ._calibration_utils import _final_step
 from ._cli_data import (
     CLASSIFICATION,
     CLIError,
@@ -150,7 +151,7 @@ def run_report(args):
             )
         cal_X, cal_y = (X_tr, y_tr) if X_te is None else (X_te, y_te)
         calib = calibration_report(est, cal_X, cal_y)
-    last = est[-1] if hasattr(est, "steps") else est
+    last = _final_step(est)
     return {
         "data": {
             "source": data.source,

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from ._calibration_utils import _final_step
 from ._cli_data import (
     CLASSIFICATION,
     HeldOutLoss,
@@ -213,7 +214,7 @@ def run_select(args, out=None, err=None):
         },
         "family": family,
         "model": args.model,
-        "estimator": type(_last_step(fitted_all[0])).__name__,
+        "estimator": type(_final_step(fitted_all[0])).__name__,
         "param": param,
         "cv_folds": n_folds,
         "seed": args.seed,
@@ -224,10 +225,6 @@ def run_select(args, out=None, err=None):
     if args.plot:
         _save_plot(args.plot, param, grid, crits, fitted_all, rows)
     return result
-
-
-def _last_step(est):
-    return est[-1] if hasattr(est, "steps") else est
 
 
 def _check_plot_path(path):

@@ -133,8 +133,7 @@ def criterion_path(
     warm = bool(warm_start) and key is not None
     if key is not None:  # also switch off a warm_start=True set on the estimator
         est.set_params(**{key: warm})
-    newton = NewtonStart(est, param_name)
-    newton.applicable &= warm and warm_start != "previous"
+    newton = NewtonStart(est, param_name, enabled=warm and warm_start != "previous")
     fit_kw = {}
     if sample_weight is not None:
         sw_key = "sample_weight"

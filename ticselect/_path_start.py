@@ -35,6 +35,8 @@ from sklearn.linear_model import (
 )
 from sklearn.pipeline import Pipeline
 
+from ._calibration_utils import _final_step
+
 __all__ = ["NewtonStart", "warm_start_key"]
 
 # (estimator types, varied parameter, exponent e with penalty strength ∝ value**e)
@@ -54,10 +56,6 @@ def warm_start_key(est):
     return key if key in params else None
 
 
-def _final(est):
-    return est.steps[-1][1] if isinstance(est, Pipeline) else est
-
-
 class NewtonStart:
     """Predict the next fit's coefficients from the previous fit's curvature.
 
@@ -67,19 +65,22 @@ class NewtonStart:
         The (Pipeline of the) estimator being fitted along the path.
     param_name : str
         The varied parameter, as given to ``set_params``.
+    enabled : bool, default=True
+        ``False`` never moves a start (plain or no warm starts).
 
     Attributes
     ----------
     applicable : bool
-        Whether the estimator and parameter are supported (see the module docstring).
+        Whether starts are moved: ``enabled`` and the estimator and parameter are
+        supported (see the module docstring).
     n_applied : int
         How many starts were moved by a Newton step.
     """
 
-    def __init__(self, est, param_name):
+    def __init__(self, est, param_name, enabled=True):
         self.n_applied = 0
         self.exponent = None
-        final = _final(est)
+        final = _final_step(est)
         own_name = param_name
         if isinstance(est, Pipeline):
             prefix = f"{est.steps[-1][0]}__"
@@ -90,7 +91,7 @@ class NewtonStart:
                 self.exponent = exponent
         if isinstance(final, LogisticRegression) and final.solver == "liblinear":
             self.exponent = None  # no warm start, and it penalises the intercept
-        self.applicable = self.exponent is not None
+        self.applicable = bool(enabled) and self.exponent is not None
 
     def apply(self, est, curv, old_value, new_value):
         """Set ``coef_``/``intercept_`` of the final step to the Newton prediction.
@@ -114,7 +115,7 @@ class NewtonStart:
         """
         if not self.applicable:
             return False
-        final = _final(est)
+        final = _final_step(est)
         coef = np.asarray(getattr(final, "coef_", None), dtype=float)
         if coef.ndim == 0 or coef.size == 0 or coef.ndim == 2 and coef.shape[0] != 1:
             return False  # multinomial: gauge directions, no single Newton system

@@ -40,9 +40,9 @@ import inspect
 import warnings
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from ._adapters import SKLEARN_GLMS, SUPPORTED
+from ._calibration_utils import _final_step
 from ._curvature import STATIONARITY_TOL, curvature
 from ._estimator import InformationCriteria
 from .calibration import CALIBRATION_SCORERS
@@ -84,10 +84,6 @@ class HeldOutDataWarning(UserWarning):
 
 
 # --------------------------------------------------------------------- internals
-def _last_step(estimator):
-    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
-
-
 def _held_out_statistic(curv):
     """Return ``T = mean_j gradientⱼ² / Cⱼⱼ`` over entries with ``Cⱼⱼ > 0``."""
     c = np.diag(curv.grad_cov)
@@ -99,7 +95,7 @@ def _held_out_statistic(curv):
 
 def _fitted_criteria(estimator, X, y, sample_weight=None):
     """Criteria of a fitted estimator (see the module docstring for the data used)."""
-    last = _last_step(estimator)
+    last = _final_step(estimator)
     if isinstance(last, InformationCriteria):
         if not hasattr(last, "criteria_"):
             from sklearn.exceptions import NotFittedError
@@ -355,7 +351,7 @@ def get_scorer(scoring):
 def _is_supported(estimator):
     from ._adapters import _is_sklearn_mlp
 
-    last = _last_step(estimator)
+    last = _final_step(estimator)
     if isinstance(last, InformationCriteria):
         return _is_supported(last.estimator)
     return isinstance(last, SKLEARN_GLMS) or _is_sklearn_mlp(last)
@@ -407,7 +403,7 @@ def check_scoring(estimator, scoring="neg_tic"):
     )
     if uses_criteria and not _is_supported(estimator):
         raise TypeError(
-            f"Criterion scorers cannot score {type(_last_step(estimator)).__name__}. "
+            f"Criterion scorers cannot score {type(_final_step(estimator)).__name__}. "
             f"Supported models: {SUPPORTED}."
         )
     return resolved

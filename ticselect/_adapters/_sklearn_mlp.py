@@ -98,6 +98,11 @@ def exact_memory_bytes(layer_sizes, n_rows, n_extra=0):
     return 8.0 * floats
 
 
+def _n_extra(est, dispersion):
+    """1 when ``σ²`` of an identity output is estimated (a parameter), else 0."""
+    return int(est.out_activation_ == "identity" and dispersion is None)
+
+
 def exact_memory_need(est, n_rows, dispersion=None, max_memory=None):
     """Bytes the exact curvature of a fitted network needs, and the budget.
 
@@ -116,9 +121,8 @@ def exact_memory_need(est, n_rows, dispersion=None, max_memory=None):
     need, budget : float
         :func:`exact_memory_bytes` of the network, and the budget in bytes.
     """
-    extra = int(est.out_activation_ == "identity" and dispersion is None)
     sizes = [est.coefs_[0].shape[0]] + [W.shape[1] for W in est.coefs_]
-    need = exact_memory_bytes(sizes, n_rows, extra)
+    need = exact_memory_bytes(sizes, n_rows, _n_extra(est, dispersion))
     budget = _default_max_memory() if max_memory is None else float(max_memory)
     return need, budget
 
@@ -361,8 +365,8 @@ def mlp_curvature(
         raise ValueError(f"method must be 'auto' or 'exact', got {method!r}.")
     need, budget = exact_memory_need(est, X.shape[0], dispersion, max_memory)
     if need > budget:
-        extra = int(est.out_activation_ == "identity" and dispersion is None)
-        d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_) + extra
+        d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_)
+        d += _n_extra(est, dispersion)
         hint = (
             "Use the matrix-free estimators (ticselect.curvature_operators, "
             "estimate_tic_penalty, estimate_trace, top_eigenvalues) instead"
