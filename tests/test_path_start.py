@@ -298,3 +298,12 @@ def test_warm_start_false_overrides_the_estimators_own_warm_start():
     assert not given.warm_started
     assert [e.n_iter_[0] for e in given.estimators_] == cold
     assert not given.estimators_[-1].warm_start
+
+
+def test_invalid_grid_value_reaches_the_estimators_own_check():
+    # C = 0 cannot be scaled to (1/C); the start is left alone and scikit-learn's
+    # parameter validation reports the bad value, not a ZeroDivisionError from us
+    X, rng = _correlated(100, 3, 0.0, 10)
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match="'C' parameter"):
+        criterion_path(LogisticRegression(), "C", [1.0, 0.0], X, y)

@@ -126,7 +126,8 @@ class NewtonStart:
         if not (np.isfinite(old) and old > 0 and new >= 0):
             return False
         with np.errstate(divide="ignore"):
-            scale = (new / old) ** self.exponent  # 0 for alpha = 0 or C = inf
+            # 0 for alpha = 0 or C = inf; inf for C = 0, which the estimator rejects
+            scale = np.float64(new / old) ** self.exponent
         if not np.isfinite(scale):
             return False
         d = curv.n_params - int(curv.dispersion_is_param)
