@@ -16,25 +16,16 @@ Usage: ``python benchmarks/glm_curvature.py [--quick]``.
 """
 
 import argparse
-import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import numpy as np
 import statsmodels.api as sm
+from _timing import best_of
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
 import ticselect as ts
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def make(kind, n, p, rng):

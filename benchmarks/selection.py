@@ -21,10 +21,10 @@ scheduling; each wall time is the best of ``--repeat`` (default 3) runs.
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+from _timing import best_of
 from scipy.special import gammaln
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.metrics import log_loss
@@ -99,18 +99,6 @@ def test_loss(kind, est, Xt, yt):
     return poisson_nll(yt, est.predict(Xt))
 
 
-def timed(fn, repeat):
-    """Best wall time of ``repeat`` calls of ``fn`` (as ``timeit`` reports) and its
-    last result.  The minimum discards warm-up (page faults of fresh copies, first
-    calls) and interference from other jobs, which only ever add time."""
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
 def run(kind, n, grid, quick=False, rho=0.0, repeat=3):
     if kind == "logistic":
         X, y, Xt, yt = logistic_problem(n, rho=rho)
@@ -124,7 +112,7 @@ def run(kind, n, grid, quick=False, rho=0.0, repeat=3):
         Xt, yt = Xt[:20_000], yt[:20_000]
     rows = []
 
-    t_cv, cv = timed(
+    t_cv, cv = best_of(
         lambda: GridSearchCV(
             est,
             {param: grid},
@@ -135,7 +123,7 @@ def run(kind, n, grid, quick=False, rho=0.0, repeat=3):
     )
     rows.append(("5-fold CV", t_cv, cv.best_params_[param], cv.best_estimator_))
 
-    t_ins, ins = timed(
+    t_ins, ins = best_of(
         lambda: GridSearchCV(
             est,
             {param: grid},
@@ -150,7 +138,7 @@ def run(kind, n, grid, quick=False, rho=0.0, repeat=3):
     paths = {}
     labels = {False: "cold", "previous": "warm, previous", True: "warm, Newton"}
     for warm, label in labels.items():
-        elapsed, paths[warm] = timed(
+        elapsed, paths[warm] = best_of(
             lambda warm=warm: criterion_path(est, param, grid, X, y, warm_start=warm),
             repeat,
         )
