@@ -21,8 +21,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
-from ticselect._adapters._sklearn_mlp import mlp_spec
-from ticselect._mlp import brute_force_hessian, mlp_exact
+from ticselect.curvature._mlp import brute_force_hessian, mlp_exact
+from ticselect.curvature.adapters.sklearn_mlp import mlp_spec
 
 
 def _rss_mib():

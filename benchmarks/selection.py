@@ -31,8 +31,8 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, KFold
 from threadpoolctl import threadpool_limits
 
-from ticselect._path import criterion_path
 from ticselect.scoring import InSample, criteria_scoring
+from ticselect.selection._path import criterion_path
 
 TOL = 1e-6  # tight enough that every fit is stationary to ~1e-6 (TIC's premise)
 N_TEST = 200_000

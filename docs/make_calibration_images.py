@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.naive_bayes import GaussianNB  # noqa: E402
 
-from ticselect._reliability_display import ReliabilityDisplay  # noqa: E402
+from ticselect.calibration._display import ReliabilityDisplay  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "images"
 

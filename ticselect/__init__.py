@@ -2,30 +2,26 @@
 
 The public API lives here; implementation modules are private.  Conventions (summed
 NLL, observed information, penalty units, dispersion) are documented once in
-:mod:`ticselect._curvature`.
+:mod:`ticselect.curvature._result`.
+
+Layers (each imports only from its own wing and the layers below; ``pyproject.toml``
+declares them as import-linter contracts, checked in CI):
+
+4. :mod:`ticselect.cli` (and the public alias :mod:`ticselect.scoring`)
+3. :mod:`ticselect.selection`: meta-estimator, scorers, paths, comparison tables
+2. :mod:`ticselect.flatness` above :mod:`ticselect.criteria`, and
+   :mod:`ticselect.calibration`
+1. :mod:`ticselect.curvature`: fitted model → :class:`Curvature`
+0. :mod:`ticselect._validation`: input checks shared by all
 """
 
-from ._curvature import Curvature, NotStationaryWarning, curvature
-from ._estimator import InformationCriteria
-from ._linalg import SingularHessianWarning
-from ._matrix_free import (
-    CurvatureOperators,
-    Estimate,
-    curvature_operators,
-    estimate_tic_penalty,
-    estimate_trace,
-    tic_penalty,
-    top_eigenvalues,
-)
-from ._path import CriterionPath, criterion_path
-from ._reliability_display import ReliabilityDisplay
-from ._report import Comparison, compare
 from .calibration import (
     BinnedMeanCurve,
     BrierDecomposition,
     CalibrationReport,
     CalibrationSlope,
     HosmerLemeshowResult,
+    ReliabilityDisplay,
     binned_mean_curve,
     brier_decomposition,
     brier_score,
@@ -40,15 +36,33 @@ from .calibration import (
     smooth_ece,
 )
 from .criteria import Criteria, criteria
+from .curvature import (
+    Curvature,
+    CurvatureOperators,
+    Estimate,
+    NotStationaryWarning,
+    SingularHessianWarning,
+    curvature,
+    curvature_operators,
+    estimate_tic_penalty,
+    estimate_trace,
+    top_eigenvalues,
+)
 from .flatness import Flatness, flatness, hessian_spectral_density, relative_flatness
-from .scoring import (
+from .selection import (
+    Comparison,
+    CriterionPath,
     HeldOutDataWarning,
+    InformationCriteria,
     InSample,
     check_scoring,
+    compare,
     criteria_scoring,
+    criterion_path,
     get_scorer,
     get_scorer_names,
     make_criterion_scorer,
+    tic_penalty,
 )
 
 __version__ = "0.1.0.dev0"

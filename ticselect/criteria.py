@@ -1,10 +1,10 @@
-"""Information criteria and curvature-based complexity measures of a :class:`Curvature`.
+"""Layer 2 — information criteria and complexity measures of a :class:`Curvature`.
 
 Conventions
 -----------
 Criteria are on the **deviance scale** (lower is better), with ``L`` the summed NLL,
 ``k`` = :attr:`Curvature.n_free_params` and ``n`` = :attr:`Curvature.n_samples`
-(``Σ wᵢ``), see :mod:`ticselect._curvature`:
+(``Σ wᵢ``), see :mod:`ticselect.curvature._result`:
 
 - ``aic  = 2L + 2k`` (Akaike 1974);
 - ``aicc = aic + 2k(k+1)/(n-k-1)`` (Hurvich & Tsai 1989; ``inf`` when ``n <= k + 1``);
@@ -26,7 +26,7 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
 - ``soft_rank_estimate = t/(s + λ)``, ``soft_rank_lower = t/(s + λ)`` and
   ``soft_rank_upper = t/(t/k + λ)`` with ``t = tr(H)``, ``s = ‖H‖₂`` (positive part of
   the spectrum): the cheap trace/spectral-norm estimate and its chord/Jensen bounds
-  (see :class:`ticselect._spectral.SoftRankBounds`);
+  (see :class:`ticselect.curvature._spectral.SoftRankBounds`);
 - ``hessian_rank``: the hard numerical rank of ``H`` (eigenvalues above
   ``rcond · ‖H‖₂``);
 - ``fisher_soft_rank = tr(C (C + λI)⁻¹)``, the same on the gradient covariance
@@ -48,13 +48,19 @@ minus that.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import linalg
 
-from ._linalg import DEFAULT_RCOND, complement_basis, restrict, solve_trace
-from ._spectral import check_curvature, numerical_rank, soft_rank, soft_rank_bounds
+from .curvature._linalg import DEFAULT_RCOND, complement_basis, restrict, solve_trace
+from .curvature._spectral import (
+    check_curvature,
+    numerical_rank,
+    soft_rank,
+    soft_rank_bounds,
+)
 
 __all__ = ["Criteria", "criteria", "soft_rank"]
 
@@ -99,6 +105,10 @@ class Criteria:
     soft_rank_gap_estimate : float
         ``soft_rank / n``: the soft-rank estimate of the generalisation gap in NLL per
         sample (Shoham, Mor-Yosef & Avron, arXiv 2506.17809).
+    flags : tuple of str
+        Reasons these criteria may not be trusted (keys of
+        ``ticselect.curvature._result.RELIABILITY_FLAGS``); empty when none applies.
+        :attr:`reliable` is ``not flags``.
 
     Examples
     --------
@@ -136,9 +146,15 @@ class Criteria:
     hessian_rank: int
     fisher_soft_rank: float
     soft_rank_gap_estimate: float
+    flags: tuple = ()
+
+    @property
+    def reliable(self):
+        """Whether no reliability flag is raised (see :attr:`flags`)."""
+        return not self.flags
 
     def to_dict(self):
-        """Return the criteria as a plain ``dict`` of Python scalars.
+        """Return the criteria as a plain ``dict`` (Python scalars; ``flags`` a tuple).
 
         Returns
         -------
@@ -159,8 +175,7 @@ class Criteria:
         width = max(len(k) for k, _ in rows)
         lines = [f"{'criterion':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
         for k, v in rows:
-            val = f"{v:d}" if isinstance(v, int) else f"{v:.6g}"
-            lines.append(f"{k:<{width}}  {val}")
+            lines.append(f"{k:<{width}}  {_format_value(v)}")
         return "\n".join(lines)
 
     def to_frame(self):
@@ -182,16 +197,20 @@ class Criteria:
         return self.summary()
 
     def _repr_html_(self):
-        import html
-
         cells = []
         for k, v in self.to_dict().items():
-            val = f"{v:d}" if isinstance(v, int) else f"{v:.6g}"
+            val = html.escape(_format_value(v))
             cells.append(f"<tr><td>{html.escape(k)}</td><td>{val}</td></tr>")
         return (
             "<table><thead><tr><th>criterion</th><th>value</th></tr></thead>"
             f"<tbody>{''.join(cells)}</tbody></table>"
         )
+
+
+def _format_value(v):
+    if isinstance(v, tuple | list):
+        return ", ".join(v) if v else "none"
+    return f"{v:d}" if isinstance(v, int) else f"{v:.6g}"
 
 
 def _default_lambda(curv):
@@ -211,7 +230,7 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
         non-zero penalty entries, 0 when unpenalised).
     rcond : float, default=1e-10
         Relative eigenvalue cutoff when ``H_λ`` is singular (see
-        :func:`ticselect._linalg.solve_trace`).
+        :func:`ticselect.curvature._linalg.solve_trace`).
 
     Returns
     -------
@@ -275,6 +294,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
         hessian_rank=numerical_rank(ev, rcond),
         fisher_soft_rank=fisher_sr,
         soft_rank_gap_estimate=sr / n,
+        flags=tuple(curv.flags),
     )
     return crit, ev, C
 

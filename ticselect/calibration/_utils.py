@@ -1,0 +1,565 @@
+"""Layer 2 — helpers for :mod:`ticselect.calibration`: validation, binning, fits.
+
+The conventions (binning rule, tolerances, clipping) are documented once at the top
+of :mod:`ticselect.calibration`; the named constants below are the ones it cites.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from scipy import fft, special
+
+from .._validation import check_sample_weight, final_step
+
+#: Absolute tolerance on ``|Σ_k p_ik - 1|`` for a row of class probabilities.
+ROW_SUM_ATOL = 1e-6
+#: Probabilities are clipped to ``[LOG_CLIP, 1 - LOG_CLIP]`` before taking logs.
+LOG_CLIP = 1e-12
+#: Smallest bandwidth searched by the smooth ECE fixed point.
+SMECE_MIN_BANDWIDTH = 1e-3
+
+_STRATEGIES = ("uniform", "quantile")
+_MULTICLASS = ("top_label", "classwise")
+
+
+def check_n_bins(n_bins, name="n_bins"):
+    """Validate a positive integer number of bins."""
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer):
+        raise ValueError(f"{name} must be a positive integer, got {n_bins!r}.")
+    if n_bins < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n_bins!r}.")
+    return int(n_bins)
+
+
+def check_choice(value, choices, name):
+    """Raise a ValueError unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}.")
+    return value
+
+
+def check_classification(y_true, y_prob, sample_weight=None):
+    """Validate classification inputs.
+
+    Returns ``(y, prob, w)``: integer class indices of shape (n,), probabilities of
+    shape (n,) (binary, P(y=1)) or (n, K), and float weights of shape (n,).
+    """
+    prob = np.asarray(y_prob)
+    if prob.dtype.kind not in "biuf":
+        raise ValueError(f"y_prob must be numeric, got dtype {prob.dtype}.")
+    prob = prob.astype(float)
+    if prob.ndim not in (1, 2):
+        raise ValueError(
+            f"y_prob must be 1-D (binary: P(y=1)) or 2-D (n_samples, n_classes), "
+            f"got shape {prob.shape}."
+        )
+    if prob.ndim == 2 and prob.shape[1] < 2:
+        raise ValueError(
+            f"y_prob of shape {prob.shape} has fewer than 2 columns; pass P(y=1) as a "
+            "1-D array for binary problems."
+        )
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        raise ValueError(f"y_true must be 1-D, got shape {y.shape}.")
+    n = prob.shape[0]
+    if y.shape[0] != n:
+        raise ValueError(
+            f"y_true and y_prob have different lengths ({y.shape[0]} and {n})."
+        )
+    if n == 0:
+        raise ValueError("y_true and y_prob are empty; at least one sample is needed.")
+    if np.isnan(prob).any():
+        raise ValueError("y_prob contains NaN; remove or impute those rows.")
+    if prob.min() < 0.0 or prob.max() > 1.0:
+        raise ValueError(
+            f"y_prob must lie in [0, 1]; found values in [{prob.min():.6g}, "
+            f"{prob.max():.6g}]. Pass probabilities (predict_proba), not scores."
+        )
+    if prob.ndim == 2:
+        dev = np.abs(prob.sum(axis=1) - 1.0)
+        if dev.max() > ROW_SUM_ATOL:
+            raise ValueError(
+                f"rows of y_prob must sum to 1 (tolerance {ROW_SUM_ATOL:g}); the "
+                f"largest deviation is {dev.max():.3g} at row {int(dev.argmax())}. "
+                "Normalise the rows or pass predict_proba output."
+            )
+    n_classes = 2 if prob.ndim == 1 else prob.shape[1]
+    if y.dtype.kind == "f":
+        if np.isnan(y).any():
+            raise ValueError("y_true contains NaN; remove those rows.")
+        if not np.all(y == np.round(y)):
+            raise ValueError("y_true must hold integer class indices, got fractions.")
+    elif y.dtype.kind not in "biu":
+        raise ValueError(
+            f"y_true must hold class indices 0..{n_classes - 1}, got dtype {y.dtype}. "
+            "Encode labels with sklearn.preprocessing.LabelEncoder (or use the "
+            "scorers, which map labels through estimator.classes_)."
+        )
+    y = y.astype(int)
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(
+            f"y_true must hold class indices 0..{n_classes - 1} matching the columns "
+            f"of y_prob; found values in [{y.min()}, {y.max()}]."
+        )
+    w = check_sample_weight(sample_weight, n)
+    return y, prob, w
+
+
+def check_regression(y_true, y_pred, sample_weight=None):
+    """Validate regression inputs; return float arrays ``(y, mu, w)``."""
+    y = np.asarray(y_true, dtype=float)
+    mu = np.asarray(y_pred, dtype=float)
+    if y.ndim != 1 or mu.ndim != 1:
+        raise ValueError(
+            f"y_true and y_pred must be 1-D, got shapes {y.shape} and {mu.shape}."
+        )
+    if y.shape[0] != mu.shape[0]:
+        raise ValueError(
+            f"y_true and y_pred have different lengths ({y.shape[0]} and "
+            f"{mu.shape[0]})."
+        )
+    if y.shape[0] == 0:
+        raise ValueError("y_true and y_pred are empty; at least one sample is needed.")
+    for name, arr in (("y_true", y), ("y_pred", mu)):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinite values; remove them.")
+    return y, mu, check_sample_weight(sample_weight, y.shape[0])
+
+
+def calibration_columns(y, prob, multiclass):
+    """Return a list of ``(scores, outcomes)`` pairs to calibrate.
+
+    1-D ``prob``: ``[(P(y=1), y)]``. 2-D: top-label ``[(max_k p_k, 1[argmax = y])]``
+    (ties go to the lowest index, as :func:`numpy.argmax`) or class-wise
+    ``[(p_k, 1[y = k]) for each k]``.
+    """
+    check_choice(multiclass, _MULTICLASS, "multiclass")
+    if prob.ndim == 1:
+        return [(prob, (y == 1).astype(float))]
+    if multiclass == "top_label":
+        pred = prob.argmax(axis=1)
+        return [(prob[np.arange(len(y)), pred], (pred == y).astype(float))]
+    return [(prob[:, k], (y == k).astype(float)) for k in range(prob.shape[1])]
+
+
+def bin_edges(scores, n_bins, strategy, lo=0.0, hi=1.0):
+    """Bin edges of shape (n_bins + 1,): equal width on [lo, hi] or quantiles."""
+    check_choice(strategy, _STRATEGIES, "strategy")
+    if strategy == "uniform":
+        return np.linspace(lo, hi, n_bins + 1)
+    return np.percentile(scores, np.linspace(0.0, 100.0, n_bins + 1))
+
+
+def bin_ids(scores, edges):
+    """Bin index of each score: bins are ``(e_{b-1}, e_b]``, the first ``[e_0, e_1]``.
+
+    Scores outside the edges go to the first or last bin.
+    """
+    return np.searchsorted(edges[1:-1], scores, side="left")
+
+
+def binned_stats(scores, outcomes, w, n_bins, strategy, edges=None):
+    """Per-bin weight, mean score and mean outcome (0 where the bin is empty).
+
+    Returns ``(weight, mean_score, mean_outcome, nonempty, ids, edges)``; arrays over
+    all ``n_bins`` bins.
+    """
+    if edges is None:
+        edges = bin_edges(scores, n_bins, strategy)
+    ids = bin_ids(scores, edges)
+    weight = np.bincount(ids, weights=w, minlength=n_bins)
+    s_sum = np.bincount(ids, weights=w * scores, minlength=n_bins)
+    o_sum = np.bincount(ids, weights=w * outcomes, minlength=n_bins)
+    nonempty = weight > 0
+    safe = np.where(nonempty, weight, 1.0)
+    mean_s = np.where(nonempty, s_sum / safe, 0.0)
+    mean_o = np.where(nonempty, o_sum / safe, 0.0)
+    return weight, mean_s, mean_o, nonempty, ids, edges
+
+
+def wilson_interval(p_hat, n, confidence):
+    """Wilson score interval for a binomial proportion, elementwise."""
+    z = special.ndtri(0.5 + confidence / 2.0)
+    p_hat = np.asarray(p_hat, dtype=float)
+    n = np.asarray(n, dtype=float)
+    denom = 1.0 + z**2 / n
+    centre = (p_hat + z**2 / (2.0 * n)) / denom
+    half = z / denom * np.sqrt(p_hat * (1.0 - p_hat) / n + z**2 / (4.0 * n**2))
+    return centre - half, centre + half
+
+
+# --------------------------------------------------------------------- smooth ECE
+def _n_terms(bandwidth):
+    # exp(-π² k² σ² / 2) < 1e-16 for k >= sqrt(2·37)/(π σ)
+    return int(np.ceil(np.sqrt(2.0 * 37.0) / (np.pi * bandwidth))) + 1
+
+
+def smece_coefficients(scores, residuals, w, n_terms, chunk=2048):
+    """Cosine coefficients ``c_k = Σ_i w̃_i r_i cos(π k s_i)``, ``Σ w̃ = 1``."""
+    wr = w * residuals / w.sum()
+    k = np.arange(n_terms)
+    coef = np.zeros(n_terms)
+    for start in range(0, scores.shape[0], chunk):
+        sl = slice(start, start + chunk)
+        coef += wr[sl] @ np.cos(np.pi * np.outer(scores[sl], k))
+    return coef
+
+
+def smece_at(coef, bandwidth):
+    """``∫_0^1 |g_σ(t)| dt`` with the reflected-Gaussian-smoothed residual ``g_σ``.
+
+    ``g_σ(t) = c_0 + 2 Σ_{k≥1} exp(-π² k² σ² / 2) c_k cos(π k t)`` (the Neumann heat
+    kernel, equal to the Gaussian kernel reflected at 0 and 1), evaluated at ``m``
+    midpoints with a type-3 DCT and integrated by the midpoint rule.
+    """
+    n_terms = min(coef.shape[0], _n_terms(bandwidth))
+    m = int(2 ** np.ceil(np.log2(max(1024, 16 * n_terms))))
+    x = np.zeros(m)
+    k = np.arange(n_terms)
+    x[:n_terms] = coef[:n_terms] * np.exp(-((np.pi * k * bandwidth) ** 2) / 2.0)
+    g = fft.dct(x, type=3)  # g_j = x_0 + 2 Σ x_k cos(π k (2j+1)/(2m))
+    return float(np.abs(g).mean())
+
+
+def smece_fixed_point(coef, lo=SMECE_MIN_BANDWIDTH, hi=1.0, rtol=1e-10):
+    """Return ``(smece, sigma)`` at the fixed point ``smECE_σ = σ`` (bisection)."""
+    if smece_at(coef, lo) <= lo:
+        return smece_at(coef, lo), lo
+    a, b = np.log(lo), np.log(hi)
+    while b - a > rtol:
+        mid = 0.5 * (a + b)
+        if smece_at(coef, np.exp(mid)) > np.exp(mid):
+            a = mid
+        else:
+            b = mid
+    sigma = float(np.exp(0.5 * (a + b)))
+    return smece_at(coef, sigma), sigma
+
+
+# ------------------------------------------------------- logistic recalibration
+def _recal_nll_grad_hess(theta, logp, y, w):
+    n, k = logp.shape
+    z = theta[0] * logp
+    z[:, 1:] += theta[1:]
+    lse = special.logsumexp(z, axis=1)
+    nll = float(np.sum(w * (lse - z[np.arange(n), y])))
+    s = np.exp(z - lse[:, None])
+    r = s.copy()
+    r[np.arange(n), y] -= 1.0
+    # Jacobian of z_i wrt θ: column 0 is logp_i, columns 1.. are e_1 .. e_{K-1}
+    jac = np.zeros((n, k, k))
+    jac[:, :, 0] = logp
+    jac[:, 1:, 1:] = np.eye(k - 1)
+    grad = np.einsum("i,ik,ikp->p", w, r, jac)
+    curv = np.einsum("i,ik,kl->ikl", w, s, np.eye(k)) - np.einsum(
+        "i,ik,il->ikl", w, s, s
+    )
+    hess = np.einsum("ikp,ikl,ilq->pq", jac, curv, jac)
+    return nll, grad, hess
+
+
+def _not_identifiable(theta):
+    return ValueError(
+        f"the calibration slope cannot be estimated (logistic recalibration stopped "
+        f"at slope {theta[0]:.3g} with a singular Hessian): either all predicted "
+        "probabilities are equal, so the slope is not identifiable, or the outcomes "
+        "are perfectly separated by the predicted probabilities, so the slope is "
+        "infinite. Check the predictions on more varied data."
+    )
+
+
+def _check_identifiable(theta, hess, rcond=1e-10):
+    """Raise unless the Hessian (scaled to unit diagonal) is well conditioned."""
+    d = np.diag(hess)
+    if not np.all(d > 0):
+        raise _not_identifiable(theta)
+    scaled = hess / np.sqrt(np.outer(d, d))
+    if np.linalg.eigvalsh(scaled)[0] <= rcond:
+        raise _not_identifiable(theta)
+
+
+def fit_recalibration(logp, y, w, max_iter=100, tol=1e-9):
+    """Fit ``P(y=k) ∝ exp(b log p_k + a_k)``, ``a_0 = 0``, by damped Newton.
+
+    Returns ``theta = [b, a_1, ..., a_{K-1}]``. Starts from ``b = 0`` with the
+    intercepts at the log class-frequency ratios (the null model, where the
+    Hessian is well conditioned; starting at ``b = 1`` can stall on saturated,
+    confidently wrong forecasts) and takes Newton steps with backtracking that
+    only ever accept a decrease of the negative log-likelihood (the problem is
+    convex). Converged when the Newton step is below ``tol`` relative to
+    ``max(1, |θ|)``. Raises ValueError when the fit does not converge (complete or
+    quasi-complete separation: the slope is infinite) or the Hessian is singular at
+    the end (constant forecasts, or separation saturated in floating point).
+    """
+    k = logp.shape[1]
+    freq = np.bincount(y, weights=w, minlength=k)
+    theta = np.zeros(k)
+    theta[1:] = np.log(freq[1:] / freq[0])  # callers check every class is present
+    nll, grad, hess = _recal_nll_grad_hess(theta, logp, y, w)
+    # constant forecasts make the slope collinear with the intercepts: the Hessian is
+    # singular already at the null model (it is regular there whenever the forecasts
+    # vary, separated or not), and Newton steps along its null space never converge
+    _check_identifiable(theta, hess)
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        if not np.all(np.isfinite(step)):
+            raise _not_identifiable(theta)
+        # converged when the Newton step is negligible; under (quasi-)separation
+        # the steps stay of order one while the slope diverges, so this never holds
+        if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(theta))):
+            _check_identifiable(theta, hess)
+            return theta - step
+        t = 1.0
+        while t > 1e-10:
+            cand = theta - t * step
+            c_nll, c_grad, c_hess = _recal_nll_grad_hess(cand, logp, y, w)
+            if c_nll <= nll:
+                break
+            t /= 2.0
+        else:
+            # no decrease along a descent direction: at the optimum to rounding
+            _check_identifiable(theta, hess)
+            return theta
+        theta, nll, grad, hess = cand, c_nll, c_grad, c_hess
+    raise ValueError(
+        f"the logistic recalibration fit did not converge in {max_iter} Newton "
+        f"steps (slope reached {theta[0]:.3g}); the outcomes are probably "
+        "perfectly separated by the predicted probabilities, so the calibration "
+        "slope is infinite."
+    )
+
+
+# ------------------------------------------------------------ result types
+class _BrierTuple(NamedTuple):
+    reliability: float
+    resolution: float
+    uncertainty: float
+
+
+class BrierDecomposition(_BrierTuple):
+    """Murphy's decomposition ``(reliability, resolution, uncertainty)``.
+
+    Unpacks as a 3-tuple. The extra attributes ``within_bin_variance`` and
+    ``within_bin_covariance`` (Stephenson, Coelho & Jolliffe 2008) and ``brier``
+    make the identity exact: ``brier = reliability - resolution + uncertainty +
+    within_bin_variance - within_bin_covariance``.
+
+    Examples
+    --------
+    >>> from ticselect.calibration import brier_decomposition
+    >>> rel, res, unc = brier_decomposition([0, 1, 1, 0], [0.25, 0.75, 0.75, 0.25])
+    >>> float(rel), float(res), float(unc)
+    (0.0625, 0.25, 0.25)
+    """
+
+    def __new__(  # noqa: D102
+        cls,
+        reliability,
+        resolution,
+        uncertainty,
+        *,
+        within_bin_variance=0.0,
+        within_bin_covariance=0.0,
+        brier=None,
+    ):
+        self = super().__new__(cls, reliability, resolution, uncertainty)
+        self.within_bin_variance = float(within_bin_variance)
+        self.within_bin_covariance = float(within_bin_covariance)
+        if brier is None:
+            brier = (
+                reliability
+                - resolution
+                + uncertainty
+                + self.within_bin_variance
+                - self.within_bin_covariance
+            )
+        self.brier = float(brier)
+        return self
+
+    def __reduce__(self):
+        return (
+            _make_brier_decomposition,
+            (
+                tuple(self),
+                self.within_bin_variance,
+                self.within_bin_covariance,
+                self.brier,
+            ),
+        )
+
+
+def _make_brier_decomposition(values, wbv, wbc, brier):
+    return BrierDecomposition(
+        *values, within_bin_variance=wbv, within_bin_covariance=wbc, brier=brier
+    )
+
+
+class CalibrationSlope(NamedTuple):
+    """Result of :func:`calibration_slope`.
+
+    Attributes
+    ----------
+    slope : float
+        ``b`` (1 for a calibrated model).
+    intercept : float or ndarray of shape (n_classes,)
+        ``a`` (binary), or ``a_k`` with ``a_0 = 0`` (multiclass).
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.05, 0.95, 4000)
+    >>> y = (rng.random(4000) < p).astype(int)
+    >>> res = ts.calibration_slope(y, p)   # calibrated: slope ≈ 1, intercept ≈ 0
+    >>> bool(abs(res.slope - 1) < 0.15), bool(abs(res.intercept) < 0.15)
+    (True, True)
+    """
+
+    slope: float
+    intercept: float | np.ndarray
+
+
+class HosmerLemeshowResult(NamedTuple):
+    """Result of :func:`hosmer_lemeshow`: ``(statistic, pvalue, df)``.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.05, 0.95, 2000)
+    >>> y = (rng.random(2000) < p).astype(int)
+    >>> stat, pvalue, df = ts.hosmer_lemeshow(y, p)
+    >>> df, bool(0 <= pvalue <= 1)
+    (8, True)
+    """
+
+    statistic: float
+    pvalue: float
+    df: int
+
+
+class BinnedMeanCurve(NamedTuple):
+    """Observed-vs-predicted means over non-empty bins of ``y_pred``.
+
+    Attributes
+    ----------
+    mean_predicted, mean_observed, std_error, weight : ndarray of shape (n_nonempty,)
+        Per-bin weighted means, the standard error of ``mean_observed``
+        (``sd / sqrt(W_b)``; 0 for single-sample bins) and total weight.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> y_pred = np.array([1.0, 1.0, 3.0, 3.0])
+    >>> curve = ts.binned_mean_curve(np.array([0.0, 2.0, 2.0, 4.0]), y_pred, n_bins=2)
+    >>> curve.mean_predicted.tolist(), curve.mean_observed.tolist()
+    ([1.0, 3.0], [1.0, 3.0])
+    """
+
+    mean_predicted: np.ndarray
+    mean_observed: np.ndarray
+    std_error: np.ndarray
+    weight: np.ndarray
+
+
+def _class_indices(estimator, y):
+    classes = np.asarray(estimator.classes_)
+    y = np.asarray(y)
+    idx = np.searchsorted(classes, y)
+    idx = np.clip(idx, 0, len(classes) - 1)
+    if not np.all(classes[idx] == y):
+        unknown = np.unique(y[classes[idx] != y])
+        raise ValueError(
+            f"y contains labels {unknown.tolist()} not in estimator.classes_ "
+            f"{classes.tolist()}."
+        )
+    return idx
+
+
+def _proba(estimator, X, y):
+    prob = np.asarray(estimator.predict_proba(X), dtype=float)
+    idx = _class_indices(estimator, y)
+    return idx, (prob[:, 1] if prob.shape[1] == 2 else prob)
+
+
+def _regression_family(estimator):
+    name = type(final_step(estimator)).__name__
+    if name == "PoissonRegressor":
+        return "poisson", None
+    if name == "GammaRegressor":
+        return "gamma", None
+    if name == "TweedieRegressor":
+        power = float(final_step(estimator).power)
+        return ("normal", None) if power == 0 else ("tweedie", power)
+    return "normal", None
+
+
+@dataclass
+class CalibrationReport:
+    """All applicable calibration metrics of one model on one data set.
+
+    Attributes
+    ----------
+    kind : {"classification", "regression"}
+        Which metrics were computed.
+    metrics : dict of str to float
+        Metric name to value.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import ticselect as ts
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    >>> report = ts.calibration_report(model, X, y)
+    >>> report.kind, "ece" in report.metrics
+    ('classification', True)
+    """
+
+    kind: str
+    metrics: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        """Return a copy of the metrics.
+
+        Returns
+        -------
+        dict of str to float
+        """
+        return dict(self.metrics)
+
+    def summary(self):
+        """Plain-text table of the metrics.
+
+        Returns
+        -------
+        str
+        """
+        width = max(len(k) for k in self.metrics)
+        lines = [f"Calibration report ({self.kind})", "-" * (width + 14)]
+        lines += [f"{k:<{width}}  {v: .6g}" for k, v in self.metrics.items()]
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.summary()
+
+    def _repr_html_(self):
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{v:.6g}</td></tr>"
+            for k, v in self.metrics.items()
+        )
+        return (
+            f"<table><caption>Calibration report ({html.escape(self.kind)})</caption>"
+            "<thead><tr><th>metric</th><th>value</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )

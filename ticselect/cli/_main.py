@@ -1,0 +1,277 @@
+"""Layer 4 — argument parsing and dispatch of the ``ticselect`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from ._data import FAMILIES, CLIError
+
+__all__ = ["main"]
+
+_PROG = "ticselect"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr."""
+
+    def error(self, message):
+        """Print ``ticselect: error: <message>`` and exit with status 2."""
+        hint = f" (see '{self.prog} --help')"
+        self.exit(2, f"{_PROG}: error: {message}{hint}\n")
+
+
+def _grid(text):
+    from ._select import parse_grid
+
+    try:
+        return parse_grid(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"invalid grid {text!r}: {exc}; use '0.01,0.1,1' or 'lo:hi:n' (log10)"
+        ) from exc
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _penalty_value(text):
+    # C = inf (no penalty) and alpha = 0 are both meaningful; the estimator rejects
+    # the one that is not (C = 0) with a one-line error
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # negative or nan
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative number, got {text!r}"
+        )
+    return value
+
+
+def _folds(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 1
+    if value == 1 or value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 (no CV) or >= 2, got {text!r}")
+    return value
+
+
+def _columns(text):
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _common(p):
+    data = p.add_argument_group("data")
+    data.add_argument(
+        "--csv", metavar="PATH", help="CSV file with a header row (default: the "
+        "bundled breast-cancer data)"
+    )  # fmt: skip
+    data.add_argument("--target", metavar="COLUMN", help="target column of --csv")
+    data.add_argument(
+        "--features", metavar="A,B,...", type=_columns,
+        help="feature columns (default: every column but the target)",
+    )  # fmt: skip
+    data.add_argument(
+        "--family", choices=FAMILIES, default="auto",
+        help="likelihood; auto: binomial for two classes, multinomial for text "
+        "labels, else gaussian (default: auto)",
+    )  # fmt: skip
+    model = p.add_argument_group("model")
+    model.add_argument(
+        "--model", choices=("glm", "mlp"), default="glm",
+        help="glm: LogisticRegression / Ridge / PoissonRegressor / GammaRegressor; "
+        "mlp: one hidden layer, lbfgs (default: glm)",
+    )  # fmt: skip
+    model.add_argument(
+        "--hidden", type=_positive_int, default=8, metavar="H",
+        help="hidden units of --model mlp (default: 8)",
+    )  # fmt: skip
+    model.add_argument(
+        "--no-scale", action="store_true", help="do not standardise the features"
+    )
+    model.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    model.add_argument(
+        "--threads", type=_positive_int, metavar="N",
+        help="BLAS threads (default: 1 below 10^6 data cells, else all)",
+    )  # fmt: skip
+    out = p.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print JSON only")
+    out.add_argument(
+        "--debug", action="store_true", help="show tracebacks instead of one line"
+    )
+
+
+def build_parser():
+    """Return the argument parser of the ``ticselect`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["select", "--grid", "0.1,1", "--cv", "0"])
+    >>> args.command, args.grid.tolist(), args.cv
+    ('select', [0.1, 1.0], 0)
+    """
+    parser = _Parser(
+        prog=_PROG,
+        description="Model selection by TIC, AIC, BIC and cross-validation.",
+    )
+    from .. import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    sel = sub.add_parser(
+        "select",
+        help="rank a grid of candidates by AIC, BIC, TIC and CV log-loss",
+        description="Fit a grid of candidates and rank them by AIC, BIC, TIC and "
+        "K-fold CV log-loss; * marks each pick.",
+    )
+    _common(sel)
+    grid = sel.add_argument_group("grid")
+    grid.add_argument(
+        "--grid", type=_grid, metavar="VALUES",
+        help="values of C (classification) or alpha (regression, mlp): '0.01,0.1,1' "
+        "or 'lo:hi:n' for logspace(lo, hi, n)",
+    )  # fmt: skip
+    grid.add_argument(
+        "--n-grid", type=_positive_int, default=12, metavar="N",
+        help="size of the default log-spaced grid (default: 12)",
+    )  # fmt: skip
+    grid.add_argument(
+        "--cv", type=_folds, default=5, metavar="K",
+        help="folds of the CV log-loss; 0 skips CV (default: 5)",
+    )  # fmt: skip
+    sel.add_argument("--plot", metavar="FILE", help="save the criterion-path plot")
+    sel.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )  # fmt: skip
+    rep = sub.add_parser(
+        "report",
+        help="curvature, criteria, flatness and calibration of one model",
+        description="Fit one model on a training split and print its curvature, "
+        "criteria, flatness and held-out calibration.",
+    )
+    _common(rep)
+    rep.add_argument(
+        "--value", type=_penalty_value, metavar="V",
+        help="C (classification) or alpha (regression, mlp) (default: 1)",
+    )  # fmt: skip
+    rep.add_argument(
+        "--test-size", type=float, default=0.25, metavar="F",
+        help="held-out fraction for the test NLL and calibration; 0 = none "
+        "(default: 0.25)",
+    )  # fmt: skip
+    return parser
+
+
+def _json_safe(obj):
+    """Non-finite floats as strings ``"inf"``, ``"-inf"``, ``"nan"`` (strict JSON)."""
+    if isinstance(obj, dict):
+        return {key: _json_safe(val) for key, val in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(val) for val in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj
+
+
+def _dump(obj, stream):
+    stream.write(json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n")
+
+
+def _run(args, out, err):
+    if args.command == "select":
+        from ._select import format_select, run_select
+
+        if args.progress is None:
+            args.progress = bool(getattr(err, "isatty", lambda: False)())
+        result = run_select(args, err=err)
+        if args.json:
+            _dump(result, out)
+        else:
+            out.write(format_select(result) + "\n")
+    else:
+        from ._report import format_report, run_report
+
+        result = run_report(args)
+        if args.json:
+            _dump(result, out)
+        else:
+            out.write(format_report(result) + "\n")
+    if not args.json:
+        for msg in result["warnings"][:3]:
+            err.write(f"{_PROG}: warning: {msg.splitlines()[0]}\n")
+        if len(result["warnings"]) > 3:
+            err.write(f"{_PROG}: warning: ... and {len(result['warnings']) - 3} more\n")
+    return 0
+
+
+def main(argv=None):
+    """Run the ``ticselect`` command.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Arguments (``sys.argv[1:]`` when ``None``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 1 for a data or model problem, 2 for a usage
+        error.
+
+    Examples
+    --------
+    >>> import contextlib, io, json
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     status = main(["select", "--grid", "0.1,1", "--cv", "0", "--json"])
+    >>> status, sorted(json.loads(buf.getvalue())["picks"])
+    (0, ['aic', 'bic', 'tic'])
+    """
+    out, err = sys.stdout, sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help(out)
+        return 2
+    try:
+        return _run(args, out, err)
+    except CLIError as exc:
+        if args.debug:
+            raise
+        err.write(f"{_PROG}: error: {exc}\n")
+        return exc.status
+    except (ValueError, TypeError, OSError, ArithmeticError, MemoryError) as exc:
+        if args.debug:
+            raise
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        err.write(f"{_PROG}: error: {text}\n")
+        return 1
+    except KeyboardInterrupt:
+        err.write(f"\n{_PROG}: error: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

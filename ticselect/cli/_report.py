@@ -1,0 +1,233 @@
+"""``ticselect report``: curvature, criteria, flatness and calibration of one model.
+
+The model is fitted on a training split (``--test-size``, default 0.25, stratified
+for classifiers); curvature and criteria are computed on the training rows, the
+held-out rows give the observed test NLL per sample (to set against ``TIC / (2n)``)
+and the calibration report.  With ``--test-size 0`` everything is computed on all
+rows and the calibration report is in-sample.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import warnings
+
+import numpy as np
+from scipy import linalg
+
+from .._validation import final_step
+from ._data import (
+    CLASSIFICATION,
+    CLIError,
+    HeldOutLoss,
+    blas_threads,
+    check_target,
+    load_dataset,
+    make_estimator,
+)
+
+__all__ = ["format_report", "run_report"]
+
+
+def _flatness(curv, seed):
+    """Flatness measures when :mod:`ticselect.flatness` is available, else ``None``.
+
+    Uses ``ticselect.flatness.flatness(curv)`` (an object with ``to_dict()``), seeded
+    with ``random_state=seed`` when it accepts one.
+    """
+    try:
+        module = importlib.import_module("ticselect.flatness")
+        fn = module.flatness
+    except (ImportError, AttributeError):
+        return None
+    kw = {}
+    if "random_state" in inspect.signature(fn).parameters:
+        kw["random_state"] = seed
+    return {k: _plain(v) for k, v in fn(curv, **kw).to_dict().items()}
+
+
+def _plain(v):
+    if hasattr(v, "item") and np.ndim(v) == 0:
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def _curvature_summary(curv):
+    ev = linalg.eigvalsh(curv.hessian) if curv.n_params else np.zeros(0)
+    ev_pen = linalg.eigvalsh(curv.hessian + np.diag(curv.penalty))
+    top = float(ev.max()) if ev.size else 0.0
+    pos = ev_pen[ev_pen > 0]
+    return {
+        "model": curv.model_name,
+        "family": curv.family,
+        "link": curv.link,
+        "n_params": int(curv.n_params),
+        "n_free_params": int(curv.n_free_params),
+        "n_samples": float(curv.n_samples),
+        "nll": float(curv.nll),
+        "dispersion": None if curv.dispersion is None else float(curv.dispersion),
+        "penalty_max": float(curv.penalty.max()) if curv.penalty.size else 0.0,
+        "hessian_max_eigenvalue": top,
+        "hessian_min_eigenvalue": float(ev.min()) if ev.size else 0.0,
+        "penalized_condition_number": (
+            float(pos.max() / pos.min())
+            if pos.size == ev_pen.size and pos.size
+            else None
+        ),
+        "trace_grad_cov": float(np.trace(curv.grad_cov)),
+        "stationarity": float(curv.stationarity),
+        "newton_decrement": float(curv.newton_decrement),
+    }
+
+
+def run_report(args):
+    """Fit one model and collect its report.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options.
+
+    Returns
+    -------
+    dict
+        Machine-readable report (what ``--json`` prints).
+
+    Raises
+    ------
+    CLIError
+        For a bad ``--test-size`` or data problems.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from ..calibration import calibration_report
+    from ..criteria import criteria
+    from ..curvature import curvature
+
+    if not 0.0 <= args.test_size < 1.0:
+        raise CLIError("--test-size must be in [0, 1).", status=2)
+    data = load_dataset(args.csv, args.target, args.features)
+    family, y = check_target(data, args.family)
+    X = data.X
+    est, param = make_estimator(
+        family, args.model, args.value if args.value is not None else 1.0,
+        hidden=args.hidden, seed=args.seed, scale=not args.no_scale,
+    )  # fmt: skip
+    if args.test_size > 0:
+        strat = y if family in CLASSIFICATION else None
+        try:
+            X_tr, X_te, y_tr, y_te = train_test_split(
+                X, y, test_size=args.test_size, random_state=args.seed, stratify=strat
+            )
+        except ValueError as exc:
+            raise CLIError(f"cannot split the data: {exc}") from exc
+    else:
+        X_tr, y_tr, X_te, y_te = X, y, None, None
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        blas_threads(args.threads, data),
+    ):
+        warnings.simplefilter("always")
+        est.fit(X_tr, y_tr)
+        curv = curvature(est, X_tr, y_tr)
+        crit = criteria(curv)
+        flat = _flatness(curv, args.seed)
+        n = crit.n_samples
+        heldout = {
+            "train_nll_per_sample": -crit.loglik / n,
+            "tic_per_sample": crit.tic / (2 * n),
+            "aic_per_sample": crit.aic / (2 * n),
+            "test_nll_per_sample": None,
+        }
+        if X_te is not None:
+            heldout["test_nll_per_sample"] = HeldOutLoss(family)(
+                est, X_tr, y_tr, X_te, y_te
+            )
+        cal_X, cal_y = (X_tr, y_tr) if X_te is None else (X_te, y_te)
+        calib = calibration_report(est, cal_X, cal_y)
+    last = final_step(est)
+    return {
+        "data": {
+            "source": data.source,
+            "n_samples": int(data.n_samples),
+            "n_train": int(X_tr.shape[0]),
+            "n_test": 0 if X_te is None else int(X_te.shape[0]),
+            "n_features": int(X.shape[1]),
+            "target": data.target_name,
+        },
+        "family": family,
+        "model": args.model,
+        "estimator": type(last).__name__,
+        "param": {param: float(last.get_params()[param])},
+        "curvature": _curvature_summary(curv),
+        "criteria": {k: _plain(v) for k, v in crit.to_dict().items()},
+        "held_out": heldout,
+        "flatness": flat,
+        "calibration": {
+            "data": "training" if X_te is None else "held-out",
+            "kind": calib.kind,
+            "metrics": {k: _plain(v) for k, v in calib.to_dict().items()},
+        },
+        "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
+    }
+
+
+def _block(title, mapping):
+    width = max(len(k) for k in mapping)
+    lines = [title, "-" * max(len(title), width + 14)]
+    for k, v in mapping.items():
+        if v is None:
+            text = "-"
+        elif isinstance(v, bool) or isinstance(v, int | str):
+            text = str(v)
+        elif isinstance(v, float):
+            text = f"{v:.6g}"
+        else:
+            text = str(v)
+        lines.append(f"{k:<{width}}  {text}")
+    return lines
+
+
+def format_report(rep):
+    """Aligned text of a :func:`run_report` result.
+
+    Parameters
+    ----------
+    rep : dict
+        From :func:`run_report`.
+
+    Returns
+    -------
+    str
+    """
+    d = rep["data"]
+    ((param, value),) = rep["param"].items()
+    lines = [
+        f"{rep['estimator']}({param}={value:g}), {rep['family']} family, on "
+        f"{d['source']}: {d['n_train']} training rows, {d['n_test']} held out, "
+        f"{d['n_features']} features",
+        "",
+    ]
+    lines += _block("Curvature (training rows)", rep["curvature"]) + [""]
+    lines += _block("Criteria (training rows; deviance scale)", rep["criteria"])
+    lines += [""]
+    lines += _block("Per-sample NLL: train, TIC/2n, AIC/2n, held-out", rep["held_out"])
+    lines += [""]
+    if rep["flatness"] is None:
+        lines += [
+            "Flatness",
+            "--------",
+            "not available in this version (ticselect.flatness is not installed)",
+        ]
+    else:
+        lines += _block("Flatness (training rows)", rep["flatness"])
+    lines += [""]
+    cal = rep["calibration"]
+    lines += _block(f"Calibration ({cal['data']} rows)", cal["metrics"])
+    return "\n".join(lines)

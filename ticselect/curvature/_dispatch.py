@@ -1,0 +1,219 @@
+"""Layer 1 — the :func:`curvature` dispatcher: fitted model → :class:`Curvature`.
+
+:func:`dispatch` validates the inputs once, unwraps Pipelines and wrappers
+(see :func:`is_wrapper`: :class:`~ticselect.InformationCriteria` lives in a higher
+layer), and hands
+the model to its adapter in :mod:`ticselect.curvature.adapters`.
+"""
+
+from __future__ import annotations
+
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline
+
+from .._validation import (
+    check_fitted,
+    check_sample_weight,
+    feature_names,
+    validate_X,
+    validate_y,
+)
+from ._glm import glm_curvature
+from ._result import STATIONARITY_TOL
+from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
+from .adapters.sklearn_mlp import mlp_curvature
+from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
+
+__all__ = ["SUPPORTED", "curvature", "dispatch", "is_wrapper", "is_sklearn_mlp"]
+
+SUPPORTED = (
+    "scikit-learn: LinearRegression, Ridge, LogisticRegression (L2 or no penalty), "
+    "PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, 1, 2, 3), "
+    "MLPClassifier, MLPRegressor, each alone or as the last step of a Pipeline, or "
+    "wrapped in ticselect.InformationCriteria; "
+    "statsmodels: GLM results (Gaussian, Binomial, Poisson, Gamma, InverseGaussian, "
+    "NegativeBinomial) and Logit, Probit, Poisson, MNLogit results"
+)
+
+
+def _unsupported(model):
+    return TypeError(
+        f"ticselect cannot compute the curvature of {type(model).__name__}. "
+        f"Supported models: {SUPPORTED}."
+    )
+
+
+def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
+    """Route ``model`` to its adapter and return its :class:`Curvature`.
+
+    Parameters
+    ----------
+    model : fitted model
+        See :func:`ticselect.curvature`.
+    X, y, sample_weight : array-like or None
+        Training data.
+    dispersion : None or float
+        See :func:`ticselect.curvature`.
+    max_memory : float or None
+        See :func:`ticselect.curvature`.
+
+    Returns
+    -------
+    Curvature
+    """
+    if is_wrapper(model):
+        check_fitted(model)
+        return dispatch(
+            model.estimator_,
+            X,
+            y,
+            sample_weight,
+            dispersion=dispersion,
+            max_memory=max_memory,
+        )
+    if isinstance(model, Pipeline):
+        check_fitted(model)
+        if X is None:
+            raise ValueError("X is required for a Pipeline.")
+        Xt = model[:-1].transform(X) if len(model) > 1 else X
+        return dispatch(
+            model[-1],
+            Xt,
+            y,
+            sample_weight,
+            dispersion=dispersion,
+            max_memory=max_memory,
+        )
+    if is_statsmodels_results(model):
+        if X is not None or y is not None or sample_weight is not None:
+            raise ValueError(
+                "statsmodels results carry their own data (exog, endog, offset, "
+                "freq_weights): call curvature(results) without X, y, sample_weight."
+            )
+        spec = statsmodels_spec(model)
+        spec.family.check_y(spec.y)
+        return glm_curvature(spec, dispersion=dispersion)
+    if isinstance(model, SKLEARN_GLMS):
+        check_fitted(model)
+        Xv = validate_X(X, model)
+        yv = validate_y(y, Xv.shape[0])
+        w = check_sample_weight(sample_weight, Xv.shape[0])
+        spec = sklearn_glm_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
+        spec.family.check_y(spec.y)
+        return glm_curvature(spec, dispersion=dispersion)
+    if is_sklearn_mlp(model):
+        check_fitted(model)
+        Xv = validate_X(X, model)
+        yv = validate_y(y, Xv.shape[0]) if not _multi_output(model) else y
+        w = check_sample_weight(sample_weight, Xv.shape[0])
+        return mlp_curvature(
+            model, Xv, yv, w, dispersion=dispersion, max_memory=max_memory
+        )
+    raise _unsupported(model)
+
+
+def is_sklearn_mlp(model):
+    """Whether ``model`` is a scikit-learn ``MLPClassifier`` or ``MLPRegressor``.
+
+    Parameters
+    ----------
+    model : object
+        Anything.
+
+    Returns
+    -------
+    bool
+    """
+    return isinstance(model, (MLPClassifier, MLPRegressor))
+
+
+def is_wrapper(model):
+    """Whether ``model`` wraps an estimator whose curvature it stands for.
+
+    The protocol: the class sets ``_ticselect_wrapper = True`` and, once fitted,
+    holds the fitted estimator in ``estimator_``.  It is how the curvature layer
+    recognises :class:`~ticselect.InformationCriteria` without importing it.
+
+    Parameters
+    ----------
+    model : object
+        Anything.
+
+    Returns
+    -------
+    bool
+    """
+    return bool(getattr(type(model), "_ticselect_wrapper", False))
+
+
+def _multi_output(model):
+    return getattr(model, "n_outputs_", 1) > 1
+
+
+def curvature(
+    model,
+    X=None,
+    y=None,
+    sample_weight=None,
+    *,
+    dispersion=None,
+    stationarity_tol=STATIONARITY_TOL,
+    max_memory=None,
+):
+    """Exact Hessian, per-sample gradients and gradient covariance of a fitted model.
+
+    Parameters
+    ----------
+    model : fitted estimator or statsmodels results
+        A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``LogisticRegression``,
+        ``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``,
+        ``MLPClassifier`` or ``MLPRegressor`` (alone or as the last step of a
+        ``Pipeline``), an :class:`InformationCriteria`, or a statsmodels GLM / Logit /
+        Probit / Poisson / MNLogit results object.
+    X : array-like or sparse matrix of shape (n_samples, n_features), default=None
+        The data the model was fitted on (raw input of a Pipeline).  Optional for
+        statsmodels results, which carry their data.
+    y : array-like of shape (n_samples,), default=None
+        Targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights used in the fit.
+    dispersion : None or float, default=None
+        ``None`` estimates the dispersion by maximum likelihood and counts it as a
+        parameter; a positive float fixes it (not a parameter).  Ignored by families
+        without a dispersion.
+    stationarity_tol : float, default=1e-2
+        Warn (:class:`NotStationaryWarning`) when the relative gradient exceeds this
+        and the Newton decrement exceeds 1e-3 (see the conventions).
+    max_memory : float or None, default=None
+        Bytes allowed for the dense ``H`` and ``C`` of an MLP (default: half the
+        physical memory); larger requests raise a ``ValueError`` giving the size in
+        GiB and pointing to the matrix-free estimators (``ts.estimate_tic_penalty``).
+
+    Returns
+    -------
+    Curvature
+
+    Raises
+    ------
+    TypeError
+        For unsupported models (the message lists the supported ones).
+    ValueError
+        For invalid data, unfitted models, or penalties that are not L2.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import ticselect as ts
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, tol=1e-10))
+    >>> curv = ts.curvature(model.fit(X, y), X, y)
+    >>> curv.hessian.shape, curv.n_free_params
+    ((31, 31), 31)
+    """
+    curv = dispatch(
+        model, X, y, sample_weight, dispersion=dispersion, max_memory=max_memory
+    )
+    return curv.check_stationarity(stationarity_tol)

@@ -1,0 +1,421 @@
+"""GLM plumbing: the chain rule from per-sample derivatives in η to the parameters.
+
+An adapter reads a fitted model into a :class:`GLMSpec`; :func:`glm_curvature` turns
+any spec into a :class:`~ticselect.Curvature` in one pass over row blocks:
+
+``H = Σ_blocks X̃ᵀ diag(w ℓ'') X̃``, ``C = Σ_blocks Gᵀ diag(w) G`` with
+``G = ℓ'[:, None] X̃`` (``X̃`` the design with the intercept column appended), plus the
+dispersion row and column.  Only one block of ``G`` exists at a time; the full
+per-sample gradient matrix is built only if the user asks for it.
+Conventions: see :mod:`ticselect.curvature._result`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._linalg import weighted_gram
+from ._result import Curvature
+
+#: Rows per block: about 2**22 floats (32 MiB) per block temporary.
+_BLOCK_FLOATS = 2**22
+
+
+@dataclass
+class GLMSpec:
+    """Everything needed to evaluate a fitted GLM's curvature.
+
+    Attributes
+    ----------
+    family : Family
+        Family and link.
+    X : ndarray or sparse matrix of shape (n, p)
+        Design without the intercept column.
+    y : ndarray of shape (n,)
+        Responses (class indices for the multinomial family).
+    coef : ndarray of shape (m, p)
+        Coefficients, one row per linear predictor (``m = K`` for the multinomial).
+    intercept : ndarray of shape (m,) or None
+        Intercepts, ``None`` when the model has none.
+    sample_weight : ndarray of shape (n,)
+        Frequency weights.
+    offset : ndarray of shape (n,) or None
+        Added to the linear predictor.
+    l2 : float
+        Penalty strength on the coefficients, in loss units, before division by the
+        dispersion (see ``l2_over_dispersion``).
+    l2_intercept : float
+        Penalty strength on the intercepts (liblinear penalises it).
+    l2_over_dispersion : bool
+        Divide the penalty by the dispersion (sklearn's objectives are deviances).
+    feature_names, class_names : list of str
+        Used to name the parameters.
+    model_name : str
+        Short description.
+    softmax_gauge : bool
+        Whether the model is the over-parameterised softmax (adds gauge directions).
+    drop_classes : tuple of int
+        Classes whose coefficient rows are fixed at zero (statsmodels' reference class)
+        and therefore not parameters.
+    """
+
+    family: object
+    X: object
+    y: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray | None
+    sample_weight: np.ndarray
+    offset: np.ndarray | None = None
+    l2: float = 0.0
+    l2_intercept: float = 0.0
+    l2_over_dispersion: bool = False
+    feature_names: list = field(default_factory=list)
+    class_names: list | None = None
+    model_name: str = ""
+    softmax_gauge: bool = False
+    drop_classes: tuple = ()
+
+
+def _with_intercept(Xb, fit_intercept):
+    if not fit_intercept:
+        return Xb
+    if sp.issparse(Xb):
+        return sp.hstack([Xb, np.ones((Xb.shape[0], 1))], format="csr")
+    out = np.empty((Xb.shape[0], Xb.shape[1] + 1))
+    out[:, :-1] = Xb
+    out[:, -1] = 1.0
+    return out
+
+
+def _matvec_T(Xt, v):
+    """``X̃ᵀ v`` for dense or sparse ``X̃``; ``v`` may be 2-D (n, m)."""
+    return _dense(Xt.T @ v)
+
+
+def _linear_predictor(spec):
+    eta = spec.X @ spec.coef.T
+    eta = np.asarray(eta, dtype=float)
+    if spec.intercept is not None:
+        eta = eta + spec.intercept[None, :]
+    if spec.offset is not None:
+        eta = eta + spec.offset[:, None]
+    return eta
+
+
+def _param_names(spec):
+    names = list(spec.feature_names)
+    if spec.intercept is not None:
+        names = names + ["intercept"]
+    if spec.coef.shape[0] == 1:
+        return names
+    return [f"{c}:{nm}" for c in spec.class_names for nm in names]
+
+
+def _softmax_gauge(K, pt):
+    """Directions ``1_K ⊗ e_j / sqrt(K)`` in the class-major layout."""
+    g = np.zeros((K * pt, pt))
+    for j in range(pt):
+        g[j::pt, j] = 1.0 / np.sqrt(K)
+    return g
+
+
+def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
+    """Build the :class:`~ticselect.Curvature` of a GLM described by ``spec``.
+
+    Parameters
+    ----------
+    spec : GLMSpec
+        The fitted model, its data and penalty.
+    dispersion : None or float, default=None
+        ``None``: maximum-likelihood dispersion, counted as a parameter; a float fixes
+        it.
+    _dispersion_is_param : bool, default=False
+        Internal: treat a given ``dispersion`` as the value of the parameter (used to
+        evaluate the Hessian away from the fitted point).
+
+    Returns
+    -------
+    Curvature
+    """
+    fam = spec.family
+    X, y, w = spec.X, spec.y, spec.sample_weight
+    n = X.shape[0]
+    m = spec.coef.shape[0]
+    multi = fam.name == "multinomial"
+    fit_int = spec.intercept is not None
+    eta_full = _linear_predictor(spec)
+    eta = eta_full if multi else eta_full[:, 0]
+    fam.check_mu(fam.mean(eta))
+
+    phi, phi_is_param = None, False
+    if fam.has_dispersion:
+        if dispersion is None:
+            phi, phi_is_param = fam.ml_dispersion(y, eta, w), True
+            if not phi > 0:
+                raise ValueError(
+                    f"The maximum-likelihood dispersion of {spec.model_name} is 0: the "
+                    f"model reproduces y exactly (n_samples = {n} rows for "
+                    f"{spec.coef.size} coefficients), so the likelihood is unbounded. "
+                    "Use more samples than parameters, or fix the dispersion with "
+                    "dispersion=<float>."
+                )
+        else:
+            phi, phi_is_param = float(dispersion), bool(_dispersion_is_param)
+            if not (np.isfinite(phi) and phi > 0):
+                raise ValueError(
+                    f"dispersion must be None or a positive number, got {dispersion!r}."
+                )
+    phi_arg = 1.0 if phi is None else phi
+
+    nll = float(np.sum(w * fam.nll(y, eta, phi_arg)))
+    if not np.isfinite(nll):
+        raise ValueError(
+            f"The negative log-likelihood of {spec.model_name} is not finite at the "
+            "fitted parameters (a fitted probability of 0 or 1, or a mean outside "
+            "the family's range). Check the data and the fit."
+        )
+    d1, d2 = fam.eta_derivatives(y, eta, phi_arg)
+    d1 = d1.reshape(n, m)
+    d2 = d2.reshape(n, m, m)
+
+    pt = X.shape[1] + int(fit_int)  # parameters per linear predictor
+    if m == 1 and not sp.issparse(X):
+        H, C, grad, abs_grad = _accumulate_dense(X, w, d1[:, 0], d2[:, 0, 0], fit_int)
+    else:
+        H, C, grad, abs_grad = _accumulate_general(X, w, d1, d2, fit_int)
+
+    params = np.column_stack(
+        [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])
+    ).ravel()
+    lam = spec.l2 / phi if (spec.l2_over_dispersion and phi is not None) else spec.l2
+    pen_row = np.full(pt, lam)
+    if fit_int:
+        pen_row[-1] = spec.l2_intercept
+    penalty = np.tile(pen_row, m)
+    names = _param_names(spec)
+    gauge = _softmax_gauge(m, pt) if spec.softmax_gauge else None
+
+    lphi = None
+    if phi_is_param:
+        lphi, lphiphi, letaphi = fam.dispersion_derivatives(y, eta, phi)
+        h_bp = _xt_dot(X, w * letaphi, fit_int)
+        c_bp = _xt_dot(X, w * d1[:, 0] * lphi, fit_int)
+        H = _border(H, h_bp, np.sum(w * lphiphi))
+        C = _border(C, c_bp, np.sum(w * lphi**2))
+        grad = np.append(grad, np.sum(w * lphi))
+        abs_grad = np.append(abs_grad, np.sum(w * np.abs(lphi)))
+        params = np.append(params, phi)
+        penalty = np.append(penalty, 0.0)
+        names = names + ["dispersion"]
+        if gauge is not None:
+            gauge = np.vstack([gauge, np.zeros((1, gauge.shape[1]))])
+    grad = grad + penalty * params
+
+    def per_sample_grads():
+        Xt_full = _with_intercept(X, fit_int)
+        G = _block_grads(Xt_full, d1)
+        if sp.issparse(G):
+            G = G.toarray()
+        if lphi is not None:
+            G = np.column_stack([G, lphi])
+        return G[:, keep] if keep is not None else G
+
+    keep = None
+    if spec.drop_classes:
+        mask = np.ones(len(params), dtype=bool)
+        for c in spec.drop_classes:
+            mask[c * pt : (c + 1) * pt] = False
+        keep = np.flatnonzero(mask)
+        H, C = H[np.ix_(keep, keep)], C[np.ix_(keep, keep)]
+        grad, abs_grad = grad[keep], abs_grad[keep]
+        params, penalty = params[keep], penalty[keep]
+        names = [names[i] for i in keep]
+
+    loss_fn, hessian_fn = _evaluators(spec, pt, phi, phi_is_param, keep)
+    return Curvature(
+        loss_fn=loss_fn,
+        hessian_fn=hessian_fn,
+        params=params,
+        param_names=names,
+        hessian=H,
+        grad_cov=C,
+        penalty=penalty,
+        nll=nll,
+        n_samples=float(np.sum(w)),
+        n_rows=n,
+        gradient=grad,
+        abs_grad_sum=abs_grad,
+        per_sample_grads=per_sample_grads,
+        gauge=gauge,
+        dispersion=phi,
+        dispersion_is_param=phi_is_param,
+        family=fam.name,
+        link=fam.link.name,
+        model_name=spec.model_name,
+    )
+
+
+def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):
+    """One pass over row blocks of a dense design, one linear predictor.
+
+    The intercept column is handled by its border (``Xᵀv`` and ``Σv``) rather than
+    by copying each block with a column of ones; one cache-sized block buffer is
+    reused for the scaled rows (fresh temporaries cost page faults comparable to the
+    BLAS work), and every pass over a block (the two Gram products, the gradient and
+    the border vectors, the absolute-gradient scale) runs while it is in cache.
+    """
+    n, p = X.shape
+    hw, cw = w * h, w * r**2
+    aw = w * np.abs(r)
+    V = np.column_stack([hw, cw, w * r])  # borders of H and C, and the gradient
+    HX = np.zeros((p, p))
+    CX = np.zeros((p, p))
+    XtV = np.zeros((p, 3))
+    abs_grad = np.zeros(p)
+    block = max(1, min(n, block_floats // max(1, p)))
+    buf = np.empty((block, p))
+    psd_h = bool(np.all(hw >= 0))
+    sqrt_h = np.sqrt(hw) if psd_h else None
+    sqrt_c = np.sqrt(cw)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        Xb = X[start:stop]
+        B = buf[: stop - start]
+        if psd_h:
+            np.multiply(Xb, sqrt_h[start:stop, None], out=B)
+            HX += B.T @ B  # NumPy recognises Bᵀ B and calls the symmetric kernel
+        else:
+            np.multiply(Xb, hw[start:stop, None], out=B)
+            HX += Xb.T @ B  # general product: symmetrised below
+        np.multiply(Xb, sqrt_c[start:stop, None], out=B)
+        CX += B.T @ B
+        XtV += Xb.T @ V[start:stop]
+        np.abs(Xb, out=B)
+        abs_grad += B.T @ aw[start:stop]
+    if not psd_h:
+        HX = 0.5 * (HX + HX.T)
+    grad = XtV[:, 2]
+    if not fit_int:
+        return HX, CX, grad, abs_grad
+    sums = V.sum(axis=0)
+    return (
+        _border(HX, XtV[:, 0], sums[0]),
+        _border(CX, XtV[:, 1], sums[1]),
+        np.append(grad, sums[2]),
+        np.append(abs_grad, aw.sum()),
+    )
+
+
+def _accumulate_general(X, w, d1, d2, fit_int):
+    """Row blocks with the intercept column appended: sparse X or several predictors."""
+    n, m = d1.shape
+    pt = X.shape[1] + int(fit_int)
+    dcoef = m * pt
+    H = np.zeros((dcoef, dcoef))
+    C = np.zeros((dcoef, dcoef))
+    grad = np.zeros(dcoef)
+    abs_grad = np.zeros(dcoef)
+    block = max(1, _BLOCK_FLOATS // max(1, dcoef))
+    for start in range(0, n, block):
+        sl = slice(start, min(n, start + block))
+        Xt = _with_intercept(X[sl], fit_int)
+        wb, r, h = w[sl], d1[sl], d2[sl]
+        for k in range(m):
+            for j in range(k, m):
+                H[k * pt : (k + 1) * pt, j * pt : (j + 1) * pt] += (
+                    weighted_gram(Xt, wb * h[:, k, j])
+                    if k == j
+                    else _dense(Xt.T @ _scale_rows(Xt, wb * h[:, k, j]))
+                )
+        if m == 1:
+            C += weighted_gram(Xt, wb * r[:, 0] ** 2)
+        else:
+            C += weighted_gram(_block_grads(Xt, r), wb)
+        grad += _matvec_T(Xt, wb[:, None] * r).T.ravel()
+        abs_grad += _matvec_T(abs(Xt), wb[:, None] * np.abs(r)).T.ravel()
+    H = np.triu(H) + np.triu(H, 1).T
+    return H, C, grad, abs_grad
+
+
+def _evaluators(spec, pt, phi, phi_is_param, keep):
+    """Closures ``θ -> L(θ)`` and ``θ -> H(θ)`` in the layout of the curvature."""
+    m, p = spec.coef.shape
+    n_full = m * pt + int(phi_is_param)
+
+    def spec_at(theta):
+        theta = np.asarray(theta, dtype=float)
+        full = theta
+        if keep is not None:
+            full = np.zeros(n_full)
+            full[keep] = theta
+        coefs = full[: m * pt].reshape(m, pt)
+        new = replace(
+            spec,
+            coef=coefs[:, :p],
+            intercept=coefs[:, p] if spec.intercept is not None else None,
+        )
+        return new, (full[-1] if phi_is_param else phi)
+
+    def loss(theta):
+        new, phi_t = spec_at(theta)
+        fam = new.family
+        eta = _linear_predictor(new)
+        eta = eta if fam.name == "multinomial" else eta[:, 0]
+        if phi_t is not None and not phi_t > 0:
+            return np.inf
+        # far perturbations may overflow the inverse link: the loss is then +inf
+        with np.errstate(all="ignore"):
+            mu = fam.mean(eta)
+            if not np.all(np.isfinite(mu)):
+                return np.inf
+            try:
+                fam.check_mu(mu)
+            except ValueError:
+                return np.inf  # outside the mean space: the likelihood is zero
+            value = float(np.sum(new.sample_weight * fam.nll(new.y, eta, phi_t or 1.0)))
+        return value if np.isfinite(value) else np.inf
+
+    def hessian(theta):
+        new, phi_t = spec_at(theta)
+        return glm_curvature(
+            new, dispersion=phi_t, _dispersion_is_param=phi_is_param
+        ).hessian
+
+    return loss, hessian
+
+
+def _xt_dot(X, v, fit_int):
+    """``X̃ᵀ v`` without building ``X̃`` (the intercept entry is ``Σ v``)."""
+    out = _dense(X.T @ v)
+    return np.append(out, v.sum()) if fit_int else out
+
+
+def _dense(a):
+    return a.toarray() if sp.issparse(a) else np.asarray(a)
+
+
+def _scale_rows(Xt, v):
+    if sp.issparse(Xt):
+        return sp.csr_array(Xt).multiply(v[:, None]).tocsr()
+    return v[:, None] * Xt
+
+
+def _block_grads(Xt, r):
+    """Per-sample gradients ``r_k x̃`` of a block, class-major, shape (b, m * pt)."""
+    m = r.shape[1]
+    if sp.issparse(Xt):
+        return sp.hstack([_scale_rows(Xt, r[:, k]) for k in range(m)], format="csr")
+    return (r[:, :, None] * Xt[:, None, :]).reshape(Xt.shape[0], -1)
+
+
+def _border(M, col, corner):
+    d = M.shape[0]
+    out = np.empty((d + 1, d + 1))
+    out[:d, :d] = M
+    out[:d, d] = col
+    out[d, :d] = col
+    out[d, d] = corner
+    return out

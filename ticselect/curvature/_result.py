@@ -1,0 +1,346 @@
+"""Layer 1 — the :class:`Curvature` value object, and the conventions of ticselect.
+
+Conventions
+-----------
+These conventions hold everywhere in ticselect; other docstrings link here.
+
+Loss
+    ``L(θ) = Σᵢ wᵢ ℓᵢ(θ)``, the **summed** (not averaged) weighted negative
+    log-likelihood, ``ℓᵢ = -log p(yᵢ | xᵢ, θ)`` **including all constants**, so that
+    ``-L`` equals statsmodels' ``llf`` for the same model and dispersion.
+Sample weights
+    Frequency weights: an integer weight ``wᵢ = m`` is the same as repeating row ``i``
+    ``m`` times.  The sample size used by BIC and AICc is ``n = Σᵢ wᵢ``.
+Hessian ``H``
+    ``∇²L(θ̂)`` of the data term only, the **observed** information (not the expected
+    information; the two differ for non-canonical links), summed over samples.
+Per-sample gradients ``G``
+    Row ``i`` is ``gᵢ = ∇ℓᵢ(θ̂)``, *unweighted*, shape ``(n_samples, n_params)``.
+Gradient covariance ``C``
+    ``Σᵢ wᵢ gᵢ gᵢᵀ`` (uncentred), so integer weights equal row duplication.
+Penalty
+    An L2 penalty ``(1/2) θᵀ diag(penalty) θ`` converted to the units of ``L``:
+    ``penalty[j] = λ Pⱼⱼ`` with ``Pⱼⱼ = 0`` on unpenalised entries (intercepts,
+    dispersion).  ``LogisticRegression(C)`` gives ``λ = 1/C``;
+    ``PoissonRegressor(alpha)`` gives ``λ = alpha · Σw``; families with a dispersion
+    divide by it (``Ridge(alpha)``: ``λ = alpha / σ̂²``; ``GammaRegressor(alpha)``:
+    ``λ = alpha · Σw / φ̂``), evaluated at the estimated dispersion.  The penalised
+    Hessian is ``H_λ = H + diag(penalty)``.
+Parameters ``θ``
+    For scikit-learn GLMs: the coefficients in ``coef_`` order, then the intercept
+    (last, as in scikit-learn), then the dispersion ``φ`` for families that have one
+    (Gaussian: the variance σ²; Gamma: 1/shape; inverse Gaussian: ``Var y / μ³``),
+    estimated by maximum likelihood unless fixed with ``dispersion=``.  Multinomial
+    models stack the classes: ``θ = [coef_[0], intercept_[0], coef_[1], ...]``.
+    For statsmodels results: ``params`` in their order (the constant is an ordinary
+    column), then ``φ``.
+Gauge directions
+    scikit-learn's multinomial softmax is over-parameterised: adding one vector to every
+    class changes nothing, so ``H`` is singular along those directions, ``C`` vanishes
+    on them and the penalty alone fixes them.  ``Curvature.gauge`` holds an
+    orthonormal basis of the directions on which the likelihood is exactly flat;
+    criteria work on the orthogonal complement (equivalent to the identified
+    reference-class parameterisation) and count ``k = n_params - gauge.shape[1]``.
+Stationarity
+    ``gradient = Σᵢ wᵢ gᵢ + diag(penalty) θ̂``.  ``stationarity`` is the largest,
+    over parameters, of ``|gradientⱼ| / (Σᵢ wᵢ |gᵢⱼ| + |penaltyⱼ θ̂ⱼ|)``: 0 at an exact
+    optimum, 1 when every term pushes the same way.  ``newton_decrement`` is
+    ``gradientᵀ H_λ⁺ gradient / 2``, the decrease of the penalised loss (in NLL
+    units) that a Newton step predicts: how far the reported NLL, and with it every
+    criterion (×2), is from the stationary point.  A warning is given when both
+    exceed their tolerances (the relative gradient alone is unreliable when every
+    per-sample gradient is tiny, e.g. an interpolating fit).  The relative
+    gradient is also near 1 for parameters that the data barely inform (a network
+    weight on a pixel that is non-zero in one or two rows, or in none): only the
+    penalty acts on them, and an L-BFGS fit leaves them near, not at, their optimum.
+    A tanh network on digits fitted to ``tol=1e-9`` shows ``stationarity ≈ 1`` with
+    ``newton_decrement ≈ 1e-5`` nats: the decrement is then the yardstick.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._linalg import complement_basis, newton_decrement, restrict
+
+__all__ = [
+    "DECREMENT_TOL",
+    "RELIABILITY_FLAGS",
+    "STATIONARITY_TOL",
+    "Curvature",
+    "NotStationaryWarning",
+]
+
+#: Default threshold on :attr:`Curvature.stationarity` above which a warning is given.
+STATIONARITY_TOL = 1e-2
+#: Default threshold on :attr:`Curvature.newton_decrement` (NLL units).  Criteria are
+#: compared by differences of order 1; 1e-3 keeps the error far below that.
+DECREMENT_TOL = 1e-3
+#: Reasons a criterion may not be trusted, shown per row by tables and the CLI:
+#: ``"not_stationary"`` (the fit stopped away from its optimum), ``"overconfident"``
+#: (per-sample gradients vanish on the training rows while the curvature does not, so
+#: ``tr(H_λ⁻¹C)`` predicts no gap), ``"separation"`` (the unpenalised MLE does not
+#: exist: coefficients diverge), ``"rank_deficient"`` (aliased parameters).
+RELIABILITY_FLAGS = {
+    "not_stationary": "the fit is not at a stationary point of its penalised loss",
+    "overconfident": "per-sample gradients nearly vanish (near interpolation): TIC "
+    "underestimates the gap",
+    "separation": "the classes are (quasi-)separated: the unpenalised MLE is infinite",
+    "rank_deficient": "some parameters are aliased (numerically rank-deficient "
+    "Hessian)",
+}
+
+
+class NotStationaryWarning(UserWarning):
+    """The fitted parameters are not a stationary point of the penalised loss.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = 30 * rng.normal(size=(200, 3))
+    >>> y = (X[:, 0] + 30 * rng.normal(size=200) > 0).astype(int)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning
+    ...     model = LogisticRegression(max_iter=1).fit(X, y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     curv = ts.curvature(model, X, y)
+    >>> any(issubclass(w.category, ts.NotStationaryWarning) for w in caught)
+    True
+    """
+
+
+class Curvature:
+    """Exact curvature of a fitted model's loss at its fitted parameters.
+
+    Build it with :func:`ticselect.curvature`; all quantities follow the
+    conventions in :mod:`ticselect.curvature._result` (summed NLL, observed information,
+    uncentred gradient covariance, penalty in loss units).
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        Fitted parameters ``θ̂``.
+    param_names : list of str
+        One name per parameter.
+    hessian : ndarray of shape (n_params, n_params)
+        ``H``, Hessian of the summed data NLL (no penalty).
+    grad_cov : ndarray of shape (n_params, n_params)
+        ``C = Σᵢ wᵢ gᵢ gᵢᵀ``.
+    penalty : ndarray of shape (n_params,)
+        Diagonal ``λP`` of the L2 penalty in loss units (zeros when unpenalised).
+    nll : float
+        Summed weighted negative log-likelihood ``L(θ̂)`` (penalty excluded).
+    n_samples : float
+        ``Σᵢ wᵢ`` (equals the number of rows without weights).
+    n_rows : int
+        Number of rows of ``X``.
+    gradient : ndarray of shape (n_params,)
+        Gradient of the penalised loss at ``θ̂`` (zero at an exact optimum).
+    stationarity : float
+        Relative size of ``gradient`` (see the conventions).
+    newton_decrement : float
+        Loss decrease a Newton step predicts (see the conventions).
+    gauge : ndarray of shape (n_params, r)
+        Orthonormal directions along which the likelihood is exactly flat (``r = 0``
+        for identified models).
+    dispersion : float or None
+        Dispersion ``φ`` used (``None`` for families without one).
+    dispersion_is_param : bool
+        Whether ``φ`` is one of the parameters (estimated) or was fixed.
+    family, link : str
+        Names of the exponential family and link (``"mlp"`` for networks).
+    model_name : str
+        Short description of the fitted model.
+    loss_fn : callable or None
+        ``loss_fn(theta) -> float``: the summed data NLL ``L(θ)`` at any parameter
+        vector in this layout (``inf`` outside the family's mean space), for
+        measures that perturb ``θ``.  ``None`` after unpickling.
+    hessian_fn : callable or None
+        ``hessian_fn(theta) -> ndarray of shape (n_params, n_params)``: ``H(θ)``.
+        ``None`` after unpickling.
+    flags : list of str
+        Reasons the criteria of this fit may not be trusted, found while building it
+        (see :data:`RELIABILITY_FLAGS`; e.g. ``"not_stationary"`` once
+        :meth:`check_stationarity` has warned).  Empty for a trustworthy fit.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import PoissonRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = rng.poisson(np.exp(0.5 * X[:, 0]))
+    >>> curv = ts.curvature(PoissonRegressor(alpha=0, tol=1e-12).fit(X, y), X, y)
+    >>> curv.param_names
+    ['x0', 'x1', 'intercept']
+    >>> G = curv.per_sample_grads                  # (n_rows, n_params), unweighted
+    >>> bool(np.allclose(G.T @ G, curv.grad_cov))  # C = Σ gᵢ gᵢᵀ
+    True
+    >>> bool(np.allclose(curv.loss_fn(curv.params), curv.nll))
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        params,
+        param_names,
+        hessian,
+        grad_cov,
+        penalty,
+        nll,
+        n_samples,
+        n_rows,
+        gradient,
+        abs_grad_sum,
+        per_sample_grads,
+        gauge=None,
+        dispersion=None,
+        dispersion_is_param=False,
+        family="",
+        link="",
+        model_name="",
+        loss_fn=None,
+        hessian_fn=None,
+    ):
+        self.params = np.asarray(params, dtype=float)
+        self.param_names = list(param_names)
+        self.hessian = hessian
+        self.grad_cov = grad_cov
+        self.penalty = np.asarray(penalty, dtype=float)
+        self.nll = float(nll)
+        self.n_samples = float(n_samples)
+        self.n_rows = int(n_rows)
+        self.gradient = np.asarray(gradient, dtype=float)
+        d = self.params.shape[0]
+        self.gauge = np.zeros((d, 0)) if gauge is None else np.asarray(gauge)
+        self.dispersion = dispersion
+        self.dispersion_is_param = bool(dispersion_is_param)
+        self.family = family
+        self.link = link
+        self.model_name = model_name
+        scale = np.asarray(abs_grad_sum, dtype=float) + np.abs(
+            self.penalty * self.params
+        )
+        ratio = np.divide(
+            np.abs(self.gradient),
+            scale,
+            out=np.zeros_like(scale),
+            where=scale > 0,
+        )
+        self.stationarity = float(ratio.max()) if d else 0.0
+        self._per_sample_grads = per_sample_grads
+        self.loss_fn = loss_fn
+        self.hessian_fn = hessian_fn
+        self.flags = []
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def n_params(self):
+        """Number of entries of ``θ`` (``d``), gauge directions included."""
+        return self.params.shape[0]
+
+    @property
+    def n_free_params(self):
+        """Number of free parameters ``k = n_params - n_gauge`` used by AIC and BIC."""
+        return self.n_params - self.gauge.shape[1]
+
+    @property
+    def newton_decrement(self):
+        """``gradientᵀ H_λ⁺ gradient / 2`` in NLL units (0 at an exact optimum).
+
+        Computed on first access on the complement of the gauge directions.
+        """
+        if not hasattr(self, "_newton_decrement"):
+            Q = complement_basis(
+                self.gauge if self.gauge.shape[1] else None, self.n_params
+            )
+            self._newton_decrement = newton_decrement(
+                restrict(self.penalized_hessian, Q), Q.T @ self.gradient
+            )
+        return self._newton_decrement
+
+    @property
+    def penalized_hessian(self):
+        """``H_λ = H + diag(penalty)``, ndarray of shape (n_params, n_params)."""
+        return self.hessian + np.diag(self.penalty)
+
+    @property
+    def per_sample_grads(self):
+        """Per-sample gradients ``G``, ndarray of shape (n_rows, n_params).
+
+        Row ``i`` is ``∇ℓᵢ(θ̂)`` (unweighted).  Computed on first access (``n_rows ×
+        n_params`` floats), not when the curvature is built.
+        """
+        if callable(self._per_sample_grads):
+            self._per_sample_grads = self._per_sample_grads()
+        return self._per_sample_grads
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_per_sample_grads"] = self.per_sample_grads  # closures do not pickle
+        state["loss_fn"] = state["hessian_fn"] = None
+        return state
+
+    def __repr__(self):
+        return (
+            f"Curvature(model={self.model_name!r}, family={self.family!r}, "
+            f"link={self.link!r}, n_samples={self.n_samples:g}, "
+            f"n_params={self.n_params}, nll={self.nll:.6g}, "
+            f"stationarity={self.stationarity:.2g})"
+        )
+
+    def add_flag(self, flag):
+        """Record a reason the criteria of this fit may not be trusted.
+
+        Parameters
+        ----------
+        flag : str
+            One of :data:`RELIABILITY_FLAGS`.
+
+        Returns
+        -------
+        self : Curvature
+        """
+        if flag not in RELIABILITY_FLAGS:
+            raise ValueError(
+                f"unknown reliability flag {flag!r}; known: "
+                f"{sorted(RELIABILITY_FLAGS)}."
+            )
+        if flag not in self.flags:
+            self.flags.append(flag)
+        return self
+
+    def check_stationarity(self, tol=STATIONARITY_TOL, decrement_tol=DECREMENT_TOL):
+        """Warn when the fit is measurably away from a stationary point.
+
+        Parameters
+        ----------
+        tol : float, default=1e-2
+            Threshold on :attr:`stationarity` (relative gradient).
+        decrement_tol : float, default=1e-3
+            Threshold on :attr:`newton_decrement` (NLL units).  Both must be exceeded.
+
+        Returns
+        -------
+        self : Curvature
+        """
+        if self.stationarity > tol and self.newton_decrement > decrement_tol:
+            self.add_flag("not_stationary")
+            warnings.warn(
+                f"{self.model_name}: the fitted parameters are not a stationary point "
+                f"of the penalised loss: relative gradient {self.stationarity:.3g} > "
+                f"{tol:g}, and a Newton step would lower the loss by "
+                f"{self.newton_decrement:.3g} (largest |gradient| "
+                f"{np.max(np.abs(self.gradient)):.3g}). The fit probably stopped "
+                "early; refit with a smaller tol or a larger max_iter. TIC assumes a "
+                "stationary point.",
+                NotStationaryWarning,
+                stacklevel=3,
+            )
+        return self

@@ -1,0 +1,227 @@
+"""Read fitted statsmodels results (GLM, Logit, Probit, Poisson, MNLogit) into a spec.
+
+Mapping of conventions
+----------------------
+- ``params`` keep statsmodels' order; the constant is an ordinary column of ``exog``.
+- ``offset`` and ``exposure`` (statsmodels stores ``log(exposure)``) enter the linear
+  predictor (GLM, Logit, Probit, Poisson; statsmodels' own ``MNLogit`` likelihood
+  ignores an offset, and so do we); ``freq_weights`` are our frequency weights.
+  ``var_weights`` other than 1 are rejected (they rescale the dispersion per
+  sample, a different likelihood).
+- Binomial GLMs with a two-column endog (successes, failures) use ``n_trials``.
+- ``MNLogit`` uses the first class as reference (its coefficients fixed at 0), so the
+  model is identified and has no gauge directions.
+- statsmodels' GLM ``llf`` uses ``res.scale`` as the dispersion, except for the
+  Gaussian identity model where it uses the ML variance.  Pass
+  ``dispersion=res.scale`` to reproduce ``llf`` and ``aic`` exactly (the dispersion is
+  then fixed, not counted, as in statsmodels' ``aic``); the default (ML dispersion,
+  counted) follows R's ``AIC(glm(...))`` for the Gaussian family.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from statsmodels.discrete import discrete_model as dm
+from statsmodels.genmod import families as fam
+from statsmodels.genmod import generalized_linear_model as glm
+
+from .._families import get_family
+from .._glm import GLMSpec
+
+__all__ = ["is_statsmodels_results", "statsmodels_spec"]
+
+
+def _unwrap(res):
+    return getattr(res, "_results", res)
+
+
+def is_statsmodels_results(obj):
+    """Whether ``obj`` is a statsmodels (wrapped) results object.
+
+    Parameters
+    ----------
+    obj : object
+        Anything.
+
+    Returns
+    -------
+    bool
+    """
+    return type(_unwrap(obj)).__module__.startswith("statsmodels.")
+
+
+_SM_LINKS = {
+    "Probit": "probit",
+    "CLogLog": "cloglog",
+    "Logit": "logit",
+    "Log": "log",
+    "Identity": "identity",
+    "Sqrt": "sqrt",
+    "InverseSquared": "inverse_squared",
+    "InversePower": "inverse",
+    # subclasses of the supported links that are different links
+    "LogLog": None,
+    "Cauchy": None,
+    "CDFLink": None,
+    "LogC": None,
+    "NegativeBinomial": None,
+}
+_POWERS = {1.0: "identity", 0.5: "sqrt", -1.0: "inverse", -2.0: "inverse_squared"}
+
+
+def _glm_link_name(link):
+    """Our name for a statsmodels link, or None (first known class in the MRO)."""
+    for cls in type(link).__mro__:
+        if cls.__name__ in _SM_LINKS:
+            return _SM_LINKS[cls.__name__]
+        if cls.__name__ == "Power":
+            return _POWERS.get(float(link.power))
+    return None
+
+
+def _offset(model, n):
+    """``offset + log(exposure)`` of a model (statsmodels stores the log)."""
+    offset = np.zeros(n)
+    for extra in (getattr(model, "offset", None), getattr(model, "exposure", None)):
+        if extra is not None:
+            offset = offset + np.asarray(extra, dtype=float)
+    return offset
+
+
+def _glm_spec(res, model, feature_names):
+    fam_map = (
+        (fam.Gaussian, "gaussian"),
+        (fam.Binomial, "binomial"),
+        (fam.Poisson, "poisson"),
+        (fam.Gamma, "gamma"),
+        (fam.InverseGaussian, "inverse_gaussian"),
+        (fam.NegativeBinomial, "negative_binomial"),
+    )
+    fname = next((n for c, n in fam_map if type(model.family) is c), None)
+    link = _glm_link_name(model.family.link)
+    if fname is None or link is None:
+        raise TypeError(
+            f"statsmodels GLM with family {type(model.family).__name__} and link "
+            f"{type(model.family.link).__name__} is not supported. Supported: "
+            "Gaussian, Binomial, Poisson, Gamma, InverseGaussian, NegativeBinomial "
+            "(fixed alpha) with the links of ticselect.curvature._families."
+        )
+    vw = np.asarray(model.var_weights, dtype=float)
+    if not np.allclose(vw, 1.0):
+        raise ValueError(
+            "statsmodels GLMs with var_weights are not supported (they rescale the "
+            "dispersion sample by sample); use freq_weights for frequency weights."
+        )
+    kwargs = {}
+    y = np.asarray(model.endog, dtype=float)
+    if fname == "binomial":
+        n_trials = np.asarray(model.n_trials, dtype=float)
+        kwargs["n_trials"] = n_trials
+        y = y * n_trials  # statsmodels stores proportions: back to integer counts
+        y_int = np.round(y)
+        if np.allclose(y, y_int, rtol=0, atol=1e-8 * max(1.0, n_trials.max())):
+            y = y_int
+    if fname == "negative_binomial":
+        kwargs["alpha"] = float(model.family.alpha)
+    offset = _offset(model, len(y))
+    return GLMSpec(
+        family=get_family(fname, link, **kwargs),
+        X=np.asarray(model.exog, dtype=float),
+        y=y,
+        coef=np.asarray(res.params, dtype=float)[None, :],
+        intercept=None,
+        sample_weight=np.asarray(model.freq_weights, dtype=float),
+        offset=offset,
+        feature_names=feature_names,
+        model_name=f"statsmodels GLM({type(model.family).__name__}, {link})",
+    )
+
+
+def statsmodels_spec(results):
+    """Describe a fitted statsmodels results object as a :class:`GLMSpec`.
+
+    Parameters
+    ----------
+    results : statsmodels results
+        From ``GLM(...).fit()``, ``Logit``, ``Probit``, ``Poisson`` or ``MNLogit``.
+
+    Returns
+    -------
+    GLMSpec
+
+    Raises
+    ------
+    TypeError
+        For other statsmodels models or regularised fits.
+    """
+    res = _unwrap(results)
+    model = res.model
+    names = list(model.exog_names)
+    # GLM.fit_regularized -> RegularizedResults; the discrete models' L1 fits ->
+    # L1BinaryResults, L1PoissonResults, L1MultinomialResults (optimizer "l1")
+    optimizer = (getattr(res, "mle_settings", None) or {}).get("optimizer", "")
+    if (
+        type(res).__name__.startswith(("Regularized", "L1"))
+        or getattr(res, "regularized", False)
+        or str(optimizer).startswith("l1")
+    ):
+        raise TypeError(
+            "Regularised statsmodels fits (fit_regularized) are not supported: an "
+            "L1/elastic-net penalty is not differentiable at a sparse solution, so "
+            "the Hessian and TIC are undefined there. Refit with .fit() (no "
+            "penalty), or use a scikit-learn estimator with an L2 penalty."
+        )
+    if isinstance(model, glm.GLM):
+        return _glm_spec(res, model, names)
+    X = np.asarray(model.exog, dtype=float)
+    y = np.asarray(model.endog, dtype=float)
+    ones = np.ones(len(y))
+    if type(model) in (dm.Logit, dm.Probit):
+        link = "logit" if type(model) is dm.Logit else "probit"
+        return GLMSpec(
+            family=get_family("binomial", link),
+            X=X,
+            y=y,
+            coef=np.asarray(res.params, dtype=float)[None, :],
+            intercept=None,
+            sample_weight=ones,
+            offset=_offset(model, len(y)),  # Logit/Probit accept an offset too
+            feature_names=names,
+            model_name=f"statsmodels {type(model).__name__}",
+        )
+    if type(model) is dm.Poisson:
+        offset = _offset(model, len(y))
+        return GLMSpec(
+            family=get_family("poisson", "log"),
+            X=X,
+            y=y,
+            coef=np.asarray(res.params, dtype=float)[None, :],
+            intercept=None,
+            sample_weight=ones,
+            offset=offset,
+            feature_names=names,
+            model_name="statsmodels Poisson",
+        )
+    if type(model) is dm.MNLogit:
+        params = np.asarray(res.params, dtype=float)  # (p, K - 1)
+        K = params.shape[1] + 1
+        coef = np.vstack([np.zeros(params.shape[0]), params.T])
+        labels = model._ynames_map if hasattr(model, "_ynames_map") else None
+        class_names = [str(labels[k]) if labels else str(k) for k in range(K)]
+        return GLMSpec(
+            family=get_family("multinomial"),
+            X=X,
+            y=y,
+            coef=coef,
+            intercept=None,
+            sample_weight=ones,
+            feature_names=names,
+            class_names=class_names,
+            model_name="statsmodels MNLogit",
+            drop_classes=(0,),
+        )
+    raise TypeError(
+        f"statsmodels {type(model).__name__} results are not supported. Supported: "
+        "GLM (Gaussian, Binomial, Poisson, Gamma, InverseGaussian, NegativeBinomial), "
+        "Logit, Probit, Poisson, MNLogit."
+    )

@@ -1,0 +1,18 @@
+"""Layer 2 — flatness measures of the literature, computed from a :class:`Curvature`.
+
+What this wing owns: the exact measures (:mod:`ticselect.flatness._measures`:
+Hessian norms, soft rank, relative flatness), the PAC-Bayes measures
+(``_pacbayes``) and matrix-free spectral densities (``_density``).  It builds on
+:mod:`ticselect.criteria` (the shared spectrum) and the curvature wing.
+"""
+
+from ._density import SpectralDensity
+from ._measures import Flatness, flatness, hessian_spectral_density, relative_flatness
+
+__all__ = [
+    "Flatness",
+    "SpectralDensity",
+    "flatness",
+    "hessian_spectral_density",
+    "relative_flatness",
+]

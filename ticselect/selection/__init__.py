@@ -1,0 +1,39 @@
+"""Layer 3 — model selection: meta-estimator, scorers, paths, comparison tables.
+
+What this wing owns: :class:`~ticselect.InformationCriteria` (``_estimator``), the
+scorers and the :class:`~ticselect.InSample` splitter (``_scoring``, public as
+:mod:`ticselect.scoring`), :func:`~ticselect.criterion_path` with its Newton starts
+(``_path``, ``_path_start``), :func:`~ticselect.compare` (``_compare``) and
+:func:`~ticselect.tic_penalty` (``_tic_penalty``).  It builds on the criteria,
+flatness, calibration and curvature wings and is used only by the command line.
+"""
+
+from ._compare import Comparison, compare
+from ._estimator import InformationCriteria
+from ._path import CriterionPath, criterion_path
+from ._scoring import (
+    HeldOutDataWarning,
+    InSample,
+    check_scoring,
+    criteria_scoring,
+    get_scorer,
+    get_scorer_names,
+    make_criterion_scorer,
+)
+from ._tic_penalty import tic_penalty
+
+__all__ = [
+    "Comparison",
+    "CriterionPath",
+    "HeldOutDataWarning",
+    "InSample",
+    "InformationCriteria",
+    "check_scoring",
+    "compare",
+    "criteria_scoring",
+    "criterion_path",
+    "get_scorer",
+    "get_scorer_names",
+    "make_criterion_scorer",
+    "tic_penalty",
+]

@@ -1,0 +1,410 @@
+"""Comparison tables of several fitted models: :func:`compare` and :class:`Comparison`.
+
+Ranking and weights
+-------------------
+Models are ranked by one criterion (``sort_by``, TIC by default), lowest first; ties
+keep the input order.  For every criterion ``c`` in AIC, AICc, BIC and TIC the table
+holds
+
+- ``d_c = c - min(c)``, the difference to the best model by that criterion, and
+- ``w_c = exp(-d_c / 2) / Σⱼ exp(-d_cⱼ / 2)``, the Akaike-type weight (Burnham &
+  Anderson 2002, §2.9; the ``AICcWt`` of R's AICcmodavg and the ``weight`` of MuMIn).
+  For BIC it is the posterior model probability under equal priors (to the BIC
+  approximation); for TIC it is the same transform applied to TIC, which estimates the
+  same expected test deviance as AIC without assuming a correct model.
+
+Weights of a criterion sum to 1 over the models; a model whose criterion is infinite
+(AICc with ``n <= k + 1``) gets ``d = inf`` and weight 0.  All criteria are on the
+deviance scale of :mod:`ticselect.criteria` (``2·NLL + penalty``), so they are only
+comparable between models fitted on the same rows with the same likelihood; models
+with different ``n`` are refused.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ..criteria import Criteria, criteria
+from ..curvature import curvature
+from ..curvature.adapters.statsmodels import is_statsmodels_results
+from ._estimator import InformationCriteria
+
+__all__ = ["Comparison", "compare"]
+
+CRITERIA = ("aic", "aicc", "bic", "tic")
+COLUMNS = (
+    ("loglik", "loglik"),
+    ("k", "n_params"),
+    *[(c, c) for c in CRITERIA],
+    *[(f"d_{c}", None) for c in CRITERIA],
+    *[(f"w_{c}", None) for c in CRITERIA],
+    ("tic_penalty", "tic_penalty"),
+    ("gap_estimate", "gap_estimate"),
+    ("stationarity", "stationarity"),
+    ("n_samples", "n_samples"),
+)
+_SUMMARY_COLUMNS = (
+    "k",
+    "loglik",
+    "aic",
+    "w_aic",
+    "aicc",
+    "w_aicc",
+    "bic",
+    "w_bic",
+    "tic",
+    "d_tic",
+    "w_tic",
+    "gap_estimate",
+    "stationarity",
+)
+
+
+def akaike_weights(values):
+    """Differences to the minimum and weights ``exp(-Δ/2) / Σ exp(-Δ/2)``.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_models,)
+        Criterion values (deviance scale); ``inf`` allowed.
+
+    Returns
+    -------
+    delta : ndarray of shape (n_models,)
+        ``values - min(values)`` (``inf`` where the value is infinite, ``nan``
+        everywhere when no value is finite).
+    weights : ndarray of shape (n_models,)
+        Weights summing to 1 (``nan`` when no value is finite).
+
+    Examples
+    --------
+    >>> delta, w = akaike_weights([10.0, 12.0, np.inf])
+    >>> delta.tolist(), np.round(w, 4).tolist()
+    ([0.0, 2.0, inf], [0.7311, 0.2689, 0.0])
+    """
+    v = np.asarray(values, dtype=float)
+    finite = np.isfinite(v)
+    if not np.any(finite):
+        return np.full(v.shape, np.nan), np.full(v.shape, np.nan)
+    delta = np.full(v.shape, np.inf)
+    delta[finite] = v[finite] - v[finite].min()
+    rel = np.zeros(v.shape)
+    rel[finite] = np.exp(-0.5 * delta[finite])
+    return delta, rel / rel.sum()
+
+
+def _is_fitted(model):
+    try:
+        check_is_fitted(model[-1] if isinstance(model, Pipeline) else model)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _default_name(model):
+    if is_statsmodels_results(model):
+        inner = getattr(model, "model", model)
+        fam = getattr(inner, "family", None)
+        base = type(inner).__name__
+        return f"{base}({type(fam).__name__})" if fam is not None else base
+    if isinstance(model, InformationCriteria):
+        model = model.estimator
+    if isinstance(model, Pipeline):
+        model = model[-1]
+    text = re.sub(r"\s+", "", repr(model))
+    return text if len(text) <= 48 else text[:45] + "..."
+
+
+def _model_criteria(model, X, y, sample_weight, dispersion):
+    """Return ``(criteria, fitted_model)``, fitting a clone when unfitted."""
+    if isinstance(model, Criteria):
+        return model, None
+    if is_statsmodels_results(model):
+        return criteria(curvature(model, dispersion=dispersion)), model
+    if not hasattr(model, "fit"):
+        raise TypeError(
+            f"compare() takes estimators, Pipelines, InformationCriteria, statsmodels "
+            f"results or Criteria, got {type(model).__name__}."
+        )
+    if isinstance(model, InformationCriteria) and hasattr(model, "criteria_"):
+        return model.criteria_, model
+    if not _is_fitted(model):
+        if X is None or y is None:
+            raise ValueError(
+                f"{type(model).__name__} is not fitted: pass X and y so that compare() "
+                "can fit it."
+            )
+        model = clone(model)
+        if isinstance(model, InformationCriteria):
+            if dispersion is not None:
+                model.set_params(dispersion=dispersion)
+            return model.fit(X, y, sample_weight=sample_weight).criteria_, model
+        kw = {}
+        if sample_weight is not None:
+            key = "sample_weight"
+            if isinstance(model, Pipeline):
+                key = f"{model.steps[-1][0]}__sample_weight"
+            kw[key] = sample_weight
+        model.fit(X, y, **kw)
+    curv = curvature(model, X, y, sample_weight, dispersion=dispersion)
+    return criteria(curv), model
+
+
+def compare(
+    models, X=None, y=None, *, sample_weight=None, names=None, sort_by="tic",
+    dispersion=None,
+):  # fmt: skip
+    """Compare models by log-likelihood, AIC, AICc, BIC and TIC, with weights.
+
+    Parameters
+    ----------
+    models : list or dict
+        Candidates: fitted or unfitted scikit-learn estimators and Pipelines (unfitted
+        ones are cloned and fitted on ``X, y``), fitted or unfitted
+        :class:`~ticselect.InformationCriteria` (a fitted one contributes the
+        ``criteria_`` of its own training data), statsmodels results (which carry their
+        data) or :class:`~ticselect.Criteria`.  A dict maps names to models.
+    X : array-like of shape (n_samples, n_features), default=None
+        Training data of the scikit-learn models.
+    y : array-like of shape (n_samples,), default=None
+        Targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+    names : list of str or None, default=None
+        Model names (defaults: the dict keys, or the models' reprs).
+    sort_by : {"tic", "aic", "aicc", "bic"}, default="tic"
+        Criterion that ranks the rows (lowest first).
+    dispersion : None or float, default=None
+        Passed to :func:`ticselect.curvature`.
+
+    Returns
+    -------
+    Comparison
+        The ranked table; see the module docstring for ``d_*`` and ``w_*``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``sort_by``, mismatched ``names``, an empty list, or models
+        fitted on different numbers of samples.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from ticselect.selection._compare import compare
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> models = {
+    ...     f"C={C}": make_pipeline(StandardScaler(), LogisticRegression(C=C, tol=1e-8))
+    ...     for C in (0.01, 0.1, 1.0)
+    ... }
+    >>> table = compare(models, X, y)
+    >>> tic = {name: row["tic"] for name, row in table.to_dict().items()}
+    >>> table.best == min(tic, key=tic.get)  # ranked by TIC
+    True
+    >>> round(sum(row["w_tic"] for row in table.to_dict().values()), 12)
+    1.0
+    """
+    if sort_by not in CRITERIA:
+        raise ValueError(f"sort_by must be one of {list(CRITERIA)}, got {sort_by!r}.")
+    if isinstance(models, dict):
+        if names is not None:
+            raise ValueError("Pass names either as dict keys or as names=, not both.")
+        names, models = [str(k) for k in models], list(models.values())
+    else:
+        models = list(models)
+    if not models:
+        raise ValueError("compare() needs at least one model.")
+    if names is None:
+        names = [_default_name(m) for m in models]
+    names = list(names)
+    if len(names) != len(models):
+        raise ValueError(f"Got {len(names)} names for {len(models)} models.")
+    seen = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+
+    crits, fitted = [], []
+    for m in models:
+        c, f = _model_criteria(m, X, y, sample_weight, dispersion)
+        crits.append(c)
+        fitted.append(f)
+    ns = np.array([c.n_samples for c in crits])
+    if not np.allclose(ns, ns[0], rtol=1e-12, atol=0):
+        sizes = dict(zip(unique, ns.tolist(), strict=True))
+        raise ValueError(
+            f"Models were fitted on different numbers of samples ({sizes}); "
+            "information criteria are only comparable on the same data."
+        )
+    return Comparison(unique, crits, fitted, sort_by=sort_by)
+
+
+class Comparison:
+    """A ranked comparison table of models (built by :func:`compare`).
+
+    Attributes
+    ----------
+    names : list of str
+        Model names, best first.
+    criteria : dict of str to Criteria
+        Criteria of each model.
+    estimators : dict of str to object
+        The fitted models (``None`` for a :class:`~ticselect.Criteria` input).
+    sort_by : str
+        Ranking criterion.
+    columns : list of str
+        Column names of :meth:`to_dict` / :meth:`to_frame`.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import LinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = X[:, 0] + rng.normal(size=100)
+    >>> small = LinearRegression().fit(X[:, :1], y)
+    >>> table = ts.compare([small], X[:, :1], y, names=["x0 only"])
+    >>> table.names, table.criteria["x0 only"].n_params
+    (['x0 only'], 3)
+    """
+
+    def __init__(self, names, crits, fitted, *, sort_by="tic"):
+        self.sort_by = sort_by
+        table = {
+            col: np.array([getattr(c, src) for c in crits], dtype=float)
+            for col, src in COLUMNS
+            if src is not None
+        }
+        for c in CRITERIA:
+            table[f"d_{c}"], table[f"w_{c}"] = akaike_weights(table[c])
+        order = np.argsort(table[sort_by], kind="stable")
+        self.names = [names[i] for i in order]
+        self.criteria = {names[i]: crits[i] for i in order}
+        self.estimators = {names[i]: fitted[i] for i in order}
+        self.columns = [col for col, _ in COLUMNS]
+        self._rows = {}
+        for i in order:
+            row = {col: table[col][i].item() for col in self.columns}
+            row["k"] = int(row["k"])
+            self._rows[names[i]] = row
+
+    @property
+    def best(self):
+        """Name of the best model by ``sort_by``."""
+        return self.names[0]
+
+    def to_dict(self):
+        """Return ``{model name: {column: value}}``, best first.
+
+        Returns
+        -------
+        dict
+        """
+        return {name: dict(row) for name, row in self._rows.items()}
+
+    def to_frame(self):
+        """Return the table as a :class:`pandas.DataFrame` indexed by model name.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - exercised without pandas
+            raise ImportError(
+                "to_frame needs pandas: pip install 'ticselect[pandas]'."
+            ) from exc
+        frame = pd.DataFrame.from_dict(self._rows, orient="index")[self.columns]
+        frame.index.name = "model"
+        return frame
+
+    def _cells(self, columns):
+        rows = []
+        for name in self.names:
+            row = self._rows[name]
+            cells = [name]
+            for col in columns:
+                v = row[col]
+                if col == "k":
+                    cells.append(f"{v:d}")
+                elif col.startswith("w_"):
+                    cells.append(f"{v:.3f}")
+                elif col in ("stationarity", "gap_estimate"):
+                    cells.append(f"{v:.2g}")
+                else:
+                    cells.append(f"{v:.2f}")
+            rows.append(cells)
+        return rows
+
+    def summary(self, columns=None):
+        """Return an aligned text table, best model first.
+
+        Parameters
+        ----------
+        columns : list of str or None, default=None
+            Columns to show; ``None`` shows k, loglik, each criterion with its weight,
+            ΔTIC, the gap estimate and stationarity.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ValueError
+            For an unknown column.
+        """
+        columns = list(_SUMMARY_COLUMNS if columns is None else columns)
+        bad = [c for c in columns if c not in self.columns]
+        if bad:
+            raise ValueError(f"Unknown columns {bad}; valid: {self.columns}.")
+        header = ["model", *columns]
+        rows = self._cells(columns)
+        widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
+        fmt = [
+            (lambda s, w=w: s.ljust(w)) if j == 0 else (lambda s, w=w: s.rjust(w))
+            for j, w in enumerate(widths)
+        ]
+        lines = ["  ".join(f(h) for f, h in zip(fmt, header, strict=True))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(f(c) for f, c in zip(fmt, r, strict=True)) for r in rows]
+        n = self._rows[self.names[0]]["n_samples"]
+        lines.append(
+            f"ranked by {self.sort_by.upper()}; n = {n:g}; w_* = exp(-Δ/2)/Σexp(-Δ/2)"
+        )
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        columns = list(_SUMMARY_COLUMNS)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+            for r in self._cells(columns)
+        )
+        return (
+            f"<table><caption>ranked by {self.sort_by.upper()}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    def __str__(self):
+        return self.summary()
+
+    def __repr__(self):
+        return f"<Comparison of {len(self.names)} models, best={self.best!r}>"

@@ -1,0 +1,246 @@
+"""Layer 3 — the :class:`InformationCriteria` meta-estimator."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import (
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+)
+
+from ..criteria import criteria
+from ..curvature import curvature
+from ..curvature._result import STATIONARITY_TOL
+
+__all__ = ["InformationCriteria"]
+
+
+def _inner_has(attr):
+    def check(self):
+        target = getattr(self, "estimator_", self.estimator)
+        return hasattr(target, attr)
+
+    return check
+
+
+def _weight_params(est, sample_weight):
+    """Frequency weights go to every step whose ``fit`` accepts them."""
+    if not isinstance(est, Pipeline):
+        return {"sample_weight": sample_weight}
+    return {
+        f"{name}__sample_weight": sample_weight
+        for name, step in est.steps
+        if step not in (None, "passthrough")
+        and has_fit_parameter(step, "sample_weight")
+    }
+
+
+class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
+    """Fit an estimator and attach its curvature and information criteria.
+
+    A drop-in wrapper: ``predict``, ``predict_proba``, ``decision_function`` and
+    ``score`` are those of the fitted estimator; in addition ``curvature_`` and
+    ``criteria_`` hold the exact curvature and the criteria (AIC, BIC, TIC, ...)
+    computed on the training data at fit time.  Scorers such as ``neg_tic`` read them.
+    Every ``fit`` fits a fresh clone of ``estimator`` (so ``warm_start`` has no
+    effect through the wrapper; :func:`ticselect.criterion_path` warm-starts along a
+    grid).
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A supported scikit-learn estimator or Pipeline (see
+        :func:`ticselect.curvature`).
+    dispersion : None or float, default=None
+        ``None`` estimates the dispersion by maximum likelihood (counted as a
+        parameter); a float fixes it.
+    stationarity_tol : float, default=1e-2
+        Warn when the fit is not a stationary point of its penalised loss.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone of ``estimator``.
+    curvature_ : Curvature
+        Exact curvature at the fitted parameters.
+    criteria_ : Criteria
+        Information criteria of the fit.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (classifiers only).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import ticselect as ts
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, tol=1e-10))
+    >>> model = ts.InformationCriteria(pipe).fit(X, y)
+    >>> model.criteria_.n_params
+    31
+    >>> model.predict(X[:3]).shape
+    (3,)
+    """
+
+    #: Tells :func:`ticselect.curvature` to use ``estimator_`` (the curvature layer
+    #: cannot import this class; see ``curvature._dispatch.is_wrapper``).
+    _ticselect_wrapper = True
+
+    def __init__(
+        self, estimator, *, dispersion=None, stationarity_tol=STATIONARITY_TOL
+    ):
+        self.estimator = estimator
+        self.dispersion = dispersion
+        self.stationarity_tol = stationarity_tol
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the estimator, then compute its curvature and criteria.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights, passed to the estimator's ``fit`` (to the last step of
+            a Pipeline).
+        **fit_params : dict
+            Other parameters for the estimator's ``fit``.
+
+        Returns
+        -------
+        self : InformationCriteria
+            Fitted wrapper.
+        """
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y = column_or_1d(y_arr, warn=True)  # one target: DataConversionWarning
+        est = clone(self.estimator)
+        if sample_weight is not None:
+            fit_params = {**fit_params, **_weight_params(est, sample_weight)}
+        est.fit(X, y, **fit_params)
+        self.estimator_ = est
+        self.curvature_ = curvature(
+            est,
+            X,
+            y,
+            sample_weight,
+            dispersion=self.dispersion,
+            stationarity_tol=self.stationarity_tol,
+        )
+        self.criteria_ = criteria(self.curvature_)
+        self.n_features_in_ = est.n_features_in_
+        if hasattr(est, "feature_names_in_"):
+            self.feature_names_in_ = est.feature_names_in_
+        if hasattr(est, "classes_"):
+            self.classes_ = est.classes_
+        return self
+
+    @available_if(_inner_has("predict"))
+    def predict(self, X):
+        """Predict with the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    @available_if(_inner_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_inner_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities of the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_inner_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Score of the fitted estimator (accuracy or R², as the estimator defines).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test data.
+        y : array-like of shape (n_samples,)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        if sample_weight is None:
+            return self.estimator_.score(X, y)
+        return self.estimator_.score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.target_tags = inner.target_tags
+        tags.target_tags.multi_output = False  # criteria are for one target
+        tags.target_tags.single_output = True
+        tags.input_tags.sparse = inner.input_tags.sparse
+        return tags

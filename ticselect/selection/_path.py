@@ -1,0 +1,418 @@
+"""Criterion paths along one hyperparameter, with warm starts, and their plot.
+
+:func:`criterion_path` fits one estimator along a grid of values of one
+hyperparameter, computes the curvature and criteria at each fit, and records each
+criterion's pick.  It is the fast alternative to
+``GridSearchCV(..., cv=InSample())``: one fit per value, no refit, and warm starts
+along the grid when the estimator supports ``warm_start`` (``LogisticRegression``,
+``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``, the MLPs).  When the
+varied parameter is the L2 strength of a GLM (``C`` of a binary
+``LogisticRegression``, ``alpha`` of the scikit-learn GLM regressors) each start is
+the previous solution moved by one Newton step for the new penalty, using the
+curvature already computed for TIC (see ``ticselect.selection._path_start``).
+
+Warm starts only change the *starting point* of each fit, so with a tolerance tight
+enough for the criteria (which assume a stationary point; see
+:attr:`ticselect.Curvature.stationarity`) the path and picks equal those of cold
+fits.  For the smoothest path pass ``values`` from the most to the least regularised
+(e.g. increasing ``C``, decreasing ``alpha``).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from ..criteria import criteria
+from ..curvature import curvature
+from ._estimator import InformationCriteria
+from ._path_start import NewtonStart, warm_start_key
+
+__all__ = ["CriterionPath", "criterion_path"]
+
+PATH_CRITERIA = ("aic", "aicc", "bic", "tic")
+
+
+def criterion_path(
+    estimator,
+    param_name,
+    values,
+    X,
+    y,
+    *,
+    sample_weight=None,
+    warm_start=True,
+    dispersion=None,
+    keep_estimators=True,
+):
+    """Fit along a grid of one hyperparameter and compute the criteria at each point.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A supported scikit-learn estimator, a Pipeline ending in one, or an
+        :class:`~ticselect.InformationCriteria` (its inner estimator and
+        ``dispersion`` are used).  It is cloned, never modified.
+    param_name : str
+        Parameter to vary, as in ``set_params`` (e.g. ``"C"`` or
+        ``"logisticregression__C"``; ``"estimator__C"`` for a wrapper).
+    values : array-like of shape (n_values,)
+        Grid, fitted in the given order.
+    X : array-like of shape (n_samples, n_features)
+        Training data.
+    y : array-like of shape (n_samples,)
+        Targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights.
+    warm_start : bool or {"newton", "previous"}, default=True
+        Start each fit from the previous solution when the estimator has a
+        ``warm_start`` parameter (ignored otherwise).  ``True`` or ``"newton"``
+        moves that start by one Newton step for the new penalty where supported
+        (the L2 strength of a binary ``LogisticRegression`` or a scikit-learn GLM
+        regressor) and uses the previous solution elsewhere; ``"previous"`` always
+        uses the previous solution; ``False`` fits every value from scratch.
+    dispersion : None or float, default=None
+        Passed to :func:`ticselect.curvature`.
+    keep_estimators : bool, default=True
+        Keep a copy of every fitted estimator in ``estimators_``.
+
+    Returns
+    -------
+    CriterionPath
+
+    Raises
+    ------
+    ValueError
+        If ``param_name`` is not a parameter of the estimator, ``values`` is empty
+        or ``warm_start`` is not one of the accepted values.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from ticselect.selection._path import criterion_path
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> pipe = make_pipeline(StandardScaler(), LogisticRegression(tol=1e-8))
+    >>> path = criterion_path(pipe, "logisticregression__C", [0.01, 0.1, 1.0], X, y)
+    >>> tics = [c.tic for c in path.criteria]  # the pick is the smallest TIC
+    >>> path.warm_started, path.best_value("tic") == [0.01, 0.1, 1.0][np.argmin(tics)]
+    (True, True)
+    >>> path.best_estimator("tic")[-1].C == path.best_value("tic")
+    True
+    """
+    if isinstance(estimator, InformationCriteria):
+        if dispersion is None:
+            dispersion = estimator.dispersion
+        if param_name.startswith("estimator__"):
+            param_name = param_name[len("estimator__") :]
+        estimator = estimator.estimator
+    if not hasattr(estimator, "get_params"):
+        raise TypeError(f"Expected a scikit-learn estimator, got {estimator!r}.")
+    est = clone(estimator)
+    valid = sorted(est.get_params())
+    if param_name not in valid:
+        raise ValueError(
+            f"{param_name!r} is not a parameter of {type(est).__name__}. Valid "
+            f"parameters: {valid}."
+        )
+    values = list(np.asarray(values, dtype=object).ravel())
+    if not values:
+        raise ValueError("values must contain at least one parameter value.")
+    if warm_start not in (True, False, "newton", "previous"):
+        raise ValueError(
+            "warm_start must be True, False, 'newton' or 'previous', got "
+            f"{warm_start!r}."
+        )
+    key = warm_start_key(est)
+    warm = bool(warm_start) and key is not None
+    if key is not None:  # also switch off a warm_start=True set on the estimator
+        est.set_params(**{key: warm})
+    newton = NewtonStart(est, param_name, enabled=warm and warm_start != "previous")
+    fit_kw = {}
+    if sample_weight is not None:
+        sw_key = "sample_weight"
+        if isinstance(est, Pipeline):
+            sw_key = f"{est.steps[-1][0]}__sample_weight"
+        fit_kw[sw_key] = sample_weight
+
+    crits, fitted = [], []
+    start = time.perf_counter()
+    curv = None
+    for i, value in enumerate(values):
+        est.set_params(**{param_name: value})
+        if curv is not None:
+            newton.apply(est, curv, values[i - 1], value)
+        est.fit(X, y, **fit_kw)
+        curv = curvature(est, X, y, sample_weight, dispersion=dispersion)
+        crits.append(criteria(curv))
+        if keep_estimators:
+            fitted.append(copy.deepcopy(est))
+    elapsed = time.perf_counter() - start
+    return CriterionPath(
+        param_name,
+        values,
+        crits,
+        fitted if keep_estimators else None,
+        warm_started=warm,
+        fit_time=elapsed,
+        newton_starts=newton.n_applied,
+    )
+
+
+class CriterionPath:
+    """Criteria along a grid of one hyperparameter (built by :func:`criterion_path`).
+
+    Attributes
+    ----------
+    param_name : str
+        The varied parameter.
+    values : list
+        Grid values in fitting order.
+    criteria : list of Criteria
+        Criteria at each value.
+    estimators_ : list of estimator or None
+        Fitted estimators (copies), when kept.
+    warm_started : bool
+        Whether fits were warm-started.
+    newton_starts : int
+        How many of those starts were moved by a Newton step (see
+        :func:`criterion_path`).
+    fit_time : float
+        Wall time of all fits and criteria, in seconds.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import PoissonRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> y = rng.poisson(np.exp(0.3 * X[:, 0]))
+    >>> path = ts.criterion_path(PoissonRegressor(tol=1e-10), "alpha",
+    ...                          [1.0, 0.1, 0.01], X, y)
+    >>> tic = [c.tic for c in path.criteria]
+    >>> len(tic), path.best_value("tic") == [1.0, 0.1, 0.01][np.argmin(tic)]
+    (3, True)
+    """
+
+    def __init__(
+        self,
+        param_name,
+        values,
+        crits,
+        estimators,
+        *,
+        warm_started,
+        fit_time,
+        newton_starts=0,
+    ):
+        self.param_name = param_name
+        self.values = values
+        self.criteria = crits
+        self.estimators_ = estimators
+        self.warm_started = warm_started
+        self.fit_time = fit_time
+        self.newton_starts = newton_starts
+
+    def _check(self, criterion):
+        if criterion not in PATH_CRITERIA:
+            raise ValueError(
+                f"criterion must be one of {list(PATH_CRITERIA)}, got {criterion!r}."
+            )
+
+    def deviance(self, criterion):
+        """Criterion values on the deviance scale.
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic", "tic"}
+            Which criterion.
+
+        Returns
+        -------
+        ndarray of shape (n_values,)
+        """
+        self._check(criterion)
+        return np.array([getattr(c, criterion) for c in self.criteria], dtype=float)
+
+    def per_sample(self, criterion):
+        """Criterion divided by ``2n``: estimated test NLL per sample.
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic", "tic"}
+            Which criterion.
+
+        Returns
+        -------
+        ndarray of shape (n_values,)
+        """
+        n = np.array([c.n_samples for c in self.criteria], dtype=float)
+        return self.deviance(criterion) / (2.0 * n)
+
+    def best_index(self, criterion="tic"):
+        """Index of the grid value the criterion picks (first minimum).
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic", "tic"}, default="tic"
+            Which criterion.
+
+        Returns
+        -------
+        int
+        """
+        return int(np.argmin(self.deviance(criterion)))
+
+    def best_value(self, criterion="tic"):
+        """Grid value the criterion picks.
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic", "tic"}, default="tic"
+            Which criterion.
+
+        Returns
+        -------
+        object
+        """
+        value = self.values[self.best_index(criterion)]
+        return value.item() if hasattr(value, "item") else value
+
+    def best_estimator(self, criterion="tic"):
+        """Fitted estimator at the criterion's pick.
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic", "tic"}, default="tic"
+            Which criterion.
+
+        Returns
+        -------
+        estimator object
+
+        Raises
+        ------
+        ValueError
+            When the path was built with ``keep_estimators=False``.
+        """
+        if self.estimators_ is None:
+            raise ValueError("Estimators were not kept: use keep_estimators=True.")
+        return self.estimators_[self.best_index(criterion)]
+
+    def to_dict(self):
+        """Return ``{"param": values, "<criterion>": values, ..., "picks": {...}}``.
+
+        Returns
+        -------
+        dict
+        """
+        out = {self.param_name: list(self.values)}
+        for c in PATH_CRITERIA:
+            out[c] = self.deviance(c).tolist()
+        out["gap_estimate"] = [c.gap_estimate for c in self.criteria]
+        out["picks"] = {c: self.best_value(c) for c in PATH_CRITERIA}
+        return out
+
+    def to_frame(self):
+        """Return one row per grid value as a :class:`pandas.DataFrame`.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        import pandas as pd
+
+        rows = [
+            {self.param_name: v, **c.to_dict()}
+            for v, c in zip(self.values, self.criteria, strict=True)
+        ]
+        return pd.DataFrame(rows)
+
+    def plot(self, ax=None, *, criteria=("tic", "aic", "bic"), cv_scores=None):
+        """Plot criteria per sample (and held-out loss) against the parameter.
+
+        Each curve marks its selected point.  The y axis is the estimated test NLL per
+        sample, ``criterion / (2n)``, the scale of ``-neg_log_loss``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or None, default=None
+            Axes to draw on (a new figure when ``None``).
+        criteria : sequence of str, default=("tic", "aic", "bic")
+            Criteria to draw.
+        cv_scores : array-like of shape (n_values,) or fitted search, default=None
+            Held-out scores (greater is better, e.g. ``neg_log_loss``) aligned with
+            ``values``, or a fitted ``GridSearchCV`` over the same parameter whose
+            ``mean_test_score`` is used; drawn as minus the score.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Raises
+        ------
+        ImportError
+            When matplotlib is not installed.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError(
+                "CriterionPath.plot needs matplotlib: pip install 'ticselect[plot]'."
+            ) from exc
+        if ax is None:
+            _, ax = plt.subplots()
+        x = np.asarray(self.values, dtype=float)
+        for name in criteria:
+            yv = self.per_sample(name)
+            (line,) = ax.plot(x, yv, marker=".", label=name.upper())
+            i = self.best_index(name)
+            ax.plot(x[i], yv[i], marker="o", ms=10, mfc="none", color=line.get_color())
+        if cv_scores is not None:
+            cx, cy = self._cv_curve(cv_scores)
+            (line,) = ax.plot(cx, -cy, marker=".", ls="--", label="CV")
+            i = int(np.argmax(cy))
+            ax.plot(
+                cx[i], -cy[i], marker="s", ms=10, mfc="none", color=line.get_color()
+            )
+        if np.all(x > 0) and x.max() / x.min() > 20:
+            ax.set_xscale("log")
+        ax.set_xlabel(self.param_name)
+        ax.set_ylabel("estimated test NLL per sample")
+        ax.legend()
+        return ax
+
+    def _cv_curve(self, cv_scores):
+        if hasattr(cv_scores, "cv_results_"):
+            res = cv_scores.cv_results_
+            key = next(
+                (
+                    k
+                    for k in res
+                    if k.startswith("param_")
+                    and k.endswith(self.param_name.split("__")[-1])
+                ),
+                None,
+            )
+            if key is None or "mean_test_score" not in res:
+                raise ValueError(
+                    "The search must vary the same parameter and have a single "
+                    "metric (mean_test_score)."
+                )
+            cx = np.asarray(res[key], dtype=float)
+            cy = np.asarray(res["mean_test_score"], dtype=float)
+            order = np.argsort(cx)
+            return cx[order], cy[order]
+        cy = np.asarray(cv_scores, dtype=float)
+        if cy.shape != (len(self.values),):
+            raise ValueError(
+                f"cv_scores must have one entry per value ({len(self.values)}), got "
+                f"shape {cy.shape}."
+            )
+        return np.asarray(self.values, dtype=float), cy

@@ -1,0 +1,503 @@
+"""Layer 3 — scorers and the :class:`InSample` splitter.
+
+Conventions: :mod:`ticselect.scoring`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import warnings
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import get_scorer as sk_get_scorer
+from sklearn.metrics import get_scorer_names as sk_names
+
+from .._validation import final_step
+from ..calibration import CALIBRATION_SCORERS
+from ..criteria import criteria
+from ..curvature import SUPPORTED, curvature
+from ..curvature._dispatch import is_sklearn_mlp
+from ..curvature._result import STATIONARITY_TOL
+from ..curvature.adapters.sklearn_glm import SKLEARN_GLMS
+from ._estimator import InformationCriteria
+
+__all__ = [
+    "HELD_OUT_THRESHOLD",
+    "HeldOutDataWarning",
+    "InSample",
+    "check_scoring",
+    "criteria_scoring",
+    "get_scorer",
+    "get_scorer_names",
+    "make_criterion_scorer",
+]
+
+#: Threshold on the standardised gradient statistic ``T`` above which a raw estimator
+#: is considered to be scored on data it was not fitted on (see the module docstring).
+HELD_OUT_THRESHOLD = 0.1
+
+
+class HeldOutDataWarning(UserWarning):
+    """A criterion scorer was handed data that a raw estimator was not fitted on.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, ticselect as ts
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X, X_new = rng.normal(size=(200, 5)), rng.normal(size=(200, 5))
+    >>> y, y_new = (X[:, 0] > 0).astype(int), (X_new[:, 0] > 0).astype(int)
+    >>> model = LogisticRegression(C=0.1, tol=1e-10).fit(X, y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = ts.get_scorer("neg_tic")(model, X_new, y_new)
+    >>> any(issubclass(w.category, ts.HeldOutDataWarning) for w in caught)
+    True
+    """
+
+
+# --------------------------------------------------------------------- internals
+def _held_out_statistic(curv):
+    """Return ``T = mean_j gradientⱼ² / Cⱼⱼ`` over entries with ``Cⱼⱼ > 0``."""
+    c = np.diag(curv.grad_cov)
+    keep = c > 0
+    if not np.any(keep):
+        return 0.0
+    return float(np.mean(curv.gradient[keep] ** 2 / c[keep]))
+
+
+def _fitted_criteria(estimator, X, y, sample_weight=None):
+    """Criteria of a fitted estimator (see the module docstring for the data used)."""
+    last = final_step(estimator)
+    if isinstance(last, InformationCriteria):
+        if not hasattr(last, "criteria_"):
+            raise NotFittedError(
+                "This InformationCriteria instance is not fitted yet; criterion "
+                "scorers read its criteria_ attribute. Call 'fit' first."
+            )
+        return last.criteria_
+    curv = curvature(estimator, X, y, sample_weight, stationarity_tol=np.inf)
+    stat = _held_out_statistic(curv)
+    if stat > HELD_OUT_THRESHOLD:
+        warnings.warn(
+            f"Criterion scorer: {type(last).__name__} is not a stationary point of "
+            f"its loss on the data it is scored on (standardised gradient statistic "
+            f"T = {stat:.3g} > {HELD_OUT_THRESHOLD}): these are probably not its "
+            "training data (or the fit is far from converged). Information "
+            "criteria are in-sample quantities: use "
+            "cv=ticselect.InSample() with a raw estimator, or wrap it in "
+            "ticselect.InformationCriteria so that scorers read the criteria computed "
+            "at fit time.",
+            HeldOutDataWarning,
+            stacklevel=3,
+        )
+    else:
+        curv.check_stationarity(STATIONARITY_TOL)
+    return criteria(curv)
+
+
+class _CriterionAttr:
+    """Picklable ``crit -> getattr(crit, name)``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, crit):
+        return getattr(crit, self.name)
+
+
+class _CriterionScorer:
+    """Picklable scorer returning ``sign * fn(criteria) / (2n)`` (or unscaled)."""
+
+    def __init__(self, name, fn, *, per_sample=True, sign=-1.0):
+        self.name = name
+        self.fn = fn
+        self.per_sample = per_sample
+        self.sign = sign
+
+    def value(self, crit):
+        """Return the score for already computed criteria.
+
+        Parameters
+        ----------
+        crit : Criteria
+            Criteria of the fitted model.
+
+        Returns
+        -------
+        float
+        """
+        value = float(self.fn(crit))
+        if self.per_sample:
+            value = value / (2.0 * crit.n_samples)
+        return self.sign * value
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        return self.value(_fitted_criteria(estimator, X, y, sample_weight))
+
+    def __repr__(self):
+        return f"make_criterion_scorer({self.name})"
+
+
+def _looks_like_metric(fn):
+    """Whether ``fn`` has the ``(y_true, y_pred)`` signature of a metric.
+
+    A callable whose first parameter is ``estimator`` is a scorer, even when a later
+    one is called ``y_true`` (scikit-learn's ``make_scorer`` objects are called as
+    ``scorer(estimator, X, y_true)``).
+    """
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return False
+    if params and params[0] in ("estimator", "est", "model", "clf"):
+        return False
+    return bool({"y_true", "y_pred", "y_score", "y_prob", "y_proba"} & set(params))
+
+
+def _metric_error(fn, where):
+    name = getattr(fn, "__name__", repr(fn))
+    return TypeError(
+        f"{where} got {name}, which looks like a metric (y_true, y_pred) rather than "
+        "a scorer (estimator, X, y). Use a scorer name such as "
+        f"{get_scorer_names()}, sklearn.metrics.make_scorer({name}) for a held-out "
+        "metric, or ticselect.make_criterion_scorer(fn) for a function of "
+        "ticselect.Criteria."
+    )
+
+
+# --------------------------------------------------------------------- public API
+def make_criterion_scorer(fn, *, per_sample=True, greater_is_better=False, name=None):
+    """Turn a function of :class:`~ticselect.Criteria` into a scikit-learn scorer.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(criteria) -> float`` on the deviance scale.  Lambdas work with
+        ``n_jobs > 1`` (joblib's loky backend pickles them with cloudpickle).
+    per_sample : bool, default=True
+        Divide by ``2n`` (deviance scale to NLL per sample).
+    greater_is_better : bool, default=False
+        Whether larger values of ``fn`` are better; if not the scorer negates them.
+    name : str or None, default=None
+        Name shown in the scorer's repr.
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y, sample_weight=None) -> float``.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` is not callable or looks like a ``(y_true, y_pred)`` metric.
+
+    Examples
+    --------
+    >>> import ticselect as ts
+    >>> scorer = ts.make_criterion_scorer(lambda c: c.aic + c.tic, name="aic+tic")
+    >>> scorer
+    make_criterion_scorer(aic+tic)
+    """
+    if isinstance(fn, str) or not callable(fn):
+        raise TypeError(
+            "make_criterion_scorer takes a function of ticselect.Criteria, got "
+            f"{fn!r}. For a built-in criterion use ticselect.get_scorer(name) with "
+            f"one of {get_scorer_names()}."
+        )
+    if _looks_like_metric(fn):
+        raise _metric_error(fn, "make_criterion_scorer")
+    return _CriterionScorer(
+        name or getattr(fn, "__name__", "criterion"),
+        fn,
+        per_sample=per_sample,
+        sign=1.0 if greater_is_better else -1.0,
+    )
+
+
+_SCORERS = {
+    "neg_tic": _CriterionScorer("tic", _CriterionAttr("tic")),
+    "neg_aic": _CriterionScorer("aic", _CriterionAttr("aic")),
+    "neg_aicc": _CriterionScorer("aicc", _CriterionAttr("aicc")),
+    "neg_bic": _CriterionScorer("bic", _CriterionAttr("bic")),
+    "neg_gap_estimate": _CriterionScorer(
+        "gap_estimate", _CriterionAttr("gap_estimate"), per_sample=False
+    ),
+    "neg_soft_rank": _CriterionScorer(
+        "soft_rank", _CriterionAttr("soft_rank"), per_sample=False
+    ),
+}
+# Calibration scorers are ordinary held-out scorers (predict_proba on the X given).
+_SCORERS.update(CALIBRATION_SCORERS)
+
+
+def get_scorer_names():
+    """Names accepted by :func:`get_scorer` (ticselect's own scorers).
+
+    scikit-learn's names (``sklearn.metrics.get_scorer_names()``) are accepted too.
+
+    Returns
+    -------
+    list of str
+        Sorted names.
+
+    Examples
+    --------
+    >>> import ticselect as ts
+    >>> [name for name in ts.get_scorer_names() if "ic" in name]
+    ['neg_aic', 'neg_aicc', 'neg_bic', 'neg_tic']
+    """
+    return sorted(_SCORERS)
+
+
+def _unknown_name_error(name):
+    close = difflib.get_close_matches(
+        str(name), get_scorer_names() + list(sk_names()), n=3
+    )
+    hint = f" Did you mean {close}?" if close else ""
+    return ValueError(
+        f"{name!r} is not a valid scorer name.{hint} ticselect scorers: "
+        f"{get_scorer_names()}; scikit-learn scorer names "
+        "(sklearn.metrics.get_scorer_names()) are accepted too."
+    )
+
+
+def get_scorer(scoring):
+    """Return the scorer for a name (ticselect's or scikit-learn's) or a callable.
+
+    Parameters
+    ----------
+    scoring : str or callable
+        One of :func:`get_scorer_names`, a scikit-learn scorer name such as
+        ``"neg_log_loss"``, or a scorer ``(estimator, X, y) -> float`` (returned as
+        is).
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y) -> float`` (greater is better).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones).
+    TypeError
+        For a metric ``(y_true, y_pred)`` or any other non-scorer.
+
+    Examples
+    --------
+    >>> import ticselect as ts
+    >>> ts.get_scorer("neg_tic")
+    make_criterion_scorer(tic)
+    >>> ts.get_scorer("neg_log_loss")
+    make_scorer(log_loss, ...)
+    """
+    if isinstance(scoring, str):
+        if scoring in _SCORERS:
+            return _SCORERS[scoring]
+        if scoring in sk_names():
+            return sk_get_scorer(scoring)
+        raise _unknown_name_error(scoring)
+    if scoring is criteria or scoring is curvature:
+        raise TypeError(
+            f"ticselect.{scoring.__name__} is not a scorer. Use a scorer name such as "
+            f"{get_scorer_names()}, or make_criterion_scorer(fn) for a function of "
+            "Criteria."
+        )
+    if callable(scoring):
+        if _looks_like_metric(scoring):
+            raise _metric_error(scoring, "get_scorer")
+        return scoring
+    raise TypeError(
+        f"scoring must be a scorer name or a callable, got {type(scoring).__name__}. "
+        f"ticselect scorers: {get_scorer_names()}."
+    )
+
+
+def _is_supported(estimator):
+    last = final_step(estimator)
+    if isinstance(last, InformationCriteria):
+        return _is_supported(last.estimator)
+    return isinstance(last, SKLEARN_GLMS) or is_sklearn_mlp(last)
+
+
+def check_scoring(estimator, scoring="neg_tic"):
+    """Validate an estimator for criterion scoring and return the scorer.
+
+    Checks up front what would otherwise fail inside every fit of a search.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A supported scikit-learn estimator, a Pipeline ending in one, or an
+        :class:`~ticselect.InformationCriteria` (fitted or not).
+    scoring : str, callable, list, tuple or dict, default="neg_tic"
+        As accepted by ``GridSearchCV``; every entry is resolved with
+        :func:`get_scorer`.
+
+    Returns
+    -------
+    callable or dict
+        The scorer, or a dict of scorers for multi-metric ``scoring``.
+
+    Raises
+    ------
+    TypeError
+        If the estimator is not supported (lists the supported models) or a scoring
+        entry is not a scorer.
+    ValueError
+        For an unknown scorer name (lists the valid names).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ticselect.scoring import check_scoring
+    >>> sorted(check_scoring(LogisticRegression(), ["neg_tic", "neg_bic"]))
+    ['neg_bic', 'neg_tic']
+    """
+    if isinstance(scoring, (list, tuple, set)):
+        resolved = {name: get_scorer(name) for name in scoring}
+    elif isinstance(scoring, dict):
+        resolved = {key: get_scorer(val) for key, val in scoring.items()}
+    else:
+        resolved = get_scorer(scoring)
+    scorers = resolved.values() if isinstance(resolved, dict) else [resolved]
+    uses_criteria = any(
+        isinstance(s, (_CriterionScorer, _MultiCriterionScorer)) for s in scorers
+    )
+    if uses_criteria and not _is_supported(estimator):
+        raise TypeError(
+            f"Criterion scorers cannot score {type(final_step(estimator)).__name__}. "
+            f"Supported models: {SUPPORTED}."
+        )
+    return resolved
+
+
+class _MultiCriterionScorer:
+    """Callable ``(estimator, X, y) -> dict``: all scores from one curvature."""
+
+    def __init__(self, names):
+        self.names = list(names)
+        self._scorers = {name: get_scorer(name) for name in self.names}
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        out = {}
+        crit = None
+        for name, scorer in self._scorers.items():
+            if isinstance(scorer, _CriterionScorer):
+                if crit is None:
+                    crit = _fitted_criteria(estimator, X, y, sample_weight)
+                out[name] = scorer.value(crit)
+            elif sample_weight is None:
+                out[name] = scorer(estimator, X, y)
+            else:
+                out[name] = scorer(estimator, X, y, sample_weight=sample_weight)
+        return out
+
+    def __repr__(self):
+        return f"criteria_scoring({', '.join(map(repr, self.names))})"
+
+
+def criteria_scoring(*names):
+    """Multi-metric scoring that computes the curvature once per fitted candidate.
+
+    ``GridSearchCV(scoring={"tic": get_scorer("neg_tic"), "bic": ...})`` calls each
+    scorer separately, so a raw estimator's curvature is computed once per criterion.
+    This callable returns a ``dict`` of all of them from one curvature, which
+    scikit-learn accepts as multi-metric ``scoring`` (use ``refit="<name>"``).
+
+    Parameters
+    ----------
+    *names : str
+        Scorer names: ticselect's (:func:`get_scorer_names`) or scikit-learn's (those
+        are computed as usual on the ``X, y`` handed in).
+
+    Returns
+    -------
+    callable
+        ``scoring(estimator, X, y, sample_weight=None) -> dict`` keyed by ``names``.
+
+    Raises
+    ------
+    ValueError
+        If no name is given or a name is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> import ticselect as ts
+    >>> from ticselect.scoring import criteria_scoring
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = (X[:, 0] + rng.logistic(size=200) > 0).astype(int)
+    >>> search = GridSearchCV(
+    ...     LogisticRegression(tol=1e-10),
+    ...     {"C": [0.01, 1.0]},
+    ...     cv=ts.InSample(),
+    ...     scoring=criteria_scoring("neg_tic", "neg_bic"),
+    ...     refit="neg_tic",
+    ... ).fit(X, y)
+    >>> tic = [ts.criteria(ts.curvature(LogisticRegression(C=C, tol=1e-10).fit(X, y),
+    ...                                 X, y)).tic for C in (0.01, 1.0)]
+    >>> search.best_params_["C"] == (0.01, 1.0)[np.argmin(tic)]
+    True
+    """
+    if not names:
+        raise ValueError(
+            f"criteria_scoring needs at least one name, e.g. {get_scorer_names()}."
+        )
+    return _MultiCriterionScorer(names)
+
+
+class InSample:
+    """Cross-validation splitter with one split whose train and test sets are all rows.
+
+    With it, ``GridSearchCV(..., cv=InSample(), scoring=ts.get_scorer("neg_tic"))``
+    fits every candidate once and ranks them by an in-sample criterion.
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> [(tr.tolist(), te.tolist()) for tr, te in ts.InSample().split(np.zeros((3, 1)))]
+    [([0, 1, 2], [0, 1, 2])]
+    """
+
+    def split(self, X, y=None, groups=None):
+        """Yield the single split ``(all rows, all rows)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : array-like, default=None
+            Ignored.
+        groups : array-like, default=None
+            Ignored.
+
+        Yields
+        ------
+        train, test : ndarray of shape (n_samples,)
+        """
+        idx = np.arange(X.shape[0] if hasattr(X, "shape") else len(X))
+        yield idx, idx
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Return 1.
+
+        Parameters
+        ----------
+        X, y, groups : object, default=None
+            Ignored.
+
+        Returns
+        -------
+        int
+        """
+        return 1
+
+    def __repr__(self):
+        return "InSample()"
