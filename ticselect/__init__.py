@@ -48,6 +48,14 @@ from .curvature import (
     estimate_trace,
     top_eigenvalues,
 )
+from .stattests import (
+    IMTestResult,
+    PointwiseCriteria,
+    VuongResult,
+    information_matrix_test,
+    pointwise,
+    vuong_test,
+)
 from .flatness import Flatness, flatness, hessian_spectral_density, relative_flatness
 from .selection import (
     Comparison,
@@ -116,4 +124,10 @@ __all__ = [
     "get_scorer",
     "get_scorer_names",
     "make_criterion_scorer",
+    "IMTestResult",
+    "PointwiseCriteria",
+    "VuongResult",
+    "information_matrix_test",
+    "pointwise",
+    "vuong_test",
 ]
