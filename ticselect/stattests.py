@@ -63,12 +63,13 @@ __all__ = [
     "VuongResult",
     "information_matrix_test",
     "paired_difference_se",
+    "solve_penalised",
     "pointwise",
     "vuong_test",
 ]
 
 
-def _solve_penalised(curv, B, rcond=DEFAULT_RCOND):
+def solve_penalised(curv, B, rcond=DEFAULT_RCOND):
     """``H_λ⁺ B`` on the gauge complement (``B`` of shape (d, m)).
 
     The same equilibrated Cholesky / eigen-pseudo-inverse as
@@ -241,7 +242,7 @@ def pointwise(curv):
     else:
         S = group_scores(G, w, curv.groups, curv.n_groups)[curv.groups]
     # H_λ⁻¹ Sᵀ column by column, then the row-wise inner products gᵢᵀ (H_λ⁻¹ sᵢ)
-    pen = np.einsum("ij,ji->i", G, _solve_penalised(curv, S.T))
+    pen = np.einsum("ij,ji->i", G, solve_penalised(curv, S.T))
     k, n = curv.n_free_params, curv.n_samples
     return PointwiseCriteria(
         tic=2.0 * (nll + pen),
