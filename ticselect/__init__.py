@@ -48,21 +48,13 @@ from .curvature import (
     estimate_trace,
     top_eigenvalues,
 )
-from .stattests import (
-    IMTestResult,
-    PointwiseCriteria,
-    VuongResult,
-    information_matrix_test,
-    pointwise,
-    vuong_test,
-)
 from .flatness import Flatness, flatness, hessian_spectral_density, relative_flatness
 from .selection import (
     Comparison,
     CriterionPath,
     HeldOutDataWarning,
-    InformationCriteria,
     InferenceResult,
+    InformationCriteria,
     InSample,
     check_scoring,
     compare,
@@ -73,6 +65,14 @@ from .selection import (
     inference,
     make_criterion_scorer,
     tic_penalty,
+)
+from .stattests import (
+    IMTestResult,
+    PointwiseCriteria,
+    VuongResult,
+    information_matrix_test,
+    pointwise,
+    vuong_test,
 )
 
 __version__ = "0.1.0.dev0"

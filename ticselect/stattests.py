@@ -230,8 +230,10 @@ def pointwise(curv):
     >>> curv = ts.curvature(PoissonRegressor(alpha=0, tol=1e-10).fit(X, y), X, y)
     >>> pw = ts.pointwise(curv)
     >>> crit = ts.criteria(curv)
-    >>> bool(np.isclose(pw.tic.sum(), crit.tic)), bool(np.isclose(pw.aic.sum(), crit.aic))
-    (True, True)
+    >>> bool(np.isclose(pw.tic.sum(), crit.tic))
+    True
+    >>> bool(np.isclose(pw.aic.sum(), crit.aic))
+    True
     """
     check_curvature(curv, "pointwise()")
     G = curv.per_sample_grads
@@ -585,4 +587,5 @@ def _html_table(caption, rows):
         f"<td>{html.escape(str(v))}</td></tr>"
         for k, v in rows.items()
     )
-    return f"<table><caption>{html.escape(caption)}</caption><tbody>{body}</tbody></table>"
+    cap = html.escape(caption)
+    return f"<table><caption>{cap}</caption><tbody>{body}</tbody></table>"

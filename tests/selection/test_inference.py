@@ -58,7 +58,9 @@ def _sm_cases():
         "glm-binomial": sm.GLM(
             rng.binomial(1, 1 / (1 + np.exp(-eta))), X, family=sm.families.Binomial()
         ),
-        "glm-poisson": sm.GLM(rng.poisson(np.exp(eta)), X, family=sm.families.Poisson()),
+        "glm-poisson": sm.GLM(
+            rng.poisson(np.exp(eta)), X, family=sm.families.Poisson()
+        ),
         "glm-gamma-log": sm.GLM(
             rng.gamma(2.0, np.exp(eta) / 2.0),
             X,

@@ -228,7 +228,7 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         # diagonal of each row's Hessian ∇²ℓᵢ: ℓ''ᵢ x̃ᵢⱼ² (and ∂²ℓᵢ/∂φ²), one predictor
         Xt_full = _with_intercept(X, fit_int)
         sq = Xt_full.multiply(Xt_full) if sp.issparse(Xt_full) else Xt_full**2
-        D = _dense(_scale_rows(sp.csr_array(sq) if sp.issparse(sq) else sq, d2[:, 0, 0]))
+        D = _dense(_scale_rows(sq, d2[:, 0, 0]))
         return D if lphiphi is None else np.column_stack([D, lphiphi])
 
     keep = None

@@ -16,7 +16,8 @@ dispersion; ``G`` the number of groups):
   ``t`` with ``n - p`` degrees of freedom.  For other families with a dispersion the
   maximum-likelihood ``φ̂`` is used; pass ``dispersion=results.scale`` to use
   statsmodels' Pearson estimate (and reproduce its numbers).
-- ``"HC0"``: the sandwich ``H_λ⁻¹ C H_λ⁻¹`` (Huber 1967; White 1980), ``C = Σ wᵢ gᵢgᵢᵀ``.
+- ``"HC0"``: the sandwich ``H_λ⁻¹ C H_λ⁻¹`` (Huber 1967; White 1980),
+  ``C = Σ wᵢ gᵢgᵢᵀ``.
 - ``"HC1"``: HC0 times ``n / (n - p)`` (statsmodels' small-sample factor).
 - ``"cluster"``: ``H_λ⁻¹ C_g H_λ⁻¹`` with ``C_g = Σ_g s_g s_gᵀ`` over the groups'
   summed scores (Liang & Zeger 1986), times ``G/(G - 1) · (n - 1)/(n - p)``
@@ -350,7 +351,9 @@ def inference(
     covariance: HC0 (sandwich H_λ⁻¹ C H_λ⁻¹)
     """
     if cov_type not in COV_TYPES:
-        raise ValueError(f"cov_type must be one of {list(COV_TYPES)}, got {cov_type!r}.")
+        raise ValueError(
+            f"cov_type must be one of {list(COV_TYPES)}, got {cov_type!r}."
+        )
     if cov_type == "cluster" and groups is None:
         raise ValueError("cov_type='cluster' needs groups= (one label per row).")
     if cov_type != "cluster" and groups is not None:
