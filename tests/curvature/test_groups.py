@@ -84,3 +84,39 @@ def test_bad_groups():
         ts.curvature(m, X, y, groups=np.arange(49))
     with pytest.raises(ValueError, match="NaN"):
         ts.curvature(m, X, y, groups=np.r_[np.nan, np.arange(49.0)])
+
+
+@pytest.mark.slow
+def test_clustered_tic_penalty_tracks_the_true_gap():
+    # Gaussian working model on clustered data (see benchmarks/clustered_tic.py):
+    # the true gap E[L_test(θ̂) - L_train(θ̂)] without its mean-zero noise term,
+    # from the closed-form E_new ℓ(θ) (x, z ~ N(0, 1), pseudo-true σ*² = τ² + 1).
+    rng = np.random.default_rng(0)
+    G, m, tau2 = 40, 10, 1.0
+    n = G * m
+    g = np.repeat(np.arange(G), m)
+
+    def e_nll(beta, b0, s2):
+        mse = np.sum((np.asarray(beta) - 1.0) ** 2) + (b0 - 1.0) ** 2 + tau2 + 1.0
+        return 0.5 * np.log(2 * np.pi * s2) + mse / (2 * s2)
+
+    def nll(y, mu, s2):
+        return np.sum(0.5 * np.log(2 * np.pi * s2) + (y - mu) ** 2 / (2 * s2))
+
+    gaps, iid, clus = [], [], []
+    for _ in range(200):
+        x, z = rng.normal(size=n), rng.normal(size=G)[g]
+        y = 1 + x + z + rng.normal(scale=np.sqrt(tau2), size=G)[g] + rng.normal(size=n)
+        X = np.column_stack([x, z])
+        fit = LinearRegression().fit(X, y)
+        s2 = np.mean((y - fit.predict(X)) ** 2)
+        gaps.append(
+            n * (e_nll(fit.coef_, fit.intercept_, s2) - e_nll([1, 1], 1.0, tau2 + 1))
+            + nll(y, 1 + x + z, tau2 + 1)
+            - nll(y, fit.predict(X), s2)
+        )
+        iid.append(ts.criteria(ts.curvature(fit, X, y)).tic_penalty)
+        clus.append(ts.criteria(ts.curvature(fit, X, y, groups=g)).tic_penalty)
+    gap = np.mean(gaps)  # ≈ 15.6 (benchmark); iid ≈ 4.0, clustered ≈ 14.3
+    assert abs(np.mean(clus) - gap) < 0.25 * gap
+    assert abs(np.mean(iid) - gap) > 3 * abs(np.mean(clus) - gap)
