@@ -42,7 +42,8 @@ def one_setting(G, m, tau2, reps, seed=0):
         g = np.repeat(np.arange(G), m)
         x = rng.normal(size=n)
         z = rng.normal(size=G)[g]
-        y = 1.0 + x + z + rng.normal(scale=np.sqrt(tau2), size=G)[g] + rng.normal(size=n)
+        u = rng.normal(scale=np.sqrt(tau2), size=G)[g]
+        y = 1.0 + x + z + u + rng.normal(size=n)
         X = np.column_stack([x, z])
         fit = LinearRegression().fit(X, y)
         mu = fit.predict(X)
