@@ -10,7 +10,8 @@ declares them as import-linter contracts, checked in CI):
 4. :mod:`ticselect.cli` (and the public alias :mod:`ticselect.scoring`)
 3. :mod:`ticselect.selection`: meta-estimator, scorers, paths, comparison tables
 2. :mod:`ticselect.flatness` above :mod:`ticselect.criteria`, and
-   :mod:`ticselect.calibration`
+   :mod:`ticselect.calibration` and :mod:`ticselect.stattests` (pointwise criteria,
+   Vuong and information-matrix tests)
 1. :mod:`ticselect.curvature`: fitted model → :class:`Curvature`
 0. :mod:`ticselect._validation`: input checks shared by all
 """
