@@ -1,5 +1,6 @@
 """ts.inference against statsmodels' own standard errors (the oracle)."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -92,6 +93,29 @@ def test_statsmodels_results_match_statsmodels_bse(case, cov_type):
     if cov_type in ("nonrobust", "HC0"):
         np.testing.assert_allclose(ours.pvalues, res.pvalues, rtol=1e-5, atol=1e-12)
         np.testing.assert_allclose(ours.conf_int(), res.conf_int(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC0"])
+def test_statsmodels_mnlogit(cov_type):
+    rng, x, _ = _data(seed=7)
+    y = np.digitize(x[:, 0] + rng.normal(size=len(x)), [0.0, 1.0])
+    model = sm.MNLogit(y, sm.add_constant(x))
+    res = model.fit(disp=0, method="newton", tol=1e-12, cov_type=cov_type)
+    ours = ts.inference(res, cov_type=cov_type)
+    # statsmodels' bse is (p, K-1); ours stacks the non-reference classes
+    np.testing.assert_allclose(ours.bse, np.asarray(res.bse).T.ravel(), rtol=RTOL)
+
+
+def test_multinomial_softmax_footer_and_pickled_curvature():
+    rng, x, _ = _data(n=200, seed=8)
+    y = np.digitize(x[:, 0] + rng.normal(size=200), [0.0, 1.0])
+    m = LogisticRegression(C=1.0, tol=1e-10).fit(x, y)
+    res = ts.inference(m, x, y)
+    assert any("softmax" in line for line in res.footer())
+    curv = pickle.loads(pickle.dumps(res.curvature))
+    np.testing.assert_allclose(
+        ts.pointwise(curv).tic, ts.pointwise(res.curvature).tic, rtol=1e-12
+    )
 
 
 def test_statsmodels_glm_hc1_is_hc0():

@@ -209,6 +209,11 @@ class InferenceResult:
                 "penalised fit: these are the penalised estimator's sandwich errors, "
                 "not valid p-values or intervals for the unpenalised coefficients"
             )
+        if self.curvature.gauge.shape[1]:
+            notes.append(
+                "over-parameterised softmax: covariance on the complement of its "
+                "gauge directions (contrasts between classes are identified)"
+            )
         if self.curvature.flags:
             notes.append("reliability flags: " + ", ".join(self.curvature.flags))
         return notes
