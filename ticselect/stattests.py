@@ -525,8 +525,9 @@ def information_matrix_test(curv):
     Notes
     -----
     The OPG form over-rejects in finite samples (see :mod:`ticselect.stattests`): in
-    our simulation (Poisson GLM, 3 parameters) the rejection rate at level 0.05 was
-    about 0.07 at ``n = 500``.  Treat small p-values as a hint, not a verdict.
+    our simulation of a correct Poisson GLM with 3 parameters (300 data sets each)
+    the rejection rate at level 0.05 was 0.14 at ``n = 200`` and 0.08 at ``n = 500``
+    and ``n = 2000``.  Treat small p-values as a hint, not a verdict.
 
     Examples
     --------
