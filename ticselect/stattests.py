@@ -236,7 +236,8 @@ def pointwise(curv):
     True
     """
     check_curvature(curv, "pointwise()")
-    G = curv.per_sample_grads
+    G = curv._per_sample_grads  # built, not cached: n_rows × d floats (see compare)
+    G = G() if callable(G) else G
     w = curv.sample_weight
     nll = curv.per_sample_nll
     if curv.groups is None:

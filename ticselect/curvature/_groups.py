@@ -126,7 +126,9 @@ def group_grad_cov(curv, groups):
     w = curv.sample_weight
     singletons = n_groups == curv.n_rows
     if not (singletons and np.all(w == 1.0)):
-        S = group_scores(curv.per_sample_grads, w, codes, n_groups)
+        G = curv._per_sample_grads  # not cached on the curvature: n_rows × d floats
+        G = G() if callable(G) else G
+        S = group_scores(G, w, codes, n_groups)
         curv.grad_cov = S.T @ S
     curv.groups = codes
     curv.n_groups = n_groups
