@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sps
 import statsmodels.api as sm
 from scipy import stats
 from sklearn.linear_model import (
+    GammaRegressor,
     LinearRegression,
     LogisticRegression,
     PoissonRegressor,
@@ -223,3 +225,18 @@ def test_im_test_size_by_simulation():
         c = ts.curvature(PoissonRegressor(alpha=0, tol=1e-10).fit(X, y), X, y)
         rej.append(ts.information_matrix_test(c).pvalue < 0.05)
     assert 0.02 <= np.mean(rej) <= 0.13
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_per_row_hessian_diagonal_sums_to_hessian(sparse):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(200, 3))
+    y = rng.gamma(2.0, np.exp(0.2 * X[:, 0]) / 2.0)
+    w = rng.integers(1, 3, size=200).astype(float)
+    m = GammaRegressor(alpha=0, tol=1e-12).fit(X, y, sample_weight=w)
+    Xin = sps.csr_matrix(X) if sparse else X
+    curv = ts.curvature(m, Xin, y, w)  # dispersion estimated: a parameter, last
+    D = curv.per_sample_hessian_diag
+    assert D.shape == (200, 5)
+    np.testing.assert_allclose(w @ D, np.diag(curv.hessian), rtol=1e-10)
+    np.testing.assert_allclose(w @ curv.per_sample_nll, curv.nll, rtol=1e-12)
