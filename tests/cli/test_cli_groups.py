@@ -82,12 +82,16 @@ def test_select_with_groups(clustered_csv):
             "--json"]  # fmt: skip
     status, out, err = run_main(argv)
     assert status == 0, err
-    rows = json.loads(out)["candidates"]
+    result = json.loads(out)
+    assert result["data"]["n_groups"] == 30
+    rows = result["candidates"]
     pipe = make_pipeline(
         StandardScaler(), PoissonRegressor(alpha=0.001, tol=1e-10, max_iter=10_000)
     ).fit(X, y)
     tic = ts.criteria(ts.curvature(pipe, X, y, groups=site)).tic
     assert_allclose(rows[0]["tic"], tic, rtol=1e-6)
+    status, out, err = run_main([a for a in argv if a != "--json"])
+    assert status == 0 and "clustered by 'site' (30 groups)" in out
 
 
 def test_groups_errors(clustered_csv):

@@ -221,6 +221,8 @@ def run_select(args, out=None, err=None):
             "n_samples": int(data.n_samples),
             "n_features": int(X.shape[1]),
             "target": data.target_name,
+            "groups": args.groups,
+            "n_groups": None if groups is None else int(len(np.unique(groups))),
         },
         "family": family,
         "model": args.model,
@@ -326,7 +328,12 @@ def format_select(result):
     d = result["data"]
     lines = [
         f"{d['source']}: n={n}, p={d['n_features']}, target {d['target']!r}; "
-        f"{result['estimator']} ({result['family']}) over {param}",
+        f"{result['estimator']} ({result['family']}) over {param}"
+        + (
+            f"; clustered by {d['groups']!r} ({d['n_groups']} groups)"
+            if d.get("groups")
+            else ""
+        ),
         "criteria on the deviance scale (lower is better); TIC/2n and CV logloss are "
         "NLL per sample; * marks each pick",
         "".join(f"{t:>{w + 1}}" for (t, _, _), w in zip(cols, widths, strict=True)),
