@@ -10,7 +10,8 @@ declares them as import-linter contracts, checked in CI):
 4. :mod:`ticselect.cli` (and the public alias :mod:`ticselect.scoring`)
 3. :mod:`ticselect.selection`: meta-estimator, scorers, paths, comparison tables
 2. :mod:`ticselect.flatness` above :mod:`ticselect.criteria`, and
-   :mod:`ticselect.calibration`
+   :mod:`ticselect.calibration` and :mod:`ticselect.stattests` (pointwise criteria,
+   Vuong and information-matrix tests)
 1. :mod:`ticselect.curvature`: fitted model → :class:`Curvature`
 0. :mod:`ticselect._validation`: input checks shared by all
 """
@@ -53,6 +54,7 @@ from .selection import (
     Comparison,
     CriterionPath,
     HeldOutDataWarning,
+    InferenceResult,
     InformationCriteria,
     InSample,
     check_scoring,
@@ -61,8 +63,17 @@ from .selection import (
     criterion_path,
     get_scorer,
     get_scorer_names,
+    inference,
     make_criterion_scorer,
     tic_penalty,
+)
+from .stattests import (
+    IMTestResult,
+    PointwiseCriteria,
+    VuongResult,
+    information_matrix_test,
+    pointwise,
+    vuong_test,
 )
 
 __version__ = "0.1.0.dev0"
@@ -116,4 +127,12 @@ __all__ = [
     "get_scorer",
     "get_scorer_names",
     "make_criterion_scorer",
+    "IMTestResult",
+    "InferenceResult",
+    "inference",
+    "PointwiseCriteria",
+    "VuongResult",
+    "information_matrix_test",
+    "pointwise",
+    "vuong_test",
 ]

@@ -116,7 +116,7 @@ def _column_error(name, header, path):
     return CLIError(f"column {name!r} not found in {path}{hint}; columns: {shown}.")
 
 
-def load_dataset(csv_path=None, target=None, features=None):
+def load_dataset(csv_path=None, target=None, features=None, groups=None):
     """Load the built-in data set, or a CSV file with a header row.
 
     Parameters
@@ -127,6 +127,9 @@ def load_dataset(csv_path=None, target=None, features=None):
         Target column (required with ``csv_path``).
     features : list of str or None, default=None
         Feature columns (default: every other column).
+    groups : str or None, default=None
+        Cluster column (``--groups``): kept as text labels in
+        ``Dataset.extra["groups"]`` and left out of the default features.
 
     Returns
     -------
@@ -139,8 +142,10 @@ def load_dataset(csv_path=None, target=None, features=None):
         features or missing values.
     """
     if csv_path is None:
-        if target is not None or features is not None:
-            raise CLIError("--target and --features need --csv PATH.", status=2)
+        if target is not None or features is not None or groups is not None:
+            raise CLIError(
+                "--target, --features and --groups need --csv PATH.", status=2
+            )
         return _builtin()
     if target is None:
         raise CLIError("--csv needs --target COLUMN.", status=2)
@@ -160,8 +165,15 @@ def load_dataset(csv_path=None, target=None, features=None):
             )
     if target not in header:
         raise _column_error(target, header, csv_path)
+    if groups is not None:
+        if groups not in header:
+            raise _column_error(groups, header, csv_path)
+        if groups == target or (features is not None and groups in features):
+            raise CLIError(
+                f"the --groups column {groups!r} is also the target or a feature."
+            )
     if features is None:
-        features = [h for h in header if h != target]
+        features = [h for h in header if h not in (target, groups)]
     for name in features:
         if name not in header:
             raise _column_error(name, header, csv_path)
@@ -194,6 +206,21 @@ def load_dataset(csv_path=None, target=None, features=None):
             f"target column {target!r} has a missing value on line {missing[0]} of "
             f"{csv_path}."
         )
+    extra = {}
+    if groups is not None:
+        gcol = header.index(groups)
+        labels = np.array([row[gcol].strip() for _, row in body], dtype=object)
+        bad = [
+            line
+            for (line, _), v in zip(body, labels, strict=True)
+            if v.lower() in _MISSING
+        ]
+        if bad:
+            raise CLIError(
+                f"--groups column {groups!r} has a missing value on line {bad[0]} "
+                f"of {csv_path}."
+            )
+        extra["groups"] = labels.astype(str)
     return Dataset(
         X=X,
         y_raw=y_raw,
@@ -201,6 +228,7 @@ def load_dataset(csv_path=None, target=None, features=None):
         target_name=target,
         source=str(csv_path),
         lines=lines,
+        extra=extra,
     )
 
 

@@ -84,6 +84,11 @@ def _common(p):
         help="feature columns (default: every column but the target)",
     )  # fmt: skip
     data.add_argument(
+        "--groups", metavar="COLUMN",
+        help="cluster column of --csv: rows are independent only between groups "
+        "(clustered TIC, cluster-robust errors, group-wise CV folds and split)",
+    )  # fmt: skip
+    data.add_argument(
         "--family", choices=FAMILIES, default="auto",
         help="likelihood; auto: binomial for two classes, multinomial for text "
         "labels, else gaussian (default: auto)",
@@ -172,6 +177,11 @@ def build_parser():
     rep.add_argument(
         "--value", type=_penalty_value, metavar="V",
         help="C (classification) or alpha (regression, mlp) (default: 1)",
+    )  # fmt: skip
+    rep.add_argument(
+        "--cov-type", choices=("nonrobust", "HC0", "HC1", "cluster"), default=None,
+        help="standard errors of the coefficient table (default: cluster with "
+        "--groups, else HC1)",
     )  # fmt: skip
     rep.add_argument(
         "--test-size", type=float, default=0.25, metavar="F",

@@ -1,4 +1,8 @@
-"""``ticselect report``: curvature, criteria, flatness and calibration of one model.
+"""``ticselect report``: coefficients, curvature, criteria, flatness, calibration.
+
+The report opens with the coefficient table of :func:`ticselect.inference` (GLMs;
+``--cov-type``, default ``HC1``, or ``cluster`` with ``--groups``).  With
+``--groups`` the train/test split keeps groups whole and the curvature is clustered.
 
 The model is fitted on a training split (``--test-size``, default 0.25, stratified
 for classifiers); curvature and criteria are computed on the training rows, the
@@ -104,22 +108,34 @@ def run_report(args):
     CLIError
         For a bad ``--test-size`` or data problems.
     """
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
     from ..calibration import calibration_report
     from ..criteria import criteria
     from ..curvature import curvature
+    from ..selection import inference
 
     if not 0.0 <= args.test_size < 1.0:
         raise CLIError("--test-size must be in [0, 1).", status=2)
-    data = load_dataset(args.csv, args.target, args.features)
+    data = load_dataset(args.csv, args.target, args.features, args.groups)
+    groups = data.extra.get("groups")
+    cov_type = args.cov_type or ("cluster" if groups is not None else "HC1")
+    if cov_type == "cluster" and groups is None:
+        raise CLIError("--cov-type cluster needs --groups COLUMN.", status=2)
     family, y = check_target(data, args.family)
     X = data.X
+    g_tr = groups
     est, param = make_estimator(
         family, args.model, args.value if args.value is not None else 1.0,
         hidden=args.hidden, seed=args.seed, scale=not args.no_scale,
     )  # fmt: skip
-    if args.test_size > 0:
+    if args.test_size > 0 and groups is not None:
+        split = GroupShuffleSplit(
+            n_splits=1, test_size=args.test_size, random_state=args.seed
+        )
+        tr, te = next(split.split(X, y, groups))
+        X_tr, X_te, y_tr, y_te, g_tr = X[tr], X[te], y[tr], y[te], groups[tr]
+    elif args.test_size > 0:
         strat = y if family in CLASSIFICATION else None
         try:
             X_tr, X_te, y_tr, y_te = train_test_split(
@@ -135,7 +151,19 @@ def run_report(args):
     ):
         warnings.simplefilter("always")
         est.fit(X_tr, y_tr)
-        curv = curvature(est, X_tr, y_tr)
+        curv = curvature(est, X_tr, y_tr, groups=g_tr)
+        coef = None
+        if args.model == "glm":
+            g_inf = g_tr if cov_type == "cluster" else None
+            coef = _coefficients(
+                inference(est, X_tr, y_tr, cov_type=cov_type, groups=g_inf),
+                data.feature_names,
+            )
+            if not args.no_scale:
+                coef["footer"].append(
+                    "coefficients per standard deviation of each feature (the "
+                    "model standardises them; --no-scale for raw units)"
+                )
         crit = criteria(curv)
         flat = _flatness(curv, args.seed)
         n = crit.n_samples
@@ -165,6 +193,7 @@ def run_report(args):
         "model": args.model,
         "estimator": type(last).__name__,
         "param": {param: float(last.get_params()[param])},
+        "coefficients": coef,
         "curvature": _curvature_summary(curv),
         "criteria": {k: _plain(v) for k, v in crit.to_dict().items()},
         "held_out": heldout,
@@ -176,6 +205,45 @@ def run_report(args):
         },
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
     }
+
+
+def _coefficients(res, feature_names):
+    """The coefficient table as plain data (feature names of the CSV)."""
+    names = list(res.param_names)
+    p = len(feature_names)
+    if names[:p] == [f"x{j}" for j in range(p)]:
+        names[:p] = feature_names
+    frame = res._columns(0.05)
+    cols = list(frame)
+    rows = [
+        [names[i], *[float(frame[c][i]) for c in cols]] for i in range(len(names))
+    ]
+    return {
+        "cov_type": res.cov_type,
+        "n_groups": res.n_groups,
+        "columns": cols,
+        "rows": rows,
+        "footer": res.footer(),
+    }
+
+
+def _coef_lines(coef):
+    header = ["", *coef["columns"]]
+    rows = [
+        [r[0], *[f"{v:.3f}" if c.startswith("P>") else f"{v:.4g}"
+                 for c, v in zip(coef["columns"], r[1:], strict=True)]]
+        for r in coef["rows"]
+    ]  # fmt: skip
+    widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
+    lines = ["Coefficients (training rows)", "-" * max(28, sum(widths) + 12)]
+    for r in [header, *rows]:
+        lines.append(
+            "  ".join(
+                c.ljust(w) if j == 0 else c.rjust(w)
+                for j, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    return lines + coef["footer"]
 
 
 def _block(title, mapping):
@@ -214,6 +282,8 @@ def format_report(rep):
         f"{d['n_features']} features",
         "",
     ]
+    if rep.get("coefficients"):
+        lines += _coef_lines(rep["coefficients"]) + [""]
     lines += _block("Curvature (training rows)", rep["curvature"]) + [""]
     lines += _block("Criteria (training rows; deviance scale)", rep["criteria"])
     lines += [""]

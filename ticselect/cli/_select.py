@@ -22,6 +22,7 @@ import numpy as np
 from .._validation import final_step
 from ._data import (
     CLASSIFICATION,
+    CLIError,
     HeldOutLoss,
     blas_threads,
     check_target,
@@ -62,9 +63,17 @@ class Progress:
         self.stream.flush()
 
 
-def _splits(family, y, n_folds, seed):
-    from sklearn.model_selection import KFold, StratifiedKFold
+def _splits(family, y, n_folds, seed, groups=None):
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
+    if groups is not None:
+        if len(np.unique(groups)) < n_folds:
+            raise CLIError(
+                f"--cv {n_folds} needs at least {n_folds} groups in --groups.",
+                status=2,
+            )
+        folds = GroupKFold(n_splits=n_folds)
+        return list(folds.split(np.zeros((y.shape[0], 1)), y, groups))
     cls = StratifiedKFold if family in CLASSIFICATION else KFold
     return list(
         cls(n_splits=n_folds, shuffle=True, random_state=seed).split(
@@ -137,7 +146,8 @@ def run_select(args, out=None, err=None):
     n_folds = args.cv
     if args.plot:
         _check_plot_path(args.plot)  # fail before the fits, not after
-    data = load_dataset(args.csv, args.target, args.features)
+    data = load_dataset(args.csv, args.target, args.features, args.groups)
+    groups = data.extra.get("groups")
     family, y = check_target(data, args.family, n_folds=n_folds)
     if args.grid is not None:
         param = make_estimator(family, args.model, 1.0)[1]
@@ -146,7 +156,7 @@ def run_select(args, out=None, err=None):
         param, grid = default_grid(family, args.model, args.n_grid)
     X = data.X
     loss = HeldOutLoss(family)
-    splits = _splits(family, y, n_folds, args.seed) if n_folds else []
+    splits = _splits(family, y, n_folds, args.seed, groups) if n_folds else []
     progress = Progress(len(grid), args.progress)
     rows, crits, fitted_all = [], [], []
     with (
@@ -162,7 +172,7 @@ def run_select(args, out=None, err=None):
             t0 = time.perf_counter()
             est.fit(X, y)
             t1 = time.perf_counter()
-            crit = criteria(curvature(est, X, y))
+            crit = criteria(curvature(est, X, y, groups=groups))
             t2 = time.perf_counter()
             cv_loss = None
             if splits:
@@ -211,6 +221,8 @@ def run_select(args, out=None, err=None):
             "n_samples": int(data.n_samples),
             "n_features": int(X.shape[1]),
             "target": data.target_name,
+            "groups": args.groups,
+            "n_groups": None if groups is None else int(len(np.unique(groups))),
         },
         "family": family,
         "model": args.model,
@@ -316,7 +328,12 @@ def format_select(result):
     d = result["data"]
     lines = [
         f"{d['source']}: n={n}, p={d['n_features']}, target {d['target']!r}; "
-        f"{result['estimator']} ({result['family']}) over {param}",
+        f"{result['estimator']} ({result['family']}) over {param}"
+        + (
+            f"; clustered by {d['groups']!r} ({d['n_groups']} groups)"
+            if d.get("groups")
+            else ""
+        ),
         "criteria on the deviance scale (lower is better); TIC/2n and CV logloss are "
         "NLL per sample; * marks each pick",
         "".join(f"{t:>{w + 1}}" for (t, _, _), w in zip(cols, widths, strict=True)),

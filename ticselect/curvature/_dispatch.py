@@ -19,6 +19,7 @@ from .._validation import (
     validate_y,
 )
 from ._glm import glm_curvature
+from ._groups import group_grad_cov
 from ._result import STATIONARITY_TOL
 from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
@@ -159,6 +160,7 @@ def curvature(
     dispersion=None,
     stationarity_tol=STATIONARITY_TOL,
     max_memory=None,
+    groups=None,
 ):
     """Exact Hessian, per-sample gradients and gradient covariance of a fitted model.
 
@@ -188,6 +190,14 @@ def curvature(
         Bytes allowed for the dense ``H`` and ``C`` of an MLP (default: half the
         physical memory); larger requests raise a ``ValueError`` giving the size in
         GiB and pointing to the matrix-free estimators (``ts.estimate_tic_penalty``).
+    groups : array-like of shape (n_samples,), default=None
+        Cluster label of each row (statsmodels results: of each row of ``exog``).
+        Rows are then independent only *between* groups: the per-sample gradients
+        are summed within each group before forming the gradient covariance,
+        ``C = Σ_g s_g s_gᵀ`` with ``s_g = Σ_{i∈g} wᵢ gᵢ``, so TIC, the gap estimate
+        and sandwich standard errors honour within-group dependence.  ``H``, the NLL
+        and ``n_samples`` (used by BIC and AICc) still count rows.  With one row per
+        group (and unit weights) the result equals the ungrouped one.
 
     Returns
     -------
@@ -216,4 +226,6 @@ def curvature(
     curv = dispatch(
         model, X, y, sample_weight, dispersion=dispersion, max_memory=max_memory
     )
+    if groups is not None:
+        group_grad_cov(curv, groups)
     return curv.check_stationarity(stationarity_tol)

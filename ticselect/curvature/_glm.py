@@ -170,7 +170,8 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
                 )
     phi_arg = 1.0 if phi is None else phi
 
-    nll = float(np.sum(w * fam.nll(y, eta, phi_arg)))
+    nll_rows = fam.nll(y, eta, phi_arg)
+    nll = float(np.sum(w * nll_rows))
     if not np.isfinite(nll):
         raise ValueError(
             f"The negative log-likelihood of {spec.model_name} is not finite at the "
@@ -198,7 +199,7 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
     names = _param_names(spec)
     gauge = _softmax_gauge(m, pt) if spec.softmax_gauge else None
 
-    lphi = None
+    lphi = lphiphi = None
     if phi_is_param:
         lphi, lphiphi, letaphi = fam.dispersion_derivatives(y, eta, phi)
         h_bp = _xt_dot(X, w * letaphi, fit_int)
@@ -222,6 +223,13 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         if lphi is not None:
             G = np.column_stack([G, lphi])
         return G[:, keep] if keep is not None else G
+
+    def per_sample_hessian_diag():
+        # diagonal of each row's Hessian ∇²ℓᵢ: ℓ''ᵢ x̃ᵢⱼ² (and ∂²ℓᵢ/∂φ²), one predictor
+        Xt_full = _with_intercept(X, fit_int)
+        sq = Xt_full.multiply(Xt_full) if sp.issparse(Xt_full) else Xt_full**2
+        D = _dense(_scale_rows(sq, d2[:, 0, 0]))
+        return D if lphiphi is None else np.column_stack([D, lphiphi])
 
     keep = None
     if spec.drop_classes:
@@ -255,6 +263,9 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         family=fam.name,
         link=fam.link.name,
         model_name=spec.model_name,
+        per_sample_nll=nll_rows,
+        sample_weight=w,
+        per_sample_hessian_diag=per_sample_hessian_diag if m == 1 else None,
     )
 
 

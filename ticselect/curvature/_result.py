@@ -130,7 +130,8 @@ class Curvature:
     hessian : ndarray of shape (n_params, n_params)
         ``H``, Hessian of the summed data NLL (no penalty).
     grad_cov : ndarray of shape (n_params, n_params)
-        ``C = Σᵢ wᵢ gᵢ gᵢᵀ``.
+        ``C = Σᵢ wᵢ gᵢ gᵢᵀ``; with ``groups=`` the clustered ``C = Σ_g s_g s_gᵀ``
+        over the groups' summed scores ``s_g = Σ_{i∈g} wᵢ gᵢ``.
     penalty : ndarray of shape (n_params,)
         Diagonal ``λP`` of the L2 penalty in loss units (zeros when unpenalised).
     nll : float
@@ -167,6 +168,11 @@ class Curvature:
         Reasons the criteria of this fit may not be trusted, found while building it
         (see :data:`RELIABILITY_FLAGS`; e.g. ``"not_stationary"`` once
         :meth:`check_stationarity` has warned).  Empty for a trustworthy fit.
+    sample_weight : ndarray of shape (n_rows,)
+        The frequency weights ``wᵢ`` (ones without weights).
+    groups : ndarray of shape (n_rows,) or None
+        Integer group code of each row (``0 .. n_groups - 1``) when built with
+        ``groups=``, else ``None``; ``n_groups`` is then the number of groups.
 
     Examples
     --------
@@ -207,6 +213,9 @@ class Curvature:
         model_name="",
         loss_fn=None,
         hessian_fn=None,
+        per_sample_nll=None,
+        sample_weight=None,
+        per_sample_hessian_diag=None,
     ):
         self.params = np.asarray(params, dtype=float)
         self.param_names = list(param_names)
@@ -238,6 +247,15 @@ class Curvature:
         self.loss_fn = loss_fn
         self.hessian_fn = hessian_fn
         self.flags = []
+        self._per_sample_nll = per_sample_nll
+        self._per_sample_hessian_diag = per_sample_hessian_diag
+        self.sample_weight = (
+            np.ones(self.n_rows)
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=float)
+        )
+        self.groups = None
+        self.n_groups = None
 
     # ------------------------------------------------------------------ derived
     @property
@@ -281,10 +299,43 @@ class Curvature:
             self._per_sample_grads = self._per_sample_grads()
         return self._per_sample_grads
 
+    @property
+    def per_sample_nll(self):
+        """Per-row NLL ``ℓᵢ(θ̂)`` (unweighted), ndarray of shape (n_rows,).
+
+        ``Σᵢ wᵢ ℓᵢ`` equals :attr:`nll`.  Raises ``ValueError`` when the adapter that
+        built this curvature did not record it.
+        """
+        if self._per_sample_nll is None:
+            raise ValueError(
+                f"{self.model_name}: this Curvature holds no per-row NLL; rebuild it "
+                "with ticselect.curvature(model, X, y)."
+            )
+        return np.asarray(self._per_sample_nll, dtype=float)
+
+    @property
+    def per_sample_hessian_diag(self):
+        """Diagonal of each row's Hessian ``∇²ℓᵢ(θ̂)``, ndarray of shape (n_rows, d).
+
+        Unweighted, so ``Σᵢ wᵢ`` of a column is the diagonal of :attr:`hessian`.
+        Recorded for GLMs with one linear predictor (used by the information-matrix
+        test); computed on first access.  Raises ``ValueError`` otherwise.
+        """
+        if self._per_sample_hessian_diag is None:
+            raise ValueError(
+                f"{self.model_name}: per-row Hessians are recorded for GLMs with one "
+                "linear predictor only (not for multinomial models or networks)."
+            )
+        if callable(self._per_sample_hessian_diag):
+            self._per_sample_hessian_diag = self._per_sample_hessian_diag()
+        return self._per_sample_hessian_diag
+
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_per_sample_grads"] = self.per_sample_grads  # closures do not pickle
         state["loss_fn"] = state["hessian_fn"] = None
+        if callable(state.get("_per_sample_hessian_diag")):
+            state["_per_sample_hessian_diag"] = None  # closures do not pickle
         return state
 
     def __repr__(self):

@@ -10,6 +10,7 @@ flatness, calibration and curvature wings and is used only by the command line.
 
 from ._compare import Comparison, compare
 from ._estimator import InformationCriteria
+from ._inference import InferenceResult, inference
 from ._path import CriterionPath, criterion_path
 from ._scoring import (
     HeldOutDataWarning,
@@ -27,6 +28,7 @@ __all__ = [
     "CriterionPath",
     "HeldOutDataWarning",
     "InSample",
+    "InferenceResult",
     "InformationCriteria",
     "check_scoring",
     "compare",
@@ -34,6 +36,7 @@ __all__ = [
     "criterion_path",
     "get_scorer",
     "get_scorer_names",
+    "inference",
     "make_criterion_scorer",
     "tic_penalty",
 ]

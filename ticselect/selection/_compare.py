@@ -13,6 +13,17 @@ holds
   approximation); for TIC it is the same transform applied to TIC, which estimates the
   same expected test deviance as AIC without assuming a correct model.
 
+Standard error of a TIC difference
+----------------------------------
+``d_tic_se`` is the standard error of ``d_tic`` from the paired per-row
+contributions of :func:`ticselect.pointwise`: with ``dᵢ = ticᵢ(model) - ticᵢ(best)``
+(the best by TIC), ``d_tic_se = √(n · Var_w(d))``, the ``dse`` of ArviZ's
+``compare`` (Vehtari, Gelman & Gabry 2017) on the deviance scale (0 for the best
+model; ``nan`` for inputs without per-row values, i.e. :class:`~ticselect.Criteria`).
+With ``groups=`` the differences are summed within groups first.  A ``d_tic`` of a
+few ``d_tic_se`` is a difference the data resolve; for two non-nested models,
+:meth:`Comparison.vuong_test` turns it into a test.
+
 Weights of a criterion sum to 1 over the models; a model whose criterion is infinite
 (AICc with ``n <= k + 1``) gets ``d = inf`` and weight 0.  All criteria are on the
 deviance scale of :mod:`ticselect.criteria` (``2·NLL + penalty``), so they are only
@@ -34,6 +45,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..criteria import Criteria, criteria
 from ..curvature import curvature
 from ..curvature.adapters.statsmodels import is_statsmodels_results
+from ..stattests import paired_difference_se, pointwise, vuong_test
 from ._estimator import InformationCriteria
 
 __all__ = ["Comparison", "compare"]
@@ -45,6 +57,7 @@ COLUMNS = (
     *[(c, c) for c in CRITERIA],
     *[(f"d_{c}", None) for c in CRITERIA],
     *[(f"w_{c}", None) for c in CRITERIA],
+    ("d_tic_se", None),
     ("tic_penalty", "tic_penalty"),
     ("gap_estimate", "gap_estimate"),
     ("stationarity", "stationarity"),
@@ -61,6 +74,7 @@ _SUMMARY_COLUMNS = (
     "w_bic",
     "tic",
     "d_tic",
+    "d_tic_se",
     "w_tic",
     "gap_estimate",
     "stationarity",
@@ -122,19 +136,27 @@ def _default_name(model):
     return text if len(text) <= 48 else text[:45] + "..."
 
 
-def _model_criteria(model, X, y, sample_weight, dispersion):
-    """Return ``(criteria, fitted_model)``, fitting a clone when unfitted."""
+def _model_criteria(model, X, y, sample_weight, dispersion, groups=None):
+    """Return ``(criteria, fitted_model, curvature)``, fitting a clone when unfitted.
+
+    ``curvature`` is ``None`` for a :class:`Criteria` input.
+    """
     if isinstance(model, Criteria):
-        return model, None
+        return model, None, None
     if is_statsmodels_results(model):
-        return criteria(curvature(model, dispersion=dispersion)), model
+        curv = curvature(model, dispersion=dispersion, groups=groups)
+        return criteria(curv), model, curv
     if not hasattr(model, "fit"):
         raise TypeError(
             f"compare() takes estimators, Pipelines, InformationCriteria, statsmodels "
             f"results or Criteria, got {type(model).__name__}."
         )
-    if isinstance(model, InformationCriteria) and hasattr(model, "criteria_"):
-        return model.criteria_, model
+    if (
+        isinstance(model, InformationCriteria)
+        and hasattr(model, "criteria_")
+        and groups is None
+    ):
+        return model.criteria_, model, getattr(model, "curvature_", None)
     if not _is_fitted(model):
         if X is None or y is None:
             raise ValueError(
@@ -145,21 +167,24 @@ def _model_criteria(model, X, y, sample_weight, dispersion):
         if isinstance(model, InformationCriteria):
             if dispersion is not None:
                 model.set_params(dispersion=dispersion)
-            return model.fit(X, y, sample_weight=sample_weight).criteria_, model
-        kw = {}
-        if sample_weight is not None:
-            key = "sample_weight"
-            if isinstance(model, Pipeline):
-                key = f"{model.steps[-1][0]}__sample_weight"
-            kw[key] = sample_weight
-        model.fit(X, y, **kw)
-    curv = curvature(model, X, y, sample_weight, dispersion=dispersion)
-    return criteria(curv), model
+            model.fit(X, y, sample_weight=sample_weight)
+            if groups is None:
+                return model.criteria_, model, model.curvature_
+        else:
+            kw = {}
+            if sample_weight is not None:
+                key = "sample_weight"
+                if isinstance(model, Pipeline):
+                    key = f"{model.steps[-1][0]}__sample_weight"
+                kw[key] = sample_weight
+            model.fit(X, y, **kw)
+    curv = curvature(model, X, y, sample_weight, dispersion=dispersion, groups=groups)
+    return criteria(curv), model, curv
 
 
 def compare(
     models, X=None, y=None, *, sample_weight=None, names=None, sort_by="tic",
-    dispersion=None,
+    dispersion=None, groups=None,
 ):  # fmt: skip
     """Compare models by log-likelihood, AIC, AICc, BIC and TIC, with weights.
 
@@ -183,6 +208,9 @@ def compare(
         Criterion that ranks the rows (lowest first).
     dispersion : None or float, default=None
         Passed to :func:`ticselect.curvature`.
+    groups : array-like of shape (n_samples,), default=None
+        Cluster labels passed to :func:`ticselect.curvature` (clustered TIC and
+        ``d_tic_se``; statsmodels results use them too).
 
     Returns
     -------
@@ -235,11 +263,12 @@ def compare(
         seen[name] = seen.get(name, 0) + 1
         unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
 
-    crits, fitted = [], []
+    crits, fitted, curvs = [], [], []
     for m in models:
-        c, f = _model_criteria(m, X, y, sample_weight, dispersion)
+        c, f, cv = _model_criteria(m, X, y, sample_weight, dispersion, groups)
         crits.append(c)
         fitted.append(f)
+        curvs.append(cv)
     ns = np.array([c.n_samples for c in crits])
     if not np.allclose(ns, ns[0], rtol=1e-12, atol=0):
         sizes = dict(zip(unique, ns.tolist(), strict=True))
@@ -247,7 +276,29 @@ def compare(
             f"Models were fitted on different numbers of samples ({sizes}); "
             "information criteria are only comparable on the same data."
         )
-    return Comparison(unique, crits, fitted, sort_by=sort_by)
+    return Comparison(unique, crits, fitted, sort_by=sort_by, curvatures=curvs)
+
+
+def _d_tic_se(tic, curvatures):
+    """``√(n·Var(dᵢ))`` of each model's pointwise TIC minus the best model's."""
+    out = np.full(len(tic), np.nan)
+    finite = np.isfinite(tic)
+    if not np.any(finite):
+        return out
+    best = int(np.argmin(np.where(finite, tic, np.inf)))
+    if curvatures[best] is None:
+        return out
+    ref = pointwise(curvatures[best])
+    for i, curv in enumerate(curvatures):
+        if curv is None:
+            continue
+        pw = ref if i == best else pointwise(curv)
+        same_rows = pw.n_rows == ref.n_rows and np.array_equal(
+            pw.sample_weight, ref.sample_weight
+        )
+        if same_rows:
+            out[i] = paired_difference_se(pw.tic - ref.tic, pw.sample_weight, pw.groups)
+    return out
 
 
 class Comparison:
@@ -265,6 +316,9 @@ class Comparison:
         Ranking criterion.
     columns : list of str
         Column names of :meth:`to_dict` / :meth:`to_frame`.
+    curvatures : dict of str to Curvature or None
+        Curvature of each model (``None`` for a :class:`~ticselect.Criteria` input),
+        used for ``d_tic_se`` and :meth:`vuong_test`.
 
     Examples
     --------
@@ -279,7 +333,7 @@ class Comparison:
     (['x0 only'], 3)
     """
 
-    def __init__(self, names, crits, fitted, *, sort_by="tic"):
+    def __init__(self, names, crits, fitted, *, sort_by="tic", curvatures=None):
         self.sort_by = sort_by
         table = {
             col: np.array([getattr(c, src) for c in crits], dtype=float)
@@ -288,16 +342,52 @@ class Comparison:
         }
         for c in CRITERIA:
             table[f"d_{c}"], table[f"w_{c}"] = akaike_weights(table[c])
+        curvatures = [None] * len(names) if curvatures is None else list(curvatures)
+        table["d_tic_se"] = _d_tic_se(table["tic"], curvatures)
         order = np.argsort(table[sort_by], kind="stable")
         self.names = [names[i] for i in order]
         self.criteria = {names[i]: crits[i] for i in order}
         self.estimators = {names[i]: fitted[i] for i in order}
+        self.curvatures = {names[i]: curvatures[i] for i in order}
         self.columns = [col for col, _ in COLUMNS]
         self._rows = {}
         for i in order:
             row = {col: table[col][i].item() for col in self.columns}
             row["k"] = int(row["k"])
             self._rows[names[i]] = row
+
+    def vuong_test(self, a, b, *, alpha=0.05):
+        """TIC-corrected Vuong test of two (non-nested) models of the table.
+
+        Parameters
+        ----------
+        a, b : str
+            Model names.
+        alpha : float, default=0.05
+            Level for the reported direction.
+
+        Returns
+        -------
+        VuongResult
+            See :func:`ticselect.vuong_test`.
+
+        Raises
+        ------
+        ValueError
+            For an unknown name or a model without a curvature (a ``Criteria``
+            input).
+        """
+        for name in (a, b):
+            if name not in self.curvatures:
+                raise ValueError(f"Unknown model {name!r}; models: {self.names}.")
+            if self.curvatures[name] is None:
+                raise ValueError(
+                    f"{name!r} was given as Criteria: per-row values are needed; "
+                    "pass the model itself to compare()."
+                )
+        return vuong_test(
+            self.curvatures[a], self.curvatures[b], alpha=alpha, names=(a, b)
+        )
 
     @property
     def best(self):
@@ -346,6 +436,8 @@ class Comparison:
                     cells.append(f"{v:d}")
                 elif col.startswith("w_"):
                     cells.append(f"{v:.3f}")
+                elif col == "d_tic_se" and not np.isfinite(v):
+                    cells.append("-")
                 elif col in ("stationarity", "gap_estimate"):
                     cells.append(f"{v:.2g}")
                 else:

@@ -68,9 +68,22 @@ def _held_out_statistic(curv):
     return float(np.mean(curv.gradient[keep] ** 2 / c[keep]))
 
 
-def _fitted_criteria(estimator, X, y, sample_weight=None):
+def _fitted_criteria(estimator, X, y, sample_weight=None, groups=None):
     """Criteria of a fitted estimator (see the module docstring for the data used)."""
     last = final_step(estimator)
+    if groups is not None:
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
+        if len(groups) != n:
+            raise ValueError(
+                f"The scorer's groups= label {len(groups)} rows but it is scoring "
+                f"{n}: criterion scorers with groups need every row, use "
+                "cv=ticselect.InSample()."
+            )
+        if isinstance(last, InformationCriteria):
+            raise ValueError(
+                "groups= in a scorer applies to raw estimators; InformationCriteria "
+                "computes its criteria at fit time without groups."
+            )
     if isinstance(last, InformationCriteria):
         if not hasattr(last, "criteria_"):
             raise NotFittedError(
@@ -78,7 +91,9 @@ def _fitted_criteria(estimator, X, y, sample_weight=None):
                 "scorers read its criteria_ attribute. Call 'fit' first."
             )
         return last.criteria_
-    curv = curvature(estimator, X, y, sample_weight, stationarity_tol=np.inf)
+    curv = curvature(
+        estimator, X, y, sample_weight, stationarity_tol=np.inf, groups=groups
+    )
     stat = _held_out_statistic(curv)
     if stat > HELD_OUT_THRESHOLD:
         warnings.warn(
@@ -111,11 +126,29 @@ class _CriterionAttr:
 class _CriterionScorer:
     """Picklable scorer returning ``sign * fn(criteria) / (2n)`` (or unscaled)."""
 
-    def __init__(self, name, fn, *, per_sample=True, sign=-1.0):
+    def __init__(self, name, fn, *, per_sample=True, sign=-1.0, groups=None):
         self.name = name
         self.fn = fn
         self.per_sample = per_sample
         self.sign = sign
+        self.groups = None if groups is None else np.asarray(groups)
+
+    def with_groups(self, groups):
+        """Return a copy that builds the clustered curvature with ``groups``.
+
+        Parameters
+        ----------
+        groups : array-like of shape (n_samples,)
+            Cluster label of every row (see :func:`ticselect.curvature`).
+
+        Returns
+        -------
+        _CriterionScorer
+        """
+        return _CriterionScorer(
+            self.name, self.fn, per_sample=self.per_sample, sign=self.sign,
+            groups=groups,
+        )  # fmt: skip
 
     def value(self, crit):
         """Return the score for already computed criteria.
@@ -135,7 +168,9 @@ class _CriterionScorer:
         return self.sign * value
 
     def __call__(self, estimator, X, y, sample_weight=None):
-        return self.value(_fitted_criteria(estimator, X, y, sample_weight))
+        return self.value(
+            _fitted_criteria(estimator, X, y, sample_weight, groups=self.groups)
+        )
 
     def __repr__(self):
         return f"make_criterion_scorer({self.name})"
@@ -169,7 +204,9 @@ def _metric_error(fn, where):
 
 
 # --------------------------------------------------------------------- public API
-def make_criterion_scorer(fn, *, per_sample=True, greater_is_better=False, name=None):
+def make_criterion_scorer(
+    fn, *, per_sample=True, greater_is_better=False, name=None, groups=None
+):
     """Turn a function of :class:`~ticselect.Criteria` into a scikit-learn scorer.
 
     Parameters
@@ -183,6 +220,10 @@ def make_criterion_scorer(fn, *, per_sample=True, greater_is_better=False, name=
         Whether larger values of ``fn`` are better; if not the scorer negates them.
     name : str or None, default=None
         Name shown in the scorer's repr.
+    groups : array-like of shape (n_samples,), default=None
+        Cluster labels of all rows: the curvature is clustered (see
+        :func:`ticselect.curvature`).  The scorer must then see every row
+        (``cv=ticselect.InSample()``, which keeps all rows in its one split).
 
     Returns
     -------
@@ -214,6 +255,7 @@ def make_criterion_scorer(fn, *, per_sample=True, greater_is_better=False, name=
         fn,
         per_sample=per_sample,
         sign=1.0 if greater_is_better else -1.0,
+        groups=groups,
     )
 
 
@@ -264,7 +306,7 @@ def _unknown_name_error(name):
     )
 
 
-def get_scorer(scoring):
+def get_scorer(scoring, *, groups=None):
     """Return the scorer for a name (ticselect's or scikit-learn's) or a callable.
 
     Parameters
@@ -273,6 +315,9 @@ def get_scorer(scoring):
         One of :func:`get_scorer_names`, a scikit-learn scorer name such as
         ``"neg_log_loss"``, or a scorer ``(estimator, X, y) -> float`` (returned as
         is).
+    groups : array-like of shape (n_samples,), default=None
+        Cluster labels for ticselect's criterion scorers (clustered TIC; use with
+        ``cv=ticselect.InSample()``).  Refused for other scorers.
 
     Returns
     -------
@@ -294,6 +339,14 @@ def get_scorer(scoring):
     >>> ts.get_scorer("neg_log_loss")
     make_scorer(log_loss, ...)
     """
+    if groups is not None:
+        scorer = get_scorer(scoring)
+        if not isinstance(scorer, _CriterionScorer):
+            raise ValueError(
+                f"groups= applies to ticselect's criterion scorers only, not "
+                f"{scoring!r}."
+            )
+        return scorer.with_groups(groups)
     if isinstance(scoring, str):
         if scoring in _SCORERS:
             return _SCORERS[scoring]
@@ -378,8 +431,9 @@ def check_scoring(estimator, scoring="neg_tic"):
 class _MultiCriterionScorer:
     """Callable ``(estimator, X, y) -> dict``: all scores from one curvature."""
 
-    def __init__(self, names):
+    def __init__(self, names, groups=None):
         self.names = list(names)
+        self.groups = groups
         self._scorers = {name: get_scorer(name) for name in self.names}
 
     def __call__(self, estimator, X, y, sample_weight=None):
@@ -388,7 +442,9 @@ class _MultiCriterionScorer:
         for name, scorer in self._scorers.items():
             if isinstance(scorer, _CriterionScorer):
                 if crit is None:
-                    crit = _fitted_criteria(estimator, X, y, sample_weight)
+                    crit = _fitted_criteria(
+                        estimator, X, y, sample_weight, groups=self.groups
+                    )
                 out[name] = scorer.value(crit)
             elif sample_weight is None:
                 out[name] = scorer(estimator, X, y)
@@ -400,7 +456,7 @@ class _MultiCriterionScorer:
         return f"criteria_scoring({', '.join(map(repr, self.names))})"
 
 
-def criteria_scoring(*names):
+def criteria_scoring(*names, groups=None):
     """Multi-metric scoring that computes the curvature once per fitted candidate.
 
     ``GridSearchCV(scoring={"tic": get_scorer("neg_tic"), "bic": ...})`` calls each
@@ -413,6 +469,9 @@ def criteria_scoring(*names):
     *names : str
         Scorer names: ticselect's (:func:`get_scorer_names`) or scikit-learn's (those
         are computed as usual on the ``X, y`` handed in).
+    groups : array-like of shape (n_samples,), default=None
+        Cluster labels of all rows for the criterion scorers (with
+        ``cv=ticselect.InSample()``).
 
     Returns
     -------
@@ -450,7 +509,7 @@ def criteria_scoring(*names):
         raise ValueError(
             f"criteria_scoring needs at least one name, e.g. {get_scorer_names()}."
         )
-    return _MultiCriterionScorer(names)
+    return _MultiCriterionScorer(names, groups)
 
 
 class InSample:

@@ -420,6 +420,8 @@ def mlp_curvature(
         model_name=_model_name(est),
         loss_fn=loss_fn,
         hessian_fn=hessian_fn,
+        per_sample_nll=nll_i,
+        sample_weight=w,
     )
     curv.layers = _layers(spec)
     curv.activation = spec.activation
