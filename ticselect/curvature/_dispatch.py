@@ -23,6 +23,10 @@ from ._result import STATIONARITY_TOL
 from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
 from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
+from .adapters.statsmodels_generic import (
+    is_generic_statsmodels,
+    statsmodels_generic_curvature,
+)
 
 __all__ = ["SUPPORTED", "curvature", "dispatch", "is_wrapper", "is_sklearn_mlp"]
 
@@ -84,6 +88,13 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             dispersion=dispersion,
             max_memory=max_memory,
         )
+    if is_statsmodels_results(model) and is_generic_statsmodels(model):
+        if X is not None or y is not None or sample_weight is not None:
+            raise ValueError(
+                "statsmodels results carry their own data (exog, endog, offset, "
+                "weights): call curvature(results) without X, y, sample_weight."
+            )
+        return statsmodels_generic_curvature(model, dispersion=dispersion)
     if is_statsmodels_results(model):
         if X is not None or y is not None or sample_weight is not None:
             raise ValueError(
