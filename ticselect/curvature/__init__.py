@@ -8,6 +8,7 @@ matrix-free operators (``_matrix_free``), one adapter per model kind
 imports only :mod:`ticselect._validation` from the rest of the package.
 """
 
+from ._autograd import curvature_from_loss
 from ._dispatch import SUPPORTED, curvature
 from ._linalg import SingularHessianWarning
 from ._matrix_free import (
@@ -28,6 +29,7 @@ __all__ = [
     "NotStationaryWarning",
     "SingularHessianWarning",
     "curvature",
+    "curvature_from_loss",
     "curvature_operators",
     "estimate_tic_penalty",
     "estimate_trace",

@@ -135,7 +135,7 @@ def _check_converged(curv, res):
             "(mle_retvals['converged'] is False). TIC assumes a stationary point: "
             "refit with a larger maxiter, another method= or better start_params.",
             NotStationaryWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return curv
 
@@ -312,7 +312,8 @@ def statsmodels_generic_curvature(results, *, dispersion=None):
     >>> import numpy as np, statsmodels.api as sm, ticselect as ts
     >>> data = sm.datasets.randhie.load()
     >>> exog = sm.add_constant(np.asarray(data.exog, float))
-    >>> res = sm.NegativeBinomial(np.asarray(data.endog, float), exog).fit(disp=0)
+    >>> res = sm.NegativeBinomial(np.asarray(data.endog, float), exog).fit(
+    ...     disp=0, maxiter=200)
     >>> crit = ts.criteria(ts.curvature(res))
     >>> bool(np.isclose(crit.aic, res.aic)), bool(np.isclose(crit.tic,
     ...                                                      res.info_criteria("tic")))
