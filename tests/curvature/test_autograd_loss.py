@@ -50,7 +50,10 @@ def test_logistic_reproduces_glm_path_with_penalty_and_weights():
 
     theta = np.append(est.coef_.ravel(), est.intercept_)
     curv = ts.curvature_from_loss(
-        nll, theta, penalty=[1 / C] * 3 + [0.0], param_names=ref.param_names,
+        nll,
+        theta,
+        penalty=[1 / C] * 3 + [0.0],
+        param_names=ref.param_names,
         sample_weight=w,
     )
     # Same exact quantities, two code paths (closed-form GLM chain rule vs autograd):
@@ -116,7 +119,9 @@ def test_heteroscedastic_gaussian_matches_finite_differences():
     def nll(theta):
         mean = theta[0] + theta[1] * x
         log_var = theta[2] + theta[3] * x
-        return 0.5 * (anp.log(2 * anp.pi) + log_var + (y - mean) ** 2 / anp.exp(log_var))
+        return 0.5 * (
+            anp.log(2 * anp.pi) + log_var + (y - mean) ** 2 / anp.exp(log_var)
+        )
 
     fit = minimize(
         lambda t: nll(t).sum(), np.zeros(4), method="BFGS", options={"gtol": 1e-9}
@@ -199,6 +204,7 @@ def test_poisson_regressor_penalty_units():
     y = rng.poisson(np.exp(0.3 + 0.5 * X[:, 0])).astype(float)
     est = PoissonRegressor(alpha=0.05, tol=1e-12, max_iter=1000).fit(X, y)
     ref = ts.curvature(est, X, y)
+
     def nll(theta):
         eta = anp.dot(X, theta[:2]) + theta[2]
         return anp.exp(eta) - y * eta + gammaln(y + 1)

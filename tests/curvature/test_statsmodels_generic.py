@@ -112,8 +112,9 @@ def test_generic_likelihood_model_subclass():
     ref = _fit(NegativeBinomial(y, X), method="newton", tol=1e-12)
     assert_allclose(res.params[:-1], ref.params[:-1], rtol=1e-4, atol=1e-6)
     assert_allclose(crit.tic, ref.info_criteria("tic"), rtol=1e-6)
-    assert_allclose(crit.tic_penalty, ts.criteria(ts.curvature(ref)).tic_penalty,
-                    rtol=1e-4)
+    assert_allclose(
+        crit.tic_penalty, ts.criteria(ts.curvature(ref)).tic_penalty, rtol=1e-4
+    )
 
 
 def _fd_tic_penalty(loglikeobs, theta, h=1e-5):
@@ -133,7 +134,9 @@ def _fd_tic_penalty(loglikeobs, theta, h=1e-5):
             ei, ej = np.zeros(d), np.zeros(d)
             ei[i], ej[j] = hh, hh
             H[i, j] = (
-                f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej)
+                f(theta + ei + ej)
+                - f(theta + ei - ej)
+                - f(theta - ei + ej)
                 + f(theta - ei - ej)
             ) / (4 * hh * hh)
     return np.trace(np.linalg.solve(H, G.T @ G))

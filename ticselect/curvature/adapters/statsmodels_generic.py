@@ -203,9 +203,9 @@ def _regression_curvature(res, dispersion):
 def _generic_curvature(res):
     model = res.model
     missing = [
-        m for m in ("loglikeobs", "score_obs", "hessian") if not callable(
-            getattr(model, m, None)
-        )
+        m
+        for m in ("loglikeobs", "score_obs", "hessian")
+        if not callable(getattr(model, m, None))
     ]
     if missing or not isinstance(res, LikelihoodModelResults):
         raise TypeError(
@@ -237,9 +237,9 @@ def _generic_curvature(res):
             f"{ll.shape}, {S.shape}, {Hs.shape}; expected (n,), (n, {d}), "
             f"({d}, {d})."
         )
-    if not (np.all(np.isfinite(ll)) and np.all(np.isfinite(S)) and np.all(
-        np.isfinite(Hs)
-    )):
+    if not (
+        np.all(np.isfinite(ll)) and np.all(np.isfinite(S)) and np.all(np.isfinite(Hs))
+    ):
         raise ValueError(
             f"{name}: the log-likelihood, scores or Hessian are not finite at the "
             "fitted parameters. Check the fit (res.mle_retvals) and the data."
