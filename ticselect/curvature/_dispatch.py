@@ -22,6 +22,7 @@ from ._glm import glm_curvature
 from ._result import STATIONARITY_TOL
 from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
+from .adapters.sklearn_sgd_cv import SKLEARN_SGD_CV, sklearn_sgd_cv_spec
 from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
 from .adapters.statsmodels_generic import (
     is_generic_statsmodels,
@@ -102,6 +103,14 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
                 "freq_weights): call curvature(results) without X, y, sample_weight."
             )
         spec = statsmodels_spec(model)
+        spec.family.check_y(spec.y)
+        return glm_curvature(spec, dispersion=dispersion)
+    if isinstance(model, SKLEARN_SGD_CV):  # before SKLEARN_GLMS: LogisticRegressionCV
+        check_fitted(model)
+        Xv = validate_X(X, model)
+        yv = validate_y(y, Xv.shape[0])
+        w = check_sample_weight(sample_weight, Xv.shape[0])
+        spec = sklearn_sgd_cv_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
         return glm_curvature(spec, dispersion=dispersion)
     if isinstance(model, SKLEARN_GLMS):
