@@ -32,12 +32,18 @@ from .adapters.statsmodels_generic import (
 __all__ = ["SUPPORTED", "curvature", "dispatch", "is_wrapper", "is_sklearn_mlp"]
 
 SUPPORTED = (
-    "scikit-learn: LinearRegression, Ridge, LogisticRegression (L2 or no penalty), "
+    "scikit-learn: LinearRegression, Ridge, RidgeCV, LogisticRegression and "
+    "LogisticRegressionCV (L2 or no penalty), SGDClassifier(loss='log_loss', binary) "
+    "and SGDRegressor(loss='squared_error') with penalty 'l2' or None, "
     "PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, 1, 2, 3), "
-    "MLPClassifier, MLPRegressor, each alone or as the last step of a Pipeline, or "
-    "wrapped in ticselect.InformationCriteria; "
+    "MLPClassifier, MLPRegressor (any depth), each alone or as the last step of a "
+    "Pipeline, or wrapped in ticselect.InformationCriteria; "
     "statsmodels: GLM results (Gaussian, Binomial, Poisson, Gamma, InverseGaussian, "
-    "NegativeBinomial) and Logit, Probit, Poisson, MNLogit results"
+    "NegativeBinomial), OLS and WLS, and any maximum-likelihood results whose model "
+    "has loglikeobs, score_obs and hessian (Logit, Probit, Poisson, MNLogit, "
+    "NegativeBinomial, GeneralizedPoisson, zero-inflated and hurdle models, "
+    "OrderedModel, GenericLikelihoodModel subclasses); "
+    "any likelihood written with autograd.numpy: ticselect.curvature_from_loss"
 )
 
 
@@ -185,11 +191,13 @@ def curvature(
     Parameters
     ----------
     model : fitted estimator or statsmodels results
-        A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``LogisticRegression``,
-        ``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``,
-        ``MLPClassifier`` or ``MLPRegressor`` (alone or as the last step of a
-        ``Pipeline``), an :class:`InformationCriteria`, or a statsmodels GLM / Logit /
-        Probit / Poisson / MNLogit results object.
+        A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``RidgeCV``,
+        ``LogisticRegression``, ``LogisticRegressionCV``, ``SGDClassifier``,
+        ``SGDRegressor``, ``PoissonRegressor``, ``GammaRegressor``,
+        ``TweedieRegressor``, ``MLPClassifier`` or ``MLPRegressor`` (alone or as the
+        last step of a ``Pipeline``), an :class:`InformationCriteria`, or statsmodels
+        results: GLM, OLS, WLS, or any maximum-likelihood model with
+        ``loglikeobs``, ``score_obs`` and ``hessian`` (see ``SUPPORTED``).
     X : array-like or sparse matrix of shape (n_samples, n_features), default=None
         The data the model was fitted on (raw input of a Pipeline).  Optional for
         statsmodels results, which carry their data.
