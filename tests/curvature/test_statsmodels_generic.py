@@ -17,10 +17,16 @@ from numpy.testing import assert_allclose
 from scipy import stats
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.discrete.count_model import (
+    ZeroInflatedGeneralizedPoisson,
     ZeroInflatedNegativeBinomialP,
     ZeroInflatedPoisson,
 )
-from statsmodels.discrete.discrete_model import GeneralizedPoisson, NegativeBinomial
+from statsmodels.discrete.discrete_model import (
+    GeneralizedPoisson,
+    NegativeBinomial,
+    NegativeBinomialP,
+)
+from statsmodels.discrete.truncated_model import HurdleCountModel, TruncatedLFPoisson
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 import ticselect as ts
@@ -46,6 +52,12 @@ COUNT_MODELS = {
     "genpoisson": lambda y, X: GeneralizedPoisson(y, X),
     "zip": lambda y, X: ZeroInflatedPoisson(y, X),
     "zinb": lambda y, X: ZeroInflatedNegativeBinomialP(y, X),
+    "zigp": lambda y, X: ZeroInflatedGeneralizedPoisson(y, X),
+    "nbp": lambda y, X: NegativeBinomialP(y, X, p=1.5),
+    "truncated-poisson": lambda y, X: TruncatedLFPoisson(y[y > 0], X[y > 0]),
+    # statsmodels' hurdle model has score_obs and hessian but no loglikeobs: ticselect
+    # composes it from its two parts (zero model, truncated count model)
+    "hurdle-poisson": lambda y, X: HurdleCountModel(y, X),
 }
 
 

@@ -128,7 +128,8 @@ def _apply_count(curv, k):
 
 def _check_converged(curv, res):
     retvals = getattr(res, "mle_retvals", None) or {}
-    if retvals.get("converged", True) is False:
+    converged = retvals.get("converged", True)  # a list for hurdle models
+    if not all(bool(c) for c in np.atleast_1d(np.asarray(converged, dtype=object))):
         curv.add_flag("not_stationary")
         warnings.warn(
             f"{curv.model_name}: statsmodels reports that the fit did not converge "
@@ -200,12 +201,35 @@ def _regression_curvature(res, dispersion):
     return _apply_count(curv, _statsmodels_k(res, curv.n_params))
 
 
+def _loglikeobs(model):
+    """``model.loglikeobs``, or its hurdle composition (statsmodels has none).
+
+    A hurdle model is two separately fitted likelihoods: the zero model on every row
+    and the zero-truncated count model on the rows with ``y > 0`` (statsmodels'
+    ``score_obs`` and ``hessian`` are built the same way).
+    """
+    if callable(getattr(model, "loglikeobs", None)):
+        return model.loglikeobs
+    if not all(hasattr(model, a) for a in ("model1", "model2", "_k_zero")):
+        return None
+    nonzero = np.flatnonzero(np.asarray(model.endog) != 0)
+
+    def loglikeobs(params):
+        k = model._k_zero
+        out = np.asarray(model.model1.loglikeobs(params[:k]), dtype=float).copy()
+        out[nonzero] += np.asarray(model.model2.loglikeobs(params[k:]), dtype=float)
+        return out
+
+    return loglikeobs
+
+
 def _generic_curvature(res):
     model = res.model
+    loglikeobs = _loglikeobs(model)
     missing = [
         m
         for m in ("loglikeobs", "score_obs", "hessian")
-        if not callable(getattr(model, m, None))
+        if not callable(loglikeobs if m == "loglikeobs" else getattr(model, m, None))
     ]
     if missing or not isinstance(res, LikelihoodModelResults):
         raise TypeError(
@@ -228,7 +252,7 @@ def _generic_curvature(res):
     d = params.shape[0]
     name = _model_name(model)
     with np.errstate(all="ignore"):
-        ll = np.asarray(model.loglikeobs(params), dtype=float)
+        ll = np.asarray(loglikeobs(params), dtype=float)
         S = np.asarray(model.score_obs(params), dtype=float)
         Hs = np.asarray(model.hessian(params), dtype=float)
     if ll.ndim != 1 or S.shape != (ll.shape[0], d) or Hs.shape != (d, d):
@@ -251,7 +275,7 @@ def _generic_curvature(res):
     def loss_fn(theta):
         with np.errstate(all="ignore"):
             try:
-                value = -float(np.sum(model.loglikeobs(np.asarray(theta, float))))
+                value = -float(np.sum(loglikeobs(np.asarray(theta, float))))
             except (ValueError, FloatingPointError, OverflowError):
                 return np.inf
         return value if np.isfinite(value) else np.inf
