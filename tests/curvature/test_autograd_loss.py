@@ -213,3 +213,37 @@ def test_poisson_regressor_penalty_units():
     curv = ts.curvature_from_loss(nll, theta, penalty=[0.05 * 300] * 2 + [0.0])
     assert curv.stationarity < 1e-6
     _assert_same_curvature(curv, ref, rtol=1e-8)
+
+
+def test_flatness_and_compare_work_on_a_user_model():
+    """The curvature of a user's likelihood feeds the other wings like any other:
+    flatness (which perturbs θ through loss_fn/hessian_fn) and compare()."""
+    X, y, _ = _logistic_data(300, seed=4)
+    est = LogisticRegression(C=1.0, tol=1e-12).fit(X, y)
+
+    def nll(theta):
+        eta = anp.dot(X, theta[:3]) + theta[3]
+        return anp.logaddexp(0.0, eta) - y * eta
+
+    theta = np.append(est.coef_.ravel(), est.intercept_)
+    names = ["x0", "x1", "x2", "intercept"]
+    mine = ts.curvature_from_loss(
+        nll, theta, penalty=[1.0] * 3 + [0.0], param_names=names
+    )
+    ref = ts.curvature(est, X, y)
+    a = ts.flatness(mine, random_state=0)
+    b = ts.flatness(ref, random_state=0)
+    for field in (
+        "trace",
+        "logdet",
+        "relative_flatness",
+        "pacgen",
+        "expected_sharpness",
+        "fisher_rao_norm",
+    ):
+        va, vb = getattr(a, field), getattr(b, field)
+        assert va is not None and np.isfinite(va), field
+        # same loss, Hessian, parameter names and seed: the same measures
+        assert_allclose(va, vb, rtol=1e-6, err_msg=field)
+    table = ts.compare({"autograd": ts.criteria(mine), "sklearn": ts.criteria(ref)})
+    assert "autograd" in str(table)
