@@ -183,6 +183,7 @@ def test_unsupported_configurations_raise():
         l1 = SGDClassifier(loss="log_loss", penalty="l1", max_iter=5).fit(X, y)
         multi = SGDClassifier(loss="log_loss", max_iter=5).fit(X, y + (X[:, 0] > 1))
         huber = SGDRegressor(loss="huber", max_iter=5).fit(X, X[:, 1])
+        early = SGDClassifier(loss="log_loss", early_stopping=True).fit(X, y)
         norefit = LogisticRegressionCV(
             Cs=2, l1_ratios=(0.0,), refit=False, cv=2, use_legacy_attributes=False
         ).fit(X, y)
@@ -194,5 +195,7 @@ def test_unsupported_configurations_raise():
         ts.curvature(multi, X, y + (X[:, 0] > 1))
     with pytest.raises(ValueError, match="squared_error"):
         ts.curvature(huber, X, X[:, 1])
+    with pytest.raises(ValueError, match="early_stopping=True"):
+        ts.curvature(early, X, y)
     with pytest.raises(ValueError, match="refit=False"):
         ts.curvature(norefit, X, y)

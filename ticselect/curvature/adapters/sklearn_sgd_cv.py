@@ -32,7 +32,8 @@ Cross-validated estimators are read at the selected penalty (``C_``, ``alpha_``)
 final refit: their criteria are those of that one model, **conditional on the
 selection**, which itself used the data (the selection's own optimism is not in the
 TIC penalty).  ``LogisticRegressionCV(refit=False)`` averages coefficients over folds,
-not a stationary point of any one objective, and is refused.
+not a stationary point of any one objective, and is refused, as is SGD with
+``early_stopping=True`` (it fits a random subset of the rows).
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ SKLEARN_SGD_CV = (LogisticRegressionCV, RidgeCV, SGDClassifier, SGDRegressor)
 
 def _sgd_l2(est, name):
     """``alpha`` of an L2 (or no) penalty of a fitted SGD estimator."""
+    if est.early_stopping:
+        raise ValueError(
+            f"{name}(early_stopping=True) fits a random "
+            f"{1 - est.validation_fraction:g} of the rows (the rest is its "
+            "validation set), so its coefficients are not the optimum on the data "
+            "passed here. Refit with "
+            "early_stopping=False (and tol=None, a few hundred epochs)."
+        )
     penalty = est.penalty
     if penalty == "elasticnet" and float(est.l1_ratio) == 0.0:
         penalty = "l2"

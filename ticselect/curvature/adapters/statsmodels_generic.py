@@ -114,13 +114,21 @@ def _statsmodels_k(res, d):
 
 
 def _apply_count(curv, k):
-    """Hold ``n_params - k`` flattest directions of ``H`` as gauge (aliased columns)."""
+    """Hold ``n_params - k`` flattest directions of ``H`` as gauge (aliased columns).
+
+    Only directions along which ``H`` is numerically flat (eigenvalue below
+    ``1e-8 ‖H‖₂``) qualify: otherwise statsmodels' count is not a rank deficiency
+    and all parameters are kept.
+    """
     r = curv.n_params - k
     if r <= 0:
         return curv
     H = 0.5 * (curv.hessian + curv.hessian.T)
     evals, evecs = np.linalg.eigh(H)
     order = np.argsort(np.abs(evals))
+    flat = np.abs(evals[order[:r]]) <= 1e-8 * max(np.abs(evals).max(), 1e-300)
+    if not np.all(flat):
+        return curv
     curv.gauge = evecs[:, order[:r]]
     curv.add_flag("rank_deficient")
     return curv
