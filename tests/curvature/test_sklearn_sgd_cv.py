@@ -85,12 +85,13 @@ def test_sgd_classifier_fitted_from_scratch():
     X, y = _cancer()
     alpha = 1e-2
     sgd = SGDClassifier(
-        loss="log_loss", alpha=alpha, tol=None, max_iter=300, random_state=0
+        loss="log_loss", alpha=alpha, tol=None, max_iter=1000, random_state=0
     ).fit(X, y)
     lr = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12).fit(X, y)
     a, b = ts.criteria(ts.curvature(sgd, X, y)), ts.criteria(ts.curvature(lr, X, y))
-    # 300 epochs of SGD with the "optimal" schedule: coefficients within ~2e-4
-    _same(a, b, rtol=1e-4)
+    # 1000 epochs of plain SGD with the "optimal" schedule from scratch: criteria
+    # within 3.1e-7 of the Newton-type fit (300 epochs: 6.8e-6; averaging slows it)
+    _same(a, b, rtol=1e-6)
 
 
 @pytest.mark.filterwarnings("error::ticselect.NotStationaryWarning")
@@ -129,6 +130,8 @@ def test_sgd_regressor_averaged_fit_is_close():
     ).fit(X, y)
     ridge = Ridge(alpha=1e-3 * len(y)).fit(X, y)
     a, b = ts.criteria(ts.curvature(sgd, X, y)), ts.criteria(ts.curvature(ridge, X, y))
+    # averaged SGD for least squares converges slowly: 500 epochs reach ~1e-3
+    # (the Gaussian loglik moves with σ̂² = RSS/n); "optimal" diverges here
     assert_allclose(a.tic, b.tic, rtol=1e-2)
 
 

@@ -24,9 +24,11 @@ the optimum.
 
 SGD stops far from the optimum by default (``tol=1e-3`` on the epoch loss), so a
 :class:`~ticselect.NotStationaryWarning` is common.  To fit tightly: standardise
-``X``, use ``learning_rate="optimal"`` or ``"invscaling"`` with ``average=True``,
-``tol=None`` and a ``max_iter`` of a few hundred epochs; or refit the equivalent
-estimator above with a small ``tol``.
+``X``, ``tol=None`` and many epochs; ``SGDClassifier(learning_rate="optimal",
+max_iter=1000)`` reaches criteria within 3e-7 of ``LogisticRegression`` on
+standardised breast-cancer data.  ``SGDRegressor`` converges slowly (averaged
+``"invscaling"``: 7e-3 after 1000 epochs on diabetes): warm-start it with
+``coef_init`` and a small constant ``eta0``, or refit the equivalent ``Ridge``.
 
 Cross-validated estimators are read at the selected penalty (``C_``, ``alpha_``) of the
 final refit: their criteria are those of that one model, **conditional on the
