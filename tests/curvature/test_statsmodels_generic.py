@@ -246,6 +246,11 @@ def test_bad_calls_raise_clear_errors():
         ts.curvature(res, X, y)
     with pytest.raises(ValueError, match="dispersion= applies"):
         ts.curvature(res, dispersion=1.0)
+    assert np.isfinite(res.llf)  # cached by statsmodels, as after res.summary()
+    res.model._transparams = True  # statsmodels' fit-time state: α read as log α
+    with pytest.raises(ValueError, match="changed after the fit"):
+        ts.curvature(res)
+    res.model._transparams = False
     rng = np.random.default_rng(0)
     e = rng.normal(size=200)
     ar = sm.tsa.ARIMA(np.cumsum(e), order=(1, 0, 0)).fit()
