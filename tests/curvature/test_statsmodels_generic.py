@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+import statsmodels.formula.api as smf
 from numpy.testing import assert_allclose
 from scipy import stats
 from statsmodels.base.model import GenericLikelihoodModel
@@ -260,3 +261,18 @@ def test_bad_calls_raise_clear_errors():
         ts.curvature(sm.GLS(y, X).fit())
     with pytest.raises(TypeError, match="[Rr]egularised"):
         ts.curvature(sm.OLS(y, X).fit_regularized(alpha=0.1, L1_wt=0.0))
+
+
+def test_formula_api_names_and_fixed_dispersion():
+    df = sm.datasets.fair.load_pandas().data
+    res = smf.ols("affairs ~ age + yrs_married + C(religious)", df).fit()
+    curv = ts.curvature(res)
+    assert curv.param_names == list(res.params.index)
+    assert_allclose(ts.criteria(curv).aic, res.aic, rtol=1e-10)
+    # dispersion=<float> fixes σ² elsewhere: H = XᵀX/σ², L = Gaussian NLL at σ²
+    s2 = res.scale  # the unbiased SSR/(n - p), not statsmodels' ML SSR/n
+    fixed = ts.curvature(res, dispersion=s2)
+    X = np.asarray(res.model.exog)
+    assert_allclose(fixed.hessian, X.T @ X / s2, rtol=1e-10)
+    ref = -np.sum(stats.norm.logpdf(res.model.endog, X @ res.params, np.sqrt(s2)))
+    assert_allclose(fixed.nll, ref, rtol=1e-12)
