@@ -276,3 +276,16 @@ def test_formula_api_names_and_fixed_dispersion():
     assert_allclose(fixed.hessian, X.T @ X / s2, rtol=1e-10)
     ref = -np.sum(stats.norm.logpdf(res.model.endog, X @ res.params, np.sqrt(s2)))
     assert_allclose(fixed.nll, ref, rtol=1e-12)
+
+
+def test_negative_binomial_alpha_at_its_boundary_warns():
+    # Poisson data: the NB2 MLE of alpha is near its boundary 0; put it there, as a
+    # constrained fit would return it (interior fits do not warn: test_count_models)
+    rng = np.random.default_rng(0)
+    X = sm.add_constant(rng.normal(size=(3000, 2)))
+    y = rng.poisson(np.exp(0.3 + 0.2 * X[:, 1])).astype(float)
+    res = _fit(NegativeBinomial(y, X))
+    res.params[-1] = 1e-9
+    with pytest.warns(ts.NotStationaryWarning, match="boundary"):
+        curv = ts.curvature(res, stationarity_tol=np.inf)
+    assert "not_stationary" in curv.flags

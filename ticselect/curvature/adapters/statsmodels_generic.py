@@ -22,8 +22,10 @@ functions at ``res.params``:
   design plus the extra parameters).  When it is below ``len(params)`` (aliased
   columns) the missing directions are the flattest eigenvectors of ``H``, held as
   gauge directions, and the curvature is flagged ``"rank_deficient"``;
-- a fit whose optimiser reports ``converged=False`` (``mle_retvals``) warns
-  (:class:`~ticselect.NotStationaryWarning`) and is flagged ``"not_stationary"``.
+- a fit whose optimiser reports ``converged=False`` (``mle_retvals``), or whose
+  negative-binomial ``alpha`` ended at its boundary 0 (below 1e-6: the Poisson
+  model), warns (:class:`~ticselect.NotStationaryWarning`) and is flagged
+  ``"not_stationary"``.
 
 ``OLS`` and ``WLS`` results go through the Gaussian GLM kernel on the whitened data
 ``(√w·y, √w·X)``, with ``σ²`` **fixed** at statsmodels' maximum-likelihood value
@@ -144,6 +146,32 @@ def _check_converged(curv, res):
             f"{curv.model_name}: statsmodels reports that the fit did not converge "
             "(mle_retvals['converged'] is False). TIC assumes a stationary point: "
             "refit with a larger maxiter, another method= or better start_params.",
+            NotStationaryWarning,
+            stacklevel=5,
+        )
+    return _check_boundary(curv, res)
+
+
+#: Negative-binomial heterogeneity ``alpha`` must be > 0; 0 is the Poisson boundary.
+_ALPHA_BOUNDARY = 1e-6
+
+
+def _check_boundary(curv, res):
+    """Warn when a negative-binomial ``alpha`` sits at its boundary 0 (Poisson)."""
+    if "NegativeBinomial" not in type(res.model).__name__:
+        return curv
+    if getattr(res.model, "loglike_method", "") == "geometric":
+        return curv
+    names = curv.param_names
+    if not names or names[-1] != "alpha":
+        return curv
+    alpha = float(curv.params[-1])
+    if alpha < _ALPHA_BOUNDARY:
+        curv.add_flag("not_stationary")
+        warnings.warn(
+            f"{curv.model_name}: alpha = {alpha:.3g} is at the boundary alpha = 0 of "
+            "its parameter space (the Poisson model): the likelihood theory behind "
+            "TIC and AIC does not hold there. Fit the Poisson model instead.",
             NotStationaryWarning,
             stacklevel=5,
         )
