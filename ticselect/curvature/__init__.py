@@ -4,10 +4,12 @@ What this wing owns: the conventions (:mod:`ticselect.curvature._result`), the
 exponential families and links (``_families``), the GLM and network kernels
 (``_glm``, ``_mlp``), stable linear algebra (``_linalg``, ``_spectral``),
 matrix-free operators (``_matrix_free``), one adapter per model kind
-(:mod:`ticselect.curvature.adapters`) and the :func:`curvature` dispatcher.  It
+(:mod:`ticselect.curvature.adapters`), the :func:`curvature` dispatcher, and
+:func:`curvature_from_loss` for any likelihood written in autograd (``_autograd``).  It
 imports only :mod:`ticselect._validation` from the rest of the package.
 """
 
+from ._autograd import curvature_from_loss
 from ._dispatch import SUPPORTED, curvature
 from ._linalg import SingularHessianWarning
 from ._matrix_free import (
@@ -28,6 +30,7 @@ __all__ = [
     "NotStationaryWarning",
     "SingularHessianWarning",
     "curvature",
+    "curvature_from_loss",
     "curvature_operators",
     "estimate_tic_penalty",
     "estimate_trace",

@@ -23,17 +23,28 @@ from ._groups import group_grad_cov
 from ._result import STATIONARITY_TOL
 from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
+from .adapters.sklearn_sgd_cv import SKLEARN_SGD_CV, sklearn_sgd_cv_spec
 from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
+from .adapters.statsmodels_generic import (
+    is_generic_statsmodels,
+    statsmodels_generic_curvature,
+)
 
 __all__ = ["SUPPORTED", "curvature", "dispatch", "is_wrapper", "is_sklearn_mlp"]
 
 SUPPORTED = (
-    "scikit-learn: LinearRegression, Ridge, LogisticRegression (L2 or no penalty), "
+    "scikit-learn: LinearRegression, Ridge, RidgeCV, LogisticRegression and "
+    "LogisticRegressionCV (L2 or no penalty), SGDClassifier(loss='log_loss', binary) "
+    "and SGDRegressor(loss='squared_error') with penalty 'l2' or None, "
     "PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, 1, 2, 3), "
-    "MLPClassifier, MLPRegressor, each alone or as the last step of a Pipeline, or "
-    "wrapped in ticselect.InformationCriteria; "
+    "MLPClassifier, MLPRegressor (any depth), each alone or as the last step of a "
+    "Pipeline, or wrapped in ticselect.InformationCriteria; "
     "statsmodels: GLM results (Gaussian, Binomial, Poisson, Gamma, InverseGaussian, "
-    "NegativeBinomial) and Logit, Probit, Poisson, MNLogit results"
+    "NegativeBinomial), OLS and WLS, and any maximum-likelihood results whose model "
+    "has loglikeobs, score_obs and hessian (Logit, Probit, Poisson, MNLogit, "
+    "NegativeBinomial, GeneralizedPoisson, zero-inflated and hurdle models, "
+    "OrderedModel, GenericLikelihoodModel subclasses); "
+    "any likelihood written with autograd.numpy: ticselect.curvature_from_loss"
 )
 
 
@@ -85,6 +96,13 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             dispersion=dispersion,
             max_memory=max_memory,
         )
+    if is_statsmodels_results(model) and is_generic_statsmodels(model):
+        if X is not None or y is not None or sample_weight is not None:
+            raise ValueError(
+                "statsmodels results carry their own data (exog, endog, offset, "
+                "weights): call curvature(results) without X, y, sample_weight."
+            )
+        return statsmodels_generic_curvature(model, dispersion=dispersion)
     if is_statsmodels_results(model):
         if X is not None or y is not None or sample_weight is not None:
             raise ValueError(
@@ -92,6 +110,14 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
                 "freq_weights): call curvature(results) without X, y, sample_weight."
             )
         spec = statsmodels_spec(model)
+        spec.family.check_y(spec.y)
+        return glm_curvature(spec, dispersion=dispersion)
+    if isinstance(model, SKLEARN_SGD_CV):  # before SKLEARN_GLMS: LogisticRegressionCV
+        check_fitted(model)
+        Xv = validate_X(X, model)
+        yv = validate_y(y, Xv.shape[0])
+        w = check_sample_weight(sample_weight, Xv.shape[0])
+        spec = sklearn_sgd_cv_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
         return glm_curvature(spec, dispersion=dispersion)
     if isinstance(model, SKLEARN_GLMS):
@@ -167,11 +193,13 @@ def curvature(
     Parameters
     ----------
     model : fitted estimator or statsmodels results
-        A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``LogisticRegression``,
-        ``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``,
-        ``MLPClassifier`` or ``MLPRegressor`` (alone or as the last step of a
-        ``Pipeline``), an :class:`InformationCriteria`, or a statsmodels GLM / Logit /
-        Probit / Poisson / MNLogit results object.
+        A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``RidgeCV``,
+        ``LogisticRegression``, ``LogisticRegressionCV``, ``SGDClassifier``,
+        ``SGDRegressor``, ``PoissonRegressor``, ``GammaRegressor``,
+        ``TweedieRegressor``, ``MLPClassifier`` or ``MLPRegressor`` (alone or as the
+        last step of a ``Pipeline``), an :class:`InformationCriteria`, or statsmodels
+        results: GLM, OLS, WLS, or any maximum-likelihood model with
+        ``loglikeobs``, ``score_obs`` and ``hessian`` (see ``SUPPORTED``).
     X : array-like or sparse matrix of shape (n_samples, n_features), default=None
         The data the model was fitted on (raw input of a Pipeline).  Optional for
         statsmodels results, which carry their data.
