@@ -24,6 +24,8 @@ from ._data import (
     HeldOutLoss,
     blas_threads,
     check_target,
+    data_notes,
+    format_data_notes,
     load_dataset,
     make_estimator,
 )
@@ -112,12 +114,15 @@ def run_report(args):
 
     if not 0.0 <= args.test_size < 1.0:
         raise CLIError("--test-size must be in [0, 1).", status=2)
-    data = load_dataset(args.csv, args.target, args.features)
+    data = load_dataset(
+        args.csv, args.target, args.features, dropna=getattr(args, "dropna", False)
+    )
     family, y = check_target(data, args.family)
     X = data.X
     est, param = make_estimator(
         family, args.model, args.value if args.value is not None else 1.0,
         hidden=args.hidden, seed=args.seed, scale=not args.no_scale,
+        categorical=data.categorical,
     )  # fmt: skip
     if args.test_size > 0:
         strat = y if family in CLASSIFICATION else None
@@ -160,6 +165,7 @@ def run_report(args):
             "n_test": 0 if X_te is None else int(X_te.shape[0]),
             "n_features": int(X.shape[1]),
             "target": data.target_name,
+            **data_notes(data),
         },
         "family": family,
         "model": args.model,
@@ -212,6 +218,7 @@ def format_report(rep):
         f"{rep['estimator']}({param}={value:g}), {rep['family']} family, on "
         f"{d['source']}: {d['n_train']} training rows, {d['n_test']} held out, "
         f"{d['n_features']} features",
+        *(format_data_notes(d) if "encoded" in d else []),
         "",
     ]
     lines += _block("Curvature (training rows)", rep["curvature"]) + [""]

@@ -25,7 +25,9 @@ from ._data import (
     HeldOutLoss,
     blas_threads,
     check_target,
+    data_notes,
     default_grid,
+    format_data_notes,
     load_dataset,
     make_estimator,
 )
@@ -36,30 +38,31 @@ PICKED = ("aic", "bic", "tic", "cv")
 
 
 class Progress:
-    """A one-line progress bar on a text stream (no dependency)."""
+    """A tqdm progress bar on a text stream; silent when disabled or without tqdm."""
 
-    def __init__(self, total, enabled, stream=None, width=30):
+    def __init__(self, total, enabled, stream=None):
         self.total = total
-        self.enabled = enabled
-        self.stream = sys.stderr if stream is None else stream
-        self.width = width
         self.done = 0
-        self.start = time.perf_counter()
+        self.bar = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:  # tqdm is in the [cli] extra
+                return
+            self.bar = tqdm(
+                total=total, file=sys.stderr if stream is None else stream,
+                unit="fit", dynamic_ncols=True, leave=True,
+            )  # fmt: skip
 
     def update(self, label=""):
-        """Advance by one step and redraw."""
+        """Advance by one step, showing ``label``; close the bar after the last."""
         self.done += 1
-        if not self.enabled:
+        if self.bar is None:
             return
-        filled = int(self.width * self.done / self.total)
-        bar = "#" * filled + "." * (self.width - filled)
-        elapsed = time.perf_counter() - self.start
-        self.stream.write(
-            f"\r[{bar}] {self.done}/{self.total} {label:<18} {elapsed:6.1f} s"
-        )
+        self.bar.set_postfix_str(label, refresh=False)
+        self.bar.update(1)
         if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+            self.bar.close()
 
 
 def _splits(family, y, n_folds, seed):
@@ -137,7 +140,9 @@ def run_select(args, out=None, err=None):
     n_folds = args.cv
     if args.plot:
         _check_plot_path(args.plot)  # fail before the fits, not after
-    data = load_dataset(args.csv, args.target, args.features)
+    data = load_dataset(
+        args.csv, args.target, args.features, dropna=getattr(args, "dropna", False)
+    )
     family, y = check_target(data, args.family, n_folds=n_folds)
     if args.grid is not None:
         param = make_estimator(family, args.model, 1.0)[1]
@@ -147,7 +152,7 @@ def run_select(args, out=None, err=None):
     X = data.X
     loss = HeldOutLoss(family)
     splits = _splits(family, y, n_folds, args.seed) if n_folds else []
-    progress = Progress(len(grid), args.progress)
+    progress = Progress(len(grid), args.progress, err)
     rows, crits, fitted_all = [], [], []
     with (
         warnings.catch_warnings(record=True) as caught,
@@ -157,7 +162,7 @@ def run_select(args, out=None, err=None):
         for value in grid:
             est, _ = make_estimator(
                 family, args.model, value, hidden=args.hidden, seed=args.seed,
-                scale=not args.no_scale,
+                scale=not args.no_scale, categorical=data.categorical,
             )  # fmt: skip
             t0 = time.perf_counter()
             est.fit(X, y)
@@ -211,6 +216,7 @@ def run_select(args, out=None, err=None):
             "n_samples": int(data.n_samples),
             "n_features": int(X.shape[1]),
             "target": data.target_name,
+            **data_notes(data),
         },
         "family": family,
         "model": args.model,
@@ -319,6 +325,7 @@ def format_select(result):
         f"{result['estimator']} ({result['family']}) over {param}",
         "criteria on the deviance scale (lower is better); TIC/2n and CV logloss are "
         "NLL per sample; * marks each pick",
+        *(format_data_notes(d) if "encoded" in d else []),
         "".join(f"{t:>{w + 1}}" for (t, _, _), w in zip(cols, widths, strict=True)),
     ]
     lines.append("-" * len(lines[-1]))

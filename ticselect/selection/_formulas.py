@@ -31,6 +31,7 @@ statsmodels' ``compare_lr_test`` for linear models.
 from __future__ import annotations
 
 import copy
+import difflib
 import html
 import re
 import warnings
@@ -124,7 +125,7 @@ def _formula_error(formula, exc, columns):
     hint = ""
     name = re.search(r"name '([^']+)' is not defined", first)
     if name:
-        close = [c for c in columns if c.lower() == name.group(1).lower()]
+        close = difflib.get_close_matches(name.group(1), [str(c) for c in columns], 1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         first = f"{name.group(1)!r} is not a column of data{hint}"
     return ValueError(f"formula {formula!r}: {first}.")
