@@ -47,7 +47,7 @@ def test_compare_prints_the_table(regions_csv):
     assert lines[header].split()[:4] == ["model", "k", "loglik", "aic"]
     body = lines[header + 2 : header + 2 + len(FORMULAS)]
     assert sorted(line.split("  ")[0].strip() for line in body) == sorted(FORMULAS)
-    assert "2 rows with missing values dropped: b 2" in proc.stdout
+    assert "2 rows with missing values dropped (b 2)" in proc.stdout
 
 
 def test_compare_json_equals_statsmodels(regions_csv):

@@ -129,7 +129,7 @@ def test_missing_values_dropped_once_and_counted(fair):
         assert table.criteria[f].n_samples == len(common) == len(data) - 4
         assert_allclose(table.criteria[f].loglik, res.llf, rtol=RTOL)
     text = table.summary()
-    assert "4 rows with missing values dropped: age 3, religious 2" in text
+    assert "4 rows with missing values dropped (age 3, religious 2)" in text
     assert "4 rows" in table._repr_html_()
 
 

@@ -74,7 +74,7 @@ _SUPPORT = {
 }
 _NESTED_RTOL = 1e-8
 _SUMMARY = (
-    "k", "loglik", "aic", "d_aic", "bic", "d_bic", "tic", "d_tic", "w_tic",
+    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "w_tic",
     "lr", "lr_df", "lr_p", "flags",
 )  # fmt: skip
 
@@ -469,17 +469,19 @@ class FormulaComparison(Comparison):
         return rows
 
     def _footer(self):
+        """Lines under the table: family, n, dropped rows, ranking, LR pairs."""
         n = self._rows[self.names[0]]["n_samples"]
-        text = f"{self.family} family; n = {n:g}"
+        lines = [f"{self.family} family; n = {n:g}; ranked by {self.sort_by.upper()}"]
         if self.n_dropped:
             cols = ", ".join(f"{c} {m}" for c, m in self.missing.items())
-            text += f" ({self.n_dropped} rows with missing values dropped: {cols})"
-        text += f"; ranked by {self.sort_by.upper()}"
+            lines.append(f"{self.n_dropped} rows with missing values dropped ({cols})")
         if self.grouped:
-            text += "; TIC with cluster-summed scores"
-        if any(self._rows[m]["lr_vs"] for m in self.names):
-            text += "; lr: test against the next smaller nested model"
-        return text
+            lines.append("TIC with cluster-summed scores (groups)")
+        tested = [n for n in self.names if self._rows[n]["lr_vs"]]
+        if tested:
+            lines.append("lr: likelihood-ratio test against the next smaller model")
+        lines += [f"  {n!r} against {self._rows[n]['lr_vs']!r}" for n in tested]
+        return lines
 
     def summary(self, columns=None):
         """Return an aligned text table, best model first.
@@ -487,7 +489,7 @@ class FormulaComparison(Comparison):
         Parameters
         ----------
         columns : list of str or None, default=None
-            Columns to show; ``None`` shows k, loglik, AIC, ΔAIC, BIC, ΔBIC,
+            Columns to show; ``None`` shows k, loglik, AIC, ΔAIC, BIC,
             TIC, ΔTIC, the TIC weight, the likelihood-ratio test and the flags.
 
         Returns
@@ -495,10 +497,8 @@ class FormulaComparison(Comparison):
         str
         """
         columns = list(_SUMMARY if columns is None else columns)
-        lines = super().summary(columns).splitlines()
-        lines[-1] = self._footer()
-        rows = [n for n in self.names if self._rows[n]["lr_vs"]]
-        lines += [f"  lr of {n!r} against {self._rows[n]['lr_vs']!r}" for n in rows]
+        table = [line.rstrip() for line in super().summary(columns).splitlines()]
+        lines = table[:-1] + self._footer()
         return "\n".join(lines)
 
     def _repr_html_(self):
@@ -509,7 +509,7 @@ class FormulaComparison(Comparison):
             for r in self._cells(columns)
         )
         return (
-            f"<table><caption>{html.escape(self._footer())}</caption>"
+            f"<table><caption>{html.escape('; '.join(self._footer()))}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
 
