@@ -125,7 +125,9 @@ def _formula_error(formula, exc, columns):
     hint = ""
     name = re.search(r"name '([^']+)' is not defined", first)
     if name:
-        close = difflib.get_close_matches(name.group(1), [str(c) for c in columns], 1)
+        cols = [str(c) for c in columns]
+        close = [c for c in cols if c.lower() == name.group(1).lower()]
+        close = close or difflib.get_close_matches(name.group(1), cols, 1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         first = f"{name.group(1)!r} is not a column of data{hint}"
     return ValueError(f"formula {formula!r}: {first}.")
