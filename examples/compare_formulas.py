@@ -1,4 +1,5 @@
-"""Comparing model formulas on a data frame.
+"""Comparing model formulas on a data frame
+========================================
 
 The statistician's workflow: write candidate models as formulas, fit each on the
 same rows, read one table.  ``ts.compare_formulas`` fits every formula with
