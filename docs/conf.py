@@ -57,6 +57,9 @@ html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_title = f"ticselect {release}"
+# no left sidebar: the top bar navigates, and the column is wide enough for 88
+# characters of code at a 1280-pixel window (checked with headless Chromium)
+html_sidebars = {"**": []}
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
