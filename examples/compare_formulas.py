@@ -49,6 +49,10 @@ frame = table.to_frame()
 print(frame[["k", "aic", "bic", "tic", "w_tic", "lr_vs"]].round(2))
 
 # %%
+# The same table as a notebook shows it (its ``_repr_html_``):
+table  # noqa: B018 - the last expression of a cell is displayed
+
+# %%
 # Missing values: dropped once, for every candidate
 # -------------------------------------------------
 # Criteria are comparable only on the same rows.  Blank out education for 30

@@ -130,7 +130,12 @@ def test_missing_values_dropped_once_and_counted(fair):
         assert_allclose(table.criteria[f].loglik, res.llf, rtol=RTOL)
     text = table.summary()
     assert "4 rows with missing values dropped (age 3, religious 2)" in text
-    assert "4 rows" in table._repr_html_()
+    html = table._repr_html_()
+    assert "4 rows with missing values dropped" in html
+    # one row per formula, best first, with its LR cell empty or filled
+    body = html.split("<tbody>")[1]
+    assert body.count("<tr>") == 2
+    assert body.index(table.names[0]) < body.index(table.names[1])
 
 
 def test_weights_equal_duplicated_rows(anes):

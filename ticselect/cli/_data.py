@@ -197,9 +197,7 @@ def _drop_missing(frame, columns, path, dropna):
 def _is_numeric(series):
     import pandas as pd
 
-    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(
-        series
-    )
+    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
 def _check_categorical(series, name, lines, path):
