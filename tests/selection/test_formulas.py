@@ -239,3 +239,31 @@ def test_lr_p_value_is_chi2(anes):
     small = table.to_dict()["vote ~ selfLR"]
     assert_allclose(row["lr"], 2 * (row["loglik"] - small["loglik"]), rtol=1e-12)
     assert_allclose(row["lr_p"], stats.chi2.sf(row["lr"], 1), rtol=1e-12)
+
+
+def test_row_order_and_index_do_not_matter(fair):
+    formulas = ["affairs ~ age", "affairs ~ age + C(religious)"]
+    data = fair.head(800)
+    a = ts.compare_formulas(data, formulas, family="poisson")
+    perm = np.random.default_rng(2).permutation(len(data))
+    shuffled = data.iloc[perm].set_index(pd.Index([f"r{i}" for i in perm]))
+    shuffled.loc[shuffled.index[:3], "age"] = np.nan  # dropped by label, not position
+    b = ts.compare_formulas(shuffled, formulas, family="poisson")
+    kept = data.drop(data.index[perm[:3]])
+    c = ts.compare_formulas(kept, formulas, family="poisson")
+    assert b.n_dropped == 3
+    for f in formulas:
+        for col in ("loglik", "aic", "bic", "tic", "lr"):
+            # same rows in another order: summation order only
+            assert_allclose(b.to_dict()[f][col], c.to_dict()[f][col], rtol=1e-8)
+        assert a.to_dict()[f]["n_samples"] == 800
+
+
+def test_offset_equals_statsmodels(randhie):
+    data = randhie.head(3000)
+    offset = np.log1p(data["disea"].to_numpy())
+    f = "mdvis ~ lncoins + C(idp)"
+    table = ts.compare_formulas(data, [f], family="poisson", offset=offset)
+    res = smf.glm(f, data, family=sm.families.Poisson(), offset=offset).fit()
+    assert_allclose(table.criteria[f].loglik, res.llf, rtol=RTOL)
+    assert_allclose(table.criteria[f].aic, res.aic, rtol=RTOL)
