@@ -1,4 +1,5 @@
-"""ticselect inside a Pipeline with GridSearchCV.
+"""ticselect inside a Pipeline with GridSearchCV
+=============================================
 
 ``ts.InformationCriteria`` wraps an estimator and computes its criteria at fit time;
 as the last step of a Pipeline it makes ``GridSearchCV`` rank candidates by TIC with
@@ -60,3 +61,19 @@ print(f"5-fold CV picks  C={by_cv.best_params_[key]:.3g} in {t2 - t1:.1f} s")
 # the refitted best pipeline carries its criteria
 best = by_tic.best_estimator_[-1].criteria_
 print(f"refitted best model: TIC = {best.tic:.2f}, k = {best.n_params}")
+
+# %%
+# Both searches' scores against ``C``: the in-sample criteria per sample and the
+# cross-validated log-loss are on the same scale (NLL per sample, negated).
+import matplotlib.pyplot as plt  # noqa: E402
+
+Cs = np.asarray(res["param_informationcriteria__estimator__C"], dtype=float)
+fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+for name in ("neg_tic", "neg_aic", "neg_bic"):
+    label = "-" + name[4:].upper() + "/2n"
+    ax.semilogx(Cs, res[f"mean_test_{name}"], marker="o", label=label)
+ax.semilogx(Cs, by_cv.cv_results_["mean_test_score"], marker="s", label="CV -logloss")
+ax.set_xlabel("C")
+ax.set_ylabel("score (higher is better)")
+ax.legend()
+plt.show()

@@ -1,10 +1,12 @@
-"""Quick start: exact curvature and information criteria of a fitted model.
+"""Quick start: exact curvature and information criteria of a fitted model
+=======================================================================
 
 Fits an L2-penalised logistic regression on scikit-learn's breast-cancer data, then
 prints its criteria (AIC, BIC, TIC, soft rank, ...) and compares three penalties.
 Run: ``python examples/quickstart.py``.
 """
 
+import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -28,3 +30,18 @@ candidates = {
 }
 table = ts.compare(list(candidates.values()), X, y, names=list(candidates))
 print(table.summary())
+
+# %%
+# The criteria per sample along a grid of ``C`` (warm-started fits), each marking
+# its pick.
+import matplotlib.pyplot as plt  # noqa: E402
+
+path = ts.criterion_path(
+    make_pipeline(StandardScaler(), LogisticRegression(tol=1e-10, max_iter=10_000)),
+    "logisticregression__C",
+    np.logspace(-3, 1, 9),
+    X,
+    y,
+)
+ax = path.plot()
+plt.show()

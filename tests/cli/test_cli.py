@@ -275,9 +275,14 @@ def test_error_binomial_needs_two_classes(small_csv):
     assert "binomial family needs exactly 2" in _one_line_error(proc, 1)
 
 
-def test_error_non_numeric_feature(small_csv):
-    proc = console("select", "--csv", str(small_csv), "--target", "count")
-    assert "'label' has 'no' on line 2" in _one_line_error(proc, 1)
+def test_error_numeric_column_with_a_typo(tmp_path):
+    # a text value in an otherwise numeric column is a typo, not a category
+    path = tmp_path / "typo.csv"
+    rows = ["a,y"] + [f"{i / 7:.3f},{i % 2}" for i in range(30)]
+    rows[3] = "oops,0"
+    path.write_text("\n".join(rows) + "\n")
+    proc = console("select", "--csv", str(path), "--target", "y")
+    assert "'a' is numeric except 'oops' on line 4" in _one_line_error(proc, 1)
 
 
 def test_error_unknown_option():

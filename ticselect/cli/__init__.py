@@ -10,6 +10,13 @@
     machine-readable output only.
 ``ticselect report``
     Curvature, criteria, flatness and calibration of one model.
+``ticselect compare DATA FORMULA...``
+    Model formulas (statsmodels syntax) fitted on the common rows of a CSV/Parquet
+    file and ranked in one table (:func:`ticselect.compare_formulas`).
+
+Tables are read with pandas; text columns are one-hot encoded inside the fitted
+Pipeline; ``--dropna`` drops rows with missing values; progress bars use tqdm
+(``pip install "ticselect[cli]"``).
 
 Errors the user can fix (a missing file, an unknown column, a target outside the
 family's support, a bad option) print one line ``ticselect: error: ...`` on stderr and

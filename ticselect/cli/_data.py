@@ -1,13 +1,17 @@
 """Data loading, family checks and candidate models for the ``ticselect`` command.
 
 Everything here raises :class:`CLIError` (a one-line message and an exit status) for
-problems the user can fix: a missing file, an unknown column, a non-numeric feature,
-a target outside the family's support.  The command line turns it into
+problems the user can fix: a missing file, an unknown column, a missing value, a
+target outside the family's support.  The command line turns it into
 ``ticselect: error: <message>`` on stderr.
 
-CSV files are read with the standard-library :mod:`csv` module (no pandas needed):
-the first row is the header, the delimiter (comma, semicolon or tab) is sniffed, and
-every feature column must be numeric without missing values.
+Tables are read with pandas: CSV (the delimiter, comma, semicolon or tab, is
+sniffed from the first 64 KiB; ``""``, ``NA``, ``nan``, ``null``, ``?`` ... are
+missing) or Parquet (``.parquet``/``.pq``, with pyarrow installed).  Text, boolean
+and categorical feature columns are *categorical predictors*: the candidate
+Pipelines one-hot encode them with the first level (sorted) as reference, so no
+dummy is aliased with the intercept (:func:`make_estimator`).  Missing values are
+an error naming each column and its count, unless ``--dropna`` drops those rows.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import csv
 import difflib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -26,15 +31,19 @@ __all__ = [
     "HeldOutLoss",
     "blas_threads",
     "check_target",
+    "data_notes",
     "default_grid",
+    "format_data_notes",
     "load_dataset",
     "make_estimator",
+    "read_table",
 ]
 
 #: Families accepted by ``--family`` (``auto`` picks one from the target).
 FAMILIES = ("auto", "binomial", "multinomial", "gaussian", "poisson", "gamma")
 CLASSIFICATION = ("binomial", "multinomial")
-_MISSING = {"", "na", "nan", "null", "none", "n/a", "?"}
+_NA_VALUES = ["?", "none", "None", "n/a"]  # besides pandas' defaults
+_PARQUET = (".parquet", ".pq")
 
 
 class CLIError(Exception):
@@ -47,7 +56,12 @@ class CLIError(Exception):
 
 @dataclass
 class Dataset:
-    """Features, raw target and a description of where they came from."""
+    """Features, raw target and a description of where they came from.
+
+    ``X`` is a float array, or an object array when some columns are categorical
+    (their indices in ``extra["categorical"]``, their levels, reference first, in
+    ``extra["encoded"]``).
+    """
 
     X: np.ndarray
     y_raw: np.ndarray
@@ -61,6 +75,11 @@ class Dataset:
     def n_samples(self):
         """Number of rows."""
         return self.X.shape[0]
+
+    @property
+    def categorical(self):
+        """Indices of the categorical feature columns."""
+        return list(self.extra.get("categorical", ()))
 
 
 def _builtin():
@@ -84,29 +103,70 @@ def _float(text):
     return value if math.isfinite(value) else None
 
 
-def _read_rows(path):
+def _sniff(path):
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        sample = fh.read(65536)
+    if not sample.strip():
+        raise CLIError(f"{path} is empty.")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            sample = fh.read(65536)
-            fh.seek(0)
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_table(path):
+    """Read a CSV or Parquet file into a :class:`pandas.DataFrame`.
+
+    Parameters
+    ----------
+    path : str
+        CSV file with a header row, or a ``.parquet``/``.pq`` file.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    CLIError
+        For a missing, unreadable, empty or malformed file, or Parquet without
+        pyarrow.
+    """
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - pandas is a [cli] dependency
+        raise CLIError(
+            "reading tables needs pandas: pip install 'ticselect[cli]'."
+        ) from exc
+    if Path(path).is_dir():
+        raise CLIError(f"{path} is a directory, not a data file.")
+    try:
+        if Path(path).suffix.lower() in _PARQUET:
             try:
-                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-            except csv.Error:
-                dialect = csv.excel
-            rows = list(csv.reader(fh, dialect))
+                import pyarrow  # noqa: F401
+            except ImportError as exc:
+                raise CLIError(
+                    f"reading {path} needs pyarrow: pip install pyarrow."
+                ) from exc
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(
+                path, sep=_sniff(path), encoding="utf-8-sig",
+                na_values=_NA_VALUES, skipinitialspace=True,
+            )  # fmt: skip
     except UnicodeDecodeError as exc:
         raise CLIError(f"{path} is not a UTF-8 text CSV file ({exc.reason}).") from exc
-    except IsADirectoryError as exc:
-        raise CLIError(f"{path} is a directory, not a CSV file.") from exc
     except OSError as exc:
         raise CLIError(f"cannot read {path}: {exc.strerror or exc}.") from exc
-    except csv.Error as exc:
-        raise CLIError(f"{path} is not a valid CSV file: {exc}.") from exc
-    # keep file line numbers (header = line 1), drop blank lines
-    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if not numbered:
-        raise CLIError(f"{path} is empty.")
-    return numbered
+    except pd.errors.EmptyDataError as exc:
+        raise CLIError(f"{path} is empty.") from exc
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        text = " ".join(str(exc).split())
+        raise CLIError(f"{path} is not a valid data file: {text}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise CLIError(f"{path} has a header but no data rows.")
+    return frame
 
 
 def _column_error(name, header, path):
@@ -116,13 +176,59 @@ def _column_error(name, header, path):
     return CLIError(f"column {name!r} not found in {path}{hint}; columns: {shown}.")
 
 
-def load_dataset(csv_path=None, target=None, features=None, groups=None):
-    """Load the built-in data set, or a CSV file with a header row.
+def _drop_missing(frame, columns, path, dropna):
+    counts = frame[columns].isna().sum()
+    counts = counts[counts > 0]
+    if counts.empty:
+        return frame, {}
+    report = {str(c): int(m) for c, m in counts.items()}
+    if not dropna:
+        shown = ", ".join(f"{c!r} has {m}" for c, m in report.items())
+        raise CLIError(
+            f"missing values in {path}: {shown}; drop those rows with --dropna or "
+            "choose other columns with --features."
+        )
+    kept = frame.dropna(subset=columns)
+    if kept.empty:
+        raise CLIError(f"no row of {path} is complete in the columns used.")
+    return kept, report
+
+
+def _is_numeric(series):
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
+def _check_categorical(series, name, lines, path):
+    """Refuse a 'text' column that is really a numeric column with a typo, or IDs."""
+    text = series.astype(str).str.strip()
+    values = [_float(v) for v in text]
+    bad = [i for i, v in enumerate(values) if v is None]
+    if bad and len(bad) < len(values) and len(bad) <= max(1, len(values) // 10):
+        i = bad[0]
+        raise CLIError(
+            f"feature column {name!r} is numeric except {text.iloc[i]!r} on line "
+            f"{lines[i]} of {path}; fix that value or mark it missing."
+        )
+    levels = sorted(text.unique())
+    if len(levels) > max(50, len(text) // 5):
+        raise CLIError(
+            f"feature column {name!r} has {len(levels)} distinct text values, too "
+            "many to encode (an identifier?); leave it out with --features."
+        )
+    return text.to_numpy(dtype=object), levels
+
+
+def load_dataset(
+    csv_path=None, target=None, features=None, groups=None, *, dropna=False
+):
+    """Load the built-in data set, or a CSV/Parquet file with a header row.
 
     Parameters
     ----------
     csv_path : str or None, default=None
-        CSV file; ``None`` loads scikit-learn's breast-cancer data.
+        Data file; ``None`` loads scikit-learn's breast-cancer data.
     target : str or None, default=None
         Target column (required with ``csv_path``).
     features : list of str or None, default=None
@@ -130,16 +236,21 @@ def load_dataset(csv_path=None, target=None, features=None, groups=None):
     groups : str or None, default=None
         Cluster column (``--groups``): kept as text labels in
         ``Dataset.extra["groups"]`` and left out of the default features.
+    dropna : bool, default=False
+        Drop rows with a missing target or feature (else they are an error).
 
     Returns
     -------
     Dataset
+        ``extra["encoded"]`` maps each categorical column to its levels (reference
+        first), ``extra["dropped"]`` each column to its missing values when rows
+        were dropped.
 
     Raises
     ------
     CLIError
-        For a missing/unreadable file, unknown columns, ragged rows, non-numeric
-        features or missing values.
+        For a missing/unreadable file, unknown columns, missing values (without
+        ``dropna``) or unusable text columns.
     """
     if csv_path is None:
         if target is not None or features is not None or groups is not None:
@@ -149,20 +260,8 @@ def load_dataset(csv_path=None, target=None, features=None, groups=None):
         return _builtin()
     if target is None:
         raise CLIError("--csv needs --target COLUMN.", status=2)
-    numbered = _read_rows(csv_path)
-    header = [h.strip() for h in numbered[0][1]]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise CLIError(f"{csv_path} has duplicated column names: {', '.join(dupes)}.")
-    body = numbered[1:]
-    if not body:
-        raise CLIError(f"{csv_path} has a header but no data rows.")
-    for line, row in body:
-        if len(row) != len(header):
-            raise CLIError(
-                f"{csv_path} line {line} has {len(row)} fields, the header has "
-                f"{len(header)}."
-            )
+    frame = read_table(csv_path)
+    header = list(frame.columns)
     if target not in header:
         raise _column_error(target, header, csv_path)
     if groups is not None:
@@ -181,46 +280,35 @@ def load_dataset(csv_path=None, target=None, features=None, groups=None):
         raise CLIError(f"the target {target!r} is also listed in --features.")
     if not features:
         raise CLIError(f"{csv_path} has no feature columns besides {target!r}.")
-    lines = np.array([line for line, _ in body])
-    X = np.empty((len(body), len(features)))
+    n_read = len(frame)
+    used = [target, *features] + ([groups] if groups is not None else [])
+    frame, dropped = _drop_missing(frame, used, csv_path, dropna)
+    lines = frame.index.to_numpy() + 2  # header = line 1 (blank lines not counted)
+    X = np.empty((len(frame), len(features)), dtype=object)
+    categorical, encoded = [], {}
     for j, name in enumerate(features):
-        col = header.index(name)
-        for i, (line, row) in enumerate(body):
-            text = row[col].strip()
-            value = _float(text)
-            if value is None:
-                what = "a missing value" if text.lower() in _MISSING else repr(text)
-                raise CLIError(
-                    f"feature column {name!r} has {what} on line {line} of "
-                    f"{csv_path}; features must be numeric without missing values "
-                    "(choose columns with --features)."
-                )
-            X[i, j] = value
-    t = header.index(target)
-    y_raw = np.array([row[t].strip() for _, row in body], dtype=object)
-    missing = [
-        line for (line, _), v in zip(body, y_raw, strict=True) if v.lower() in _MISSING
-    ]
-    if missing:
-        raise CLIError(
-            f"target column {target!r} has a missing value on line {missing[0]} of "
-            f"{csv_path}."
-        )
-    extra = {}
+        col = frame[name]
+        if _is_numeric(col):
+            X[:, j] = col.to_numpy(dtype=float)
+            continue
+        X[:, j], encoded[name] = _check_categorical(col, name, lines, csv_path)
+        categorical.append(j)
+    if not categorical:
+        X = X.astype(float)
+    t = frame[target]
+    y_raw = (
+        t.to_numpy()
+        if _is_numeric(t)
+        else t.astype(str).str.strip().to_numpy(dtype=object)
+    )
+    extra = {
+        "categorical": categorical,
+        "encoded": encoded,
+        "missing": dropped,
+        "n_dropped": n_read - len(frame),
+    }
     if groups is not None:
-        gcol = header.index(groups)
-        labels = np.array([row[gcol].strip() for _, row in body], dtype=object)
-        bad = [
-            line
-            for (line, _), v in zip(body, labels, strict=True)
-            if v.lower() in _MISSING
-        ]
-        if bad:
-            raise CLIError(
-                f"--groups column {groups!r} has a missing value on line {bad[0]} "
-                f"of {csv_path}."
-            )
-        extra["groups"] = labels.astype(str)
+        extra["groups"] = frame[groups].astype(str).str.strip().to_numpy(dtype=object)
     return Dataset(
         X=X,
         y_raw=y_raw,
@@ -230,6 +318,58 @@ def load_dataset(csv_path=None, target=None, features=None, groups=None):
         lines=lines,
         extra=extra,
     )
+
+
+def data_notes(data):
+    """JSON-ready description of the encoding and the dropped rows of ``data``.
+
+    Parameters
+    ----------
+    data : Dataset
+        Loaded data.
+
+    Returns
+    -------
+    dict
+        ``encoded``: ``{column: {"reference": level, "levels": [...]}}``;
+        ``n_dropped``: rows dropped for missing values; ``missing``: per column.
+    """
+    encoded = {
+        name: {"reference": levels[0], "levels": list(levels)}
+        for name, levels in data.extra.get("encoded", {}).items()
+    }
+    return {
+        "encoded": encoded,
+        "n_dropped": int(data.extra.get("n_dropped", 0)),
+        "missing": dict(data.extra.get("missing", {})),
+    }
+
+
+def format_data_notes(notes):
+    """Text lines for :func:`data_notes` (empty list when there is nothing to say).
+
+    Parameters
+    ----------
+    notes : dict
+        From :func:`data_notes`.
+
+    Returns
+    -------
+    list of str
+    """
+    lines = []
+    if notes["encoded"]:
+        cols = "; ".join(
+            f"{name} ({len(e['levels'])} levels, reference {e['reference']!r})"
+            for name, e in notes["encoded"].items()
+        )
+        lines.append(f"one-hot encoded inside the Pipeline: {cols}")
+    if notes["n_dropped"]:
+        cols = ", ".join(f"{c} {m}" for c, m in notes["missing"].items())
+        lines.append(
+            f"dropped {notes['n_dropped']} rows with missing values (--dropna): {cols}"
+        )
+    return lines
 
 
 def _numeric_target(data, family):
@@ -388,7 +528,9 @@ def default_grid(family, model, n_grid):
     return spec.param, values
 
 
-def make_estimator(family, model, value, *, hidden=8, seed=0, scale=True):
+def make_estimator(
+    family, model, value, *, hidden=8, seed=0, scale=True, categorical=()
+):  # fmt: skip
     """Build the candidate estimator (a Pipeline when ``scale``).
 
     Parameters
@@ -405,6 +547,11 @@ def make_estimator(family, model, value, *, hidden=8, seed=0, scale=True):
         Random state of the MLP's initialisation.
     scale : bool, default=True
         Standardise features first.
+    categorical : sequence of int, default=()
+        Indices of categorical columns: a first step one-hot encodes them with the
+        first level (sorted) as reference (``OneHotEncoder(drop="first")``, so the
+        dummies are not aliased with the intercept; a level unseen in training is
+        encoded as the reference) and passes the other columns through.
 
     Returns
     -------
@@ -442,8 +589,22 @@ def make_estimator(family, model, value, *, hidden=8, seed=0, scale=True):
     else:
         cls = PoissonRegressor if family == "poisson" else GammaRegressor
         est = cls(alpha=value, tol=1e-10, max_iter=10_000)
-    if scale:
-        est = make_pipeline(StandardScaler(), est)
+    steps = [StandardScaler()] if scale else []
+    if categorical:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.preprocessing import OneHotEncoder
+
+        onehot = OneHotEncoder(
+            drop="first", handle_unknown="ignore", sparse_output=False
+        )
+        steps.insert(
+            0,
+            ColumnTransformer(
+                [("onehot", onehot, list(categorical))], remainder="passthrough"
+            ),
+        )
+    if steps:
+        est = make_pipeline(*steps, est)
     return est, spec.param
 
 

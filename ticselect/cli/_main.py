@@ -75,10 +75,14 @@ def _columns(text):
 def _common(p):
     data = p.add_argument_group("data")
     data.add_argument(
-        "--csv", metavar="PATH", help="CSV file with a header row (default: the "
-        "bundled breast-cancer data)"
+        "--csv", metavar="PATH", help="CSV (or .parquet) file with a header row; "
+        "text columns are one-hot encoded (default: the bundled breast-cancer data)"
     )  # fmt: skip
     data.add_argument("--target", metavar="COLUMN", help="target column of --csv")
+    data.add_argument(
+        "--dropna", action="store_true",
+        help="drop rows with a missing target or feature (default: error)",
+    )  # fmt: skip
     data.add_argument(
         "--features", metavar="A,B,...", type=_columns,
         help="feature columns (default: every column but the target)",
@@ -167,6 +171,10 @@ def build_parser():
         "--progress", action=argparse.BooleanOptionalAction, default=None,
         help="progress bar on stderr (default: when stderr is a terminal)",
     )  # fmt: skip
+    sel.add_argument(
+        "--quiet", action="store_true",
+        help="no progress bar and no warnings on stderr",
+    )  # fmt: skip
     rep = sub.add_parser(
         "report",
         help="curvature, criteria, flatness and calibration of one model",
@@ -188,6 +196,45 @@ def build_parser():
         help="held-out fraction for the test NLL and calibration; 0 = none "
         "(default: 0.25)",
     )  # fmt: skip
+    cmp = sub.add_parser(
+        "compare",
+        help="compare model formulas on a data file by AIC, BIC, TIC and LR tests",
+        description="Fit each formula (statsmodels/patsy syntax, e.g. "
+        "'y ~ a * C(region)') on the rows where every formula is complete, and rank "
+        "them by TIC (or --sort-by); nested formulas get a likelihood-ratio test "
+        "against the next smaller one.",
+    )
+    cmp.add_argument("data", metavar="DATA", help="CSV or Parquet file with a header")
+    cmp.add_argument(
+        "formulas", nargs="+", metavar="FORMULA",
+        help="model formulas with the same response, e.g. 'y ~ a' 'y ~ a + b'",
+    )  # fmt: skip
+    from ._compare import FORMULA_FAMILIES
+
+    cmp.add_argument(
+        "--family", choices=FORMULA_FAMILIES, default="gaussian",
+        help="likelihood of every formula (default: gaussian)",
+    )  # fmt: skip
+    cmp.add_argument(
+        "--link", metavar="LINK",
+        help="link (log, logit, probit, cloglog, identity, inverse, sqrt, "
+        "inverse_squared; default: the family's canonical link)",
+    )  # fmt: skip
+    cmp.add_argument("--weights", metavar="COLUMN", help="frequency-weight column")
+    cmp.add_argument("--offset", metavar="COLUMN", help="offset column, e.g. log(t)")
+    cmp.add_argument(
+        "--groups", metavar="COLUMN",
+        help="cluster column: TIC sums the scores within each cluster",
+    )  # fmt: skip
+    cmp.add_argument(
+        "--sort-by", choices=("tic", "aic", "aicc", "bic"), default="tic",
+        help="criterion that ranks the rows (default: tic)",
+    )  # fmt: skip
+    out = cmp.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print JSON only")
+    out.add_argument(
+        "--debug", action="store_true", help="show tracebacks instead of one line"
+    )
     return parser
 
 
@@ -212,11 +259,21 @@ def _run(args, out, err):
 
         if args.progress is None:
             args.progress = bool(getattr(err, "isatty", lambda: False)())
+        if args.quiet:
+            args.progress = False
         result = run_select(args, err=err)
         if args.json:
             _dump(result, out)
         else:
             out.write(format_select(result) + "\n")
+    elif args.command == "compare":
+        from ._compare import format_compare, run_compare
+
+        result = run_compare(args)
+        if args.json:
+            _dump({k: v for k, v in result.items() if k != "table"}, out)
+        else:
+            out.write(format_compare(result) + "\n")
     else:
         from ._report import format_report, run_report
 
@@ -225,7 +282,7 @@ def _run(args, out, err):
             _dump(result, out)
         else:
             out.write(format_report(result) + "\n")
-    if not args.json:
+    if not args.json and not getattr(args, "quiet", False):
         for msg in result["warnings"][:3]:
             err.write(f"{_PROG}: warning: {msg.splitlines()[0]}\n")
         if len(result["warnings"]) > 3:

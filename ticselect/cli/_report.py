@@ -28,6 +28,8 @@ from ._data import (
     HeldOutLoss,
     blas_threads,
     check_target,
+    data_notes,
+    format_data_notes,
     load_dataset,
     make_estimator,
 )
@@ -117,7 +119,13 @@ def run_report(args):
 
     if not 0.0 <= args.test_size < 1.0:
         raise CLIError("--test-size must be in [0, 1).", status=2)
-    data = load_dataset(args.csv, args.target, args.features, args.groups)
+    data = load_dataset(
+        args.csv,
+        args.target,
+        args.features,
+        args.groups,
+        dropna=getattr(args, "dropna", False),
+    )
     groups = data.extra.get("groups")
     cov_type = args.cov_type or ("cluster" if groups is not None else "HC1")
     if cov_type == "cluster" and groups is None:
@@ -128,6 +136,7 @@ def run_report(args):
     est, param = make_estimator(
         family, args.model, args.value if args.value is not None else 1.0,
         hidden=args.hidden, seed=args.seed, scale=not args.no_scale,
+        categorical=data.categorical,
     )  # fmt: skip
     if args.test_size > 0 and groups is not None:
         split = GroupShuffleSplit(
@@ -188,6 +197,7 @@ def run_report(args):
             "n_test": 0 if X_te is None else int(X_te.shape[0]),
             "n_features": int(X.shape[1]),
             "target": data.target_name,
+            **data_notes(data),
         },
         "family": family,
         "model": args.model,
@@ -280,6 +290,7 @@ def format_report(rep):
         f"{rep['estimator']}({param}={value:g}), {rep['family']} family, on "
         f"{d['source']}: {d['n_train']} training rows, {d['n_test']} held out, "
         f"{d['n_features']} features",
+        *(format_data_notes(d) if "encoded" in d else []),
         "",
     ]
     if rep.get("coefficients"):

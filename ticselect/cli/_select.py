@@ -26,7 +26,9 @@ from ._data import (
     HeldOutLoss,
     blas_threads,
     check_target,
+    data_notes,
     default_grid,
+    format_data_notes,
     load_dataset,
     make_estimator,
 )
@@ -37,30 +39,31 @@ PICKED = ("aic", "bic", "tic", "cv")
 
 
 class Progress:
-    """A one-line progress bar on a text stream (no dependency)."""
+    """A tqdm progress bar on a text stream; silent when disabled or without tqdm."""
 
-    def __init__(self, total, enabled, stream=None, width=30):
+    def __init__(self, total, enabled, stream=None):
         self.total = total
-        self.enabled = enabled
-        self.stream = sys.stderr if stream is None else stream
-        self.width = width
         self.done = 0
-        self.start = time.perf_counter()
+        self.bar = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:  # tqdm is in the [cli] extra
+                return
+            self.bar = tqdm(
+                total=total, file=sys.stderr if stream is None else stream,
+                unit="fit", dynamic_ncols=True, leave=True,
+            )  # fmt: skip
 
     def update(self, label=""):
-        """Advance by one step and redraw."""
+        """Advance by one step, showing ``label``; close the bar after the last."""
         self.done += 1
-        if not self.enabled:
+        if self.bar is None:
             return
-        filled = int(self.width * self.done / self.total)
-        bar = "#" * filled + "." * (self.width - filled)
-        elapsed = time.perf_counter() - self.start
-        self.stream.write(
-            f"\r[{bar}] {self.done}/{self.total} {label:<18} {elapsed:6.1f} s"
-        )
+        self.bar.set_postfix_str(label, refresh=False)
+        self.bar.update(1)
         if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+            self.bar.close()
 
 
 def _splits(family, y, n_folds, seed, groups=None):
@@ -146,7 +149,13 @@ def run_select(args, out=None, err=None):
     n_folds = args.cv
     if args.plot:
         _check_plot_path(args.plot)  # fail before the fits, not after
-    data = load_dataset(args.csv, args.target, args.features, args.groups)
+    data = load_dataset(
+        args.csv,
+        args.target,
+        args.features,
+        args.groups,
+        dropna=getattr(args, "dropna", False),
+    )
     groups = data.extra.get("groups")
     family, y = check_target(data, args.family, n_folds=n_folds)
     if args.grid is not None:
@@ -157,7 +166,7 @@ def run_select(args, out=None, err=None):
     X = data.X
     loss = HeldOutLoss(family)
     splits = _splits(family, y, n_folds, args.seed, groups) if n_folds else []
-    progress = Progress(len(grid), args.progress)
+    progress = Progress(len(grid), args.progress, err)
     rows, crits, fitted_all = [], [], []
     with (
         warnings.catch_warnings(record=True) as caught,
@@ -167,7 +176,7 @@ def run_select(args, out=None, err=None):
         for value in grid:
             est, _ = make_estimator(
                 family, args.model, value, hidden=args.hidden, seed=args.seed,
-                scale=not args.no_scale,
+                scale=not args.no_scale, categorical=data.categorical,
             )  # fmt: skip
             t0 = time.perf_counter()
             est.fit(X, y)
@@ -223,6 +232,7 @@ def run_select(args, out=None, err=None):
             "target": data.target_name,
             "groups": args.groups,
             "n_groups": None if groups is None else int(len(np.unique(groups))),
+            **data_notes(data),
         },
         "family": family,
         "model": args.model,
@@ -336,6 +346,7 @@ def format_select(result):
         ),
         "criteria on the deviance scale (lower is better); TIC/2n and CV logloss are "
         "NLL per sample; * marks each pick",
+        *(format_data_notes(d) if "encoded" in d else []),
         "".join(f"{t:>{w + 1}}" for (t, _, _), w in zip(cols, widths, strict=True)),
     ]
     lines.append("-" * len(lines[-1]))

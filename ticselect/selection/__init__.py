@@ -3,13 +3,15 @@
 What this wing owns: :class:`~ticselect.InformationCriteria` (``_estimator``), the
 scorers and the :class:`~ticselect.InSample` splitter (``_scoring``, public as
 :mod:`ticselect.scoring`), :func:`~ticselect.criterion_path` with its Newton starts
-(``_path``, ``_path_start``), :func:`~ticselect.compare` (``_compare``) and
-:func:`~ticselect.tic_penalty` (``_tic_penalty``).  It builds on the criteria,
-flatness, calibration and curvature wings and is used only by the command line.
+(``_path``, ``_path_start``), :func:`~ticselect.compare` (``_compare``),
+:func:`~ticselect.compare_formulas` (``_formulas``) and :func:`~ticselect.tic_penalty`
+(``_tic_penalty``).  It builds on the criteria, flatness, calibration and curvature
+wings and is used only by the command line.
 """
 
 from ._compare import Comparison, compare
 from ._estimator import InformationCriteria
+from ._formulas import FormulaComparison, compare_formulas
 from ._inference import InferenceResult, inference
 from ._path import CriterionPath, criterion_path
 from ._scoring import (
@@ -26,12 +28,14 @@ from ._tic_penalty import tic_penalty
 __all__ = [
     "Comparison",
     "CriterionPath",
+    "FormulaComparison",
     "HeldOutDataWarning",
     "InSample",
     "InferenceResult",
     "InformationCriteria",
     "check_scoring",
     "compare",
+    "compare_formulas",
     "criteria_scoring",
     "criterion_path",
     "get_scorer",

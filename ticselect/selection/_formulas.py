@@ -1,0 +1,522 @@
+"""Compare model formulas on one data frame: :func:`compare_formulas`.
+
+The statistician's workflow (R's ``AIC(glm(y ~ a), glm(y ~ a + b))``): formulas in,
+one ranked table out.  Each formula is fitted by statsmodels' formula interface
+(``GLM.from_formula``, the engine of ``smf.glm``), so the design matrices, the
+reference levels of ``C(...)`` and the column names are exactly those a statsmodels
+user gets, and the fitted results are ordinary statsmodels results.  (formulaic
+would add a dependency and a second set of coding defaults for no gain here:
+statsmodels already depends on patsy, and can use formulaic itself when
+``SM_FORMULA_ENGINE=formulaic`` is set.)
+
+Common rows
+-----------
+Criteria are only comparable on the same rows.  A row is kept when every
+candidate's variables, the weights, the offset and the groups are present; rows
+missing anything in *any* candidate are dropped once, for all, and counted
+(:attr:`FormulaComparison.n_dropped`, with the count per column in
+:attr:`FormulaComparison.missing`).
+
+Likelihood-ratio tests
+----------------------
+Candidate ``A`` is nested in ``B`` when the columns of ``A``'s design matrix lie in
+the column space of ``B``'s (to a relative residual of ``1e-8``): ``y ~ a`` in
+``y ~ a + b``, ``y ~ a + b`` in ``y ~ a * b``, a numeric ``x`` in ``C(x)``.  Each
+candidate is tested against the largest candidate nested in it (its *next smaller
+one*): ``LR = 2 (loglik_B - loglik_A)`` on ``df = rank(X_B) - rank(X_A)`` degrees of
+freedom, ``p = P(χ²_df > LR)`` (Wilks 1938) — the statistic, ``df`` and p-value of
+statsmodels' ``compare_lr_test`` for linear models.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import html
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, stats
+from statsmodels.genmod import families as sm_families
+from statsmodels.genmod.generalized_linear_model import GLM
+
+from ..criteria import criteria
+from ..curvature import curvature
+from ._compare import CRITERIA, Comparison
+
+__all__ = ["FormulaComparison", "compare_formulas"]
+
+_FAMILIES = {
+    "gaussian": sm_families.Gaussian,
+    "binomial": sm_families.Binomial,
+    "poisson": sm_families.Poisson,
+    "gamma": sm_families.Gamma,
+    "inverse_gaussian": sm_families.InverseGaussian,
+}
+_LINKS = {
+    "identity": sm_families.links.Identity,
+    "log": sm_families.links.Log,
+    "logit": sm_families.links.Logit,
+    "probit": sm_families.links.Probit,
+    "cloglog": sm_families.links.CLogLog,
+    "inverse": sm_families.links.InversePower,
+    "inverse_squared": sm_families.links.InverseSquared,
+    "sqrt": sm_families.links.Sqrt,
+}
+#: Support of the response: (test, description) per family.
+_SUPPORT = {
+    "binomial": (lambda y: np.all((y >= 0) & (y <= 1)), "0 <= y <= 1"),
+    "poisson": (lambda y: np.all(y >= 0), "y >= 0"),
+    "gamma": (lambda y: np.all(y > 0), "y > 0"),
+    "inverse_gaussian": (lambda y: np.all(y > 0), "y > 0"),
+}
+_NESTED_RTOL = 1e-8
+_SUMMARY = (
+    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "w_tic",
+    "lr", "lr_df", "lr_p", "flags",
+)  # fmt: skip
+
+
+def _sm_family(family, link):
+    if isinstance(family, sm_families.Family):
+        if link is not None:
+            raise ValueError("Pass link= only with a family name, not an instance.")
+        return family, type(family).__name__.lower()
+    if family not in _FAMILIES:
+        raise ValueError(
+            f"family must be one of {sorted(_FAMILIES)} or a statsmodels family, got "
+            f"{family!r}."
+        )
+    if link is None:
+        return _FAMILIES[family](), family
+    if link not in _LINKS:
+        raise ValueError(f"link must be one of {sorted(_LINKS)}, got {link!r}.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # statsmodels warns for a non-standard link
+        try:
+            return _FAMILIES[family](_LINKS[link]()), family
+        except (Warning, ValueError) as exc:
+            raise ValueError(
+                f"the {link} link is not available for the {family} family."
+            ) from exc
+
+
+def _column(data, value, what):
+    """A weights/offset/groups argument as a Series aligned with ``data``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise ValueError(f"{what}={value!r} is not a column of data.")
+        return data[value].reset_index(drop=True)
+    arr = np.asarray(value)
+    if arr.ndim != 1 or arr.shape[0] != len(data):
+        raise ValueError(
+            f"{what} must be a column name or a 1-d array of length {len(data)} "
+            f"(the rows of data), got shape {arr.shape}."
+        )
+    return pd.Series(arr)
+
+
+def _formula_error(formula, exc, columns):
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    hint = ""
+    name = re.search(r"name '([^']+)' is not defined", first)
+    if name:
+        cols = [str(c) for c in columns]
+        close = [c for c in cols if c.lower() == name.group(1).lower()]
+        close = close or difflib.get_close_matches(name.group(1), cols, 1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        first = f"{name.group(1)!r} is not a column of data{hint}"
+    return ValueError(f"formula {formula!r}: {first}.")
+
+
+def _build(formula, frame, family, **kw):
+    try:
+        return GLM.from_formula(formula, frame, family=family, **kw)
+    except Exception as exc:  # patsy/formulaic errors derive from Exception only
+        raise _formula_error(formula, exc, list(frame.columns)) from exc
+
+
+def _referenced_columns(formulas, columns):
+    """Columns of data named in the formulas (identifiers and ``Q("...")``)."""
+    names = set()
+    for f in formulas:
+        names.update(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", f))
+        names.update(re.findall(r"Q\(\s*[\"'](.+?)[\"']\s*\)", f))
+    return [c for c in columns if c in names]
+
+
+def _orth(X):
+    """Orthonormal basis of the column space of ``X`` (SVD, relative cutoff)."""
+    U, s, _ = linalg.svd(X, full_matrices=False, check_finite=False)
+    keep = s > max(X.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0)
+    return U[:, keep]
+
+
+def _lr_tests(exogs, logliks):
+    """For each model, ``(index of next smaller nested model, LR, df, p)`` or None."""
+    bases = [_orth(X) for X in exogs]
+    ranks = [b.shape[1] for b in bases]
+    out = []
+    for i in range(len(exogs)):
+        best = None
+        for j, Xj in enumerate(exogs):
+            if ranks[j] >= ranks[i]:
+                continue
+            resid = Xj - bases[i] @ (bases[i].T @ Xj)
+            if linalg.norm(resid) <= _NESTED_RTOL * max(linalg.norm(Xj), 1.0):
+                if best is None or ranks[j] > ranks[best]:
+                    best = j
+        if best is None:
+            out.append(None)
+            continue
+        lr = 2.0 * (logliks[i] - logliks[best])
+        df = ranks[i] - ranks[best]
+        out.append((best, lr, df, float(stats.chi2.sf(lr, df))))
+    return out
+
+
+def _cluster_grad_cov(curv, weights, groups):
+    """``Σ_g s_g s_gᵀ`` with ``s_g = Σ_{i ∈ g} wᵢ gᵢ`` (cluster-summed scores)."""
+    G = curv.per_sample_grads * weights[:, None]
+    _, codes = np.unique(groups, return_inverse=True)
+    S = np.zeros((codes.max() + 1, G.shape[1]))
+    np.add.at(S, codes, G)
+    return S.T @ S
+
+
+def compare_formulas(
+    data, formulas, *, family="gaussian", link=None, weights=None, offset=None,
+    groups=None, names=None, sort_by="tic",
+):  # fmt: skip
+    """Fit model formulas on the same rows and compare them in one table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or dict of array-like
+        The data; formulas name its columns.  Text, boolean and categorical columns
+        are categorical predictors (dummy coded against their first level, as in
+        statsmodels); ``C(x)`` makes a numeric column categorical.
+    formulas : list of str or dict of str to str
+        Formulas ``"y ~ a + C(region)"`` (patsy syntax, as ``smf.glm``), all with the
+        same response.  A dict maps names to formulas (default names: the formulas).
+    family : {"gaussian", "binomial", "poisson", "gamma", "inverse_gaussian"} or \
+statsmodels family, default="gaussian"
+        Likelihood of every candidate.
+    link : str or None, default=None
+        Link name (``"log"``, ``"logit"``, ``"probit"``, ``"cloglog"``,
+        ``"identity"``, ``"inverse"``, ``"sqrt"``, ``"inverse_squared"``); ``None``
+        is the family's canonical link.
+    weights : str or array-like of shape (n_rows,), default=None
+        Frequency weights (statsmodels' ``freq_weights``): a column name or values.
+    offset : str or array-like of shape (n_rows,), default=None
+        Offset added to the linear predictor (e.g. ``log(exposure)``).
+    groups : str or array-like of shape (n_rows,), default=None
+        Cluster labels.  TIC's ``C`` then sums the scores within each cluster,
+        ``C = Σ_g s_g s_gᵀ`` with ``s_g = Σ_{i ∈ g} wᵢ gᵢ`` (the meat of the
+        cluster-robust sandwich), so its penalty estimates the optimism for new
+        clusters when rows of one cluster are dependent.  AIC and BIC ignore it.
+    names : list of str or None, default=None
+        Row names (overrides the dict keys or formulas).
+    sort_by : {"tic", "aic", "aicc", "bic"}, default="tic"
+        Criterion that ranks the rows.
+
+    Returns
+    -------
+    FormulaComparison
+        A :class:`~ticselect.Comparison` with, per row, ``n_samples``, ``k``,
+        ``loglik``, AIC, AICc, BIC, TIC, their differences to the best and weights,
+        the reliability ``flags``, and the likelihood-ratio test against the next
+        smaller nested candidate (``lr``, ``lr_df``, ``lr_p``, ``lr_vs``); plus the
+        fitted statsmodels results (``estimators``) and the rows dropped for
+        missing values.  Conventions: criteria on the deviance scale of
+        :mod:`ticselect.criteria`; a dispersion (Gaussian ``σ²``, Gamma) is
+        estimated by maximum likelihood and counted in ``k``, as R's ``AIC()``
+        does for ``glm(family=gaussian)``.  So for the binomial and Poisson
+        families ``loglik``, ``aic`` and ``bic`` equal statsmodels' ``llf``,
+        ``aic`` and ``bic_llf``; for the Gaussian family ``loglik`` equals ``llf``
+        and ``aic``, ``bic`` count one more parameter than statsmodels' do.
+
+    Raises
+    ------
+    ValueError
+        For a malformed formula, a formula naming a missing column, formulas with
+        different responses, a response outside the family's support, or no
+        complete rows.
+
+    Examples
+    --------
+    >>> import statsmodels.api as sm
+    >>> import ticselect as ts
+    >>> data = sm.datasets.anes96.load_pandas().data
+    >>> table = ts.compare_formulas(
+    ...     data,
+    ...     {"ideology": "vote ~ selfLR",
+    ...      "+ party": "vote ~ selfLR + C(PID)",
+    ...      "+ party x ideology": "vote ~ selfLR * C(PID)"},
+    ...     family="binomial",
+    ... )
+    >>> table.to_dict()["+ party"]["lr_vs"]  # tested against the next smaller one
+    'ideology'
+    >>> table.to_dict()["+ party"]["lr_df"], table.n_dropped
+    (6, 0)
+    >>> res = table.estimators["+ party"]  # the statsmodels fit itself
+    >>> bool(abs(table.to_dict()["+ party"]["aic"] - res.aic) < 1e-8)
+    True
+    """
+    if sort_by not in CRITERIA:
+        raise ValueError(f"sort_by must be one of {list(CRITERIA)}, got {sort_by!r}.")
+    if not isinstance(data, pd.DataFrame):
+        try:
+            data = pd.DataFrame(data)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                "data must be a pandas DataFrame (or a dict of equal-length columns), "
+                f"got {type(data).__name__}."
+            ) from exc
+    if isinstance(formulas, str):
+        raise TypeError("formulas must be a list (or dict) of formula strings.")
+    if isinstance(formulas, dict):
+        default_names, formulas = [str(k) for k in formulas], list(formulas.values())
+    else:
+        formulas = list(formulas)
+        default_names = list(formulas)
+    if not formulas:
+        raise ValueError("compare_formulas() needs at least one formula.")
+    for f in formulas:
+        if not isinstance(f, str) or "~" not in f:
+            raise ValueError(
+                f"formula {f!r} has no '~'; write 'response ~ predictors', e.g. "
+                "'y ~ a + C(region)'."
+            )
+    names = default_names if names is None else [str(n) for n in names]
+    if len(names) != len(formulas):
+        raise ValueError(f"Got {len(names)} names for {len(formulas)} formulas.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"Model names must be unique, got {names}.")
+    sm_family, fam_name = _sm_family(family, link)
+
+    frame = data.reset_index(drop=True)
+    extras = {
+        "weights": _column(data, weights, "weights"),
+        "offset": _column(data, offset, "offset"),
+        "groups": _column(data, groups, "groups"),
+    }
+    keep = np.ones(len(frame), dtype=bool)
+    for series in extras.values():
+        if series is not None:
+            keep &= ~pd.isna(series).to_numpy()
+    for f in formulas:  # rows each formula can use (its missing="drop" rows)
+        model = _build(f, frame[keep], sm_family, missing="drop")
+        rows = np.zeros(len(frame), dtype=bool)
+        rows[np.asarray(model.data.row_labels, dtype=int)] = True
+        keep &= rows
+    n_dropped = int(len(frame) - keep.sum())
+    used = _referenced_columns(formulas, frame.columns)
+    used += [v for v in (weights, offset, groups) if isinstance(v, str)]
+    missing = {c: int(pd.isna(frame[c]).sum()) for c in dict.fromkeys(used)}
+    missing = {c: m for c, m in missing.items() if m}
+    if not keep.any():
+        raise ValueError(
+            f"no row has every variable of every formula (missing values per column: "
+            f"{missing})."
+        )
+    common = frame[keep]
+    kw = {}
+    w = np.ones(len(common))
+    if extras["weights"] is not None:
+        w = np.asarray(extras["weights"][keep], dtype=float)
+        kw["freq_weights"] = w
+    if extras["offset"] is not None:
+        kw["offset"] = np.asarray(extras["offset"][keep], dtype=float)
+    g = None if extras["groups"] is None else extras["groups"][keep].to_numpy()
+
+    crits, fitted, exogs, endogs = [], [], [], []
+    for name, f in zip(names, formulas, strict=True):
+        model = _build(f, common, sm_family, missing="raise", **kw)
+        y = np.asarray(model.endog, dtype=float)
+        if fam_name in _SUPPORT and not _SUPPORT[fam_name][0](y):
+            raise ValueError(
+                f"formula {f!r}: the response is outside the support of the "
+                f"{fam_name} family (needs {_SUPPORT[fam_name][1]}; min "
+                f"{y.min():g}, max {y.max():g})."
+            )
+        res, caught = _fit(model)
+        curv = curvature(res)
+        X = np.asarray(model.exog, dtype=float)
+        if not getattr(res, "converged", True):
+            curv.add_flag("not_stationary")
+        if any("separation" in str(c.message).lower() for c in caught):
+            curv.add_flag("separation")
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            curv.add_flag("rank_deficient")
+        if g is not None:
+            curv = copy.copy(curv)
+            curv.flags = list(curv.flags)
+            curv.grad_cov = _cluster_grad_cov(curv, w, g)
+        crits.append(criteria(curv))
+        fitted.append(res)
+        exogs.append(X)
+        endogs.append(y)
+        seen = {}  # statsmodels repeats a warning per iteration: relay each once
+        for c in caught:
+            if not issubclass(c.category, RuntimeWarning):  # overflow noise: flags
+                seen.setdefault(str(c.message), c.category)
+        for msg, category in seen.items():
+            warnings.warn(f"{name}: {msg}", category, stacklevel=2)
+    for f, y in zip(formulas[1:], endogs[1:], strict=True):
+        if y.shape != endogs[0].shape or not np.array_equal(y, endogs[0]):
+            raise ValueError(
+                f"formulas {formulas[0]!r} and {f!r} have different responses; "
+                "likelihoods are only comparable for the same response."
+            )
+    lr = _lr_tests(exogs, [c.loglik for c in crits])
+    return FormulaComparison(
+        names, crits, fitted, sort_by=sort_by, formulas=formulas, lr=lr,
+        n_dropped=n_dropped, missing=missing, family=fam_name,
+        grouped=g is not None,
+    )  # fmt: skip
+
+
+def _fit(model):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = model.fit()
+    return res, caught
+
+
+class FormulaComparison(Comparison):
+    """A :class:`~ticselect.Comparison` of formulas (built by :func:`compare_formulas`).
+
+    Adds to :class:`~ticselect.Comparison` the columns ``flags`` (tuple of
+    reliability flags, see :attr:`ticselect.Criteria.flags`), ``lr``, ``lr_df``,
+    ``lr_p`` (likelihood-ratio test against the next smaller nested candidate;
+    ``nan`` when there is none) and ``lr_vs`` (its name, or ``None``).
+
+    Attributes
+    ----------
+    formulas : dict of str to str
+        Formula of each model, best first.
+    n_dropped : int
+        Rows dropped because a variable of some formula (or the weights, offset or
+        groups) was missing.
+    missing : dict of str to int
+        Missing values per column used, for the columns that have any.
+    family : str
+        Family name.
+
+    Examples
+    --------
+    >>> import statsmodels.api as sm
+    >>> import ticselect as ts
+    >>> data = sm.datasets.randhie.load_pandas().data.head(2000)
+    >>> table = ts.compare_formulas(
+    ...     data, ["mdvis ~ lncoins", "mdvis ~ lncoins + physlm"], family="poisson"
+    ... )
+    >>> table.columns[-5:]
+    ['flags', 'lr', 'lr_df', 'lr_p', 'lr_vs']
+    >>> row = table.to_dict()["mdvis ~ lncoins + physlm"]
+    >>> row["lr_vs"], row["lr_df"]
+    ('mdvis ~ lncoins', 1)
+    """
+
+    def __init__(
+        self, names, crits, fitted, *, sort_by="tic", formulas, lr, n_dropped,
+        missing, family, grouped=False,
+    ):  # fmt: skip
+        super().__init__(names, crits, fitted, sort_by=sort_by)
+        by_name = dict(zip(names, formulas, strict=True))
+        self.formulas = {n: by_name[n] for n in self.names}
+        self.n_dropped = int(n_dropped)
+        self.missing = dict(missing)
+        self.family = family
+        self.grouped = bool(grouped)
+        self.columns = [*self.columns, "flags", "lr", "lr_df", "lr_p", "lr_vs"]
+        for name, crit, test in zip(names, crits, lr, strict=True):
+            row = self._rows[name]
+            row["flags"] = tuple(crit.flags)
+            if test is None:
+                row.update(lr=np.nan, lr_df=None, lr_p=np.nan, lr_vs=None)
+            else:
+                j, stat, df, p = test
+                row.update(lr=stat, lr_df=int(df), lr_p=p, lr_vs=names[j])
+
+    def _cells(self, columns):
+        special = ("flags", "lr", "lr_df", "lr_p", "lr_vs")
+        plain = [c for c in columns if c not in special]
+        base_rows = super()._cells(plain)  # [name, *cells of plain] per model
+        rows = []
+        for i, name in enumerate(self.names):
+            base = dict(zip(plain, base_rows[i][1:], strict=True))
+            row = self._rows[name]
+            cells = [name]
+            for col in columns:
+                v = row[col]
+                if col == "flags":
+                    cells.append(",".join(v) if v else "")
+                elif col == "lr_vs":
+                    cells.append(v or "")
+                elif col == "lr_df":
+                    cells.append("" if v is None else f"{v:d}")
+                elif col == "lr":
+                    cells.append("" if np.isnan(v) else f"{v:.2f}")
+                elif col == "lr_p":
+                    cells.append("" if np.isnan(v) else f"{v:.3g}")
+                else:
+                    cells.append(base[col])
+            rows.append(cells)
+        return rows
+
+    def _footer(self):
+        """Lines under the table: family, n, dropped rows, ranking, LR pairs."""
+        n = self._rows[self.names[0]]["n_samples"]
+        lines = [f"{self.family} family; n = {n:g}; ranked by {self.sort_by.upper()}"]
+        if self.n_dropped:
+            cols = ", ".join(f"{c} {m}" for c, m in self.missing.items())
+            lines.append(f"{self.n_dropped} rows with missing values dropped ({cols})")
+        if self.grouped:
+            lines.append("TIC with cluster-summed scores (groups)")
+        tested = [n for n in self.names if self._rows[n]["lr_vs"]]
+        if tested:
+            lines.append("lr: likelihood-ratio test against the next smaller model")
+        lines += [f"  {n!r} against {self._rows[n]['lr_vs']!r}" for n in tested]
+        return lines
+
+    def summary(self, columns=None):
+        """Return an aligned text table, best model first.
+
+        Parameters
+        ----------
+        columns : list of str or None, default=None
+            Columns to show; ``None`` shows k, loglik, AIC, ΔAIC, BIC,
+            TIC, ΔTIC, the TIC weight, the likelihood-ratio test and the flags.
+
+        Returns
+        -------
+        str
+        """
+        columns = list(_SUMMARY if columns is None else columns)
+        table = [line.rstrip() for line in super().summary(columns).splitlines()]
+        lines = table[:-1] + self._footer()
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        columns = list(_SUMMARY)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+            for r in self._cells(columns)
+        )
+        return (
+            f"<table><caption>{html.escape('; '.join(self._footer()))}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    def __repr__(self):
+        return (
+            f"<FormulaComparison of {len(self.names)} formulas, best={self.best!r}, "
+            f"{self.n_dropped} rows dropped>"
+        )
