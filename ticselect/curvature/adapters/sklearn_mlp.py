@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._mlp import MLPSpec, flatten, forward, mlp_exact, output_loss, unflatten
+from .._output import mlp_output_jacobians
 from .._result import Curvature
 
 __all__ = ["exact_memory_bytes", "exact_memory_need", "mlp_curvature", "mlp_spec"]
@@ -423,4 +425,5 @@ def mlp_curvature(
     )
     curv.layers = _layers(spec)
     curv.activation = spec.activation
+    curv.output_jacobians_fn = partial(mlp_output_jacobians, spec)
     return curv
