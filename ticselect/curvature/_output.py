@@ -13,6 +13,7 @@ Every layer's Jacobian has the Kronecker form ``∂zᵢ/∂W̃_l = Bᵢ_l ⊗ ã
 layer's input with a trailing 1 when it has a bias, ``B_l = ∂z/∂u_l`` of shape
 ``(K, h_l)``), which is what the KFAC approximation factorises.  A GLM is one such
 layer: ``ã = x̃`` and ``B = I`` (columns of dropped reference classes removed).
+Networks build theirs in :mod:`ticselect.curvature.adapters.sklearn_mlp`.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._mlp import _augment, forward, output_loss
-
-__all__ = ["OutputJacobians", "glm_output_jacobians", "mlp_output_jacobians"]
+__all__ = ["OutputJacobians", "glm_output_jacobians"]
 
 
 @dataclass
@@ -74,43 +73,6 @@ class OutputJacobians:
         return J
 
 
-def mlp_output_jacobians(spec):
-    """:class:`OutputJacobians` of a network (see :mod:`ticselect.curvature._mlp`).
-
-    Parameters
-    ----------
-    spec : MLPSpec
-        The network and its data.
-
-    Returns
-    -------
-    OutputJacobians
-    """
-    inputs, pre, derivs = forward(spec)
-    n, K = pre[-1].shape
-    L = len(spec.coefs)
-    B = np.broadcast_to(np.eye(K), (n, K, K))
-    back = [None] * L
-    for l_ in range(L - 1, -1, -1):
-        back[l_] = np.ascontiguousarray(B)
-        if l_:
-            B = np.matmul(B, spec.coefs[l_].T) * derivs[l_ - 1][0][:, None, :]
-    index, start = [], 0
-    for a, b in spec.layer_shapes:
-        index.append(start + np.arange(a * b).reshape(a, b))
-        start += a * b
-    _, _, lam = output_loss(spec.output, pre[-1], spec.Y, spec.sigma2)
-    return OutputJacobians(
-        inputs=[_augment(A) for A in inputs],
-        back=back,
-        index=index,
-        has_bias=[True] * L,
-        fisher=np.array(lam, dtype=float),
-        sample_weight=np.asarray(spec.sample_weight, dtype=float),
-        n_params=spec.n_params,
-    )
-
-
 def glm_output_jacobians(spec, phi, keep, n_params):
     """:class:`OutputJacobians` of a GLM (see :mod:`ticselect.curvature._glm`).
 
@@ -135,7 +97,7 @@ def glm_output_jacobians(spec, phi, keep, n_params):
     eta = X @ spec.coef.T  # the linear predictor, as in _glm._linear_predictor
     if fit_int:
         eta = eta + spec.intercept[None, :]
-        X = _augment(X)
+        X = np.column_stack([X, np.ones(X.shape[0])])
     if spec.offset is not None:
         eta = eta + spec.offset[:, None]
     n, pt = X.shape
