@@ -73,18 +73,12 @@ def _nets(rng):
     yb = (X[:, 0] + rng.normal(size=40) > 0).astype(int)
     yr = np.column_stack([X[:, 0], X[:, 1] ** 2]) + 0.3 * rng.normal(size=(40, 2))
     yp = rng.poisson(np.exp(0.3 * X[:, 0]))
-    kw = dict(solver="lbfgs", max_iter=200, random_state=0, activation="tanh")
+    kw = dict(solver="lbfgs", max_iter=200, random_state=0)
     return [
         (MLPClassifier((4, 3), activation="tanh", **kw), X, y3),
         (MLPClassifier((4,), activation="relu", **kw), X, yb),
         (MLPRegressor(hidden_layer_sizes=(4,), activation="tanh", **kw), X, yr),
-        (
-            MLPRegressor(
-                hidden_layer_sizes=(4,), activation="tanh", **kw, loss="poisson"
-            ),
-            X,
-            yp,
-        ),
+        (MLPRegressor(hidden_layer_sizes=(4,), loss="poisson", **kw), X, yp),
     ]
 
 
