@@ -230,7 +230,8 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
         non-zero penalty entries, 0 when unpenalised).
     rcond : float, default=1e-10
         Relative eigenvalue cutoff when ``H_λ`` is singular (see
-        :func:`ticselect.curvature._linalg.solve_trace`).
+        :func:`ticselect.curvature._linalg.solve_trace`), and of the numerical ranks
+        (``hessian_rank``; ``soft_rank`` and ``fisher_soft_rank`` at ``λ = 0``).
 
     Returns
     -------
@@ -265,7 +266,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
         eff = float(tic_tr.rank)
     lam = _default_lambda(curv) if soft_rank_lambda is None else float(soft_rank_lambda)
     ev = linalg.eigvalsh(H) if H.size else np.zeros(0)
-    sr = soft_rank(ev, lam)
+    sr = soft_rank(ev, lam, rcond)
     pos = np.clip(ev, 0.0, None)
     bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)
     fisher_sr = _fisher_soft_rank(C, lam, rcond)
