@@ -25,15 +25,19 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   the penalty-mask version, in which every unpenalised direction counts 1;
 - ``soft_rank_estimate = t/(s + λ)``, ``soft_rank_lower = t/(s + λ)`` and
   ``soft_rank_upper = t/(t/k + λ)`` with ``t = tr(H)``, ``s = ‖H‖₂`` (positive part of
-  the spectrum): the cheap trace/spectral-norm estimate and its chord/Jensen bounds
-  (see :class:`ticselect.curvature._spectral.SoftRankBounds`);
+  the spectrum): ticselect's cheap trace/spectral-norm estimate and its proven
+  chord/Jensen bounds (see :class:`ticselect.curvature._spectral.SoftRankBounds`);
 - ``hessian_rank``: the hard numerical rank of ``H`` (eigenvalues above
   ``rcond · ‖H‖₂``);
 - ``fisher_soft_rank = tr(C (C + λI)⁻¹)``, the same on the gradient covariance
   (empirical Fisher); its numerical rank at ``λ = 0``;
-- ``soft_rank_gap_estimate = soft_rank / n``: the gap estimate of Shoham et al. for
-  calibrated models, next to the TIC-based ``gap_estimate = tr(H_λ⁻¹C)/n``.  Both are
-  per sample, in NLL units (nats).
+- ``soft_rank_gap_estimate = soft_rank / n``: the soft-rank gap of Shoham et al.,
+  which assumes a calibrated model, next to the TIC-based
+  ``gap_estimate = tr(H_λ⁻¹C)/n``, which does not.  With ``C = H`` (calibration)
+  TIC's estimate is ``effective_dim / n``, which differs from ``soft_rank / n`` when
+  some directions (intercepts) are unpenalised; docs/flatness.md recommends
+  ``effective_dim / n`` as the calibrated-model estimate.  All are per sample, in NLL
+  units (nats).
 
 Cost: one Cholesky solve for ``tr(H_λ⁻¹C)`` (a second one for ``effective_dim``
 with a penalty), one symmetric eigenvalue computation of ``H`` (values only) and one

@@ -135,9 +135,10 @@ class SoftRankBounds:
 
     ``estimate = t/(s+λ)`` is the soft rank of the "stable-rank" spectrum, ``t/s``
     eigenvalues equal to ``s`` (exact when the non-zero eigenvalues are equal): it is
-    the lower bound, the estimate from trace and spectral norm used by Shoham,
-    Mor-Yosef & Avron (arXiv 2506.17809) for networks whose Hessian is too large to
-    diagonalise.  At ``λ = 0`` it is the stable rank ``t/s``.
+    the lower bound.  This estimate from trace and spectral norm is ticselect's
+    (for networks whose Hessian is too large to diagonalise; both are matrix-free);
+    Shoham, Mor-Yosef & Avron (arXiv 2506.17809) define the soft rank, not this
+    estimate.  At ``λ = 0`` it is the stable rank ``t/s``.
 
     Attributes
     ----------
