@@ -25,6 +25,16 @@ import scipy.sparse as sp
 
 __all__ = ["OutputJacobians", "glm_output_jacobians"]
 
+#: (family, link) pairs whose link is canonical: there ``F = H`` exactly.
+_CANONICAL = {
+    ("gaussian", "identity"),
+    ("binomial", "logit"),
+    ("poisson", "log"),
+    ("gamma", "inverse"),
+    ("inverse_gaussian", "inverse_squared"),
+    ("multinomial", "softmax"),
+}
+
 
 @dataclass
 class OutputJacobians:
@@ -103,16 +113,25 @@ def glm_output_jacobians(spec, phi, keep, n_params):
     n, pt = X.shape
     m = spec.coef.shape[0]
     phi_arg = 1.0 if phi is None else phi
-    if fam.name == "multinomial":  # canonical: Λ = diag(p) - ppᵀ, free of y
-        lam = fam.eta_derivatives(spec.y, eta, phi_arg)[1].reshape(n, m, m)
+    if (fam.name, fam.link.name) in _CANONICAL:
+        # canonical link: ∂²ℓ/∂η² does not depend on y, Λ is the observed value
+        e = eta if fam.name == "multinomial" else eta[:, 0]
+        lam = fam.eta_derivatives(spec.y, e, phi_arg)[1].reshape(n, m, m)
     else:
         # ∂²ℓ/∂η² is affine in y for these families, so its expectation is its
         # value at y = μ (where ∂ℓ/∂μ = 0): (dμ/dη)² ∂²ℓ/∂μ² = (dμ/dη)²/(φV(μ)).
         e = eta[:, 0]
         mu = fam.mean(e)
         m1, _ = fam.link.inverse_derivatives(e)
-        l2 = fam._mu_derivatives(mu, mu, phi_arg)[1]
-        lam = (l2 * m1**2).reshape(n, 1, 1)
+        with np.errstate(all="ignore"):  # μ at the boundary: dμ/dη = 0 there
+            l2 = fam._mu_derivatives(mu, mu, phi_arg)[1]
+            lam = np.where(m1 == 0, 0.0, l2 * m1**2)
+        lam = lam.reshape(n, 1, 1)
+    if not np.all(np.isfinite(lam)):
+        raise ValueError(
+            f"{spec.model_name}: the output Fisher information is not finite at the "
+            "fitted parameters (fitted means at the boundary of the family's range)."
+        )
     full = np.arange(m * pt).reshape(m, pt).T  # [a, class]
     pos = np.full(m * pt, -1)
     if keep is None:
