@@ -118,6 +118,17 @@ def model_fisher_diagonal(curv):
     Returns
     -------
     ndarray of shape (n_params,)
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> net = MLPClassifier((4,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> curv = ts.curvature(net, X, y, stationarity_tol=np.inf)
+    >>> bool(np.allclose(model_fisher_diagonal(curv), np.diag(model_fisher(curv))))
+    True
     """
     oj = _data(curv)
     out = np.zeros(oj.n_params)
@@ -166,6 +177,17 @@ def kfac_factors(curv):
     Returns
     -------
     list of KFACFactors
+
+    Examples
+    --------
+    >>> import numpy as np, ticselect as ts
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> net = MLPClassifier((4,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> curv = ts.curvature(net, X, y, stationarity_tol=np.inf)
+    >>> [(f.A.shape, f.G.shape) for f in kfac_factors(curv)]  # (fan_in+1, units)
+    [((4, 4), (4, 4)), ((5, 5), (1, 1))]
     """
     oj = _data(curv)
     w = oj.sample_weight
