@@ -169,6 +169,16 @@ def test_clear_errors(rng):
     unpickled = pickle.loads(pickle.dumps(lin))
     with pytest.raises(ValueError, match="pickled"):
         flatness(unpickled)
+    bare = pickle.loads(pickle.dumps(lin))
+    bare.output_jacobians_fn = None  # e.g. a Curvature built by hand
+    with pytest.warns(UserWarning, match="raw κ"):
+        fl_bare = flatness(bare, pacbayes=False)
+    assert fl_bare.model_fisher_soft_rank is None
+    assert_allclose(
+        fl_bare.relative_flatness, relative_flatness(lin, normalize=False), rtol=1e-12
+    )
+    with pytest.raises(ValueError, match="normalize=False"):
+        relative_flatness(bare)
     fl = flatness(unpickled, pacbayes=False)  # the exact measures still work
     assert fl.pacgen is None
     assert_allclose(fl.relative_flatness, relative_flatness(lin), rtol=1e-12)

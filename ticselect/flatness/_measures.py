@@ -547,8 +547,17 @@ def flatness(
 
     rel = rel_max = rel_layer = None
     if layer is not False:
-        rel = relative_flatness(curv, layer, normalize=normalize)
-        rel_max = relative_flatness(curv, layer, normalize=normalize, kind="lambda_max")
+        norm = bool(normalize)
+        if norm and getattr(curv, "output_jacobians_fn", None) is None:
+            warnings.warn(
+                "This Curvature carries no layer inputs (curv.output_jacobians_fn), "
+                "so relative_flatness is Petzka et al.'s raw κ (normalize=False).",
+                UserWarning,
+                stacklevel=2,
+            )
+            norm = False
+        rel = relative_flatness(curv, layer, normalize=norm)
+        rel_max = relative_flatness(curv, layer, normalize=norm, kind="lambda_max")
         rel_layer = resolve_layer(curv, layer)[1]
 
     pb = dict.fromkeys(_PB_KEYS)
