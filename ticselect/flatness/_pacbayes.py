@@ -30,9 +30,9 @@ from ..curvature._spectral import check_curvature
 #: ``ε`` free; on the mean loss the curvature branch of the max is active only where
 #: ``Nᵢ²(∇²ᵢᵢL̂ + ρ√m Nᵢ) > 1``.  With ``γ = 0.1, ε = 1e-3`` it was active on no
 #: coordinate of the benchmark's GLMs, so ``Ψ`` ignored ``ρ`` and the Hessian; with
-#: ``γ = ε = 1`` it is active on 15-25 % of a logistic regression's coordinates and
-#: on all of the benchmark's Poisson GLMs' and digits MLPs' (measured with
-#: ``pacgen_terms(...).curvature_share``; see docs/flatness.md).
+#: ``γ = ε = 1`` it is active on 29 % of the coordinates of the benchmark's logistic
+#: regressions and on all coordinates of its Poisson GLMs and digits MLPs (measured
+#: with ``pacgen_terms(...).curvature_share``; benchmarks/gap_prediction.py).
 PACGEN_GAMMA = 1.0
 PACGEN_EPS = 1.0
 
