@@ -275,5 +275,5 @@ def model_fisher_measures(curv, lam, rcond):
         diagonal_soft_rank=_soft(dg, lam, rcond),
         rank=numerical_rank(ev, rcond),
         kfac_error=float(np.linalg.norm(Kd - F) / nf) if nf > 0 else 0.0,
-        diagonal_error=off / nf if nf > 0 else 0.0,
+        diagonal_error=float(off / nf) if nf > 0 else 0.0,
     )
