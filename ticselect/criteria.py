@@ -157,6 +157,15 @@ class Criteria:
         """Whether no reliability flag is raised (see :attr:`flags`)."""
         return not self.flags
 
+    @property
+    def effective_dim_gap_estimate(self):
+        """``effective_dim / n``: the TIC gap estimate of a calibrated model (C = H).
+
+        It equals ``soft_rank_gap_estimate`` only when every direction is penalised
+        by ``λ``; with an unpenalised intercept docs/flatness.md recommends this one.
+        """
+        return self.effective_dim / self.n_samples
+
     def to_dict(self):
         """Return the criteria as a plain ``dict`` (Python scalars; ``flags`` a tuple).
 

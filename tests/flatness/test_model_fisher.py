@@ -21,6 +21,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 import ticselect as ts
 from ticselect.curvature._mlp import _theta, brute_force_per_sample_grads
 from ticselect.flatness import (
+    _fisher,
     flatness,
     kfac_factors,
     model_fisher,
@@ -244,3 +245,15 @@ def test_flatness_fields_and_pickling(rng):
     bare.output_jacobians_fn = None
     with pytest.raises(ValueError, match="output Jacobians"):
         model_fisher(bare)
+
+
+def test_row_blocks_give_the_same_matrix(rng, monkeypatch):
+    est, X, y = _nets(rng)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+        curv = ts.curvature(est, X, y, stationarity_tol=np.inf)
+    whole = model_fisher(curv)
+    monkeypatch.setattr(_fisher, "_BLOCK_FLOATS", 100)  # blocks of one row
+    # rtol: the same sums accumulated in another order
+    assert_allclose(model_fisher(curv), whole, rtol=1e-12, atol=1e-14)

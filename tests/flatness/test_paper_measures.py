@@ -185,6 +185,9 @@ def test_mean_loss_fields(rng):
     assert_allclose(fl.logdet_mean, logdet, rtol=1e-12)
     crit = ts.criteria(curv)
     assert_allclose(fl.effective_dim_gap_estimate, crit.effective_dim / 120)
+    assert_allclose(crit.effective_dim_gap_estimate, crit.effective_dim / 120)
+    # the intercept is unpenalised: the calibrated TIC gap is not the soft-rank one
+    assert abs(crit.effective_dim_gap_estimate - crit.soft_rank_gap_estimate) > 1e-4
     assert fl.hessian_rank_bound is None  # no hidden units
     assert 0.0 <= fl.pacgen_curvature_share <= 1.0
     # Ψ is the log-ratio part of the KL; the rest is ≤ 0 since σᵢ ≤ Nᵢ, sᵢ = |θᵢ| + Nᵢ

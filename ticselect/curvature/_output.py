@@ -67,17 +67,26 @@ class OutputJacobians:
     sample_weight: np.ndarray
     n_params: int
 
-    def jacobian(self):
+    def jacobian(self, rows=None):
         """Dense per-sample Jacobians ``Jᵢ = ∂zᵢ/∂θ``.
+
+        Parameters
+        ----------
+        rows : slice or None, default=None
+            Rows to return (all when ``None``); the full array holds ``n·K·d``
+            floats, so large models take it in row blocks.
 
         Returns
         -------
-        ndarray of shape (n, K, n_params)
+        ndarray of shape (n_rows, K, n_params)
         """
-        n, K = self.fisher.shape[:2]
+        rows = slice(None) if rows is None else rows
+        K = self.fisher.shape[1]
+        n = self.fisher[rows].shape[0]
         J = np.zeros((n, K, self.n_params))
         for A, B, idx in zip(self.inputs, self.back, self.index, strict=True):
-            J[:, :, idx.ravel()] = (B[:, :, None, :] * A[:, None, :, None]).reshape(
+            a, b = A[rows], B[rows]
+            J[:, :, idx.ravel()] = (b[:, :, None, :] * a[:, None, :, None]).reshape(
                 n, K, -1
             )
         return J

@@ -34,6 +34,9 @@ from scipy import linalg
 
 from ..curvature._spectral import check_curvature, numerical_rank
 
+#: Floats of per-sample Jacobians held at once by :func:`model_fisher` (128 MiB).
+_BLOCK_FLOATS = 2**24
+
 __all__ = [
     "KFACFactors",
     "ModelFisherMeasures",
@@ -86,14 +89,17 @@ def model_fisher(curv):
     """
     oj = _data(curv)
     d = oj.n_params
+    n, K = oj.fisher.shape[:2]
     F = np.zeros((d, d))
     w = oj.sample_weight
-    # Λᵢ = SᵢSᵢᵀ (Λᵢ ⪰ 0), so F = Σ (SᵢᵀJᵢ)ᵀ(SᵢᵀJᵢ) is one Gram matrix
-    S = _psd_sqrt(oj.fisher)
-    J = oj.jacobian()
-    M = np.matmul(np.swapaxes(S, 1, 2), J) * np.sqrt(w)[:, None, None]
-    M = M.reshape(-1, d)
-    F = M.T @ M
+    # Λᵢ = SᵢSᵢᵀ (Λᵢ ⪰ 0), so F = Σ (SᵢᵀJᵢ)ᵀ(SᵢᵀJᵢ) is a Gram matrix, accumulated
+    # over row blocks of at most _BLOCK_FLOATS floats of Jacobians
+    S = np.swapaxes(_psd_sqrt(oj.fisher), 1, 2) * np.sqrt(w)[:, None, None]
+    step = max(1, _BLOCK_FLOATS // max(1, K * d))
+    for start in range(0, n, step):
+        rows = slice(start, min(n, start + step))
+        M = np.matmul(S[rows], oj.jacobian(rows)).reshape(-1, d)
+        F += M.T @ M
     return 0.5 * (F + F.T)
 
 
