@@ -3,9 +3,16 @@
 Trains a grid of models, measures each model's true gap — held-out mean NLL minus
 training mean NLL, on held-out data never used for fitting — and reports, per model
 group and for every measure of :func:`ticselect.flatness`, Kendall's τ with the true
-gap, plus the mean absolute error of the measures that estimate the gap in NLL units
-per sample (TIC ``tr(H_λ⁻¹C)/n``, soft rank ``rank_λ(H)/n``, its trace/spectral-norm
-estimate, and AIC ``k/n``).
+gap, pooled over the sample sizes and within each sample size (averaged over the
+sizes, weighted by the number of models), plus the mean absolute error of the measures
+that estimate the gap in NLL units per sample (TIC ``tr(H_λ⁻¹C)/n``, its calibrated
+form ``tr(H_λ⁻¹H)/n``, soft ranks ``rank_λ(·)/n`` of the Hessian, of the model Fisher
+and of its KFAC and diagonal approximations, ticselect's trace/spectral-norm estimate,
+and AIC ``k/n``).  Hessian norms are reported on the summed loss and on the mean loss
+``H/n`` (the papers' scale): only the latter is comparable across sample sizes.
+A second table splits the networks by held-out calibration (top-label ECE, at its
+median); a third reports the error of KFAC and of the diagonal against the exact model
+Fisher.
 
 Grids
 -----
@@ -19,7 +26,8 @@ Grids
   with a quadratic term; features (4, 12, 24) × penalty (3 strengths) × n (100, 300,
   1000) = 54 models.
 
-Run ``python benchmarks/gap_prediction.py`` (about 5-10 min on 2 shared cores);
+Run ``nice -n 10 python benchmarks/gap_prediction.py`` (a few minutes on 2 shared
+cores);
 ``--quick`` runs a small subset.  Output: a Markdown table on stdout.
 """
 
@@ -39,20 +47,30 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 import ticselect as ts
-from ticselect.flatness import flatness
+from ticselect.calibration import expected_calibration_error
+from ticselect.flatness import flatness, relative_flatness
 
 MEASURES = [
     ("gap_estimate", "TIC tr(H_λ⁻¹C)/n"),
+    ("effective_dim_gap", "calibrated TIC tr(H_λ⁻¹H)/n"),
     ("soft_rank_gap_estimate", "soft rank rank_λ(H)/n"),
-    ("soft_rank_estimate_gap", "soft-rank estimate t/(s+λ)/n"),
-    ("fisher_soft_rank_gap", "Fisher soft rank rank_λ(C)/n"),
+    ("soft_rank_estimate_gap", "ticselect's estimate t/(s+λ)/n"),
+    ("model_fisher_gap", "model-Fisher soft rank rank_λ(F)/n"),
+    ("kfac_gap", "KFAC soft rank /n"),
+    ("diagonal_fisher_gap", "diagonal-Fisher soft rank /n"),
+    ("fisher_soft_rank_gap", "empirical-Fisher soft rank rank_λ(C)/n"),
     ("aic_gap", "AIC k/n"),
-    ("trace", "tr(H)"),
-    ("frobenius", "‖H‖_F"),
-    ("spectral_norm", "‖H‖₂"),
-    ("logdet", "log det H_λ"),
-    ("relative_flatness", "relative flatness κ_Tr"),
-    ("pacgen", "PACGen Ψ"),
+    ("trace", "tr(H) (summed loss)"),
+    ("spectral_norm", "‖H‖₂ (summed loss)"),
+    ("trace_mean", "tr(H/n)"),
+    ("frobenius_mean", "‖H/n‖_F"),
+    ("spectral_norm_mean", "‖H/n‖₂"),
+    ("logdet_mean", "log det(H_λ/n)"),
+    ("relative_flatness", "κ_Tr (normalised)"),
+    ("relative_flatness_lambda_max", "κ_λmax (normalised)"),
+    ("relative_flatness_raw", "κ_Tr (raw, Petzka et al.)"),
+    ("pacgen", "PACGen Ψ (γ = ε = 1)"),
+    ("pacbayes_kl", "PAC-Bayes KL of Ψ's Gaussians"),
     ("expected_sharpness", "expected sharpness (σ=0.01)"),
     ("magnitude_sharpness", "magnitude-aware sharpness"),
     ("pacbayes_flatness", "PAC-Bayes 1/σ²"),
@@ -61,21 +79,45 @@ MEASURES = [
 ]
 GAP_MEASURES = [
     "gap_estimate",
+    "effective_dim_gap",
     "soft_rank_gap_estimate",
     "soft_rank_estimate_gap",
+    "model_fisher_gap",
+    "kfac_gap",
+    "diagonal_fisher_gap",
     "aic_gap",
 ]
+GROUPS = ["MLP", "GLM (logistic)", "GLM (poisson)"]
 
 
 def _measures(curv, seed):
     fl = flatness(curv, n_rho=2, n_sharpness=16, random_state=seed)
     d = fl.to_dict()
     n = curv.n_samples
+    d["n"] = n
     d["soft_rank_estimate_gap"] = fl.soft_rank_estimate / n
     d["fisher_soft_rank_gap"] = fl.fisher_soft_rank / n
     d["aic_gap"] = curv.n_free_params / n
     d["newton_decrement"] = curv.newton_decrement
+    d.update(_paper_measures(curv, fl))
     return d
+
+
+def _paper_measures(curv, fl):
+    """Issue 13's columns: calibrated TIC, model-Fisher soft ranks, raw κ."""
+    n = curv.n_samples
+    return {
+        "effective_dim_gap": fl.effective_dim_gap_estimate,
+        "model_fisher_gap": fl.model_fisher_soft_rank_gap_estimate,
+        "kfac_gap": fl.kfac_soft_rank / n,
+        "diagonal_fisher_gap": fl.diagonal_fisher_soft_rank / n,
+        "relative_flatness_raw": relative_flatness(curv, normalize=False),
+    }
+
+
+def _calibration(y_test, proba):
+    """Held-out top-label ECE (15 equal-width bins)."""
+    return {"ece": expected_calibration_error(y_test, proba)}
 
 
 # ------------------------------------------------------------------------ MLPs
@@ -116,10 +158,10 @@ def mlp_rows(quick=False, activation="relu"):
                     net.fit(Xtr, ytr)
                     curv = ts.curvature(net, Xtr, ytr, stationarity_tol=np.inf)
                     train = curv.nll / curv.n_samples
-                    test = log_loss(
-                        y_test, net.predict_proba(X_test), labels=net.classes_
-                    )
+                    proba = net.predict_proba(X_test)
+                    test = log_loss(y_test, proba, labels=net.classes_)
                     row = _measures(curv, seed=len(rows))
+                    row.update(_calibration(y_test, proba))
                     row.update(
                         group="MLP",
                         gap=test - train,
@@ -182,32 +224,109 @@ def glm_rows(quick=False):
 
 
 # ---------------------------------------------------------------------- report
+def _tau(rows, key):
+    gap = np.array([r["gap"] for r in rows])
+    val = np.array([r[key] for r in rows], dtype=float)
+    if len(gap) < 3 or np.ptp(val) == 0:
+        return np.nan
+    return kendalltau(val, gap).statistic
+
+
+def _tau_within_n(rows, key):
+    """Kendall's τ within each sample size, averaged (weighted by the counts)."""
+    taus, weights = [], []
+    for n in sorted({r["n"] for r in rows}):
+        sub = [r for r in rows if r["n"] == n]
+        t = _tau(sub, key)
+        if np.isfinite(t):
+            taus.append(t)
+            weights.append(len(sub))
+    return float(np.average(taus, weights=weights)) if taus else np.nan
+
+
+def _mae(rows, key):
+    return float(np.mean([abs(r[key] - r["gap"]) for r in rows]))
+
+
 def table(rows):
-    groups = ["MLP", "GLM (logistic)", "GLM (poisson)", "all GLMs"]
-    sel = {
-        "MLP": [r for r in rows if r["group"] == "MLP"],
-        "GLM (logistic)": [r for r in rows if r["group"] == "GLM (logistic)"],
-        "GLM (poisson)": [r for r in rows if r["group"] == "GLM (poisson)"],
-        "all GLMs": [r for r in rows if r["group"].startswith("GLM")],
-    }
-    head = "| measure | " + " | ".join(f"τ {g} (n={len(sel[g])})" for g in groups)
+    sel = {g: [r for r in rows if r["group"] == g] for g in GROUPS}
+    sel = {g: v for g, v in sel.items() if v}
+    groups = list(sel)
+    head = "| measure | " + " | ".join(
+        f"τ {g} pooled (n={len(sel[g])}) | τ {g} within n" for g in groups
+    )
     head += " | " + " | ".join(f"MAE {g}" for g in groups) + " |"
-    lines = [head, "|" + "---|" * (1 + 2 * len(groups))]
+    lines = [head, "|" + "---|" * (1 + 3 * len(groups))]
     for key, label in MEASURES:
-        taus, maes = [], []
+        taus = []
         for g in groups:
-            gap = np.array([r["gap"] for r in sel[g]])
-            val = np.array([r[key] for r in sel[g]], dtype=float)
-            tau = kendalltau(val, gap).statistic if len(gap) > 2 else np.nan
-            taus.append(f"{tau:+.2f}")
-            maes.append(
-                f"{np.mean(np.abs(val - gap)):.4f}" if key in GAP_MEASURES else ""
-            )
+            taus.append(f"{_tau(sel[g], key):+.2f}")
+            taus.append(f"{_tau_within_n(sel[g], key):+.2f}")
+        maes = [
+            f"{_mae(sel[g], key):.4f}" if key in GAP_MEASURES else "" for g in groups
+        ]
+        lines.append(f"| {label} | " + " | ".join(taus + maes) + " |")
+    cells = []
+    for g in groups:
+        cells += [f"{np.mean([r['gap'] for r in sel[g]]):.4f}", ""]
+    cells += [""] * len(groups)
+    lines.append("| (mean true gap) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def calibration_table(rows):
+    """The networks split at the median held-out ECE: τ and MAE in each half."""
+    mlp = [r for r in rows if r["group"] == "MLP" and "ece" in r]
+    if len(mlp) < 6:
+        return ""
+    med = np.median([r["ece"] for r in mlp])
+    halves = {
+        "calibrated (ECE ≤ median)": [r for r in mlp if r["ece"] <= med],
+        "miscalibrated (ECE > median)": [r for r in mlp if r["ece"] > med],
+    }
+    head = "| measure | " + " | ".join(
+        f"τ {h} (n={len(v)}) | MAE {h}" for h, v in halves.items()
+    )
+    lines = [head + " |", "|---|" + "---|" * (2 * len(halves))]
+    for key, label in MEASURES:
+        if key not in GAP_MEASURES:
+            continue
+        cells = []
+        for v in halves.values():
+            cells += [f"{_tau(v, key):+.2f}", f"{_mae(v, key):.4f}"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for what, key, fmt in (("true gap", "gap", ".4f"), ("held-out ECE", "ece", ".3f")):
+        cells = []
+        for v in halves.values():
+            cells += [f"{np.mean([r[key] for r in v]):{fmt}}", ""]
+        lines.append(f"| (mean {what}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def approximation_table(rows):
+    """Error of KFAC and of the diagonal against the exact model Fisher."""
+    lines = [
+        "| group | models | KFAC ‖K−F‖_F/‖F‖_F median (max) | diagonal median (max) "
+        "| KFAC soft rank / exact, median (range) | diagonal / exact, median (range) "
+        "| PACGen curvature share, mean |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g in GROUPS:
+        sub = [r for r in rows if r["group"] == g]
+        if not sub:
+            continue
+        ke = np.array([r["kfac_error"] for r in sub])
+        de = np.array([r["diagonal_fisher_error"] for r in sub])
+        exact = np.array([r["model_fisher_soft_rank"] for r in sub])
+        kr = np.array([r["kfac_soft_rank"] for r in sub]) / exact
+        dr = np.array([r["diagonal_fisher_soft_rank"] for r in sub]) / exact
+        share = np.mean([r["pacgen_curvature_share"] for r in sub])
         lines.append(
-            f"| {label} | " + " | ".join(taus) + " | " + " | ".join(maes) + " |"
+            f"| {g} | {len(sub)} | {np.median(ke):.3f} ({ke.max():.3f}) | "
+            f"{np.median(de):.3f} ({de.max():.3f}) | {np.median(kr):.3f} "
+            f"({kr.min():.3f}–{kr.max():.3f}) | {np.median(dr):.3f} "
+            f"({dr.min():.3f}–{dr.max():.3f}) | {share:.2f} |"
         )
-    gaps = " | ".join(f"{np.mean([r['gap'] for r in sel[g]]):.4f}" for g in groups)
-    lines.append(f"| (mean true gap) | {gaps} | | | | |")
     return "\n".join(lines)
 
 
@@ -227,6 +346,10 @@ def main(argv=None):
         warnings.simplefilter("ignore")  # singular Hessians, unconverged adam, ...
         rows = glm_rows(args.quick) + mlp_rows(args.quick, args.activation)
     print(table(rows))
+    print("\nNetworks split by held-out calibration:\n")
+    print(calibration_table(rows))
+    print("\nModel-Fisher approximations:\n")
+    print(approximation_table(rows))
     print(f"\n{len(rows)} models in {time.perf_counter() - t0:.0f} s")
     over = [r for r in rows if r["group"] == "MLP"]
     worst = sorted(over, key=lambda r: r["gap"] - r["gap_estimate"])[-5:]

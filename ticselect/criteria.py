@@ -25,15 +25,19 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   the penalty-mask version, in which every unpenalised direction counts 1;
 - ``soft_rank_estimate = t/(s + λ)``, ``soft_rank_lower = t/(s + λ)`` and
   ``soft_rank_upper = t/(t/k + λ)`` with ``t = tr(H)``, ``s = ‖H‖₂`` (positive part of
-  the spectrum): the cheap trace/spectral-norm estimate and its chord/Jensen bounds
-  (see :class:`ticselect.curvature._spectral.SoftRankBounds`);
+  the spectrum): ticselect's cheap trace/spectral-norm estimate and its proven
+  chord/Jensen bounds (see :class:`ticselect.curvature._spectral.SoftRankBounds`);
 - ``hessian_rank``: the hard numerical rank of ``H`` (eigenvalues above
   ``rcond · ‖H‖₂``);
 - ``fisher_soft_rank = tr(C (C + λI)⁻¹)``, the same on the gradient covariance
   (empirical Fisher); its numerical rank at ``λ = 0``;
-- ``soft_rank_gap_estimate = soft_rank / n``: the gap estimate of Shoham et al. for
-  calibrated models, next to the TIC-based ``gap_estimate = tr(H_λ⁻¹C)/n``.  Both are
-  per sample, in NLL units (nats).
+- ``soft_rank_gap_estimate = soft_rank / n``: the soft-rank gap of Shoham et al.,
+  which assumes a calibrated model, next to the TIC-based
+  ``gap_estimate = tr(H_λ⁻¹C)/n``, which does not.  With ``C = H`` (calibration)
+  TIC's estimate is ``effective_dim / n``, which differs from ``soft_rank / n`` when
+  some directions (intercepts) are unpenalised; docs/flatness.md recommends
+  ``effective_dim / n`` as the calibrated-model estimate.  All are per sample, in NLL
+  units (nats).
 
 Cost: one Cholesky solve for ``tr(H_λ⁻¹C)`` (a second one for ``effective_dim``
 with a penalty), one symmetric eigenvalue computation of ``H`` (values only) and one
@@ -153,6 +157,15 @@ class Criteria:
         """Whether no reliability flag is raised (see :attr:`flags`)."""
         return not self.flags
 
+    @property
+    def effective_dim_gap_estimate(self):
+        """``effective_dim / n``: the TIC gap estimate of a calibrated model (C = H).
+
+        It equals ``soft_rank_gap_estimate`` only when every direction is penalised
+        by ``λ``; with an unpenalised intercept docs/flatness.md recommends this one.
+        """
+        return self.effective_dim / self.n_samples
+
     def to_dict(self):
         """Return the criteria as a plain ``dict`` (Python scalars; ``flags`` a tuple).
 
@@ -230,7 +243,8 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
         non-zero penalty entries, 0 when unpenalised).
     rcond : float, default=1e-10
         Relative eigenvalue cutoff when ``H_λ`` is singular (see
-        :func:`ticselect.curvature._linalg.solve_trace`).
+        :func:`ticselect.curvature._linalg.solve_trace`), and of the numerical ranks
+        (``hessian_rank``; ``soft_rank`` and ``fisher_soft_rank`` at ``λ = 0``).
 
     Returns
     -------
@@ -265,7 +279,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
         eff = float(tic_tr.rank)
     lam = _default_lambda(curv) if soft_rank_lambda is None else float(soft_rank_lambda)
     ev = linalg.eigvalsh(H) if H.size else np.zeros(0)
-    sr = soft_rank(ev, lam)
+    sr = soft_rank(ev, lam, rcond)
     pos = np.clip(ev, 0.0, None)
     bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)
     fisher_sr = _fisher_soft_rank(C, lam, rcond)

@@ -123,6 +123,22 @@ def test_gap_estimate_is_k_over_n_for_correct_unpenalised_glm(rng):
     assert_allclose(c.soft_rank_gap_estimate, k / n, rtol=1e-15)  # rank k, exact
 
 
+def test_criteria_rcond_reaches_the_unpenalised_soft_rank(rng):
+    """At λ = 0 the soft rank is the numerical rank with criteria's own rcond."""
+    X = rng.normal(size=(300, 3))
+    X[:, 2] *= 1e-4  # a direction with curvature ~1e-8 of the largest
+    y = (X[:, 0] + rng.normal(size=300)) > 0
+    curv = ts.curvature(LogisticRegression(C=np.inf, tol=1e-12).fit(X, y), X, y)
+    ev = np.linalg.eigvalsh(curv.hessian)
+    ratio = ev.min() / ev.max()
+    assert 1e-12 < ratio < 1e-6
+    loose = ts.criteria(curv, rcond=1e-6)
+    tight = ts.criteria(curv, rcond=1e-12)
+    assert loose.soft_rank == loose.hessian_rank == 3
+    assert tight.soft_rank == tight.hessian_rank == 4
+    assert soft_rank(ev, 0.0, 1e-6) == 3 and soft_rank(ev, 0.0, 1e-12) == 4
+
+
 def test_numerical_rank_cutoff():
     assert numerical_rank(np.array([1.0, 1e-9, 1e-11, -1e-3])) == 2
     assert numerical_rank(np.zeros(3)) == 0

@@ -40,7 +40,7 @@ def _relu_net(rng, alpha=0.0):
 
 
 def _kappa_loop(curv, idx):
-    """Petzka et al.'s double sum, literally."""
+    """Petzka et al.'s double sum, literally, on the mean loss L/n."""
     p, h = idx.shape
     total = 0.0
     for s in range(h):
@@ -48,7 +48,7 @@ def _kappa_loop(curv, idx):
             ws, wt = curv.params[idx[:, s]], curv.params[idx[:, t]]
             block = curv.hessian[np.ix_(idx[:, s], idx[:, t])]
             total += (ws @ wt) * np.trace(block)
-    return total
+    return total / curv.n_samples
 
 
 def test_norms_match_numpy_linalg(rng):
@@ -80,7 +80,9 @@ def test_mlp_norms_and_relative_flatness_against_brute_force(rng):
     for layer in (0, 1, -1):
         idx = curv.layers[layer]["weights"]
         assert_allclose(
-            relative_flatness(curv, layer), _kappa_loop(curv, idx), rtol=1e-12
+            relative_flatness(curv, layer, normalize=False),
+            _kappa_loop(curv, idx),
+            rtol=1e-12,
         )
     # the index arrays address coefs_ exactly
     assert_allclose(curv.params[curv.layers[0]["weights"]], net.coefs_[0])
@@ -101,10 +103,13 @@ def test_relative_flatness_invariant_to_layer_rescaling(rng):
     a = ts.curvature(net, X, y, stationarity_tol=np.inf)
     b = ts.curvature(scaled, X, y, stationarity_tol=np.inf)
     for layer in (0, 1):
-        # rtol: the same sums in a different floating-point order
-        assert_allclose(
-            relative_flatness(b, layer), relative_flatness(a, layer), rtol=1e-9
-        )
+        for norm in (True, False):
+            # rtol: the same sums in a different floating-point order
+            assert_allclose(
+                relative_flatness(b, layer, normalize=norm),
+                relative_flatness(a, layer, normalize=norm),
+                rtol=1e-9,
+            )
     ta, tb = np.trace(a.hessian), np.trace(b.hessian)
     assert abs(tb - ta) > 0.5 * ta  # c = 5 changes the trace by far more than 50 %
 
@@ -114,8 +119,12 @@ def test_glm_relative_flatness_closed_form_and_invariance(rng):
     y = X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=100)
     curv = ts.curvature(LinearRegression().fit(X, y), X, y, dispersion=1.0)
     beta = curv.params[:3]
-    # H_ββ = XᵀX (σ² = 1), one output unit: κ = ‖β‖² tr(XᵀX)
-    assert_allclose(relative_flatness(curv), beta @ beta * np.sum(X**2), rtol=1e-12)
+    # H_ββ = XᵀX (σ² = 1), one output unit: κ = ‖β‖² tr(XᵀX)/n
+    assert_allclose(
+        relative_flatness(curv, normalize=False),
+        beta @ beta * np.sum(X**2) / 100,
+        rtol=1e-12,
+    )
     c = 7.0  # X → cX, β → β/c: same function, κ unchanged, tr(H) changes
     curv2 = ts.curvature(LinearRegression().fit(c * X, y), c * X, y, dispersion=1.0)
     assert_allclose(relative_flatness(curv2), relative_flatness(curv), rtol=1e-9)
@@ -127,12 +136,16 @@ def test_multinomial_and_statsmodels_coefficient_blocks(rng):
     y = rng.integers(0, 3, 150)
     curv = ts.curvature(LogisticRegression(tol=1e-12).fit(X, y), X, y)
     idx = np.array([[0, 4, 8], [1, 5, 9], [2, 6, 10]])  # "k:x_j", intercepts 3, 7, 11
-    assert_allclose(relative_flatness(curv), _kappa_loop(curv, idx), rtol=1e-12)
+    assert_allclose(
+        relative_flatness(curv, normalize=False), _kappa_loop(curv, idx), rtol=1e-12
+    )
     res = sm.MNLogit(y, sm.add_constant(X)).fit(disp=0)
     curv_sm = ts.curvature(res)
     idx_sm = np.array([[1, 5], [2, 6], [3, 7]])  # "1:const" at 0, "2:const" at 4
     assert_allclose(
-        relative_flatness(curv_sm), _kappa_loop(curv_sm, idx_sm), rtol=1e-12
+        relative_flatness(curv_sm, normalize=False),
+        _kappa_loop(curv_sm, idx_sm),
+        rtol=1e-12,
     )
 
 
@@ -156,6 +169,16 @@ def test_clear_errors(rng):
     unpickled = pickle.loads(pickle.dumps(lin))
     with pytest.raises(ValueError, match="pickled"):
         flatness(unpickled)
+    bare = pickle.loads(pickle.dumps(lin))
+    bare.output_jacobians_fn = None  # e.g. a Curvature built by hand
+    with pytest.warns(UserWarning, match="raw κ"):
+        fl_bare = flatness(bare, pacbayes=False)
+    assert fl_bare.model_fisher_soft_rank is None
+    assert_allclose(
+        fl_bare.relative_flatness, relative_flatness(lin, normalize=False), rtol=1e-12
+    )
+    with pytest.raises(ValueError, match="normalize=False"):
+        relative_flatness(bare)
     fl = flatness(unpickled, pacbayes=False)  # the exact measures still work
     assert fl.pacgen is None
     assert_allclose(fl.relative_flatness, relative_flatness(lin), rtol=1e-12)
@@ -203,7 +226,8 @@ def test_flatness_on_every_model_kind(rng, case):
     assert isinstance(fl, Flatness)
     d = fl.to_dict()
     assert all(np.isfinite(v) for v in d.values() if v is not None), d
-    assert all(v is not None for v in d.values())
+    # Granziol's hidden-units × outputs scale exists for networks only
+    assert all(v is not None for k, v in d.items() if k != "hessian_rank_bound")
     assert fl.soft_rank_lower <= fl.soft_rank * (1 + 1e-12)
     assert fl.soft_rank <= fl.soft_rank_upper * (1 + 1e-12)
     # not only finite: the exact measures equal NumPy's on this model's Hessian

@@ -120,7 +120,7 @@ def test_pacgen_skips_dispersion():
     assert curv.dispersion_is_param
     mask = pb.perturbable(curv)
     assert mask.tolist() == [True, True, True, False]
-    psi, _ = pb.pacgen(curv, rho=0.0)
+    psi, _ = pb.pacgen(curv, gamma=0.1, eps=1e-3, rho=0.0)
     th, N = curv.params[:3], 0.1 * np.abs(curv.params[:3]) + 1e-3
     h = np.diag(curv.hessian)[:3] / 80
     by_hand = np.sum(np.log((np.abs(th) + N) * np.maximum(np.sqrt(h), 1 / N)))

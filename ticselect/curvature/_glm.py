@@ -13,11 +13,13 @@ Conventions: see :mod:`ticselect.curvature._result`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._linalg import weighted_gram
+from ._output import glm_output_jacobians
 from ._result import Curvature
 
 #: Rows per block: about 2**22 floats (32 MiB) per block temporary.
@@ -243,7 +245,7 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         names = [names[i] for i in keep]
 
     loss_fn, hessian_fn = _evaluators(spec, pt, phi, phi_is_param, keep)
-    return Curvature(
+    curv = Curvature(
         loss_fn=loss_fn,
         hessian_fn=hessian_fn,
         params=params,
@@ -267,6 +269,11 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         sample_weight=w,
         per_sample_hessian_diag=per_sample_hessian_diag if m == 1 else None,
     )
+    # the model Fisher's factors, built on demand (picklable: a partial of data)
+    curv.output_jacobians_fn = partial(
+        glm_output_jacobians, spec, phi, keep, len(params)
+    )
+    return curv
 
 
 def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):

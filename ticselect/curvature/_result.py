@@ -164,6 +164,12 @@ class Curvature:
     hessian_fn : callable or None
         ``hessian_fn(theta) -> ndarray of shape (n_params, n_params)``: ``H(θ)``.
         ``None`` after unpickling.
+    output_jacobians_fn : callable or None
+        ``output_jacobians_fn() ->``
+        :class:`~ticselect.curvature._output.OutputJacobians`: the per-sample output
+        Jacobians and output Fisher behind the model Fisher (Gauss–Newton matrix)
+        of :func:`ticselect.flatness.model_fisher`; set by the GLM and network
+        builders (``None`` otherwise).  It holds the training data.
     flags : list of str
         Reasons the criteria of this fit may not be trusted, found while building it
         (see :data:`RELIABILITY_FLAGS`; e.g. ``"not_stationary"`` once
@@ -190,6 +196,9 @@ class Curvature:
     >>> bool(np.allclose(curv.loss_fn(curv.params), curv.nll))
     True
     """
+
+    #: Set by the GLM and network builders (see the class docstring).
+    output_jacobians_fn = None
 
     def __init__(
         self,

@@ -62,7 +62,7 @@ def check_curvature(curv, what):
     )
 
 
-def soft_rank(eigenvalues, lam):
+def soft_rank(eigenvalues, lam, rcond=DEFAULT_RCOND):
     """``Σⱼ σⱼ / (σⱼ + λ)`` over the non-negative part of a spectrum.
 
     Parameters
@@ -71,7 +71,9 @@ def soft_rank(eigenvalues, lam):
         Eigenvalues of a symmetric matrix.
     lam : float
         Non-negative damping; ``0`` gives the numerical rank (relative cutoff
-        ``DEFAULT_RCOND``).
+        ``rcond``).
+    rcond : float, default=1e-10
+        Relative cutoff of the numerical rank at ``λ = 0``.
 
     Returns
     -------
@@ -91,7 +93,7 @@ def soft_rank(eigenvalues, lam):
         raise ValueError(f"The soft-rank damping must be >= 0 and finite, got {lam}.")
     ev = np.clip(np.asarray(eigenvalues, dtype=float), 0.0, None)
     if lam == 0:
-        return float(numerical_rank(ev))
+        return float(numerical_rank(ev, rcond))
     return float(np.sum(ev / (ev + lam)))
 
 
@@ -133,9 +135,10 @@ class SoftRankBounds:
 
     ``estimate = t/(s+λ)`` is the soft rank of the "stable-rank" spectrum, ``t/s``
     eigenvalues equal to ``s`` (exact when the non-zero eigenvalues are equal): it is
-    the lower bound, the estimate from trace and spectral norm used by Shoham,
-    Mor-Yosef & Avron (arXiv 2506.17809) for networks whose Hessian is too large to
-    diagonalise.  At ``λ = 0`` it is the stable rank ``t/s``.
+    the lower bound.  This estimate from trace and spectral norm is ticselect's
+    (for networks whose Hessian is too large to diagonalise; both are matrix-free);
+    Shoham, Mor-Yosef & Avron (arXiv 2506.17809) define the soft rank, not this
+    estimate.  At ``λ = 0`` it is the stable rank ``t/s``.
 
     Attributes
     ----------

@@ -7,12 +7,17 @@ Hessian norms, soft rank, relative flatness), the PAC-Bayes measures
 """
 
 from ._density import SpectralDensity
-from ._measures import Flatness, flatness, hessian_spectral_density, relative_flatness
+from ._fisher import kfac_factors, model_fisher, model_fisher_diagonal
+from ._measures import Flatness, flatness, hessian_spectral_density
+from ._relative import relative_flatness
 
 __all__ = [
     "Flatness",
     "SpectralDensity",
     "flatness",
     "hessian_spectral_density",
+    "kfac_factors",
+    "model_fisher",
+    "model_fisher_diagonal",
     "relative_flatness",
 ]

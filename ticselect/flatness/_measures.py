@@ -28,7 +28,6 @@ before any spectral quantity, as in :func:`ticselect.criteria`.
 
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import asdict, dataclass, field
 
@@ -48,15 +47,14 @@ from ..curvature._result import Curvature
 from ..curvature._spectral import check_curvature, numerical_rank, soft_rank_bounds
 from . import _pacbayes
 from ._density import slq_spectral_density
+from ._fisher import model_fisher_measures
+from ._relative import relative_flatness, resolve_layer
 
 __all__ = [
     "Flatness",
     "flatness",
     "hessian_spectral_density",
-    "relative_flatness",
 ]
-
-_INTERCEPT = re.compile(r"^(intercept|const|\(intercept\))$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -89,12 +87,41 @@ class Flatness:
     logdet : float
         ``log det H_λ`` (over the eigenvalues above ``rcond`` times the largest when
         ``H_λ`` is singular, with a warning).
-    relative_flatness : float or None
-        ``κ_Tr`` of ``relative_flatness_layer`` (``None`` when not requested).
+    trace_mean, frobenius_mean, spectral_norm_mean : float
+        The same of the mean-loss Hessian ``H/n`` (the papers' scale).
+    logdet_mean : float
+        ``log det(H_λ/n)`` (``logdet − r log n`` over the ``r`` eigenvalues kept).
+    hessian_rank_bound : int or None
+        Granziol's bound scale for ``hessian_rank``: hidden units × output units
+        (the paper bounds the rank by a constant times this; networks only).
+    effective_dim_gap_estimate : float
+        ``effective_dim/n = tr(H_λ⁻¹H)/n`` (nats per sample).
+    model_fisher_soft_rank : float or None
+        ``tr(F(F + λI)⁻¹)`` of the model Fisher ``F`` (generalised Gauss–Newton,
+        :func:`~ticselect.flatness.model_fisher`); ``None`` without output Jacobians.
+    model_fisher_rank : int or None
+        Numerical rank of ``F``.
+    kfac_soft_rank, diagonal_fisher_soft_rank : float or None
+        The soft rank of the KFAC and of the diagonal approximation of ``F``.
+    kfac_error, diagonal_fisher_error : float or None
+        ``‖F̂ − F‖_F/‖F‖_F`` of each approximation.
+    model_fisher_soft_rank_gap_estimate : float or None
+        ``model_fisher_soft_rank / n``.
+    relative_flatness, relative_flatness_lambda_max : float or None
+        ``κ_Tr`` and ``κ_λmax`` of ``relative_flatness_layer`` on the mean loss,
+        normalised features (``None`` when not requested).
     relative_flatness_layer : int or None
         Layer index used.
     pacgen : float or None
         PACGen ``Ψ_{γ,ε}`` (``None`` with ``pacbayes=False``).
+    pacgen_curvature_share : float or None
+        Share of coordinates on the curvature branch of PACGen's max.
+    pacbayes_kl : float or None
+        ``KL(N(θ̂, diag σ²) ‖ N(0, diag s²))`` with PACGen's ``σᵢ`` and
+        ``sᵢ = |θ̂ᵢ| + Nᵢ`` (so ``Ψ`` is its log-ratio part).
+    pacbayes_bound : float or None
+        Catoni's bound ``η C²/8 + (KL + log(1/δ))/(ηn)`` at ``pacbayes_kl``
+        (:func:`~ticselect.flatness._pacbayes.pacbayes_bound`).
     hessian_lipschitz, hessian_lipschitz_error : float or None
         ``ρ`` used by PACGen and the spread of its draws.
     expected_sharpness, expected_sharpness_error : float or None
@@ -142,9 +169,26 @@ class Flatness:
     frobenius: float
     spectral_norm: float
     logdet: float
+    trace_mean: float
+    frobenius_mean: float
+    spectral_norm_mean: float
+    logdet_mean: float
+    hessian_rank_bound: int | None
+    effective_dim_gap_estimate: float
+    model_fisher_soft_rank: float | None
+    model_fisher_rank: int | None
+    kfac_soft_rank: float | None
+    diagonal_fisher_soft_rank: float | None
+    kfac_error: float | None
+    diagonal_fisher_error: float | None
+    model_fisher_soft_rank_gap_estimate: float | None
     relative_flatness: float | None
+    relative_flatness_lambda_max: float | None
     relative_flatness_layer: int | None
     pacgen: float | None
+    pacgen_curvature_share: float | None
+    pacbayes_kl: float | None
+    pacbayes_bound: float | None
     hessian_lipschitz: float | None
     hessian_lipschitz_error: float | None
     expected_sharpness: float | None
@@ -196,103 +240,6 @@ class Flatness:
 
     def __str__(self):
         return self.summary()
-
-
-# --------------------------------------------------------------- layer structure
-def _layer_blocks(curv):
-    """Index arrays ``(fan_in, fan_out)`` of the weight matrix of every layer.
-
-    Networks carry them (``curv.layers``, set by the MLP adapter).  A GLM has one
-    "layer": its coefficient block, one column per class (linear predictor), read
-    from the parameter names: intercepts (``intercept``, ``const``, ``Intercept``) and
-    the dispersion are excluded, multinomial names ``"k:name"`` are grouped by ``k``.
-    """
-    layers = getattr(curv, "layers", None)
-    if layers is not None:
-        return [np.asarray(lay["weights"]) for lay in layers]
-    if curv.family == "mlp":
-        raise ValueError(
-            "This network Curvature has no layer structure (curv.layers); build it "
-            "with ticselect.curvature(model, X, y)."
-        )
-    groups = {}
-    n_coef = curv.n_params - int(curv.dispersion_is_param)
-    for j, name in enumerate(curv.param_names[:n_coef]):
-        prefix, _, base = name.rpartition(":")
-        if _INTERCEPT.match(base.strip()):
-            continue
-        groups.setdefault(prefix, []).append(j)
-    sizes = {len(v) for v in groups.values()}
-    if not groups or sizes == {0}:
-        raise ValueError(
-            f"{curv.model_name}: relative flatness needs a weight (coefficient) "
-            "block, but this model has only an intercept and/or a dispersion."
-        )
-    if len(sizes) != 1:
-        raise ValueError(
-            f"{curv.model_name}: the coefficient groups {list(groups)} have different "
-            "sizes; relative flatness needs one weight vector per linear predictor."
-        )
-    return [np.column_stack([np.asarray(v) for v in groups.values()])]
-
-
-def relative_flatness(curv, layer=None):
-    """Relative flatness ``κ_Tr`` of one weight layer (Petzka et al. 2021).
-
-    For a layer with weight matrix ``W`` whose column ``w_s`` holds the incoming
-    weights of output unit ``s`` (scikit-learn's ``coefs_[l]`` has shape
-    ``(fan_in, fan_out)``), ``κ_Tr(W) = Σ_{s,s'} ⟨w_s, w_s'⟩ tr(H_{s,s'})`` with
-    ``H_{s,s'}`` the block of the summed-NLL Hessian for ``w_s`` and ``w_s'``
-    (Petzka, Kamp, Adilova, Sminchisescu & Boley, "Relative Flatness and
-    Generalization", arXiv 2001.00939).  Biases are not part of ``W``.  It is
-    invariant to rescaling a layer by ``c`` and its successor by ``1/c`` (a function-
-    preserving change for ``relu`` and ``identity`` units), whereas ``tr(H)`` is not.
-
-    Parameters
-    ----------
-    curv : Curvature
-        A network (``curv.layers``) or a GLM (its coefficient block).
-    layer : int or None, default=None
-        Weight layer ``l`` (``coefs_[l]``; negative indices count from the output).
-        ``None`` is the last one, whose inputs are the penultimate layer's
-        activations (the feature layer of Petzka et al.).  GLMs have one layer, 0.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        If the model has no weight block, or ``layer`` is out of range.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LinearRegression
-    >>> import ticselect as ts
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(50, 2)); y = X @ [1.0, -2.0] + rng.normal(size=50)
-    >>> curv = ts.curvature(LinearRegression().fit(X, y), X, y, dispersion=1.0)
-    >>> beta = curv.params[:2]                   # κ = ‖β‖² tr(XᵀX) for one output
-    >>> bool(np.isclose(relative_flatness(curv), beta @ beta * np.sum(X**2)))
-    True
-    """
-    check_curvature(curv, "relative_flatness()")
-    blocks = _layer_blocks(curv)
-    n_layers = len(blocks)
-    idx_layer = n_layers - 1 if layer is None else int(layer)
-    if not -n_layers <= idx_layer < n_layers:
-        raise ValueError(
-            f"layer must be in [-{n_layers}, {n_layers - 1}] for this model "
-            f"({n_layers} weight layer(s)), got {layer}."
-        )
-    idx = blocks[idx_layer]
-    p, h = idx.shape
-    W = curv.params[idx]
-    Hb = curv.hessian[np.ix_(idx.ravel(), idx.ravel())].reshape(p, h, p, h)
-    T = np.einsum("asat->st", Hb)  # tr(H_{s,s'})
-    return float(np.sum((W.T @ W) * T))
 
 
 # -------------------------------------------------------------------- spectrum
@@ -356,9 +303,10 @@ def hessian_spectral_density(
 
 
 def _logdet(M, rcond):
+    """``(log pseudo-determinant, number of eigenvalues kept)`` of ``M``."""
     ev = linalg.eigvalsh(M) if M.size else np.zeros(0)
     if ev.size == 0:
-        return 0.0
+        return 0.0, 0
     top = np.max(np.abs(ev))
     keep = ev > rcond * top
     if not np.all(keep):
@@ -370,7 +318,123 @@ def _logdet(M, rcond):
             SingularHessianWarning,
             stacklevel=3,
         )
-    return float(np.sum(np.log(ev[keep])))
+    return float(np.sum(np.log(ev[keep]))), int(keep.sum())
+
+
+def _rank_bound(curv):
+    """Hidden units × output units of a network (Granziol's rank scale), else None."""
+    layers = getattr(curv, "layers", None)
+    if layers is None or len(layers) < 2:
+        return None
+    hidden = sum(int(np.asarray(lay["bias"]).size) for lay in layers[:-1])
+    return hidden * int(np.asarray(layers[-1]["bias"]).size)
+
+
+_PB_KEYS = [
+    "pacgen",
+    "pacgen_curvature_share",
+    "pacbayes_kl",
+    "pacbayes_bound",
+    "hessian_lipschitz",
+    "hessian_lipschitz_error",
+    "expected_sharpness",
+    "expected_sharpness_error",
+    "magnitude_sharpness",
+    "magnitude_sharpness_error",
+    "sharpness_sigma",
+    "magnitude_sharpness_sigma",
+    "pacbayes_flatness",
+    "pacbayes_magnitude_flatness",
+]
+_FISHER_KEYS = [
+    "model_fisher_soft_rank",
+    "model_fisher_rank",
+    "kfac_soft_rank",
+    "diagonal_fisher_soft_rank",
+    "kfac_error",
+    "diagonal_fisher_error",
+    "model_fisher_soft_rank_gap_estimate",
+]
+
+PACGEN_GAMMA, PACGEN_EPS = _pacbayes.PACGEN_GAMMA, _pacbayes.PACGEN_EPS
+
+
+def _pacbayes_measures(
+    curv,
+    seeds,
+    *,
+    gamma,
+    eps,
+    magnitude_eps,
+    rho,
+    n_rho,
+    sigma,
+    target,
+    n_sharpness,
+    delta,
+    eta,
+    loss_range,
+):
+    psi, rho_est = _pacbayes.pacgen(
+        curv, gamma=gamma, eps=eps, rho=rho, n_samples=n_rho, random_state=seeds[0]
+    )
+    terms = _pacbayes.pacgen_terms(curv, gamma=gamma, eps=eps, rho=rho_est.value)
+    kl = terms.kl()
+    es = _pacbayes.expected_sharpness(
+        curv, sigma, n_samples=n_sharpness, random_state=seeds[1]
+    )
+    ms = _pacbayes.expected_sharpness(
+        curv,
+        sigma,
+        magnitude_aware=True,
+        eps=magnitude_eps,
+        n_samples=n_sharpness,
+        random_state=seeds[2],
+    )
+    s_iso = _pacbayes.sharpness_sigma(
+        curv, target=target, n_samples=n_sharpness, random_state=seeds[3]
+    )
+    s_mag = _pacbayes.sharpness_sigma(
+        curv,
+        target=target,
+        magnitude_aware=True,
+        eps=magnitude_eps,
+        n_samples=n_sharpness,
+        random_state=seeds[4],
+    )
+    return dict(
+        pacgen=psi,
+        pacgen_curvature_share=terms.curvature_share,
+        pacbayes_kl=kl,
+        pacbayes_bound=_pacbayes.pacbayes_bound(
+            kl, curv.n_samples, delta=delta, eta=eta, loss_range=loss_range
+        ),
+        hessian_lipschitz=rho_est.value,
+        hessian_lipschitz_error=rho_est.error,
+        expected_sharpness=es.value,
+        expected_sharpness_error=es.error,
+        magnitude_sharpness=ms.value,
+        magnitude_sharpness_error=ms.error,
+        sharpness_sigma=s_iso,
+        magnitude_sharpness_sigma=s_mag,
+        pacbayes_flatness=1.0 / s_iso**2,
+        pacbayes_magnitude_flatness=1.0 / s_mag**2,
+    )
+
+
+def _fisher_measures(curv, lam, rcond):
+    if getattr(curv, "output_jacobians_fn", None) is None:
+        return dict.fromkeys(_FISHER_KEYS)
+    mf = model_fisher_measures(curv, lam, rcond)
+    return dict(
+        model_fisher_soft_rank=mf.soft_rank,
+        model_fisher_rank=mf.rank,
+        kfac_soft_rank=mf.kfac_soft_rank,
+        diagonal_fisher_soft_rank=mf.diagonal_soft_rank,
+        kfac_error=mf.kfac_error,
+        diagonal_fisher_error=mf.diagonal_error,
+        model_fisher_soft_rank_gap_estimate=mf.soft_rank / curv.n_samples,
+    )
 
 
 # ----------------------------------------------------------------------- driver
@@ -379,14 +443,20 @@ def flatness(
     *,
     soft_rank_lambda=None,
     layer=None,
+    normalize=True,
     pacbayes=True,
-    gamma=0.1,
-    eps=1e-3,
+    model_fisher=True,
+    gamma=PACGEN_GAMMA,
+    eps=PACGEN_EPS,
+    magnitude_eps=1e-3,
     rho=None,
     n_rho=5,
     sigma=0.01,
     sharpness_target=0.1,
     n_sharpness=64,
+    delta=0.05,
+    eta=1.0,
+    loss_range=1.0,
     rcond=DEFAULT_RCOND,
     random_state=None,
 ):
@@ -402,12 +472,23 @@ def flatness(
     layer : int, None or False, default=None
         Layer of :func:`relative_flatness`; ``False`` skips it (``None`` in the
         result).
+    normalize : bool, default=True
+        Normalise the layer's features for :func:`relative_flatness`.
     pacbayes : bool, default=True
         Compute the PAC-Bayes measures (they evaluate the loss and Hessian at perturbed
         parameters; ``None`` in the result when ``False``).
-    gamma, eps : float, default=0.1, 1e-3
-        PACGen neighbourhood ``γ|θᵢ| + ε``; ``eps`` is also the ``ε`` of the
-        magnitude-aware sharpness.
+    model_fisher : bool, default=True
+        Compute the model-Fisher soft ranks (exact, KFAC, diagonal); ``None`` in the
+        result when ``False`` or when the curvature has no output Jacobians.
+    gamma, eps : float, default=1.0, 1.0
+        PACGen neighbourhood ``Nᵢ = γ|θᵢ| + ε`` (Wang et al.'s notation).  On the
+        mean loss the
+        curvature branch ``√(∇²ᵢᵢL̂ + ρ√m Nᵢ)`` beats ``1/Nᵢ`` only where
+        ``Nᵢ² (∇²ᵢᵢL̂ + ρ√m Nᵢ) > 1``; ``pacgen_curvature_share`` reports on how many
+        coordinates it does (the defaults make it active on the gap benchmark's
+        models; ``γ = 0.1, ε = 1e-3`` did not, see the flatness docs).
+    magnitude_eps : float, default=1e-3
+        ``ε`` of the magnitude-aware sharpness ``uᵢ ~ N(0, σ²(|θᵢ| + ε)²)``.
     rho : float or None, default=None
         Hessian Lipschitz constant for PACGen; ``None`` estimates it.
     n_rho : int, default=5
@@ -418,6 +499,8 @@ def flatness(
         Allowed increase of the mean NLL in the σ searches.
     n_sharpness : int, default=64
         Loss evaluations of each sharpness estimate (even).
+    delta, eta, loss_range : float, default=0.05, 1.0, 1.0
+        ``δ``, ``η`` and the loss range ``C`` of ``pacbayes_bound``.
     rcond : float, default=1e-10
         Relative eigenvalue cutoff (ranks, log pseudo-determinant).
     random_state : int, RandomState or None, default=None
@@ -449,6 +532,8 @@ def flatness(
     True
     >>> bool(np.isclose(fl.trace, np.trace(curv.hessian)))
     True
+    >>> bool(np.isclose(fl.model_fisher_soft_rank, fl.soft_rank))  # canonical link
+    True
     """
     check_curvature(curv, "flatness()")
     rng = check_random_state(random_state)
@@ -458,76 +543,51 @@ def flatness(
     ev_c = linalg.eigvalsh(C) if C.size else np.zeros(0)
     pos_c = np.clip(ev_c, 0.0, None)
     lam = crit.soft_rank_lambda
+    n = curv.n_samples
 
-    rel = None
-    rel_layer = None
+    rel = rel_max = rel_layer = None
     if layer is not False:
-        rel = relative_flatness(curv, layer)
-        n_layers = len(_layer_blocks(curv))
-        rel_layer = (n_layers - 1 if layer is None else int(layer)) % n_layers
+        norm = bool(normalize)
+        if norm and getattr(curv, "output_jacobians_fn", None) is None:
+            warnings.warn(
+                "This Curvature carries no layer inputs (curv.output_jacobians_fn), "
+                "so relative_flatness is Petzka et al.'s raw κ (normalize=False).",
+                UserWarning,
+                stacklevel=2,
+            )
+            norm = False
+        rel = relative_flatness(curv, layer, normalize=norm)
+        rel_max = relative_flatness(curv, layer, normalize=norm, kind="lambda_max")
+        rel_layer = resolve_layer(curv, layer)[1]
 
-    pb = dict.fromkeys(
-        [
-            "pacgen",
-            "hessian_lipschitz",
-            "hessian_lipschitz_error",
-            "expected_sharpness",
-            "expected_sharpness_error",
-            "magnitude_sharpness",
-            "magnitude_sharpness_error",
-            "sharpness_sigma",
-            "magnitude_sharpness_sigma",
-            "pacbayes_flatness",
-            "pacbayes_magnitude_flatness",
-        ]
-    )
+    pb = dict.fromkeys(_PB_KEYS)
     if pacbayes:
-        psi, rho_est = _pacbayes.pacgen(
-            curv,
-            gamma=gamma,
-            eps=eps,
-            rho=rho,
-            n_samples=n_rho,
-            random_state=seeds[0],
-        )
-        es = _pacbayes.expected_sharpness(
-            curv, sigma, n_samples=n_sharpness, random_state=seeds[1]
-        )
-        ms = _pacbayes.expected_sharpness(
-            curv,
-            sigma,
-            magnitude_aware=True,
-            eps=eps,
-            n_samples=n_sharpness,
-            random_state=seeds[2],
-        )
-        s_iso = _pacbayes.sharpness_sigma(
-            curv, target=sharpness_target, n_samples=n_sharpness, random_state=seeds[3]
-        )
-        s_mag = _pacbayes.sharpness_sigma(
-            curv,
-            target=sharpness_target,
-            magnitude_aware=True,
-            eps=eps,
-            n_samples=n_sharpness,
-            random_state=seeds[4],
-        )
         pb.update(
-            pacgen=psi,
-            hessian_lipschitz=rho_est.value,
-            hessian_lipschitz_error=rho_est.error,
-            expected_sharpness=es.value,
-            expected_sharpness_error=es.error,
-            magnitude_sharpness=ms.value,
-            magnitude_sharpness_error=ms.error,
-            sharpness_sigma=s_iso,
-            magnitude_sharpness_sigma=s_mag,
-            pacbayes_flatness=1.0 / s_iso**2,
-            pacbayes_magnitude_flatness=1.0 / s_mag**2,
+            _pacbayes_measures(
+                curv,
+                seeds,
+                gamma=gamma,
+                eps=eps,
+                magnitude_eps=magnitude_eps,
+                rho=rho,
+                n_rho=n_rho,
+                sigma=sigma,
+                target=sharpness_target,
+                n_sharpness=n_sharpness,
+                delta=delta,
+                eta=eta,
+                loss_range=loss_range,
+            )
         )
+    fm = _fisher_measures(curv, lam, rcond) if model_fisher else {}
+    fm = {**dict.fromkeys(_FISHER_KEYS), **fm}
 
+    logdet, kept = _logdet(restrict(curv.penalized_hessian, Q), rcond)
+    trace = float(np.sum(ev))
+    frob = float(np.sqrt(np.sum(ev**2)))
+    spec = float(ev.max()) if ev.size else 0.0
     return Flatness(
-        n_samples=curv.n_samples,
+        n_samples=n,
         n_params=int(curv.n_free_params),
         soft_rank=crit.soft_rank,
         soft_rank_lambda=crit.soft_rank_lambda,
@@ -542,13 +602,21 @@ def flatness(
         ).estimate,
         gap_estimate=crit.gap_estimate,
         soft_rank_gap_estimate=crit.soft_rank_gap_estimate,
-        trace=float(np.sum(ev)),
-        frobenius=float(np.sqrt(np.sum(ev**2))),
-        spectral_norm=float(ev.max()) if ev.size else 0.0,
-        logdet=_logdet(restrict(curv.penalized_hessian, Q), rcond),
+        trace=trace,
+        frobenius=frob,
+        spectral_norm=spec,
+        logdet=logdet,
+        trace_mean=trace / n,
+        frobenius_mean=frob / n,
+        spectral_norm_mean=spec / n,
+        logdet_mean=logdet - kept * np.log(n),
+        hessian_rank_bound=_rank_bound(curv),
+        effective_dim_gap_estimate=crit.effective_dim / n,
         relative_flatness=rel,
+        relative_flatness_lambda_max=rel_max,
         relative_flatness_layer=rel_layer,
         fisher_rao_norm=_pacbayes.fisher_rao_norm(curv),
         eigenvalues=ev,
+        **fm,
         **pb,
     )

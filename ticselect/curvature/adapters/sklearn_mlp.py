@@ -21,14 +21,30 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
-from .._mlp import MLPSpec, flatten, forward, mlp_exact, output_loss, unflatten
+from .._mlp import (
+    MLPSpec,
+    _augment,
+    flatten,
+    forward,
+    mlp_exact,
+    output_loss,
+    unflatten,
+)
+from .._output import OutputJacobians
 from .._result import Curvature
 
-__all__ = ["exact_memory_bytes", "exact_memory_need", "mlp_curvature", "mlp_spec"]
+__all__ = [
+    "exact_memory_bytes",
+    "exact_memory_need",
+    "mlp_curvature",
+    "mlp_output_jacobians",
+    "mlp_spec",
+]
 
 _GIB = 2**30
 
@@ -425,4 +441,45 @@ def mlp_curvature(
     )
     curv.layers = _layers(spec)
     curv.activation = spec.activation
+    curv.output_jacobians_fn = partial(mlp_output_jacobians, spec)
     return curv
+
+
+def mlp_output_jacobians(spec):
+    """:class:`~ticselect.curvature._output.OutputJacobians` of a network.
+
+    Layer inputs and ``B_l = ∂z/∂u_l`` by one backward pass of the identity (as
+    :func:`ticselect.curvature._mlp.output_jacobian`), ``Λᵢ = ∂²ℓᵢ/∂zᵢ²``.
+
+    Parameters
+    ----------
+    spec : MLPSpec
+        The network and its data.
+
+    Returns
+    -------
+    OutputJacobians
+    """
+    inputs, pre, derivs = forward(spec)
+    n, K = pre[-1].shape
+    L = len(spec.coefs)
+    B = np.broadcast_to(np.eye(K), (n, K, K))
+    back = [None] * L
+    for l_ in range(L - 1, -1, -1):
+        back[l_] = np.ascontiguousarray(B)
+        if l_:
+            B = np.matmul(B, spec.coefs[l_].T) * derivs[l_ - 1][0][:, None, :]
+    index, start = [], 0
+    for a, b in spec.layer_shapes:
+        index.append(start + np.arange(a * b).reshape(a, b))
+        start += a * b
+    _, _, lam = output_loss(spec.output, pre[-1], spec.Y, spec.sigma2)
+    return OutputJacobians(
+        inputs=[_augment(A) for A in inputs],
+        back=back,
+        index=index,
+        has_bias=[True] * L,
+        fisher=np.array(lam, dtype=float),
+        sample_weight=np.asarray(spec.sample_weight, dtype=float),
+        n_params=spec.n_params,
+    )
