@@ -19,10 +19,16 @@ from .._validation import (
     validate_y,
 )
 from ._glm import glm_curvature
+from ._identify import check_likelihood_exists, note_aliased
 from ._result import STATIONARITY_TOL
-from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
+from ._separation import check_separation
+from .adapters.sklearn_glm import SKLEARN_GLMS, frequency_n, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
-from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
+from .adapters.statsmodels import (
+    check_own_data,
+    is_statsmodels_results,
+    statsmodels_spec,
+)
 
 __all__ = ["SUPPORTED", "curvature", "dispatch", "is_wrapper", "is_sklearn_mlp"]
 
@@ -85,14 +91,10 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             max_memory=max_memory,
         )
     if is_statsmodels_results(model):
-        if X is not None or y is not None or sample_weight is not None:
-            raise ValueError(
-                "statsmodels results carry their own data (exog, endog, offset, "
-                "freq_weights): call curvature(results) without X, y, sample_weight."
-            )
+        check_own_data(model, X, y, sample_weight)
         spec = statsmodels_spec(model)
         spec.family.check_y(spec.y)
-        return glm_curvature(spec, dispersion=dispersion)
+        return _checked_glm(spec, dispersion)
     if isinstance(model, SKLEARN_GLMS):
         check_fitted(model)
         Xv = validate_X(X, model)
@@ -100,7 +102,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
         w = check_sample_weight(sample_weight, Xv.shape[0])
         spec = sklearn_glm_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
-        return glm_curvature(spec, dispersion=dispersion)
+        return _checked_glm(spec, dispersion, n_samples=frequency_n(model, w))
     if is_sklearn_mlp(model):
         check_fitted(model)
         Xv = validate_X(X, model)
@@ -110,6 +112,22 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             model, Xv, yv, w, dispersion=dispersion, max_memory=max_memory
         )
     raise _unsupported(model)
+
+
+def _checked_glm(spec, dispersion, n_samples=None):
+    """:func:`glm_curvature` plus the identification checks (issue 18).
+
+    Raises when the likelihood is unbounded, flags aliased columns and separation
+    (:mod:`ticselect.curvature._identify`, :mod:`ticselect.curvature._separation`);
+    ``n_samples`` overrides ``Σ wᵢ`` when the weights include class weights.
+    """
+    curv = glm_curvature(spec, dispersion=dispersion)
+    if n_samples is not None:
+        curv.n_samples = float(n_samples)
+    check_likelihood_exists(curv, spec.y, spec.sample_weight)
+    note_aliased(curv)
+    check_separation(spec, curv)
+    return curv
 
 
 def is_sklearn_mlp(model):
