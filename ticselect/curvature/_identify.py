@@ -1,4 +1,4 @@
-"""What a GLM fit identifies: the likelihood must exist, aliased columns are not counted.
+"""What a GLM fit identifies: a likelihood that exists, and its non-aliased columns.
 
 Three rules, applied by :func:`ticselect.curvature` to every GLM (not to networks):
 

@@ -76,8 +76,7 @@ _LINKS = {
 
 
 class SeparationWarning(UserWarning):
-    """The maximum-likelihood estimate does not exist (separation), or only a penalty
-    keeps it finite.
+    """The MLE does not exist (separation), or only a penalty keeps it finite.
 
     Raised by :func:`ticselect.curvature` for binomial and multinomial fits whose
     classes are completely or quasi-completely separated by the design, and for
@@ -98,8 +97,8 @@ class SeparationWarning(UserWarning):
     ...     crit = ts.criteria(ts.curvature(model, X, y))
     >>> any(issubclass(w.category, ts.SeparationWarning) for w in caught)
     True
-    >>> crit.reliable, crit.flags
-    (False, ('separation',))
+    >>> crit.reliable, "separation" in crit.flags
+    (False, True)
     """
 
 
@@ -199,7 +198,8 @@ def separating_direction(spec):
 def _multinomial_direction(spec, rows, y):
     K = spec.coef.shape[0]
     X, scale = _design(spec, rows)
-    Xs = sp.csr_array(X.multiply(1.0 / scale[None, :]) if sp.issparse(X) else X / scale)
+    Xs = X.multiply(1.0 / scale[None, :]) if sp.issparse(X) else X / scale
+    Xs = sp.csr_array(Xs)
     n, pt = Xs.shape
     codes = np.round(y).astype(int)
     if _nnz(Xs) * 2 * (K - 1) > LP_MAX_ENTRIES:
@@ -354,7 +354,7 @@ def _eta(spec):
 
 
 def _quadratic_along(spec, eta, d):
-    """``dᵀ H(η) d`` of the data term (dispersion 1), ``d`` in the coefficient layout."""
+    """``dᵀ H(η) d`` of the data term (dispersion 1), ``d`` in coefficient layout."""
     fam, m = spec.family, spec.coef.shape[0]
     multi = fam.name == "multinomial"
     D = d.reshape(m, -1)
@@ -403,7 +403,7 @@ def _coef_names(curv, n, spec):
 
 
 def _to_param_layout(d, spec, curv):
-    """The direction in the coefficient entries of ``curv`` (reference class dropped)."""
+    """The direction in the coefficients of ``curv`` (reference class dropped)."""
     if spec.family.name == "multinomial" and spec.drop_classes:
         K = spec.coef.shape[0]
         D = d.reshape(K, -1)

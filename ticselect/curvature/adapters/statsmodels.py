@@ -111,6 +111,15 @@ def check_own_data(results, X=None, y=None, sample_weight=None):
             "Call its 'fit' method and pass the results: "
             "ts.curvature(model.fit())."
         )
+    params = np.asarray(res.params, dtype=float)
+    if not np.all(np.isfinite(params)):
+        raise ValueError(
+            f"The statsmodels fit ({type(res.model).__name__}) returned "
+            f"{int(np.count_nonzero(~np.isfinite(params)))} non-finite parameters: "
+            "its optimiser diverged, typically because the classes are separated "
+            "and the maximum-likelihood estimate does not exist. Add a penalty, "
+            "or drop the separating columns."
+        )
     model = res.model
     data = getattr(model, "data", None)
     problems = []
