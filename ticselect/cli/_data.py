@@ -232,6 +232,33 @@ def _labels(raw):
     return np.asarray(raw, dtype=str)
 
 
+#: ``--family auto`` asks for a choice when an integer target has this few values.
+_FEW_INTEGER_VALUES = 10
+
+
+def _auto_family(data):
+    """``--family auto``: binomial, multinomial (text labels) or gaussian.
+
+    An integer target with 3 to 10 distinct values could be classes, counts or a
+    measurement: the user chooses, in one line (issue 18; a silent Gaussian fit of
+    class labels 0/1/2 is the wrong model).
+    """
+    labels = _labels(data.y_raw)
+    values = np.unique(labels)
+    if labels.dtype.kind in "US" or values.size == 2:
+        return "binomial" if values.size == 2 else "multinomial"
+    if labels.dtype.kind in "iu" and 2 < values.size <= _FEW_INTEGER_VALUES:
+        shown = ", ".join(str(v) for v in values[:6].tolist())
+        more = ", ..." if values.size > 6 else ""
+        raise CLIError(
+            f"target {data.target_name!r} has {values.size} integer values "
+            f"({shown}{more}): choose --family multinomial (classes), poisson "
+            "(counts) or gaussian (a measurement).",
+            status=2,
+        )
+    return "gaussian"
+
+
 def check_target(data, family, *, n_folds=0):
     """Resolve ``family`` and return ``(family, y)`` with ``y`` inside its support.
 
@@ -258,12 +285,7 @@ def check_target(data, family, *, n_folds=0):
     """
     name = data.target_name
     if family == "auto":
-        labels = _labels(data.y_raw)
-        n_unique = np.unique(labels).size
-        if labels.dtype.kind in "US" or n_unique == 2:
-            family = "binomial" if n_unique == 2 else "multinomial"
-        else:
-            family = "gaussian"
+        family = _auto_family(data)
     if family in CLASSIFICATION:
         y = _labels(data.y_raw)
         classes, counts = np.unique(y, return_counts=True)
@@ -360,7 +382,35 @@ def default_grid(family, model, n_grid):
     return spec.param, values
 
 
-def make_estimator(family, model, value, *, hidden=8, seed=0, scale=True):
+#: Up to this many coefficients (features × linear predictors) the GLM candidates use
+#: ``solver="newton-cholesky"``: a few Newton steps reach ``tol=1e-10`` where lbfgs
+#: needs hundreds of iterations (``select --family poisson`` on 300×4: about 10 s
+#: with lbfgs); above it, one ``p × p`` Cholesky per step costs more than lbfgs.
+NEWTON_MAX_COEF = 500
+
+
+def glm_solver(family, n_features):
+    """Solver of a GLM candidate: ``"newton-cholesky"`` for small designs, else lbfgs.
+
+    Parameters
+    ----------
+    family : str
+        Resolved family.
+    n_features : int or None
+        Columns of the design (``None``: unknown, lbfgs).
+
+    Returns
+    -------
+    str
+    """
+    if n_features is None:
+        return "lbfgs"
+    return "newton-cholesky" if n_features <= NEWTON_MAX_COEF else "lbfgs"
+
+
+def make_estimator(
+    family, model, value, *, hidden=8, seed=0, scale=True, n_features=None
+):
     """Build the candidate estimator (a Pipeline when ``scale``).
 
     Parameters
@@ -377,6 +427,8 @@ def make_estimator(family, model, value, *, hidden=8, seed=0, scale=True):
         Random state of the MLP's initialisation.
     scale : bool, default=True
         Standardise features first.
+    n_features : int or None, default=None
+        Columns of the design, to choose the GLM solver (:func:`glm_solver`).
 
     Returns
     -------
@@ -408,12 +460,22 @@ def make_estimator(family, model, value, *, hidden=8, seed=0, scale=True):
             random_state=seed,
         )
     elif family in CLASSIFICATION:
-        est = LogisticRegression(C=value, tol=1e-10, max_iter=10_000)
+        n_coef = None if n_features is None else n_features * (
+            1 if family == "binomial" else 10
+        )
+        est = LogisticRegression(
+            C=value, tol=1e-10, max_iter=10_000, solver=glm_solver(family, n_coef)
+        )
     elif family == "gaussian":
         est = Ridge(alpha=value)
     else:
         cls = PoissonRegressor if family == "poisson" else GammaRegressor
-        est = cls(alpha=value, tol=1e-10, max_iter=10_000)
+        est = cls(
+            alpha=value,
+            tol=1e-10,
+            max_iter=10_000,
+            solver=glm_solver(family, n_features),
+        )
     if scale:
         est = make_pipeline(StandardScaler(), est)
     return est, spec.param
