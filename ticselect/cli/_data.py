@@ -523,13 +523,27 @@ class HeldOutLoss:
 
         from sklearn.metrics import log_loss
 
-        from ..curvature import NotStationaryWarning, curvature
+        from ..curvature import (
+            NotStationaryWarning,
+            SeparationWarning,
+            SingularHessianWarning,
+            curvature,
+        )
 
         if self.family in CLASSIFICATION:
             proba = fitted.predict_proba(X_test)
             return float(log_loss(y_test, proba, labels=fitted.classes_))
-        phi = curvature(fitted, X_train, y_train).dispersion
+        # the training dispersion, for the families that have one
+        phi = None
+        if self.family in ("gaussian", "gamma"):
+            phi = curvature(fitted, X_train, y_train).dispersion
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotStationaryWarning)
+            # the test rows only give the NLL: diagnostics of a fit do not apply
+            for category in (
+                NotStationaryWarning,
+                SeparationWarning,
+                SingularHessianWarning,
+            ):
+                warnings.simplefilter("ignore", category)
             test = curvature(fitted, X_test, y_test, dispersion=phi)
         return test.nll / test.n_samples

@@ -36,7 +36,9 @@ Gamma and inverse-Gaussian likelihoods with ``y > 0`` always have a finite maxim
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import scipy.sparse as sp
@@ -147,6 +149,32 @@ def _nnz(A):
     return A.nnz if sp.issparse(A) else A.size
 
 
+#: Directions found, by data fingerprint: the programme depends on the data only, not
+#: on the coefficients, so a grid of penalties (and its CV folds) solves it once per
+#: distinct data set.
+_CACHE = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def _fingerprint(spec):
+    h = hashlib.blake2b(digest_size=16)
+    X = spec.X
+    parts = (X.data, X.indices, X.indptr) if sp.issparse(X) else (X,)
+    for a in (*parts, spec.y, np.asarray(spec.sample_weight) > 0):
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype, a.shape)).encode())
+        h.update(a.view(np.uint8).ravel() if a.size else b"")
+    fam = spec.family
+    h.update(
+        repr(
+            (fam.name, fam.link.name, spec.intercept is not None, spec.coef.shape[0])
+        ).encode()
+    )
+    if fam.name == "binomial":
+        h.update(np.ascontiguousarray(fam.n_trials, dtype=float).tobytes())
+    return h.digest()
+
+
 def separating_direction(spec):
     """Return a direction along which the likelihood of ``spec`` rises forever.
 
@@ -166,6 +194,26 @@ def separating_direction(spec):
     method : str
         ``"lp"``, ``"fitted"`` (the fitted-probability fallback) or ``"none"``.
     """
+    if spec.family.name not in (
+        "binomial",
+        "multinomial",
+        "poisson",
+        "negative_binomial",
+    ):
+        return None, 0, "none"
+    key = _fingerprint(spec)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    out = _direction(spec)
+    if out[2] == "lp":  # the fallback depends on the coefficients: not cached
+        _CACHE[key] = out
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return out
+
+
+def _direction(spec):
     fam = spec.family
     rows = np.flatnonzero(np.asarray(spec.sample_weight) > 0)
     y = np.asarray(spec.y)[rows]

@@ -5,6 +5,7 @@ Conventions: :mod:`ticselect.scoring`.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import inspect
 import warnings
@@ -68,8 +69,14 @@ def _held_out_statistic(curv):
     return float(np.mean(curv.gradient[keep] ** 2 / c[keep]))
 
 
-def _fitted_criteria(estimator, X, y, sample_weight=None):
-    """Criteria of a fitted estimator (see the module docstring for the data used)."""
+def _fitted_criteria(estimator, X, y, sample_weight=None, warn_once=None):
+    """Criteria of a fitted estimator (see the module docstring for the data used).
+
+    ``warn_once``: the scorer object calling; it gives its
+    :class:`HeldOutDataWarning` once (scikit-learn's searches reset Python's warning
+    registry around every fit, so the default filter alone would repeat it per fold
+    and grid value).
+    """
     last = final_step(estimator)
     if isinstance(last, InformationCriteria):
         if not hasattr(last, "criteria_"):
@@ -81,10 +88,17 @@ def _fitted_criteria(estimator, X, y, sample_weight=None):
     curv = curvature(estimator, X, y, sample_weight, stationarity_tol=np.inf)
     stat = _held_out_statistic(curv)
     if stat > HELD_OUT_THRESHOLD:
+        if warn_once is not None and getattr(warn_once, "_held_out_warned", False):
+            return criteria(curv)
+        if warn_once is not None:
+            warn_once._held_out_warned = True
         warnings.warn(
+            # one text per estimator class, no statistic in it: Python's default
+            # filter then shows it once per search (per worker process), not once
+            # per fold and grid value
             f"Criterion scorer: {type(last).__name__} is not a stationary point of "
             f"its loss on the data it is scored on (standardised gradient statistic "
-            f"T = {stat:.3g} > {HELD_OUT_THRESHOLD}): these are probably not its "
+            f"T > {HELD_OUT_THRESHOLD}): these are probably not its "
             "training data (or the fit is far from converged). Information "
             "criteria are in-sample quantities: use "
             "cv=ticselect.InSample() with a raw estimator, or wrap it in "
@@ -135,7 +149,9 @@ class _CriterionScorer:
         return self.sign * value
 
     def __call__(self, estimator, X, y, sample_weight=None):
-        return self.value(_fitted_criteria(estimator, X, y, sample_weight))
+        return self.value(
+            _fitted_criteria(estimator, X, y, sample_weight, warn_once=self)
+        )
 
     def __repr__(self):
         return f"make_criterion_scorer({self.name})"
@@ -296,7 +312,10 @@ def get_scorer(scoring):
     """
     if isinstance(scoring, str):
         if scoring in _SCORERS:
-            return _SCORERS[scoring]
+            scorer = _SCORERS[scoring]
+            # a fresh criterion scorer per call: its HeldOutDataWarning is once per
+            # scorer, i.e. once per search
+            return copy.copy(scorer) if isinstance(scorer, _CriterionScorer) else scorer
         if scoring in sk_names():
             return sk_get_scorer(scoring)
         raise _unknown_name_error(scoring)
@@ -388,7 +407,9 @@ class _MultiCriterionScorer:
         for name, scorer in self._scorers.items():
             if isinstance(scorer, _CriterionScorer):
                 if crit is None:
-                    crit = _fitted_criteria(estimator, X, y, sample_weight)
+                    crit = _fitted_criteria(
+                        estimator, X, y, sample_weight, warn_once=self
+                    )
                 out[name] = scorer.value(crit)
             elif sample_weight is None:
                 out[name] = scorer(estimator, X, y)
