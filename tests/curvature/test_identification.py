@@ -345,3 +345,33 @@ def test_unfitted_statsmodels_model_is_not_fitted_error(sm_poisson):
         ts.curvature(sm.GLM(y, X, family=sm.families.Poisson()))
     with pytest.raises(NotFittedError, match="not fitted"):
         ts.curvature(LinearRegression(), X, y)
+
+
+@pytest.mark.parametrize("separated", [False, True])
+@pytest.mark.parametrize("family", ["binomial", "multinomial"])
+def test_large_problems_by_constraint_generation(monkeypatch, family, separated):
+    """Above the size budget the programme runs on row subsets: same verdict."""
+    from ticselect.curvature import _separation
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 3))
+    noise = 0.0 if separated else rng.logistic(size=3000)
+    cuts = [0.0] if family == "binomial" else [-0.5, 0.5]
+    y = np.digitize(X[:, 0] + noise, cuts)
+    model = LogisticRegression(C=1.0).fit(X, y)
+    spec = _separation_spec(model, X, y)
+    full = _separation._direction(spec)
+    monkeypatch.setattr(_separation, "LP_MAX_ENTRIES", 1000)
+    sub = _separation._direction(spec)
+    assert sub[2] == "lp-subsample" and full[2] == "lp"
+    assert (sub[0] is None) == (full[0] is None) == (not separated)
+    if separated:  # the subset's direction holds on every row
+        n_extreme, violated = _separation._verify(spec, np.arange(3000), sub[0])
+        assert violated.size == 0 and n_extreme == sub[1] > 0
+
+
+def _separation_spec(model, X, y):
+    from ticselect.curvature.adapters.sklearn_glm import sklearn_glm_spec
+
+    names = [f"x{j}" for j in range(X.shape[1])]
+    return sklearn_glm_spec(model, X, y, np.ones(len(y)), names)

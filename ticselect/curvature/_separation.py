@@ -22,9 +22,13 @@ optimum is positive; the non-zero entries of the optimal ``d`` name the separati
 columns.  Multinomial: the same with one block of ``d`` per class and the constraints
 ``x̃ᵢᵀ(d_{yᵢ} - d_k) ≥ 0`` for every other class ``k``.  The programme is solved by
 HiGHS (:func:`scipy.optimize.linprog`) when it has at most :data:`LP_MAX_ENTRIES`
-constraint entries; larger problems fall back to R's fitted-probability test (a
-fitted probability within ``10 · eps`` of 0 or 1, the threshold of R's
-``glm.fit``), which sees only separation that the optimiser has already followed.
+constraint entries.  Larger problems solve it on a seeded subsample of rows: a
+subsample that is not separated proves that the full data are not (more rows only
+add constraints), and a direction that separates the subsample is kept when every
+row satisfies it.  Otherwise R's fitted-probability test decides (a fitted
+probability within ``10 · eps`` of 0 or 1, the threshold of R's ``glm.fit``), which
+sees only separation that the optimiser has already followed.  Results are cached
+by a fingerprint of the data, so a grid of penalties solves the programme once.
 
 statsmodels takes the fitted-probability route (``PerfectSeparationWarning`` when
 every fitted probability equals its response); the linear programme also finds
@@ -53,9 +57,11 @@ __all__ = [
     "separating_direction",
 ]
 
-#: Largest linear programme solved (non-zero constraint entries); beyond it the
-#: fitted-probability test is used.  1e7 entries take a few seconds in HiGHS.
-LP_MAX_ENTRIES = 10_000_000
+#: Largest linear programme solved (constraint entries, about 0.1 s in HiGHS); larger
+#: problems solve it on a seeded subsample of rows of that size (exact when the
+#: subsample is not separated, or when its direction separates every row), else
+#: fall back to the fitted-probability test.
+LP_MAX_ENTRIES = 60_000
 #: A penalised fit on separated data counts as *effectively unpenalised* when the data
 #: term's curvature along the separating direction ``d``, ``dᵀH(θ̂)d``, has fallen
 #: below this fraction of its value at the null model (every linear predictor at the
@@ -145,15 +151,18 @@ def _solve(A_ub, A_eq, c, n_var):
     return res.x
 
 
-def _nnz(A):
-    return A.nnz if sp.issparse(A) else A.size
-
-
 #: Directions found, by data fingerprint: the programme depends on the data only, not
 #: on the coefficients, so a grid of penalties (and its CV folds) solves it once per
 #: distinct data set.
 _CACHE = OrderedDict()
 _CACHE_SIZE = 64
+_CACHE_MAX_ENTRIES = 4_000_000
+#: Rounds of constraint generation on large problems.
+_ROUNDS = 8
+
+
+def _size(X):
+    return X.nnz if sp.issparse(X) else X.size
 
 
 def _fingerprint(spec):
@@ -201,12 +210,14 @@ def separating_direction(spec):
         "negative_binomial",
     ):
         return None, 0, "none"
+    if _size(spec.X) > _CACHE_MAX_ENTRIES:  # hashing would cost more than it saves
+        return _direction(spec)
     key = _fingerprint(spec)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     out = _direction(spec)
-    if out[2] == "lp":  # the fallback depends on the coefficients: not cached
+    if out[2].startswith("lp"):  # the fallback depends on the coefficients
         _CACHE[key] = out
         if len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
@@ -214,21 +225,64 @@ def separating_direction(spec):
 
 
 def _direction(spec):
-    fam = spec.family
+    """The programme on every row, or by constraint generation on a large problem.
+
+    A subset of rows that is not separated proves the full data are not (they only
+    add constraints); a direction that separates the subset is kept when every row
+    satisfies it, else the violated rows join the subset (a few rounds), and then
+    the fitted-probability test decides.
+    """
     rows = np.flatnonzero(np.asarray(spec.sample_weight) > 0)
+    K = spec.coef.shape[0]
+    pt = spec.X.shape[1] + int(spec.intercept is not None)
+    per_row = pt * (2 * (K - 1) if spec.family.name == "multinomial" else 1)
+    # at least a few rows per parameter: fewer are separable by chance
+    budget = max(LP_MAX_ENTRIES // per_row, 4 * pt * max(K - 1, 1))
+    if rows.size <= budget:
+        return _lp(spec, rows)
+    sub = np.sort(np.random.default_rng(0).choice(rows, budget, replace=False))
+    for _ in range(_ROUNDS):
+        d, _, _ = _lp(spec, sub)
+        if d is None:
+            return None, 0, "lp-subsample"
+        n_extreme, violated = _verify(spec, rows, d)
+        if not violated.size:
+            return d, n_extreme, "lp-subsample"
+        sub = np.union1d(sub, violated[:budget])
+    return _fitted_fallback(spec, rows, np.asarray(spec.y)[rows], None)
+
+
+def _verify(spec, rows, d):
+    """Rows in the limit along ``d``, and the rows that resist it (worst first)."""
+    X, _ = _design(spec, rows)
+    y = np.asarray(spec.y)[rows]
+    K = spec.coef.shape[0]
+    U = np.asarray(X @ d.reshape(K, -1).T, dtype=float)  # (n, K)
+    tol = 1e-9 * np.abs(U).max(initial=0.0)
+    if spec.family.name == "multinomial":
+        codes = np.round(y).astype(int)
+        gap = U[np.arange(len(codes)), codes][:, None] - U
+        gap[np.arange(len(codes)), codes] = np.inf
+        worst = gap.min(axis=1)
+    else:
+        signs = _signs(spec, y, rows)
+        worst = np.where(signs != 0, signs * U[:, 0], -np.abs(U[:, 0]))
+        worst = np.where((signs == 0) & (np.abs(U[:, 0]) <= tol), 0.0, worst)
+    bad = np.flatnonzero(worst < -tol)
+    return int(np.count_nonzero(worst > tol)), rows[bad[np.argsort(worst[bad])]]
+
+
+def _lp(spec, rows):
+    fam = spec.family
     y = np.asarray(spec.y)[rows]
     if fam.name == "multinomial":
         return _multinomial_direction(spec, rows, y)
     signs = _signs(spec, y, rows)
-    if signs is None:
-        return None, 0, "none"
     X, scale = _design(spec, rows)
     Xs = X.multiply(1.0 / scale[None, :]).tocsr() if sp.issparse(X) else X / scale
     ineq, eq = signs != 0, signs == 0
     if not np.any(ineq):
         return None, 0, "lp"
-    if _nnz(Xs) > LP_MAX_ENTRIES:
-        return _fitted_fallback(spec, rows, y, signs)
     S = sp.diags(signs[ineq]) if sp.issparse(Xs) else signs[ineq][:, None]
     A_ub = -(S @ Xs[ineq]) if sp.issparse(Xs) else -(S * Xs[ineq])
     A_eq = Xs[eq] if np.any(eq) else None
@@ -250,8 +304,6 @@ def _multinomial_direction(spec, rows, y):
     Xs = sp.csr_array(Xs)
     n, pt = Xs.shape
     codes = np.round(y).astype(int)
-    if _nnz(Xs) * 2 * (K - 1) > LP_MAX_ENTRIES:
-        return _fitted_fallback(spec, rows, y, None)
     blocks = []
     for k in range(K):
         # rows of another class c: x̃ᵢᵀ(d_c - d_k) ≥ 0  ⇔  -x̃ᵢᵀd_c + x̃ᵢᵀd_k ≤ 0
@@ -282,11 +334,10 @@ def _multinomial_direction(spec, rows, y):
     D = D - D.mean(axis=0)  # the softmax gauge: only class differences matter
     D = np.where(np.abs(D) > _TOL, D, 0.0) / scale[None, :]
     extreme = np.zeros(n, dtype=bool)
-    per_row = -(A_ub @ d)
     start = 0
     for k in range(K):
         other = np.flatnonzero(codes != k)
-        extreme[other] |= per_row[start : start + other.size] > _TOL
+        extreme[other] |= margins[start : start + other.size] > _TOL
         start += other.size
     return D.ravel(), int(np.count_nonzero(extreme)), "lp"
 
@@ -360,7 +411,8 @@ def check_separation(spec, curv):
     found = (
         f"{spec.model_name}: {what} ({n_extreme} of {spec.X.shape[0]} rows are fitted "
         f"exactly in the limit; separating columns: {shown}; "
-        f"{'linear-programme' if method == 'lp' else 'fitted-probability'} test)."
+        f"{'linear-programme' if method.startswith('lp') else 'fitted-probability'} "
+        "test)."
     )
     if unpenalised or ratio < FLAT_RATIO:
         curv.add_flag("separation")
