@@ -177,10 +177,16 @@ def check_likelihood_exists(curv, y, sample_weight):
         var = float(np.average((y - np.average(y, weights=w)) ** 2, weights=w))
         tiny = curv.dispersion <= TINY_DISPERSION * var
     if n_pos <= rank or tiny:
+        why = (
+            f"{n_pos} rows for a design of rank {rank}, so the unpenalised fit "
+            "reproduces y"
+            if n_pos <= rank
+            else "the unpenalised fit reproduces y exactly (y is a linear function "
+            "of the columns)"
+        )
         raise ValueError(
-            f"{curv.model_name} has no likelihood: {n_pos} rows for a design of rank "
-            f"{rank}, so the unpenalised fit reproduces y (ML dispersion "
-            f"{curv.dispersion:.3g}) and the log-likelihood is unbounded. Use more "
+            f"{curv.model_name} has no likelihood: {why} (ML dispersion "
+            f"{curv.dispersion:.3g}), and the log-likelihood is unbounded. Use more "
             "rows than parameters, a penalty (e.g. Ridge), or fix the dispersion "
             "with dispersion=<float>."
         )
