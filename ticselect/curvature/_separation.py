@@ -203,12 +203,11 @@ def separating_direction(spec):
     method : str
         ``"lp"``, ``"fitted"`` (the fitted-probability fallback) or ``"none"``.
     """
-    if spec.family.name not in (
-        "binomial",
-        "multinomial",
-        "poisson",
-        "negative_binomial",
-    ):
+    fam = spec.family
+    tested = fam.name in ("binomial", "multinomial") or (
+        fam.name in ("poisson", "negative_binomial") and fam.link.name == "log"
+    )
+    if not tested:  # other links bound the mean away from 0 differently
         return None, 0, "none"
     if _size(spec.X) > _CACHE_MAX_ENTRIES:  # hashing would cost more than it saves
         return _direction(spec)
