@@ -375,3 +375,22 @@ def _separation_spec(model, X, y):
 
     names = [f"x{j}" for j in range(X.shape[1])]
     return sklearn_glm_spec(model, X, y, np.ones(len(y)), names)
+
+
+def test_fitted_probability_fallback(monkeypatch):
+    """Too large for the programme: R's rule on the fitted probabilities decides."""
+    from ticselect.curvature import _separation
+
+    monkeypatch.setattr(_separation, "LP_HARD_MAX", 1)
+    monkeypatch.setattr(_separation, "_CACHE", type(_separation._CACHE)())
+    X, y = _separated()
+    res, _ = _caught(
+        lambda: sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit()
+    )
+    crit, caught = _caught(lambda: ts.criteria(ts.curvature(res)))
+    assert "fitted-probability test" in _messages(caught, ts.SeparationWarning)[0]
+    assert "separation" in crit.flags
+    X, y = _overlapping()
+    res = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit()
+    crit, caught = _caught(lambda: ts.criteria(ts.curvature(res)))
+    assert ts.SeparationWarning not in _categories(caught) and crit.reliable

@@ -25,7 +25,9 @@ HiGHS (:func:`scipy.optimize.linprog`) when it has at most :data:`LP_MAX_ENTRIES
 constraint entries.  Larger problems solve it on a seeded subsample of rows: a
 subsample that is not separated proves that the full data are not (more rows only
 add constraints), and a direction that separates the subsample is kept when every
-row satisfies it.  Otherwise R's fitted-probability test decides (a fitted
+row satisfies it.  Otherwise, and for wide dense designs (more than
+:data:`LP_HARD_MAX` entries even for the smallest useful subsample), R's
+fitted-probability test decides (a fitted
 probability within ``10 · eps`` of 0 or 1, the threshold of R's ``glm.fit``), which
 sees only separation that the optimiser has already followed.  Results are cached
 by a fingerprint of the data, so a grid of penalties solves the programme once.
@@ -50,6 +52,7 @@ from scipy.optimize import linprog
 from scipy.special import logit, ndtri
 
 __all__ = [
+    "LP_HARD_MAX",
     "LP_MAX_ENTRIES",
     "FLAT_RATIO",
     "SeparationWarning",
@@ -62,6 +65,9 @@ __all__ = [
 #: subsample is not separated, or when its direction separates every row), else
 #: fall back to the fitted-probability test.
 LP_MAX_ENTRIES = 60_000
+#: No programme beyond this many non-zero constraint entries (about a second in
+#: HiGHS; a dense 2000 × 600 design takes 30 s): the fitted-probability test decides.
+LP_HARD_MAX = 150_000
 #: A penalised fit on separated data counts as *effectively unpenalised* when the data
 #: term's curvature along the separating direction ``d``, ``dᵀH(θ̂)d``, has fallen
 #: below this fraction of its value at the null model (every linear predictor at the
@@ -237,6 +243,10 @@ def _direction(spec):
     per_row = pt * (2 * (K - 1) if spec.family.name == "multinomial" else 1)
     # at least a few rows per parameter: fewer are separable by chance
     budget = max(LP_MAX_ENTRIES // per_row, 4 * pt * max(K - 1, 1))
+    density = _size(spec.X) / max(np.prod(spec.X.shape), 1)
+    if min(budget, rows.size) * per_row * density > LP_HARD_MAX:
+        # a wide dense design: the programme would cost more than the curvature
+        return _fitted_fallback(spec, rows, np.asarray(spec.y)[rows], None)
     if rows.size <= budget:
         return _lp(spec, rows)
     sub = np.sort(np.random.default_rng(0).choice(rows, budget, replace=False))
