@@ -286,6 +286,12 @@ def test_ridge_p_greater_than_n_no_indefinite_warning():
         np.trace(np.linalg.solve(H[:-1, :-1], C[:-1, :-1])) + C[-1, -1] / H[-1, -1]
     )
     assert_allclose(crit.tic_penalty, expected, rtol=1e-6)
+    # the matrix-free route (CG solves) uses the same H_λ: no "negative curvature"
+    est = ts.estimate_tic_penalty(
+        ts.curvature_operators(model, X, y), n_matvecs=300, random_state=0
+    )
+    # 300 products cover the 62-dimensional operator: CG tolerance 1e-8 only
+    assert_allclose(est.value, crit.tic_penalty, rtol=1e-6)
 
 
 # ------------------------------------------------------ row 6: class weights
