@@ -38,7 +38,25 @@ WRAPPED = [
 ]
 
 
+#: Checks whose data an unpenalised least-squares fit reproduces exactly: σ̂² = 0,
+#: the Gaussian likelihood is unbounded, and ticselect raises a ValueError (issue 18).
+EXACT_FIT_CHECKS = (
+    "check_sample_weights_shape",
+    "check_sample_weights_not_overwritten",
+    "check_sample_weight_equivalence_on_dense_data",
+    "check_sample_weight_equivalence_on_sparse_data",
+    "check_regressors_no_decision_function",
+)
+
+
+def _expected_failed_checks(estimator):
+    if type(estimator.estimator) is LinearRegression:
+        reason = "exact fit: σ̂² = 0, no Gaussian likelihood (issue 18)"
+        return dict.fromkeys(EXACT_FIT_CHECKS, reason)
+    return {}
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@parametrize_with_checks(WRAPPED)
+@parametrize_with_checks(WRAPPED, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

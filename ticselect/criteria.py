@@ -6,7 +6,8 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
 ``k`` = :attr:`Curvature.n_free_params` and ``n`` = :attr:`Curvature.n_samples`
 (``Σ wᵢ``), see :mod:`ticselect.curvature._result`:
 
-- ``aic  = 2L + 2k`` (Akaike 1974);
+- ``aic  = 2L + 2k`` (Akaike 1974); ``k`` counts identified parameters only: aliased
+  columns of an unpenalised GLM are dropped (see :mod:`ticselect.curvature._identify`);
 - ``aicc = aic + 2k(k+1)/(n-k-1)`` (Hurvich & Tsai 1989; ``inf`` when ``n <= k + 1``);
 - ``bic  = 2L + k log n`` (Schwarz 1978);
 - ``tic  = 2L + 2 tr(H_λ⁻¹ C)`` (Takeuchi 1976; with a penalty this is the network
@@ -58,6 +59,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import linalg
 
+from .curvature._identify import criteria_hessian, n_aliased
 from .curvature._linalg import DEFAULT_RCOND, complement_basis, restrict, solve_trace
 from .curvature._spectral import (
     check_curvature,
@@ -79,7 +81,10 @@ class Criteria:
         ``-L``, the log-likelihood with all constants.
     n_params : int
         ``k``, free parameters counted by AIC/AICc/BIC (coefficients, intercepts, the
-        dispersion when estimated; gauge directions excluded).
+        dispersion when estimated; gauge directions excluded).  For an unpenalised
+        GLM with aliased columns, the numerical rank of the coefficient block of
+        ``H`` plus the dispersion (as R's ``AIC`` and statsmodels' ``df_model + 1``;
+        see :mod:`ticselect.curvature._identify`).
     n_samples : float
         ``n = Σ wᵢ``.
     aic, aicc, bic, tic : float
@@ -270,7 +275,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
     check_curvature(curv, "criteria()")
     Q = complement_basis(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
     H = restrict(curv.hessian, Q)
-    H_lam = restrict(curv.penalized_hessian, Q)
+    H_lam = restrict(criteria_hessian(curv), Q)
     C = restrict(curv.grad_cov, Q)
     tic_tr = solve_trace(H_lam, C, rcond=rcond, what="penalised Hessian")
     if np.any(curv.penalty > 0):
@@ -284,7 +289,8 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
     bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)
     fisher_sr = _fisher_soft_rank(C, lam, rcond)
 
-    L, k, n = curv.nll, curv.n_free_params, curv.n_samples
+    # aliased columns of an unpenalised GLM are not counted (as R and statsmodels)
+    L, k, n = curv.nll, curv.n_free_params - n_aliased(curv, rcond), curv.n_samples
     aic = 2.0 * L + 2.0 * k
     aicc = aic + 2.0 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else np.inf
     crit = Criteria(

@@ -24,6 +24,7 @@ from ticselect.calibration import expected_calibration_error
 from ticselect.cli import main
 
 GRID = [0.01, 0.1, 1.0, 10.0]
+SOLVER = "newton-cholesky"  # the CLI's solver for small GLMs (issue 18)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -63,7 +64,8 @@ def test_select_picks_equal_api_argmin(default_json):
     crits = []
     for C in GRID:
         pipe = make_pipeline(
-            StandardScaler(), LogisticRegression(C=C, tol=1e-10, max_iter=10_000)
+            StandardScaler(),
+            LogisticRegression(C=C, tol=1e-10, max_iter=10_000, solver=SOLVER),
         ).fit(X, y)
         crits.append(ts.criteria(ts.curvature(pipe, X, y)))
     rows = default_json["candidates"]
@@ -83,7 +85,8 @@ def test_select_cv_equals_cross_val_score(default_json):
     expected = []
     for C in GRID:
         pipe = make_pipeline(
-            StandardScaler(), LogisticRegression(C=C, tol=1e-10, max_iter=10_000)
+            StandardScaler(),
+            LogisticRegression(C=C, tol=1e-10, max_iter=10_000, solver=SOLVER),
         )
         expected.append(
             -cross_val_score(pipe, X, y, cv=folds, scoring="neg_log_loss").mean()
@@ -125,6 +128,21 @@ def test_select_notes_a_disagreement_between_tic_and_cv(default_json, cv_index):
     if cv_index != "other":
         assert note == []
         return
+    # only beyond CV's own standard error at its pick
+    j = result["picks"]["cv"]["index"]
+    rows = result["candidates"]
+    excess = rows[tic]["cv_log_loss"] - rows[j]["cv_log_loss"]
+    rows[j]["cv_se"] = abs(excess) * 1.01
+    assert not any(
+        line.startswith("note: ") for line in format_select(result).splitlines()
+    )
+    rows[j]["cv_se"] = abs(excess) * 0.99
+    note = [
+        line for line in format_select(result).splitlines() if line.startswith("note: ")
+    ]
+    if excess <= 0:  # TIC's pick is not worse by CV: never a note
+        assert note == []
+        return
     assert len(note) == 1 and "TIC and CV disagree" in note[0]
     row = result["candidates"][tic]
     cv_gap = row["cv_log_loss"] + row["loglik"] / result["data"]["n_samples"]
@@ -151,7 +169,9 @@ def test_select_csv_poisson(tmp_path):
     for row in res["candidates"]:
         pipe = make_pipeline(
             StandardScaler(),
-            PoissonRegressor(alpha=row["alpha"], tol=1e-10, max_iter=10_000),
+            PoissonRegressor(
+                alpha=row["alpha"], tol=1e-10, max_iter=10_000, solver=SOLVER
+            ),
         ).fit(X, y)
         crit = ts.criteria(ts.curvature(pipe, X, y))
         assert_allclose(row["tic"], crit.tic, rtol=1e-6)
@@ -357,3 +377,96 @@ def test_python_dash_m_default_runs_quickly():
     )
     assert proc.returncode == 0, proc.stderr
     assert "picks: AIC" in proc.stdout
+
+
+# ----------------------------------------------------------- issue 18: rough edges
+def _write_csv(path, X, y, names=("x1", "x2", "x3", "x4"), target="y"):
+    lines = [",".join([*names[: X.shape[1]], target])]
+    lines += [
+        ",".join([*(f"{v:.6f}" for v in row), str(t)])
+        for row, t in zip(X, y, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_select_json_has_flags_per_row_and_notes():
+    """Breast cancer is separable: weakly penalised rows carry the separation flag."""
+    proc = console("select", "--grid", "0.01,1000", "--cv", "0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    flags = [r["flags"] for r in res["candidates"]]
+    assert "separation" not in flags[0] and "separation" in flags[1]
+    # the notes: the edge of the grid and the flag, in the JSON as well
+    notes = res["notes"]
+    assert any("extend the grid" in n for n in notes)
+    assert any(n.startswith("flag sep (C=1e+03)") for n in notes)
+    # the same in the text table: a flags column and the note lines
+    proc = console("select", "--grid", "0.01,1000", "--cv", "0")
+    lines = proc.stdout.splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["C", "loglik"])
+    assert header.split()[-1] == "flags"
+    row = next(line for line in lines if line.split()[:1] == ["1000"])
+    assert row.split()[-1] == "sep"
+    assert any("extend the grid" in line for line in lines)
+
+
+def test_select_negative_log_grid_is_accepted():
+    proc = console("select", "--grid", "-3:2:3", "--cv", "0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    got = [r["C"] for r in json.loads(proc.stdout)["candidates"]]
+    assert_allclose(got, np.logspace(-3, 2, 3))
+
+
+def test_select_grid_size_is_bounded():
+    msg = _one_line_error(console("select", "--n-grid", "1000000000"), 2)
+    assert "use at most 200" in msg and "full fit" in msg
+    msg = _one_line_error(console("select", "--grid=-3:2:100000"), 2)
+    assert "use at most 200" in msg
+
+
+def test_integer_class_target_asks_for_a_family(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2))
+    y = np.digitize(X[:, 0] + rng.normal(size=90), [-0.5, 0.5])  # 0, 1, 2
+    path = _write_csv(tmp_path / "three.csv", X, y)
+    msg = _one_line_error(console("select", "--csv", str(path), "--target", "y"), 2)
+    assert "3 integer values (0, 1, 2)" in msg and "--family multinomial" in msg
+    argv = ["--csv", str(path), "--target", "y", "--family", "multinomial"]
+    proc = console("select", *argv, "--grid", "0.1,1", "--cv", "0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["family"] == "multinomial"
+
+
+def test_poisson_note_has_no_separation_wording():
+    from ticselect.cli._select import _disagreement_note
+
+    rows = [
+        {"alpha": 1.0, "cv_log_loss": 2.0, "cv_se": 0.01, "loglik": -190.0,
+         "gap_estimate": 0.01},
+        {"alpha": 0.1, "cv_log_loss": 1.5, "cv_se": 0.01, "loglik": -140.0,
+         "gap_estimate": 0.02},
+    ]  # fmt: skip
+    result = {
+        "param": "alpha",
+        "candidates": rows,
+        "picks": {"tic": {"index": 0}, "cv": {"index": 1}},
+        "data": {"n_samples": 100},
+        "family": "poisson",
+    }
+    note = _disagreement_note(result)
+    assert "TIC and CV disagree" in note and "separation" not in note
+    result["family"] = "binomial"
+    assert "near separation" in _disagreement_note(result)
+    rows[1]["cv_se"] = 0.6  # within CV's own standard error: no note
+    assert _disagreement_note(result) == ""
+
+
+def test_glm_candidates_use_newton_cholesky():
+    from ticselect.cli._data import NEWTON_MAX_COEF, make_estimator
+
+    for family in ("binomial", "multinomial", "poisson", "gamma"):
+        est, _ = make_estimator(family, "glm", 1.0, n_features=4)
+        assert est[-1].solver == "newton-cholesky"
+    est, _ = make_estimator("poisson", "glm", 1.0, n_features=NEWTON_MAX_COEF + 1)
+    assert est[-1].solver == "lbfgs"

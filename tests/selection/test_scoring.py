@@ -456,3 +456,22 @@ def test_insample_split_forms():
         assert_array_equal(split[0], np.arange(4))
         assert_array_equal(split[1], np.arange(4))
     assert InSample().get_n_splits() == 1
+
+
+def test_held_out_warning_once_per_search():
+    """Issue 18: one HeldOutDataWarning per search, not one per fold and grid value."""
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = (X[:, 0] + rng.normal(size=150) > 0).astype(int)
+    search = GridSearchCV(
+        LogisticRegression(tol=1e-10),
+        {"C": [0.1, 1.0, 10.0]},
+        scoring=ts.get_scorer("neg_tic"),
+        cv=5,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's default: once per text and place
+        search.fit(X, y)
+    held = [w for w in caught if issubclass(w.category, ts.HeldOutDataWarning)]
+    assert len(held) == 1

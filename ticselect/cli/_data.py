@@ -400,6 +400,33 @@ def _labels(raw):
     return np.asarray(raw, dtype=str)
 
 
+#: ``--family auto`` asks for a choice when an integer target has this few values.
+_FEW_INTEGER_VALUES = 10
+
+
+def _auto_family(data):
+    """``--family auto``: binomial, multinomial (text labels) or gaussian.
+
+    An integer target with 3 to 10 distinct values could be classes, counts or a
+    measurement: the user chooses, in one line (issue 18; a silent Gaussian fit of
+    class labels 0/1/2 is the wrong model).
+    """
+    labels = _labels(data.y_raw)
+    values = np.unique(labels)
+    if labels.dtype.kind in "US" or values.size == 2:
+        return "binomial" if values.size == 2 else "multinomial"
+    if labels.dtype.kind in "iu" and 2 < values.size <= _FEW_INTEGER_VALUES:
+        shown = ", ".join(str(v) for v in values[:6].tolist())
+        more = ", ..." if values.size > 6 else ""
+        raise CLIError(
+            f"target {data.target_name!r} has {values.size} integer values "
+            f"({shown}{more}): choose --family multinomial (classes), poisson "
+            "(counts) or gaussian (a measurement).",
+            status=2,
+        )
+    return "gaussian"
+
+
 def check_target(data, family, *, n_folds=0):
     """Resolve ``family`` and return ``(family, y)`` with ``y`` inside its support.
 
@@ -426,12 +453,7 @@ def check_target(data, family, *, n_folds=0):
     """
     name = data.target_name
     if family == "auto":
-        labels = _labels(data.y_raw)
-        n_unique = np.unique(labels).size
-        if labels.dtype.kind in "US" or n_unique == 2:
-            family = "binomial" if n_unique == 2 else "multinomial"
-        else:
-            family = "gaussian"
+        family = _auto_family(data)
     if family in CLASSIFICATION:
         y = _labels(data.y_raw)
         classes, counts = np.unique(y, return_counts=True)
@@ -528,9 +550,43 @@ def default_grid(family, model, n_grid):
     return spec.param, values
 
 
+#: Up to this many coefficients (features × linear predictors) the GLM candidates use
+#: ``solver="newton-cholesky"``: a few Newton steps reach ``tol=1e-10`` where lbfgs
+#: needs hundreds of iterations (``select --family poisson`` on 300×4: about 10 s
+#: with lbfgs); above it, one ``p × p`` Cholesky per step costs more than lbfgs.
+NEWTON_MAX_COEF = 500
+
+
+def glm_solver(family, n_features):
+    """Solver of a GLM candidate: ``"newton-cholesky"`` for small designs, else lbfgs.
+
+    Parameters
+    ----------
+    family : str
+        Resolved family.
+    n_features : int or None
+        Columns of the design (``None``: unknown, lbfgs).
+
+    Returns
+    -------
+    str
+    """
+    if n_features is None:
+        return "lbfgs"
+    return "newton-cholesky" if n_features <= NEWTON_MAX_COEF else "lbfgs"
+
+
 def make_estimator(
-    family, model, value, *, hidden=8, seed=0, scale=True, categorical=()
-):  # fmt: skip
+    family,
+    model,
+    value,
+    *,
+    hidden=8,
+    seed=0,
+    scale=True,
+    categorical=(),
+    n_features=None,
+):
     """Build the candidate estimator (a Pipeline when ``scale``).
 
     Parameters
@@ -552,6 +608,8 @@ def make_estimator(
         first level (sorted) as reference (``OneHotEncoder(drop="first")``, so the
         dummies are not aliased with the intercept; a level unseen in training is
         encoded as the reference) and passes the other columns through.
+    n_features : int or None, default=None
+        Columns of the design, to choose the GLM solver (:func:`glm_solver`).
 
     Returns
     -------
@@ -583,12 +641,22 @@ def make_estimator(
             random_state=seed,
         )
     elif family in CLASSIFICATION:
-        est = LogisticRegression(C=value, tol=1e-10, max_iter=10_000)
+        n_coef = None if n_features is None else n_features * (
+            1 if family == "binomial" else 10
+        )
+        est = LogisticRegression(
+            C=value, tol=1e-10, max_iter=10_000, solver=glm_solver(family, n_coef)
+        )
     elif family == "gaussian":
         est = Ridge(alpha=value)
     else:
         cls = PoissonRegressor if family == "poisson" else GammaRegressor
-        est = cls(alpha=value, tol=1e-10, max_iter=10_000)
+        est = cls(
+            alpha=value,
+            tol=1e-10,
+            max_iter=10_000,
+            solver=glm_solver(family, n_features),
+        )
     steps = [StandardScaler()] if scale else []
     if categorical:
         from sklearn.compose import ColumnTransformer
@@ -650,13 +718,27 @@ class HeldOutLoss:
 
         from sklearn.metrics import log_loss
 
-        from ..curvature import NotStationaryWarning, curvature
+        from ..curvature import (
+            NotStationaryWarning,
+            SeparationWarning,
+            SingularHessianWarning,
+            curvature,
+        )
 
         if self.family in CLASSIFICATION:
             proba = fitted.predict_proba(X_test)
             return float(log_loss(y_test, proba, labels=fitted.classes_))
-        phi = curvature(fitted, X_train, y_train).dispersion
+        # the training dispersion, for the families that have one
+        phi = None
+        if self.family in ("gaussian", "gamma"):
+            phi = curvature(fitted, X_train, y_train).dispersion
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotStationaryWarning)
+            # the test rows only give the NLL: diagnostics of a fit do not apply
+            for category in (
+                NotStationaryWarning,
+                SeparationWarning,
+                SingularHessianWarning,
+            ):
+                warnings.simplefilter("ignore", category)
             test = curvature(fitted, X_test, y_test, dispersion=phi)
         return test.nll / test.n_samples

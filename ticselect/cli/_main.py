@@ -34,6 +34,34 @@ def _grid(text):
         ) from exc
 
 
+#: Largest grid: each value is a full fit plus one per CV fold, and the table, the
+#: JSON and the plot hold every row; 200 log-spaced values already resolve a decade
+#: forty times over.
+MAX_GRID = 200
+
+
+def _grid_size(text):
+    value = _positive_int(text)
+    if value > MAX_GRID:
+        raise argparse.ArgumentTypeError(
+            f"{text} grid values is too many: each is a full fit plus one per CV "
+            f"fold (and a row of the table); use at most {MAX_GRID}"
+        )
+    return value
+
+
+def _attach_negative_values(argv):
+    """Rewrite ``--grid -3:2:4`` as ``--grid=-3:2:4``.
+
+    argparse reads ``-3:2:4`` as an option: it only recognises plain negative numbers.
+    """
+    out = list(argv)
+    for i in range(len(out) - 1):
+        if out[i] == "--grid" and out[i + 1].startswith("-") and ":" in out[i + 1]:
+            out[i : i + 2] = [f"--grid={out[i + 1]}", ""]
+    return [a for a in out if a != ""] if "" in out else out
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -156,11 +184,11 @@ def build_parser():
     grid.add_argument(
         "--grid", type=_grid, metavar="VALUES",
         help="values of C (classification) or alpha (regression, mlp): '0.01,0.1,1' "
-        "or 'lo:hi:n' for logspace(lo, hi, n)",
+        "or 'lo:hi:n' for logspace(lo, hi, n) (--grid -3:2:12 works)",
     )  # fmt: skip
     grid.add_argument(
-        "--n-grid", type=_positive_int, default=12, metavar="N",
-        help="size of the default log-spaced grid (default: 12)",
+        "--n-grid", type=_grid_size, default=12, metavar="N",
+        help=f"size of the default log-spaced grid, at most {MAX_GRID} (default: 12)",
     )  # fmt: skip
     grid.add_argument(
         "--cv", type=_folds, default=5, metavar="K",
@@ -315,6 +343,7 @@ def main(argv=None):
     """
     out, err = sys.stdout, sys.stderr
     parser = build_parser()
+    argv = _attach_negative_values(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

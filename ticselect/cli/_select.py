@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -36,6 +37,8 @@ from ._data import (
 __all__ = ["run_select"]
 
 PICKED = ("aic", "bic", "tic", "cv")
+#: Bound of ``--grid`` and ``--n-grid`` (see ``ticselect.cli._main.MAX_GRID``).
+MAX_GRID_VALUES = 200
 
 
 class Progress:
@@ -108,14 +111,23 @@ def parse_grid(text):
         n = int(n)
         if n < 1:
             raise ValueError("the grid needs at least one value")
+        if n > MAX_GRID_VALUES:
+            raise ValueError(
+                f"{n} values is too many: each is a full fit plus one per CV fold; "
+                f"use at most {MAX_GRID_VALUES}"
+            )
         return np.logspace(float(lo), float(hi), n)
     values = np.array([float(v) for v in text.split(",") if v.strip()])
+    if values.size > MAX_GRID_VALUES:
+        raise ValueError(f"{values.size} values is too many; use at most 200")
     if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise ValueError("grid values must be positive numbers")
     return values
 
 
 def _fmt(value, width, mark=False):
+    if isinstance(value, str):
+        return f"{value + ('*' if mark else ' '):>{width}}"
     if isinstance(value, int):
         text = f"{value:d}"
     elif value is None or not math.isfinite(value):
@@ -177,19 +189,21 @@ def run_select(args, out=None, err=None):
             est, _ = make_estimator(
                 family, args.model, value, hidden=args.hidden, seed=args.seed,
                 scale=not args.no_scale, categorical=data.categorical,
+                n_features=X.shape[1],
             )  # fmt: skip
             t0 = time.perf_counter()
             est.fit(X, y)
             t1 = time.perf_counter()
             crit = criteria(curvature(est, X, y, groups=groups))
             t2 = time.perf_counter()
-            cv_loss = None
+            cv_loss = cv_se = None
             if splits:
                 fold = []
                 for train, test in splits:
                     f = clone(est).fit(X[train], y[train])
                     fold.append(loss(f, X[train], y[train], X[test], y[test]))
                 cv_loss = float(np.mean(fold))
+                cv_se = _standard_error(fold)
             t3 = time.perf_counter()
             d = crit.to_dict()
             rows.append(
@@ -207,6 +221,8 @@ def run_select(args, out=None, err=None):
                     "soft_rank": d["soft_rank"],
                     "stationarity": d["stationarity"],
                     "cv_log_loss": cv_loss,
+                    "cv_se": cv_se,
+                    "flags": list(crit.flags),
                     "fit_time": t1 - t0,
                     "criteria_time": t2 - t1,
                     "cv_time": t3 - t2,
@@ -223,7 +239,7 @@ def run_select(args, out=None, err=None):
             continue
         i = int(np.argmin(vals))
         picks[name] = {"index": i, param: rows[i][param]}
-    messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    messages = _distinct_messages(caught)
     result = {
         "data": {
             "source": data.source,
@@ -244,9 +260,112 @@ def run_select(args, out=None, err=None):
         "picks": picks,
         "warnings": messages,
     }
+    result["notes"] = select_notes(result)
     if args.plot:
         _save_plot(args.plot, param, grid, crits, fitted_all, rows)
     return result
+
+
+def _distinct_messages(caught):
+    """Warning texts, one per kind: texts that differ only in numbers count once."""
+    seen, out = set(), []
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        key = re.sub(r"[-+]?\d[\d.]*(e[-+]?\d+)?%?", "#", text)
+        if key not in seen:
+            seen.add(key)
+            out.append(text)
+    return sorted(out)
+
+
+def _standard_error(values):
+    """Standard error of a mean over folds (``std(ddof=1)/sqrt(K)``)."""
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return 0.0
+    return float(np.std(values, ddof=1) / np.sqrt(values.size))
+
+
+def select_notes(result):
+    """The notes of a ``select`` result (also in ``--json``), one line each.
+
+    An "extend the grid" note for each criterion that picks the first or last grid
+    value, then the TIC/CV disagreement note (:func:`_disagreement_note`), then one
+    line per reliability flag raised on some rows.
+
+    Parameters
+    ----------
+    result : dict
+        From :func:`run_select` (without ``"notes"``).
+
+    Returns
+    -------
+    list of str
+    """
+    notes = _edge_notes(result)
+    note = _disagreement_note(result)
+    if note:
+        notes.append(note)
+    notes += _flag_notes(result)
+    return notes
+
+
+def _edge_notes(result):
+    param, rows = result["param"], result["candidates"]
+    if len(rows) < 2:
+        return []
+    ends = {0: [], len(rows) - 1: []}
+    for name in PICKED:
+        pick = result["picks"].get(name)
+        if pick is not None and pick["index"] in ends:
+            ends[pick["index"]].append(name.upper())
+    notes = []
+    for i, names in ends.items():
+        if not names:
+            continue
+        value = rows[i][param]
+        other = rows[1 if i == 0 else -2][param]
+        side = "above" if value > other else "below"
+        notes.append(
+            f"warning: {_join(names)} pick{'s' if len(names) == 1 else ''} "
+            f"the {'first' if i == 0 else 'last'} grid value {param}={value:.4g}: "
+            f"the best value may lie {side} it; extend the grid (--grid=lo:hi:n, "
+            "log10 bounds)."
+        )
+    return notes
+
+
+def _join(names):
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+#: Short labels of the reliability flags in the ``flags`` column.
+FLAG_LABELS = {
+    "not_stationary": "nonstat",
+    "separation": "sep",
+    "overconfident": "overconf",
+    "rank_deficient": "aliased",
+}
+
+
+def _flag_notes(result):
+    from ..curvature._result import RELIABILITY_FLAGS
+
+    param, notes = result["param"], []
+    seen = []
+    for r in result["candidates"]:
+        for flag in r.get("flags", []):
+            if flag not in seen:
+                seen.append(flag)
+    for flag in seen:
+        where = [r[param] for r in result["candidates"] if flag in r.get("flags", [])]
+        shown = ", ".join(f"{v:.3g}" for v in where[:6]) + (
+            ", ..." if len(where) > 6 else ""
+        )
+        label = FLAG_LABELS.get(flag, flag)
+        reason = RELIABILITY_FLAGS.get(flag, flag)
+        notes.append(f"flag {label} ({param}={shown}): {reason}.")
+    return notes
 
 
 def _check_plot_path(path):
@@ -322,11 +441,12 @@ def format_select(result):
     cols += [("fit [s]", "fit_time", None), ("crit [s]", "criteria_time", None)]
     if has_cv:
         cols.append(("CV [s]", "cv_time", None))
+    cols.append(("flags", "flags", None))
     cells = []
     for i, r in enumerate(rows):
         line = []
         for _, key, pick in cols:
-            v = r[key]
+            v = _flags_cell(r.get("flags", [])) if key == "flags" else r[key]
             if key.endswith("_time"):
                 v = round(v, 3)
             line.append((v, pick is not None and picks.get(pick) == i))
@@ -362,18 +482,27 @@ def format_select(result):
     )
     total = sum(r["fit_time"] + r["criteria_time"] + r["cv_time"] for r in rows)
     lines.append(f"picks: {summary}  (total {total:.1f} s)")
-    note = _disagreement_note(result)
-    if note:
-        lines.append(note)
+    notes = select_notes(result)  # from the picks shown (equal to result["notes"])
+    lines += [
+        n if n.startswith(("warning: ", "flag ")) else f"note: {n}" for n in notes
+    ]
     return "\n".join(lines)
+
+
+def _flags_cell(flags):
+    """The ``flags`` column: short labels joined by commas, ``-`` when none."""
+    return ",".join(FLAG_LABELS.get(f, f) for f in flags) if flags else "-"
 
 
 def _disagreement_note(result):
     """One line explaining a TIC pick that differs from CV's, or ``""``.
 
-    Compares, at TIC's pick, the TIC gap estimate ``tr(H_λ⁻¹C)/n`` with the gap CV
-    measured (CV log-loss minus the training NLL per sample): when the first falls
-    far behind the second, TIC's first-order penalty is not to be trusted there.
+    Only when the difference matters: CV's log-loss at TIC's pick exceeds its value
+    at CV's own pick by more than CV's standard error there (the fold-to-fold
+    standard error of the mean).  Compares, at TIC's pick, the TIC gap estimate
+    ``tr(H_λ⁻¹C)/n`` with the gap CV measured (CV log-loss minus the training NLL
+    per sample): when the first falls far behind the second, TIC's first-order
+    penalty is not to be trusted there.
     """
     picks = result["picks"]
     if "tic" not in picks or "cv" not in picks:
@@ -381,14 +510,24 @@ def _disagreement_note(result):
     i, j = picks["tic"]["index"], picks["cv"]["index"]
     if i == j:
         return ""
-    row = result["candidates"][i]
+    row, best = result["candidates"][i], result["candidates"][j]
+    se = best.get("cv_se") or 0.0
+    excess = row["cv_log_loss"] - best["cv_log_loss"]
+    if excess <= se:
+        return ""
     n = result["data"]["n_samples"]
     cv_gap = row["cv_log_loss"] + row["loglik"] / n
     param = result["param"]
+    causes = (
+        "near separation, overconfident or unconverged fits"
+        if result.get("family") in CLASSIFICATION
+        else "overconfident or unconverged fits, or a misspecified variance"
+    )
     return (
-        f"note: TIC and CV disagree. At {param}={row[param]:.4g} TIC's gap estimate "
+        f"TIC and CV disagree beyond CV's standard error ({excess:.3g} > {se:.3g} "
+        f"nats per sample). At {param}={row[param]:.4g} TIC's gap estimate "
         f"is {row['gap_estimate']:.3g} nats per sample and CV's (log-loss minus "
         f"training NLL) {cv_gap:.3g}: where the first falls behind, TIC's large-sample "
-        "penalty does not hold (near separation, overconfident or unconverged fits); "
+        f"penalty does not hold ({causes}); "
         "see 'When TIC and CV disagree' in the selection guide."
     )

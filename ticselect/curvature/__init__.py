@@ -21,6 +21,7 @@ from ._matrix_free import (
     top_eigenvalues,
 )
 from ._result import Curvature, NotStationaryWarning
+from ._separation import SeparationWarning
 
 __all__ = [
     "SUPPORTED",
@@ -28,6 +29,7 @@ __all__ = [
     "CurvatureOperators",
     "Estimate",
     "NotStationaryWarning",
+    "SeparationWarning",
     "SingularHessianWarning",
     "curvature",
     "curvature_from_loss",

@@ -20,11 +20,17 @@ from .._validation import (
 )
 from ._glm import glm_curvature
 from ._groups import group_grad_cov
+from ._identify import check_likelihood_exists, note_aliased
 from ._result import STATIONARITY_TOL
-from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
+from ._separation import check_separation
+from .adapters.sklearn_glm import SKLEARN_GLMS, frequency_n, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
 from .adapters.sklearn_sgd_cv import SKLEARN_SGD_CV, sklearn_sgd_cv_spec
-from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
+from .adapters.statsmodels import (
+    check_own_data,
+    is_statsmodels_results,
+    statsmodels_spec,
+)
 from .adapters.statsmodels_generic import (
     is_generic_statsmodels,
     statsmodels_generic_curvature,
@@ -96,22 +102,13 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             dispersion=dispersion,
             max_memory=max_memory,
         )
-    if is_statsmodels_results(model) and is_generic_statsmodels(model):
-        if X is not None or y is not None or sample_weight is not None:
-            raise ValueError(
-                "statsmodels results carry their own data (exog, endog, offset, "
-                "weights): call curvature(results) without X, y, sample_weight."
-            )
-        return statsmodels_generic_curvature(model, dispersion=dispersion)
     if is_statsmodels_results(model):
-        if X is not None or y is not None or sample_weight is not None:
-            raise ValueError(
-                "statsmodels results carry their own data (exog, endog, offset, "
-                "freq_weights): call curvature(results) without X, y, sample_weight."
-            )
+        check_own_data(model, X, y, sample_weight)
+        if is_generic_statsmodels(model):
+            return statsmodels_generic_curvature(model, dispersion=dispersion)
         spec = statsmodels_spec(model)
         spec.family.check_y(spec.y)
-        return glm_curvature(spec, dispersion=dispersion)
+        return _checked_glm(spec, dispersion)
     if isinstance(model, SKLEARN_SGD_CV):  # before SKLEARN_GLMS: LogisticRegressionCV
         check_fitted(model)
         Xv = validate_X(X, model)
@@ -119,7 +116,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
         w = check_sample_weight(sample_weight, Xv.shape[0])
         spec = sklearn_sgd_cv_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
-        return glm_curvature(spec, dispersion=dispersion)
+        return _checked_glm(spec, dispersion, n_samples=frequency_n(model, w))
     if isinstance(model, SKLEARN_GLMS):
         check_fitted(model)
         Xv = validate_X(X, model)
@@ -127,7 +124,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
         w = check_sample_weight(sample_weight, Xv.shape[0])
         spec = sklearn_glm_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
-        return glm_curvature(spec, dispersion=dispersion)
+        return _checked_glm(spec, dispersion, n_samples=frequency_n(model, w))
     if is_sklearn_mlp(model):
         check_fitted(model)
         Xv = validate_X(X, model)
@@ -137,6 +134,22 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             model, Xv, yv, w, dispersion=dispersion, max_memory=max_memory
         )
     raise _unsupported(model)
+
+
+def _checked_glm(spec, dispersion, n_samples=None):
+    """:func:`glm_curvature` plus the identification checks (issue 18).
+
+    Raises when the likelihood is unbounded, flags aliased columns and separation
+    (:mod:`ticselect.curvature._identify`, :mod:`ticselect.curvature._separation`);
+    ``n_samples`` overrides ``Σ wᵢ`` when the weights include class weights.
+    """
+    curv = glm_curvature(spec, dispersion=dispersion)
+    if n_samples is not None:
+        curv.n_samples = float(n_samples)
+    check_likelihood_exists(curv, spec.y, spec.sample_weight)
+    note_aliased(curv)
+    check_separation(spec, curv)
+    return curv
 
 
 def is_sklearn_mlp(model):

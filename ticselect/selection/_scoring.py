@@ -5,6 +5,7 @@ Conventions: :mod:`ticselect.scoring`.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import inspect
 import warnings
@@ -68,8 +69,16 @@ def _held_out_statistic(curv):
     return float(np.mean(curv.gradient[keep] ** 2 / c[keep]))
 
 
-def _fitted_criteria(estimator, X, y, sample_weight=None, groups=None):
-    """Criteria of a fitted estimator (see the module docstring for the data used)."""
+def _fitted_criteria(
+    estimator, X, y, sample_weight=None, groups=None, warn_once=None
+):
+    """Criteria of a fitted estimator (see the module docstring for the data used).
+
+    ``warn_once``: the scorer object calling; it gives its
+    :class:`HeldOutDataWarning` once (scikit-learn's searches reset Python's warning
+    registry around every fit, so the default filter alone would repeat it per fold
+    and grid value).
+    """
     last = final_step(estimator)
     if groups is not None:
         n = X.shape[0] if hasattr(X, "shape") else len(X)
@@ -96,10 +105,17 @@ def _fitted_criteria(estimator, X, y, sample_weight=None, groups=None):
     )
     stat = _held_out_statistic(curv)
     if stat > HELD_OUT_THRESHOLD:
+        if warn_once is not None and getattr(warn_once, "_held_out_warned", False):
+            return criteria(curv)
+        if warn_once is not None:
+            warn_once._held_out_warned = True
         warnings.warn(
+            # one text per estimator class, no statistic in it: Python's default
+            # filter then shows it once per search (per worker process), not once
+            # per fold and grid value
             f"Criterion scorer: {type(last).__name__} is not a stationary point of "
             f"its loss on the data it is scored on (standardised gradient statistic "
-            f"T = {stat:.3g} > {HELD_OUT_THRESHOLD}): these are probably not its "
+            f"T > {HELD_OUT_THRESHOLD}): these are probably not its "
             "training data (or the fit is far from converged). Information "
             "criteria are in-sample quantities: use "
             "cv=ticselect.InSample() with a raw estimator, or wrap it in "
@@ -169,7 +185,9 @@ class _CriterionScorer:
 
     def __call__(self, estimator, X, y, sample_weight=None):
         return self.value(
-            _fitted_criteria(estimator, X, y, sample_weight, groups=self.groups)
+            _fitted_criteria(
+                estimator, X, y, sample_weight, groups=self.groups, warn_once=self
+            )
         )
 
     def __repr__(self):
@@ -349,7 +367,10 @@ def get_scorer(scoring, *, groups=None):
         return scorer.with_groups(groups)
     if isinstance(scoring, str):
         if scoring in _SCORERS:
-            return _SCORERS[scoring]
+            scorer = _SCORERS[scoring]
+            # a fresh criterion scorer per call: its HeldOutDataWarning is once per
+            # scorer, i.e. once per search
+            return copy.copy(scorer) if isinstance(scorer, _CriterionScorer) else scorer
         if scoring in sk_names():
             return sk_get_scorer(scoring)
         raise _unknown_name_error(scoring)
@@ -443,7 +464,12 @@ class _MultiCriterionScorer:
             if isinstance(scorer, _CriterionScorer):
                 if crit is None:
                     crit = _fitted_criteria(
-                        estimator, X, y, sample_weight, groups=self.groups
+                        estimator,
+                        X,
+                        y,
+                        sample_weight,
+                        groups=self.groups,
+                        warn_once=self,
                     )
                 out[name] = scorer.value(crit)
             elif sample_weight is None:

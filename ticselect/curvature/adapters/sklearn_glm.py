@@ -16,7 +16,10 @@ estimator                   L2 strength ``λ`` on the coefficients
 ==========================  ======================================================
 
 ``class_weight`` of ``LogisticRegression`` multiplies the sample weights, exactly as
-scikit-learn does inside ``fit``.
+scikit-learn does inside ``fit`` (so the loss, ``H``, ``C`` and TIC are those of the
+class-weighted fit).  Class weights are not frequency weights: the sample size ``n``
+of BIC, AICc and the per-sample scalings stays ``Σ sample_weight`` (the number of
+rows without sample weights), see :func:`frequency_n`.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from .._families import get_family
 from .._glm import GLMSpec
 
-__all__ = ["SKLEARN_GLMS", "sklearn_glm_spec"]
+__all__ = ["SKLEARN_GLMS", "frequency_n", "sklearn_glm_spec"]
 
 SKLEARN_GLMS = (
     LinearRegression,
@@ -95,6 +98,28 @@ def _logistic_l2(est):
     if est.solver == "liblinear" and est.fit_intercept:
         lam_int = lam / est.intercept_scaling**2
     return lam, lam_int
+
+
+def frequency_n(est, sample_weight):
+    """The sample size ``n`` of a fit whose weights are not all frequency weights.
+
+    Parameters
+    ----------
+    est : fitted estimator
+        One of :data:`SKLEARN_GLMS`.
+    sample_weight : ndarray of shape (n_samples,)
+        Validated sample weights (frequency weights).
+
+    Returns
+    -------
+    float or None
+        ``Σ sample_weight`` for a ``LogisticRegression`` with ``class_weight`` (whose
+        class weights multiply the loss but are not repeated rows), else ``None``
+        (``n = Σ wᵢ`` of the spec).
+    """
+    if isinstance(est, LogisticRegression) and est.class_weight is not None:
+        return float(np.sum(sample_weight))
+    return None
 
 
 def sklearn_glm_spec(est, X, y, sample_weight, feature_names):

@@ -21,6 +21,7 @@ Mapping of conventions
 from __future__ import annotations
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 from statsmodels.discrete import discrete_model as dm
 from statsmodels.genmod import families as fam
 from statsmodels.genmod import generalized_linear_model as glm
@@ -28,7 +29,7 @@ from statsmodels.genmod import generalized_linear_model as glm
 from .._families import get_family
 from .._glm import GLMSpec
 
-__all__ = ["is_statsmodels_results", "statsmodels_spec"]
+__all__ = ["check_own_data", "is_statsmodels_results", "statsmodels_spec"]
 
 
 def _unwrap(res):
@@ -48,6 +49,102 @@ def is_statsmodels_results(obj):
     bool
     """
     return type(_unwrap(obj)).__module__.startswith("statsmodels.")
+
+
+def _differs(name, given, own_options):
+    """``""`` if ``given`` equals one of ``own_options``, else how it differs."""
+    reasons = []
+    for own in own_options:
+        if own is None:
+            continue
+        try:
+            a = np.asarray(given, dtype=float)
+            b = np.asarray(own, dtype=float)
+        except (TypeError, ValueError):
+            a, b = np.asarray(given, dtype=object), np.asarray(own, dtype=object)
+        if a.ndim == 2 and a.shape[1] == 1 and b.ndim == 1:
+            a = a[:, 0]
+        if a.shape != b.shape:
+            reasons.append(f"shape {a.shape} instead of {b.shape}")
+            continue
+        if a.dtype == object or b.dtype == object:
+            bad = np.asarray(a != b)
+        else:
+            # rounding of a copy (e.g. through a DataFrame) is not a difference
+            bad = ~np.isclose(a, b, rtol=1e-10, atol=0.0) & ~(a == b)
+        if not np.any(bad):
+            return ""
+        first = np.argwhere(bad)[0]
+        where = ", ".join(str(int(i)) for i in first)
+        reasons.append(
+            f"{int(np.count_nonzero(bad))} differing entries (first at [{where}]: "
+            f"{a[tuple(first)]!r} instead of {b[tuple(first)]!r})"
+        )
+    return f"{name} has {reasons[0]}" if reasons else ""
+
+
+def check_own_data(results, X=None, y=None, sample_weight=None):
+    """Check that ``X``, ``y``, ``sample_weight`` are the results' own data.
+
+    statsmodels results carry their data (``exog``, ``endog``, ``freq_weights``);
+    passing the same arrays again is accepted, passing other data raises.  An
+    unfitted statsmodels model raises scikit-learn's ``NotFittedError``.
+
+    Parameters
+    ----------
+    results : statsmodels results (or an unfitted model)
+        The object handed to :func:`ticselect.curvature`.
+    X, y, sample_weight : array-like or None
+        What the caller passed.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        For a model without ``.fit()``.
+    ValueError
+        When a given array differs from the results' own data, saying how.
+    """
+    res = _unwrap(results)
+    if not hasattr(res, "params") or not hasattr(res, "model"):
+        raise NotFittedError(
+            f"This statsmodels {type(res).__name__} is a model, not fitted results. "
+            "Call its 'fit' method and pass the results: "
+            "ts.curvature(model.fit())."
+        )
+    params = np.asarray(res.params, dtype=float)
+    if not np.all(np.isfinite(params)):
+        raise ValueError(
+            f"The statsmodels fit ({type(res.model).__name__}) returned "
+            f"{int(np.count_nonzero(~np.isfinite(params)))} non-finite parameters: "
+            "its optimiser diverged, typically because the classes are separated "
+            "and the maximum-likelihood estimate does not exist. Add a penalty, "
+            "or drop the separating columns."
+        )
+    model = res.model
+    data = getattr(model, "data", None)
+    problems = []
+    if X is not None:
+        problems.append(
+            _differs("X", X, [model.exog, getattr(data, "orig_exog", None)])
+        )
+    if y is not None:
+        own = [model.endog, getattr(data, "orig_endog", None)]
+        if isinstance(model, glm.GLM) and np.ndim(model.endog) == 1:
+            own.append(np.asarray(model.endog) * np.asarray(model.n_trials))
+        problems.append(_differs("y", y, own))
+    if sample_weight is not None:
+        own_w = getattr(model, "freq_weights", None)
+        if own_w is None:
+            own_w = np.ones(np.shape(model.endog)[0])
+        problems.append(_differs("sample_weight", sample_weight, [own_w]))
+    problems = [p for p in problems if p]
+    if problems:
+        raise ValueError(
+            "statsmodels results carry their own data (exog, endog, freq_weights), "
+            f"and the data passed differ: {'; '.join(problems)}. Call "
+            "curvature(results) without X, y, sample_weight, or refit the model on "
+            "the new data."
+        )
 
 
 _SM_LINKS = {
