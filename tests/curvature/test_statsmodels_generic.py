@@ -243,8 +243,10 @@ def test_not_converged_warns_and_flags():
 def test_bad_calls_raise_clear_errors():
     y, X = _randhie(500)
     res = _fit(NegativeBinomial(y, X))
-    with pytest.raises(ValueError, match="without X, y"):
-        ts.curvature(res, X, y)
+    # the results' own data are accepted (issue 18), other data are refused
+    assert ts.curvature(res, X, y).nll == ts.curvature(res).nll
+    with pytest.raises(ValueError, match="data passed differ"):
+        ts.curvature(res, X, y + 1)
     with pytest.raises(ValueError, match="dispersion= applies"):
         ts.curvature(res, dispersion=1.0)
     assert np.isfinite(res.llf)  # cached by statsmodels, as after res.summary()

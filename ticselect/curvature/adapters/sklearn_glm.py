@@ -106,18 +106,18 @@ def frequency_n(est, sample_weight):
     Parameters
     ----------
     est : fitted estimator
-        One of :data:`SKLEARN_GLMS`.
+        A supported scikit-learn GLM (including the SGD and CV estimators).
     sample_weight : ndarray of shape (n_samples,)
         Validated sample weights (frequency weights).
 
     Returns
     -------
     float or None
-        ``Σ sample_weight`` for a ``LogisticRegression`` with ``class_weight`` (whose
+        ``Σ sample_weight`` for a classifier with ``class_weight`` (whose
         class weights multiply the loss but are not repeated rows), else ``None``
         (``n = Σ wᵢ`` of the spec).
     """
-    if isinstance(est, LogisticRegression) and est.class_weight is not None:
+    if getattr(est, "class_weight", None) is not None:
         return float(np.sum(sample_weight))
     return None
 
