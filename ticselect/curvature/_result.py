@@ -63,7 +63,8 @@ import warnings
 
 import numpy as np
 
-from ._linalg import complement_basis, newton_decrement, restrict
+from ._factor import penalized_solve
+from ._linalg import DEFAULT_RCOND
 
 __all__ = [
     "DECREMENT_TOL",
@@ -252,18 +253,40 @@ class Curvature:
 
     @property
     def newton_decrement(self):
-        """``gradientᵀ H_λ⁺ gradient / 2`` in NLL units (0 at an exact optimum).
+        """``gradientᵀ H_λ⁻¹ gradient / 2`` in NLL units (0 at an exact optimum).
 
-        Computed on first access on the complement of the gauge directions.
+        Computed on first access on the complement of the gauge directions, from
+        the one factorisation of :meth:`penalized_solve` (on its well-determined
+        subspace when ``H_λ`` is not positive definite).
         """
-        if not hasattr(self, "_newton_decrement"):
-            Q = complement_basis(
-                self.gauge if self.gauge.shape[1] else None, self.n_params
+        return self.penalized_solve().newton_decrement
+
+    def penalized_solve(self, rcond=DEFAULT_RCOND):
+        """The one factorisation of the gauge-restricted ``H_λ``, cached per ``rcond``.
+
+        Parameters
+        ----------
+        rcond : float, default=1e-10
+            Relative cutoff (see :mod:`ticselect.curvature._factor`).
+
+        Returns
+        -------
+        PenalizedSolve
+            TIC penalty, effective dimension and Newton decrement, with the route
+            and subspace used.
+        """
+        cache = self.__dict__.setdefault("_solves", {})
+        key = float(rcond)
+        if key not in cache:
+            cache[key] = penalized_solve(
+                self.hessian,
+                self.grad_cov,
+                self.penalty,
+                self.gradient,
+                self.gauge if self.gauge.shape[1] else None,
+                rcond=key,
             )
-            self._newton_decrement = newton_decrement(
-                restrict(self.penalized_hessian, Q), Q.T @ self.gradient
-            )
-        return self._newton_decrement
+        return cache[key]
 
     @property
     def penalized_hessian(self):

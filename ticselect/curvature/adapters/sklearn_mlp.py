@@ -13,7 +13,10 @@ Besides the quantities at ``θ̂``, the curvature carries (for flatness measures
 - ``layers``: one ``dict`` per weight layer ``l`` with ``"weights"``, an int array of
   shape ``(fan_in, fan_out)`` whose entry ``[a, s]`` is the index in ``θ`` of
   ``coefs_[l][a, s]``, and ``"bias"``, an int array of shape ``(fan_out,)`` with the
-  indices of ``intercepts_[l]``; plus ``activation`` (the hidden activation).
+  indices of ``intercepts_[l]``; plus ``activation`` (the hidden activation) and
+  ``sample_weight`` (the frequency weights, shape ``(n_rows,)``: with fewer rows than
+  parameters :func:`ticselect.criteria` takes the Fisher soft rank from the
+  ``n × n`` Gram matrix of the weighted gradients).
   Set as attributes after construction (``Curvature.__init__`` does not take them).
 """
 
@@ -423,4 +426,5 @@ def mlp_curvature(
     )
     curv.layers = _layers(spec)
     curv.activation = spec.activation
+    curv.sample_weight = w
     return curv
