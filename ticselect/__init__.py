@@ -35,7 +35,7 @@ from .calibration import (
     max_calibration_error,
     smooth_ece,
 )
-from .criteria import Criteria, criteria
+from .criteria import Criteria, OverconfidenceWarning, criteria
 from .curvature import (
     Curvature,
     CurvatureOperators,
@@ -109,6 +109,7 @@ __all__ = [
     "InSample",
     "InformationCriteria",
     "NotStationaryWarning",
+    "OverconfidenceWarning",
     "SingularHessianWarning",
     "__version__",
     "criteria",

@@ -33,11 +33,30 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   (empirical Fisher); its numerical rank at ``λ = 0``;
 - ``soft_rank_gap_estimate = soft_rank / n``: the gap estimate of Shoham et al. for
   calibrated models, next to the TIC-based ``gap_estimate = tr(H_λ⁻¹C)/n``.  Both are
-  per sample, in NLL units (nats).
+  per sample, in NLL units (nats);
+- ``penalty_ratio = tic_penalty / effective_dim = tr(H_λ⁻¹C) / tr(H_λ⁻¹H)``: about 1
+  for a correctly specified model (``C ≈ H``, the information identity), ``≪ 1``
+  when the per-sample gradients vanish on the training rows while the curvature does
+  not — an overconfident, near-interpolating fit, for which TIC predicts almost no
+  gap.  Below :data:`OVERCONFIDENCE_RATIO` (0.3) :func:`criteria` adds the
+  ``"overconfident"`` flag and gives an :class:`OverconfidenceWarning`.  The
+  threshold comes from ``benchmarks/gap_prediction.py`` (96 digits networks, relu and
+  tanh, and 54 misspecified GLMs): every network trained to a stationary point had a
+  ratio ≤ 0.27 and a true gap 3–10⁵ times TIC's estimate; every GLM had ≥ 0.64 and
+  every early-stopped network ≥ 0.5.  ``nan`` when ``effective_dim`` is 0.
 
-Cost: one Cholesky solve for ``tr(H_λ⁻¹C)`` (a second one for ``effective_dim``
-with a penalty), one symmetric eigenvalue computation of ``H`` (values only) and one
-Cholesky factor of ``C + λI`` (eigenvalues of ``C`` when ``λ = 0``).  Expensive
+When ``H_λ`` is not positive definite (the fit is not at a minimum, or parameters
+are not determined), ``tic_penalty``, ``effective_dim`` (then in ``[0, r]``) and the
+soft rank are computed on one subspace, the ``r`` well-determined positive-curvature
+coordinates of ``H`` (see :mod:`ticselect.curvature._factor`), with one
+:class:`~ticselect.SingularHessianWarning` per call.
+
+Cost: one factorisation of ``H_λ``, shared with the Newton decrement and cached on
+the :class:`~ticselect.Curvature` (Cholesky and its inverse: ``tr(H_λ⁻¹C)`` and
+``tr(H_λ⁻¹H)`` are then elementwise sums), one symmetric eigenvalue computation of
+``H`` (values only) and one Cholesky factor of ``C + λI`` (of the ``n × n`` Gram
+matrix of the gradients for networks with fewer rows than parameters; eigenvalues of
+``C`` when ``λ = 0``).  Expensive
 measures (norms, spectra, relative flatness, PAC-Bayes) are in
 :func:`ticselect.flatness`.
 
@@ -49,6 +68,7 @@ minus that.
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -62,7 +82,47 @@ from .curvature._spectral import (
     soft_rank_bounds,
 )
 
-__all__ = ["Criteria", "criteria", "soft_rank"]
+__all__ = [
+    "OVERCONFIDENCE_RATIO",
+    "Criteria",
+    "OverconfidenceWarning",
+    "criteria",
+    "soft_rank",
+]
+
+#: :attr:`Criteria.penalty_ratio` below which a fit is flagged ``"overconfident"``
+#: (chosen from ``benchmarks/gap_prediction.py``, see the module conventions).
+OVERCONFIDENCE_RATIO = 0.3
+
+
+class OverconfidenceWarning(UserWarning):
+    """TIC cannot be trusted: the fit is overconfident on its training rows.
+
+    Given by :func:`criteria` when ``penalty_ratio = tr(H_λ⁻¹C) / tr(H_λ⁻¹H)`` falls
+    below :data:`OVERCONFIDENCE_RATIO`: the per-sample gradients nearly vanish (the
+    model nearly interpolates) while the curvature does not, so ``tr(H_λ⁻¹C)``
+    predicts almost no generalisation gap although the true one can be large (the
+    failure mode Shoham, Mor-Yosef & Avron, arXiv 2506.17809, state for overconfident
+    models).  The criteria also carry the ``"overconfident"`` flag.  Compare such fits
+    by cross-validation, or calibrate them first.
+
+    Examples
+    --------
+    >>> import warnings, ticselect as ts
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X, y = X[:100] / 16, y[:100]
+    >>> net = MLPClassifier((8,), alpha=1e-5, solver="lbfgs", max_iter=2000,
+    ...                     tol=1e-10, random_state=0).fit(X, y)  # interpolates
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     crit = ts.criteria(ts.curvature(net, X, y))
+    >>> any(w.category is ts.OverconfidenceWarning for w in caught)
+    True
+    >>> crit.penalty_ratio < 0.3, "overconfident" in crit.flags
+    (True, True)
+    """
 
 
 @dataclass(frozen=True)
@@ -109,6 +169,10 @@ class Criteria:
         Reasons these criteria may not be trusted (keys of
         ``ticselect.curvature._result.RELIABILITY_FLAGS``); empty when none applies.
         :attr:`reliable` is ``not flags``.
+    penalty_ratio : float
+        ``tic_penalty / effective_dim``: about 1 for a correctly specified model,
+        ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``);
+        ``nan`` when ``effective_dim`` is 0.
 
     Examples
     --------
@@ -147,6 +211,7 @@ class Criteria:
     fisher_soft_rank: float
     soft_rank_gap_estimate: float
     flags: tuple = ()
+    penalty_ratio: float = float("nan")
 
     @property
     def reliable(self):
@@ -276,6 +341,19 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
     bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)
     fisher_sr = _fisher_soft_rank(C, lam, rcond, _weighted_grads(curv, C.shape[0]))
 
+    ratio = sol.tic_penalty / sol.effective_dim if sol.effective_dim > 0 else np.nan
+    if ratio < OVERCONFIDENCE_RATIO:
+        curv.add_flag("overconfident")
+        warnings.warn(
+            f"{curv.model_name or 'the model'}: overconfident fit, TIC cannot be "
+            f"trusted: tr(H_λ⁻¹C) = {sol.tic_penalty:.3g} is {ratio:.2g} times the "
+            f"effective dimension {sol.effective_dim:.4g} (below "
+            f"{OVERCONFIDENCE_RATIO:g}): the per-sample gradients nearly vanish on the "
+            "training rows (near interpolation), so TIC predicts almost no gap. "
+            "Compare such models by cross-validation, or regularise more.",
+            OverconfidenceWarning,
+            stacklevel=3,
+        )
     L, k, n = curv.nll, curv.n_free_params, curv.n_samples
     aic = 2.0 * L + 2.0 * k
     aicc = aic + 2.0 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else np.inf
@@ -301,6 +379,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
         fisher_soft_rank=fisher_sr,
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
+        penalty_ratio=float(ratio),
     )
     return crit, ev, C
 
