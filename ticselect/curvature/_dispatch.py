@@ -20,6 +20,7 @@ from .._validation import (
 )
 from ._glm import glm_curvature
 from ._result import STATIONARITY_TOL
+from ._timing import DEFAULT_MAX_SECONDS
 from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
 from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
@@ -43,7 +44,16 @@ def _unsupported(model):
     )
 
 
-def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
+def dispatch(
+    model,
+    X,
+    y,
+    sample_weight,
+    *,
+    dispersion=None,
+    max_memory=None,
+    max_seconds=DEFAULT_MAX_SECONDS,
+):
     """Route ``model`` to its adapter and return its :class:`Curvature`.
 
     Parameters
@@ -55,6 +65,8 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
     dispersion : None or float
         See :func:`ticselect.curvature`.
     max_memory : float or None
+        See :func:`ticselect.curvature`.
+    max_seconds : float or None
         See :func:`ticselect.curvature`.
 
     Returns
@@ -70,6 +82,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             sample_weight,
             dispersion=dispersion,
             max_memory=max_memory,
+            max_seconds=max_seconds,
         )
     if isinstance(model, Pipeline):
         check_fitted(model)
@@ -83,6 +96,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             sample_weight,
             dispersion=dispersion,
             max_memory=max_memory,
+            max_seconds=max_seconds,
         )
     if is_statsmodels_results(model):
         if X is not None or y is not None or sample_weight is not None:
@@ -107,7 +121,13 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
         yv = validate_y(y, Xv.shape[0]) if not _multi_output(model) else y
         w = check_sample_weight(sample_weight, Xv.shape[0])
         return mlp_curvature(
-            model, Xv, yv, w, dispersion=dispersion, max_memory=max_memory
+            model,
+            Xv,
+            yv,
+            w,
+            dispersion=dispersion,
+            max_memory=max_memory,
+            max_seconds=max_seconds,
         )
     raise _unsupported(model)
 
@@ -159,6 +179,7 @@ def curvature(
     dispersion=None,
     stationarity_tol=STATIONARITY_TOL,
     max_memory=None,
+    max_seconds=DEFAULT_MAX_SECONDS,
 ):
     """Exact Hessian, per-sample gradients and gradient covariance of a fitted model.
 
@@ -188,6 +209,12 @@ def curvature(
         Bytes allowed for the dense ``H`` and ``C`` of an MLP (default: half the
         physical memory); larger requests raise a ``ValueError`` giving the size in
         GiB and pointing to the matrix-free estimators (``ts.estimate_tic_penalty``).
+    max_seconds : float or None, default=60
+        Time budget of an MLP's exact curvature and criteria: when the estimate
+        (from ``d``, ``n`` and this machine's matrix-multiply rate, see
+        :mod:`ticselect.curvature._timing`) exceeds it, a ``ValueError`` giving the
+        estimate and the matrix-free alternative is raised at once, before any
+        ``d × d`` array is allocated.  ``None`` disables the guard.
 
     Returns
     -------
@@ -214,6 +241,12 @@ def curvature(
     ((31, 31), 31)
     """
     curv = dispatch(
-        model, X, y, sample_weight, dispersion=dispersion, max_memory=max_memory
+        model,
+        X,
+        y,
+        sample_weight,
+        dispersion=dispersion,
+        max_memory=max_memory,
+        max_seconds=max_seconds,
     )
     return curv.check_stationarity(stationarity_tol)
