@@ -326,16 +326,14 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
     sol = curv.penalized_solve(rcond)
     sol.warn(stacklevel=4)  # once per call, to the caller of criteria()/flatness()
     gc = GaugeComplement(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
-    H = gc.restrict(curv.hessian)
-    C = gc.restrict(curv.grad_cov)
     lam = _default_lambda(curv) if soft_rank_lambda is None else float(soft_rank_lambda)
     if sol.subspace is None:
-        ev = _eigvalsh(H)
+        ev = _eigvalsh(gc.restrict(curv.hessian))
         ev_sr = ev
     else:  # soft rank on the subspace of the TIC penalty (eigenvalues only)
-        ev_sr = _eigvalsh(H[np.ix_(sol.subspace, sol.subspace)])
-        ev = _eigvalsh(H) if full_spectrum else ev_sr
-    del H
+        ev_sr = _eigvalsh(gc.restrict(curv.hessian, subset=sol.subspace))
+        ev = _eigvalsh(gc.restrict(curv.hessian)) if full_spectrum else ev_sr
+    C = gc.restrict(curv.grad_cov)
     sr = soft_rank(ev_sr, lam)
     pos = np.clip(ev_sr, 0.0, None)
     bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)

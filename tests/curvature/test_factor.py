@@ -111,6 +111,8 @@ def test_gauge_complement_equals_dense_basis(kind, rng):
     Q = complement_basis(U, d)
     R = gc.restrict(M)
     assert R.shape == (d - U.shape[1],) * 2
+    sub = np.array([0, 3, 5, 6])
+    assert_allclose(gc.restrict(M, subset=sub), R[np.ix_(sub, sub)], rtol=1e-13)
     # basis-free invariants of Qᵀ M Q and Qᵀ x: spectrum, norms, the quadratic form
     # (rtol: eigenvalues of a 12×12 well-conditioned matrix)
     assert_allclose(np.linalg.eigvalsh(R), np.linalg.eigvalsh(Q.T @ M @ Q), rtol=1e-11)

@@ -131,8 +131,14 @@ def _sym_inverse(c):
     inv, info = linalg.lapack.dpotri(c, lower=1, overwrite_c=1)
     if info != 0:  # pragma: no cover - the factor has a positive diagonal
         raise linalg.LinAlgError(f"dpotri failed with info={info}")
-    inv = np.tril(inv)
-    inv += np.tril(inv, -1).T
+    # copy the lower triangle to the upper one in row blocks (no d×d temporary)
+    k = inv.shape[0]
+    step = 256
+    for i0 in range(0, k, step):
+        i1 = min(k, i0 + step)
+        blk = inv[i0:i1, i0:i1]
+        blk[...] = np.tril(blk) + np.tril(blk, -1).T
+        inv[i0:i1, i1:] = inv[i1:, i0:i1].T
     return inv
 
 
@@ -235,8 +241,9 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
     if info != 0:  # pragma: no cover - H_SS is positive definite, P_SS ⪰ 0
         raise linalg.LinAlgError("Cholesky of the well-determined block failed")
     inv = _sym_inverse(cS)  # (D H_λ D)_SS⁻¹
-    C = gc.restrict(grad_cov)
-    CS = C[ix] * sS[:, None] * sS[None, :]
+    CS = gc.restrict(grad_cov, subset=S)
+    CS *= sS[:, None]
+    CS *= sS[None, :]
     tic = float(np.vdot(inv, CS))
     eff = float(np.vdot(inv, HS)) if penalised else float(r)
     gS = sS * g[S]

@@ -186,24 +186,57 @@ class GaugeComplement:
         out, _, info = linalg.lapack.dormqr("L", "T", qr, tau, M, lwork)
         return out
 
-    def restrict(self, M):
+    def restrict(self, M, subset=None):
         """``Qᵀ M Q`` for a symmetric ``M`` of shape (d, d); ``M`` itself without gauge.
+
+        With block gauges, ``P = I - V diag(β) Vᵀ`` (``V`` the reflector vectors),
+        so ``P M P = M - V Wᵀ - W Vᵀ`` with ``W = M V diag(β) - V S / 2`` and
+        ``S = diag(β) Vᵀ M V diag(β)``: one gather of the kept rows and columns of
+        ``M`` plus updates of the ``g·(K-1)`` rows and columns the reflectors touch.
 
         Parameters
         ----------
         M : ndarray of shape (d, d)
             Symmetric matrix (not modified).
+        subset : ndarray of int or None, default=None
+            Return only these rows and columns of the result (indices in ``0..k-1``).
 
         Returns
         -------
-        ndarray of shape (k, k)
+        ndarray of shape (k, k), or (len(subset), len(subset))
         """
         if not self.n_gauge:
-            return M
-        B = self._reflect_rows(np.array(M, dtype=float, order="C"))
-        # P M P = (Pᵀ (Pᵀ M)ᵀ)ᵀ, and Pᵀ M P is symmetric
-        B = self._reflect_rows(np.ascontiguousarray(B.T))
-        return B[np.ix_(self.keep, self.keep)]
+            return M if subset is None else M[np.ix_(subset, subset)]
+        if self._blocks is None:
+            B = self._reflect_rows(np.array(M, dtype=float, order="C"))
+            # P M P = (Pᵀ (Pᵀ M)ᵀ)ᵀ, and Pᵀ M P is symmetric
+            B = self._reflect_rows(np.ascontiguousarray(B.T))
+            B = B[np.ix_(self.keep, self.keep)]
+            return B if subset is None else B[np.ix_(subset, subset)]
+        idx, v, beta = self._blocks
+        keep = self.keep if subset is None else self.keep[subset]
+        MV = np.einsum("dgk,gk->dg", M[:, idx], v)  # (d, g)
+        S = np.einsum("gk,gkh->gh", v, MV[idx]) * beta[:, None] * beta[None, :]
+        W = MV * beta[None, :]
+        W[idx] -= 0.5 * v[:, :, None] * S[:, None, :]
+        B = M[np.ix_(keep, keep)]
+        # rows/columns of the result that lie in a reflector's block
+        pos = self._positions(keep)  # (g, K): position in keep, or -1
+        Wk = W[keep]  # (m, g)
+        for j in range(self.n_gauge):
+            hit = pos[j] >= 0
+            if not np.any(hit):
+                continue
+            rows, vj = pos[j][hit], v[j][hit]
+            B[rows, :] -= vj[:, None] * Wk[:, j][None, :]
+            B[:, rows] -= Wk[:, j][:, None] * vj[None, :]
+        return B
+
+    def _positions(self, keep):
+        """Position in ``keep`` of every block entry (``-1`` when not kept)."""
+        where = np.full(self.dim, -1, dtype=np.intp)
+        where[keep] = np.arange(keep.size)
+        return where[self._blocks[0]]
 
     def vector(self, x):
         """``Qᵀ x`` for ``x`` of shape (d,), shape (k,)."""
