@@ -187,6 +187,7 @@ def run_select(args, out=None, err=None):
                     "gap_estimate": d["gap_estimate"],
                     "soft_rank": d["soft_rank"],
                     "stationarity": d["stationarity"],
+                    "flags": list(crit.flags),
                     "cv_log_loss": cv_loss,
                     "fit_time": t1 - t0,
                     "criteria_time": t2 - t1,
@@ -337,7 +338,35 @@ def format_select(result):
     note = _disagreement_note(result)
     if note:
         lines.append(note)
+    flagged = _flagged_pick_note(result)
+    if flagged:
+        lines.append(flagged)
     return "\n".join(lines)
+
+
+def _flagged_pick_note(result):
+    """One line when TIC's pick carries a reliability flag (e.g. overconfident), or "".
+
+    The flags come from :attr:`ticselect.Criteria.flags` of the picked row.
+    """
+    pick = result["picks"].get("tic")
+    if pick is None:
+        return ""
+    row = result["candidates"][pick["index"]]
+    flags = row.get("flags") or []
+    if not flags:
+        return ""
+    param = result["param"]
+    n_flagged = sum(bool(r.get("flags")) for r in result["candidates"])
+    return (
+        f"note: TIC's pick {param}={row[param]:.4g} is flagged "
+        f"({', '.join(flags)}): TIC cannot be trusted there; {n_flagged} of "
+        f"{len(result['candidates'])} rows are flagged. Prefer CV's pick."
+        if "cv" in result["picks"]
+        else f"note: TIC's pick {param}={row[param]:.4g} is flagged "
+        f"({', '.join(flags)}): TIC cannot be trusted there; {n_flagged} of "
+        f"{len(result['candidates'])} rows are flagged. Use --cv K to compare."
+    )
 
 
 def _disagreement_note(result):

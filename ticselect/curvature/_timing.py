@@ -66,7 +66,7 @@ def matmul_rate():
     return _RATE[0]
 
 
-def dense_seconds(n_params, n_rows):
+def dense_seconds(n_params, n_rows, rate=None):
     """Estimated seconds of the exact curvature and criteria of a network.
 
     Parameters
@@ -75,6 +75,8 @@ def dense_seconds(n_params, n_rows):
         ``d``.
     n_rows : int
         ``n``.
+    rate : float or None, default=None
+        Flop/s to assume; ``None`` measures it (:func:`matmul_rate`).
 
     Returns
     -------
@@ -86,5 +88,5 @@ def dense_seconds(n_params, n_rows):
     True
     """
     d, n = float(n_params), float(n_rows)
-    rate = matmul_rate()
+    rate = matmul_rate() if rate is None else float(rate)
     return (KERNEL_FACTOR * 2.0 * n * d * d + DENSE_FACTOR * 2.0 * d**3) / rate

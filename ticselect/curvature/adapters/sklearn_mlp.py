@@ -168,7 +168,11 @@ def exact_seconds_need(est, n_rows, dispersion=None, max_seconds=DEFAULT_MAX_SEC
         raise ValueError(
             f"max_seconds must be a positive number or None, got {max_seconds!r}."
         )
-    return dense_seconds(_n_params(est, dispersion), n_rows), float(max_seconds)
+    d = _n_params(est, dispersion)
+    slow = dense_seconds(d, n_rows, rate=1e9)  # at 1 GFlop/s: no calibration needed
+    if slow <= max_seconds:
+        return slow, float(max_seconds)
+    return dense_seconds(d, n_rows), float(max_seconds)
 
 
 def _model_name(est):
