@@ -42,8 +42,9 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   ``"overconfident"`` flag and gives an :class:`OverconfidenceWarning`.  The
   threshold comes from ``benchmarks/gap_prediction.py`` (96 digits networks, relu and
   tanh, and 54 misspecified GLMs): every network trained to a stationary point had a
-  ratio ≤ 0.27 and a true gap 3–10⁵ times TIC's estimate; every GLM had ≥ 0.64 and
-  every early-stopped network ≥ 0.5.  ``nan`` when ``effective_dim`` is 0.
+  ratio ≤ 0.27 and a true gap at least 3 times TIC's estimate; every GLM had ≥ 0.64
+  and every early-stopped network ≥ 0.5 (table in the selection guide).  ``nan``
+  when ``effective_dim`` is 0.
 
 When ``H_λ`` is not positive definite (the fit is not at a minimum, or parameters
 are not determined), ``tic_penalty``, ``effective_dim`` (then in ``[0, r]``) and the
@@ -346,9 +347,10 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
             f"{curv.model_name or 'the model'}: overconfident fit, TIC cannot be "
             f"trusted: tr(H_λ⁻¹C) = {sol.tic_penalty:.3g} is {ratio:.2g} times the "
             f"effective dimension {sol.effective_dim:.4g} (below "
-            f"{OVERCONFIDENCE_RATIO:g}): the per-sample gradients nearly vanish on the "
-            "training rows (near interpolation), so TIC predicts almost no gap. "
-            "Compare such models by cross-validation, or regularise more.",
+            f"{OVERCONFIDENCE_RATIO:g}): the per-sample gradients are far smaller on "
+            "the training rows than the curvature predicts (as near interpolation), "
+            "so TIC's penalty underestimates the gap. Compare such models by "
+            "cross-validation.",
             OverconfidenceWarning,
             stacklevel=3,
         )
