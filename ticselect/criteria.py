@@ -409,29 +409,30 @@ def _weighted_grads(curv, k):
     if w is None or curv.n_rows >= k:
         return None
     G = curv.per_sample_grads
-    return np.sqrt(np.asarray(w, dtype=float))[:, None] * G
+    w = np.asarray(w, dtype=float)
+    return G if np.all(w == 1.0) else np.sqrt(w)[:, None] * G
 
 
 def _fisher_soft_rank(C, lam, rcond, wgrads=None):
     """``tr(C (C + λI)⁻¹) = k - λ ‖L⁻¹‖_F²`` with ``C + λI = L Lᵀ`` (``λ > 0``).
 
     With ``wgrads = W^{1/2} G`` (``n < k`` rows), the same sum over the ``n × n``
-    Gram matrix ``K = W^{1/2} G Gᵀ W^{1/2}``, whose non-zero eigenvalues are
-    those of ``C``: ``n - λ tr((K + λI)⁻¹)``.
+    Gram matrix ``K = W^{1/2} G Gᵀ W^{1/2}`` (one symmetric rank-k update), whose
+    non-zero eigenvalues are those of ``C``: ``n - λ tr((K + λI)⁻¹)``.
     """
     k = C.shape[0]
     if k == 0:
         return 0.0
     if lam > 0 and wgrads is not None and wgrads.shape[0] < k:
-        C = wgrads @ wgrads.T
+        # A Aᵀ for C-ordered A (n × k): Aᵀ is the Fortran-ordered array syrk needs
+        C = linalg.blas.dsyrk(1.0, wgrads.T, trans=1, lower=1)
         k = C.shape[0]
     if lam > 0:
-        try:
-            L = linalg.cholesky(C + lam * np.eye(k), lower=True, check_finite=False)
-            Linv, info = linalg.lapack.dtrtri(L, lower=1)
+        A = C + lam * np.eye(k)
+        L, info = linalg.lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
+        if info == 0:
+            Linv, info = linalg.lapack.dtrtri(L, lower=1, overwrite_c=1)
             if info == 0:
-                return float(max(k - lam * np.sum(Linv**2), 0.0))
-        except linalg.LinAlgError:  # pragma: no cover - C ⪰ 0, so C + λI is PD
-            pass
-    ev = linalg.eigvalsh(C)
+                return float(max(k - lam * np.sum(np.tril(Linv) ** 2), 0.0))
+    ev = linalg.eigvalsh(C, lower=True)
     return soft_rank(ev, lam) if lam > 0 else float(numerical_rank(ev, rcond))

@@ -204,3 +204,24 @@ def test_effective_dim_in_range_on_the_network_that_gave_minus_594():
         crit = ts.criteria(curv)
     assert curv.penalized_solve().route == "subspace"
     assert 0.0 <= crit.effective_dim <= crit.numerical_rank <= crit.n_params
+
+
+def test_fisher_soft_rank_from_the_gram_matrix_when_n_is_small():
+    """n = 60 rows < k: the n × n Gram matrix of the weighted gradients has the
+    non-zero eigenvalues of C (gauge components of the gradients vanish)."""
+    X, y = _digits(60)
+    w = np.random.default_rng(0).integers(1, 3, size=60).astype(float)
+    net = MLPClassifier(
+        (6,), activation="tanh", alpha=0.1, solver="lbfgs", max_iter=3000,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curv = ts.curvature(net, X, y, w, stationarity_tol=np.inf)
+        crit = ts.criteria(curv)
+    assert curv.n_rows < curv.n_free_params
+    gc = GaugeComplement(curv.gauge, curv.n_params)
+    ev = np.clip(np.linalg.eigvalsh(gc.restrict(curv.grad_cov)), 0, None)
+    lam = crit.soft_rank_lambda
+    # rtol: Cholesky of the 60×60 Gram vs eigenvalues of the 447×447 C
+    assert_allclose(crit.fisher_soft_rank, np.sum(ev / (ev + lam)), rtol=1e-9)
