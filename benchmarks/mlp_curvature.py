@@ -60,6 +60,10 @@ def main():
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     n = X.shape[0]
+    with warnings.catch_warnings():  # warm-up: first LAPACK calls, imports
+        warnings.simplefilter("ignore")
+        tiny = MLPClassifier((4,), solver="lbfgs", max_iter=50, random_state=0)
+        ts.criteria(ts.curvature(tiny.fit(X[:200], y[:200]), X[:200], y[:200]))
     print(f"digits: n={n}, p={X.shape[1]}, 10 classes; tanh, alpha=1e-4, lbfgs")
     hdr = (
         f"{'h':>3} {'d':>5} {'iters':>5} {'route':>8} | {'public':>7} {'IC.fit':>7} "
