@@ -5,6 +5,8 @@ import contextlib
 import io
 import json
 
+import pytest
+
 import ticselect as ts
 from ticselect.cli import main
 from ticselect.cli._data import check_target, load_dataset, make_estimator
@@ -17,6 +19,8 @@ def _run(argv):
     return status, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.filterwarnings("ignore::ticselect.OverconfidenceWarning")
+@pytest.mark.filterwarnings("ignore::ticselect.SingularHessianWarning")
 def test_mlp_rows_carry_the_overconfident_flag_of_their_criteria():
     grid = "0.001,3"
     status, out, _ = _run(["select", "--model", "mlp", "--grid", grid, "--cv", "0",

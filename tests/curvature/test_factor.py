@@ -65,6 +65,7 @@ def pd_models():
     return out
 
 
+@pytest.mark.filterwarnings("ignore::ticselect.OverconfidenceWarning")  # the network
 def test_shared_factorisation_matches_dense_route(pd_models):
     gauges = [c.gauge.shape[1] for c in pd_models]
     assert gauges[0] == 0 and gauges[1] > 0 and gauges[2] > 0  # with and without
@@ -87,6 +88,7 @@ def test_shared_factorisation_matches_dense_route(pd_models):
         )  # fmt: skip
 
 
+@pytest.mark.filterwarnings("ignore::ticselect.OverconfidenceWarning")
 def test_factorisation_is_cached_and_reused(pd_models):
     curv = pd_models[2]
     first = curv.penalized_solve()

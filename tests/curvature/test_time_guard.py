@@ -56,6 +56,7 @@ def small_net():
     return net, X, y
 
 
+@pytest.mark.filterwarnings("ignore::ticselect.OverconfidenceWarning")
 def test_tic_penalty_auto_routes_on_time(small_net):
     net, X, y = small_net
     exact = ts.tic_penalty(net, X, y, max_seconds=None)
