@@ -36,7 +36,7 @@ from .calibration import (
     max_calibration_error,
     smooth_ece,
 )
-from .criteria import Criteria, criteria
+from .criteria import Criteria, OverconfidenceWarning, criteria
 from .curvature import (
     Curvature,
     CurvatureOperators,
@@ -127,6 +127,7 @@ __all__ = [
     "InformationCriteria",
     "NotStationaryWarning",
     "SeparationWarning",
+    "OverconfidenceWarning",
     "SingularHessianWarning",
     "__version__",
     "criteria",

@@ -38,11 +38,31 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   TIC's estimate is ``effective_dim / n``, which differs from ``soft_rank / n`` when
   some directions (intercepts) are unpenalised; docs/flatness.md recommends
   ``effective_dim / n`` as the calibrated-model estimate.  All are per sample, in NLL
-  units (nats).
+  units (nats);
+- ``penalty_ratio = tic_penalty / effective_dim = tr(H_λ⁻¹C) / tr(H_λ⁻¹H)``: about 1
+  for a correctly specified model (``C ≈ H``, the information identity), ``≪ 1``
+  when the per-sample gradients vanish on the training rows while the curvature does
+  not — an overconfident, near-interpolating fit, for which TIC predicts almost no
+  gap.  Below :data:`OVERCONFIDENCE_RATIO` (0.3) :func:`criteria` adds the
+  ``"overconfident"`` flag and gives an :class:`OverconfidenceWarning`.  The
+  threshold comes from ``benchmarks/gap_prediction.py`` (96 digits networks, relu and
+  tanh, and 54 misspecified GLMs): every network trained to a stationary point had a
+  ratio ≤ 0.27 and a true gap at least 3 times TIC's estimate; every GLM had ≥ 0.64
+  and every early-stopped network ≥ 0.5 (table in the selection guide).  ``nan``
+  when ``effective_dim`` is 0.
 
-Cost: one Cholesky solve for ``tr(H_λ⁻¹C)`` (a second one for ``effective_dim``
-with a penalty), one symmetric eigenvalue computation of ``H`` (values only) and one
-Cholesky factor of ``C + λI`` (eigenvalues of ``C`` when ``λ = 0``).  Expensive
+When ``H_λ`` is not positive definite (the fit is not at a minimum, or parameters
+are not determined), ``tic_penalty``, ``effective_dim`` (then in ``[0, r]``) and the
+soft rank are computed on one subspace, the ``r`` well-determined positive-curvature
+coordinates of ``H`` (see :mod:`ticselect.curvature._factor`), with one
+:class:`~ticselect.SingularHessianWarning` per call.
+
+Cost: one factorisation of ``H_λ``, shared with the Newton decrement and cached on
+the :class:`~ticselect.Curvature` (Cholesky and its inverse: ``tr(H_λ⁻¹C)`` and
+``tr(H_λ⁻¹H)`` are then elementwise sums), one symmetric eigenvalue computation of
+``H`` (values only) and one Cholesky factor of ``C + λI`` (of the ``n × n`` Gram
+matrix of the gradients for networks with fewer rows than parameters; eigenvalues of
+``C`` when ``λ = 0``).  Expensive
 measures (norms, spectra, relative flatness, PAC-Bayes) are in
 :func:`ticselect.flatness`.
 
@@ -54,13 +74,14 @@ minus that.
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import linalg
 
-from .curvature._identify import criteria_hessian, n_aliased
-from .curvature._linalg import DEFAULT_RCOND, complement_basis, restrict, solve_trace
+from .curvature._identify import n_aliased
+from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from .curvature._spectral import (
     check_curvature,
     numerical_rank,
@@ -68,7 +89,47 @@ from .curvature._spectral import (
     soft_rank_bounds,
 )
 
-__all__ = ["Criteria", "criteria", "soft_rank"]
+__all__ = [
+    "OVERCONFIDENCE_RATIO",
+    "Criteria",
+    "OverconfidenceWarning",
+    "criteria",
+    "soft_rank",
+]
+
+#: :attr:`Criteria.penalty_ratio` below which a fit is flagged ``"overconfident"``
+#: (chosen from ``benchmarks/gap_prediction.py``, see the module conventions).
+OVERCONFIDENCE_RATIO = 0.3
+
+
+class OverconfidenceWarning(UserWarning):
+    """TIC cannot be trusted: the fit is overconfident on its training rows.
+
+    Given by :func:`criteria` when ``penalty_ratio = tr(H_λ⁻¹C) / tr(H_λ⁻¹H)`` falls
+    below :data:`OVERCONFIDENCE_RATIO`: the per-sample gradients nearly vanish (the
+    model nearly interpolates) while the curvature does not, so ``tr(H_λ⁻¹C)``
+    predicts almost no generalisation gap although the true one can be large (the
+    failure mode Shoham, Mor-Yosef & Avron, arXiv 2506.17809, state for overconfident
+    models).  The criteria also carry the ``"overconfident"`` flag.  Compare such fits
+    by cross-validation, or calibrate them first.
+
+    Examples
+    --------
+    >>> import warnings, ticselect as ts
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X, y = X[:100] / 16, y[:100]
+    >>> net = MLPClassifier((8,), alpha=1e-5, solver="lbfgs", max_iter=2000,
+    ...                     tol=1e-10, random_state=0).fit(X, y)  # interpolates
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     crit = ts.criteria(ts.curvature(net, X, y))
+    >>> any(w.category is ts.OverconfidenceWarning for w in caught)
+    True
+    >>> crit.penalty_ratio < 0.3, "overconfident" in crit.flags
+    (True, True)
+    """
 
 
 @dataclass(frozen=True)
@@ -118,6 +179,10 @@ class Criteria:
         Reasons these criteria may not be trusted (keys of
         ``ticselect.curvature._result.RELIABILITY_FLAGS``); empty when none applies.
         :attr:`reliable` is ``not flags``.
+    penalty_ratio : float
+        ``tic_penalty / effective_dim``: about 1 for a correctly specified model,
+        ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``);
+        ``nan`` when ``effective_dim`` is 0.
 
     Examples
     --------
@@ -156,6 +221,7 @@ class Criteria:
     fisher_soft_rank: float
     soft_rank_gap_estimate: float
     flags: tuple = ()
+    penalty_ratio: float = float("nan")
 
     @property
     def reliable(self):
@@ -267,28 +333,46 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
     >>> bool(np.isclose(crit.loglik, res.llf)), bool(np.isclose(crit.aic, res.aic))
     (True, True)
     """
-    return _criteria_and_spectrum(curv, soft_rank_lambda, rcond)[0]
+    return _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=False)[0]
 
 
-def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
-    """:func:`criteria` plus the (gauge-restricted) eigenvalues of ``H`` and ``C``."""
+def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
+    """:func:`criteria` plus the (gauge-restricted) eigenvalues of ``H`` and ``C``.
+
+    ``full_spectrum=False`` returns the eigenvalues the soft rank used (those of
+    ``H_SS`` on the subspace route) instead of computing the whole spectrum again.
+    """
     check_curvature(curv, "criteria()")
-    Q = complement_basis(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
-    H = restrict(curv.hessian, Q)
-    H_lam = restrict(criteria_hessian(curv), Q)
-    C = restrict(curv.grad_cov, Q)
-    tic_tr = solve_trace(H_lam, C, rcond=rcond, what="penalised Hessian")
-    if np.any(curv.penalty > 0):
-        eff = solve_trace(H_lam, H, rcond=rcond, what="penalised Hessian").value
-    else:
-        eff = float(tic_tr.rank)
+    sol = curv.penalized_solve(rcond)
+    sol.warn(stacklevel=4)  # once per call, to the caller of criteria()/flatness()
+    gc = GaugeComplement(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
     lam = _default_lambda(curv) if soft_rank_lambda is None else float(soft_rank_lambda)
-    ev = linalg.eigvalsh(H) if H.size else np.zeros(0)
-    sr = soft_rank(ev, lam, rcond)
-    pos = np.clip(ev, 0.0, None)
+    if sol.subspace is None:
+        ev = _eigvalsh(gc.restrict(curv.hessian))
+        ev_sr = ev
+    else:  # soft rank on the subspace of the TIC penalty (eigenvalues only)
+        ev_sr = _eigvalsh(gc.restrict(curv.hessian, subset=sol.subspace))
+        ev = _eigvalsh(gc.restrict(curv.hessian)) if full_spectrum else ev_sr
+    C = gc.restrict(curv.grad_cov)
+    sr = soft_rank(ev_sr, lam, rcond)
+    pos = np.clip(ev_sr, 0.0, None)
     bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)
-    fisher_sr = _fisher_soft_rank(C, lam, rcond)
+    fisher_sr = _fisher_soft_rank(C, lam, rcond, _weighted_grads(curv, C.shape[0]))
 
+    ratio = sol.tic_penalty / sol.effective_dim if sol.effective_dim > 0 else np.nan
+    if ratio < OVERCONFIDENCE_RATIO:
+        curv.add_flag("overconfident")
+        warnings.warn(
+            f"{curv.model_name or 'the model'}: overconfident fit, TIC cannot be "
+            f"trusted: tr(H_λ⁻¹C) = {sol.tic_penalty:.3g} is {ratio:.2g} times the "
+            f"effective dimension {sol.effective_dim:.4g} (below "
+            f"{OVERCONFIDENCE_RATIO:g}): the per-sample gradients are far smaller on "
+            "the training rows than the curvature predicts (as near interpolation), "
+            "so TIC's penalty underestimates the gap. Compare such models by "
+            "cross-validation.",
+            OverconfidenceWarning,
+            stacklevel=3,
+        )
     # aliased columns of an unpenalised GLM are not counted (as R and statsmodels)
     L, k, n = curv.nll, curv.n_free_params - n_aliased(curv, rcond), curv.n_samples
     aic = 2.0 * L + 2.0 * k
@@ -300,37 +384,75 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond):
         aic=aic,
         aicc=float(aicc),
         bic=2.0 * L + k * np.log(n),
-        tic=2.0 * L + 2.0 * tic_tr.value,
-        tic_penalty=tic_tr.value,
+        tic=2.0 * L + 2.0 * sol.tic_penalty,
+        tic_penalty=sol.tic_penalty,
         soft_rank=sr,
         soft_rank_lambda=lam,
-        effective_dim=eff,
-        gap_estimate=tic_tr.value / n,
-        numerical_rank=int(tic_tr.rank),
+        effective_dim=sol.effective_dim,
+        gap_estimate=sol.tic_penalty / n,
+        numerical_rank=int(sol.rank),
         stationarity=curv.stationarity,
         soft_rank_estimate=bounds.estimate,
         soft_rank_lower=bounds.lower,
         soft_rank_upper=bounds.upper,
-        hessian_rank=numerical_rank(ev, rcond),
+        hessian_rank=numerical_rank(ev_sr, rcond),
         fisher_soft_rank=fisher_sr,
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
+        penalty_ratio=float(ratio),
     )
     return crit, ev, C
 
 
-def _fisher_soft_rank(C, lam, rcond):
-    """``tr(C (C + λI)⁻¹) = k - λ ‖L⁻¹‖_F²`` with ``C + λI = L Lᵀ`` (``λ > 0``)."""
+def _eigvalsh(M):
+    """Eigenvalues of a symmetric matrix (values only; ``M`` is not modified).
+
+    LAPACK's drivers for values only (MRRR ``evr``, divide and conquer ``evd``,
+    QR ``ev``) all reduce to the tridiagonal form and then run ``sterf``: they take
+    the same time on network Hessians (0.66–0.69 s at d = 2410), so the default is
+    kept.  Eigenvectors, which none of the criteria need, would cost 2.5× (``evd``,
+    ``evr``) to 10× (``evx``) more.
+    """
+    if not M.size:
+        return np.zeros(0)
+    return linalg.eigvalsh(M, check_finite=False)
+
+
+def _weighted_grads(curv, k):
+    """``W^{1/2} G`` when it is cheaper than ``C`` for the Fisher soft rank, else None.
+
+    With fewer rows than parameters, ``C = GᵀWG`` has the non-zero eigenvalues of
+    the ``n × n`` Gram matrix ``W^{1/2} G Gᵀ W^{1/2}``; network curvatures carry
+    their sample weights (``sample_weight``) for this.
+    """
+    w = getattr(curv, "sample_weight", None)
+    if w is None or curv.n_rows >= k:
+        return None
+    G = curv.per_sample_grads
+    w = np.asarray(w, dtype=float)
+    return G if np.all(w == 1.0) else np.sqrt(w)[:, None] * G
+
+
+def _fisher_soft_rank(C, lam, rcond, wgrads=None):
+    """``tr(C (C + λI)⁻¹) = k - λ ‖L⁻¹‖_F²`` with ``C + λI = L Lᵀ`` (``λ > 0``).
+
+    With ``wgrads = W^{1/2} G`` (``n < k`` rows), the same sum over the ``n × n``
+    Gram matrix ``K = W^{1/2} G Gᵀ W^{1/2}`` (one symmetric rank-k update), whose
+    non-zero eigenvalues are those of ``C``: ``n - λ tr((K + λI)⁻¹)``.
+    """
     k = C.shape[0]
     if k == 0:
         return 0.0
+    if lam > 0 and wgrads is not None and wgrads.shape[0] < k:
+        # A Aᵀ for C-ordered A (n × k): Aᵀ is the Fortran-ordered array syrk needs
+        C = linalg.blas.dsyrk(1.0, wgrads.T, trans=1, lower=1)
+        k = C.shape[0]
     if lam > 0:
-        try:
-            L = linalg.cholesky(C + lam * np.eye(k), lower=True, check_finite=False)
-            Linv, info = linalg.lapack.dtrtri(L, lower=1)
+        A = C + lam * np.eye(k)
+        L, info = linalg.lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
+        if info == 0:
+            Linv, info = linalg.lapack.dtrtri(L, lower=1, overwrite_c=1)
             if info == 0:
-                return float(max(k - lam * np.sum(Linv**2), 0.0))
-        except linalg.LinAlgError:  # pragma: no cover - C ⪰ 0, so C + λI is PD
-            pass
-    ev = linalg.eigvalsh(C)
+                return float(max(k - lam * np.sum(np.tril(Linv) ** 2), 0.0))
+    ev = linalg.eigvalsh(C, lower=True)
     return soft_rank(ev, lam) if lam > 0 else float(numerical_rank(ev, rcond))

@@ -290,8 +290,9 @@ def select_notes(result):
     """The notes of a ``select`` result (also in ``--json``), one line each.
 
     An "extend the grid" note for each criterion that picks the first or last grid
-    value, then the TIC/CV disagreement note (:func:`_disagreement_note`), then one
-    line per reliability flag raised on some rows.
+    value, then the TIC/CV disagreement note (:func:`_disagreement_note`), one line
+    when TIC's own pick is flagged (:func:`_flagged_pick_note`), then one line per
+    reliability flag raised on some rows.
 
     Parameters
     ----------
@@ -306,6 +307,9 @@ def select_notes(result):
     note = _disagreement_note(result)
     if note:
         notes.append(note)
+    flagged = _flagged_pick_note(result)
+    if flagged:
+        notes.append(flagged)
     notes += _flag_notes(result)
     return notes
 
@@ -492,6 +496,31 @@ def format_select(result):
 def _flags_cell(flags):
     """The ``flags`` column: short labels joined by commas, ``-`` when none."""
     return ",".join(FLAG_LABELS.get(f, f) for f in flags) if flags else "-"
+
+
+def _flagged_pick_note(result):
+    """One line when TIC's pick carries a reliability flag (e.g. overconfident), or "".
+
+    The flags come from :attr:`ticselect.Criteria.flags` of the picked row.
+    """
+    pick = result["picks"].get("tic")
+    if pick is None:
+        return ""
+    row = result["candidates"][pick["index"]]
+    flags = row.get("flags") or []
+    if not flags:
+        return ""
+    param = result["param"]
+    n_flagged = sum(bool(r.get("flags")) for r in result["candidates"])
+    return (
+        f"TIC's pick {param}={row[param]:.4g} is flagged "
+        f"({', '.join(flags)}): TIC cannot be trusted there; {n_flagged} of "
+        f"{len(result['candidates'])} rows are flagged. Prefer CV's pick."
+        if "cv" in result["picks"]
+        else f"note: TIC's pick {param}={row[param]:.4g} is flagged "
+        f"({', '.join(flags)}): TIC cannot be trusted there; {n_flagged} of "
+        f"{len(result['candidates'])} rows are flagged. Use --cv K to compare."
+    )
 
 
 def _disagreement_note(result):

@@ -23,6 +23,7 @@ from ._groups import group_grad_cov
 from ._identify import check_likelihood_exists, note_aliased
 from ._result import STATIONARITY_TOL
 from ._separation import check_separation
+from ._timing import DEFAULT_MAX_SECONDS
 from .adapters.sklearn_glm import SKLEARN_GLMS, frequency_n, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
 from .adapters.sklearn_sgd_cv import SKLEARN_SGD_CV, sklearn_sgd_cv_spec
@@ -61,7 +62,16 @@ def _unsupported(model):
     )
 
 
-def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
+def dispatch(
+    model,
+    X,
+    y,
+    sample_weight,
+    *,
+    dispersion=None,
+    max_memory=None,
+    max_seconds=DEFAULT_MAX_SECONDS,
+):
     """Route ``model`` to its adapter and return its :class:`Curvature`.
 
     Parameters
@@ -73,6 +83,8 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
     dispersion : None or float
         See :func:`ticselect.curvature`.
     max_memory : float or None
+        See :func:`ticselect.curvature`.
+    max_seconds : float or None
         See :func:`ticselect.curvature`.
 
     Returns
@@ -88,6 +100,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             sample_weight,
             dispersion=dispersion,
             max_memory=max_memory,
+            max_seconds=max_seconds,
         )
     if isinstance(model, Pipeline):
         check_fitted(model)
@@ -101,6 +114,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             sample_weight,
             dispersion=dispersion,
             max_memory=max_memory,
+            max_seconds=max_seconds,
         )
     if is_statsmodels_results(model):
         check_own_data(model, X, y, sample_weight)
@@ -131,7 +145,13 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
         yv = validate_y(y, Xv.shape[0]) if not _multi_output(model) else y
         w = check_sample_weight(sample_weight, Xv.shape[0])
         return mlp_curvature(
-            model, Xv, yv, w, dispersion=dispersion, max_memory=max_memory
+            model,
+            Xv,
+            yv,
+            w,
+            dispersion=dispersion,
+            max_memory=max_memory,
+            max_seconds=max_seconds,
         )
     raise _unsupported(model)
 
@@ -200,6 +220,7 @@ def curvature(
     stationarity_tol=STATIONARITY_TOL,
     max_memory=None,
     groups=None,
+    max_seconds=DEFAULT_MAX_SECONDS,
 ):
     """Exact Hessian, per-sample gradients and gradient covariance of a fitted model.
 
@@ -239,6 +260,12 @@ def curvature(
         and sandwich standard errors honour within-group dependence.  ``H``, the NLL
         and ``n_samples`` (used by BIC and AICc) still count rows.  With one row per
         group (and unit weights) the result equals the ungrouped one.
+    max_seconds : float or None, default=60
+        Time budget of an MLP's exact curvature and criteria: when the estimate
+        (from ``d``, ``n`` and this machine's matrix-multiply rate, see
+        :mod:`ticselect.curvature._timing`) exceeds it, a ``ValueError`` giving the
+        estimate and the matrix-free alternative is raised at once, before any
+        ``d × d`` array is allocated.  ``None`` disables the guard.
 
     Returns
     -------
@@ -265,7 +292,13 @@ def curvature(
     ((31, 31), 31)
     """
     curv = dispatch(
-        model, X, y, sample_weight, dispersion=dispersion, max_memory=max_memory
+        model,
+        X,
+        y,
+        sample_weight,
+        dispersion=dispersion,
+        max_memory=max_memory,
+        max_seconds=max_seconds,
     )
     if groups is not None:
         group_grad_cov(curv, groups)

@@ -208,12 +208,6 @@ def criteria_hessian(curv):
     -------
     ndarray of shape (n_params, n_params)
     """
-    H = curv.penalized_hessian
-    if curv.family == "mlp" or not curv.dispersion_is_param or _unpenalised(curv):
-        return H
-    idx = _coef_index(curv)
-    cross = curv.penalty[idx] * curv.params[idx] / curv.dispersion
-    H = H.copy()
-    H[idx, -1] -= cross
-    H[-1, idx] -= cross
-    return H
+    # the cross-term lives in Curvature.penalized_hessian, so that the shared
+    # factorisation (Curvature.penalized_solve) and every consumer see the same H_λ
+    return curv.penalized_hessian

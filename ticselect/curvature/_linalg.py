@@ -20,6 +20,7 @@ from scipy import linalg
 
 __all__ = [
     "DEFAULT_RCOND",
+    "GaugeComplement",
     "newton_decrement",
     "SingularHessianWarning",
     "TraceResult",
@@ -97,6 +98,176 @@ def complement_basis(gauge, dim):
     if gauge is None or gauge.shape[1] == 0:
         return np.eye(dim)
     return linalg.null_space(np.asarray(gauge).T)
+
+
+class GaugeComplement:
+    """The orthogonal complement of the gauge directions, without a dense basis.
+
+    ``Qᵀ M Q`` for an orthonormal basis ``Q`` of ``span(gauge)^⊥`` in
+    ``O(d²·g)`` flops instead of the ``O(d³)`` of a dense ``Q``: the basis is the
+    trailing ``d - g`` columns of the orthogonal factor ``P`` of a Householder QR of
+    the gauge, so ``Qᵀ M Q`` is ``Pᵀ M P`` with the ``g`` leading rows and columns
+    dropped.  When the gauge directions have disjoint supports (the softmax gauges
+    of multinomial GLMs and networks: one direction per input, spread over the ``K``
+    classes), ``P`` is a product of ``g`` commuting reflectors, each acting on the
+    ``K`` entries of one direction: ``Pᵀ M P`` costs ``O(d·g·K)`` and the
+    complement is spanned by every coordinate axis except one "pivot" per gauge
+    direction (reflected within its block), an explicit reference-class
+    parameterisation.  Traces and eigenvalues of the restricted matrices do not
+    depend on the choice of orthonormal basis, so they equal those of
+    :func:`complement_basis` / :func:`restrict`.
+
+    Parameters
+    ----------
+    gauge : ndarray of shape (d, g) or None
+        Orthonormal columns spanning the directions to remove (``None`` or ``g = 0``
+        for none).
+    dim : int
+        Ambient dimension ``d``.
+
+    Examples
+    --------
+    >>> g = np.array([[1.0], [1.0], [0.0]]) / np.sqrt(2)
+    >>> gc = GaugeComplement(g, 3)
+    >>> M = np.diag([1.0, 3.0, 5.0])
+    >>> bool(np.allclose(np.linalg.eigvalsh(gc.restrict(M)),
+    ...                  np.linalg.eigvalsh(restrict(M, complement_basis(g, 3)))))
+    True
+    """
+
+    def __init__(self, gauge, dim):
+        self.dim = int(dim)
+        U = None if gauge is None else np.asarray(gauge, dtype=float)
+        self.n_gauge = 0 if U is None else U.shape[1]
+        self._blocks = None
+        self._qr = None
+        if not self.n_gauge:
+            self.keep = None
+            return
+        supports = [np.flatnonzero(U[:, j]) for j in range(self.n_gauge)]
+        sizes = {s.size for s in supports}
+        flat = np.concatenate(supports)
+        if len(sizes) == 1 and np.unique(flat).size == flat.size and flat.size:
+            # disjoint blocks of equal size K: one reflector per block, mapping the
+            # unit vector u to -sign(u_p) e_p with p the largest entry of u
+            idx = np.stack(supports)  # (g, K)
+            u = np.take_along_axis(U, idx.T, axis=0).T  # (g, K)
+            piv = np.argmax(np.abs(u), axis=1)
+            v = u.copy()
+            rows = np.arange(self.n_gauge)
+            v[rows, piv] += np.where(u[rows, piv] >= 0, 1.0, -1.0)
+            beta = 2.0 / np.sum(v * v, axis=1)
+            self._blocks = (idx, v, beta)
+            pivots = idx[rows, piv]
+        else:
+            qr, tau = linalg.qr(U, mode="raw")[0]
+            self._qr = (qr, tau)
+            pivots = np.arange(self.n_gauge)
+        mask = np.ones(self.dim, dtype=bool)
+        mask[pivots] = False
+        self.keep = np.flatnonzero(mask)
+
+    @property
+    def n_free(self):
+        """Dimension ``k = d - g`` of the complement, int."""
+        return self.dim - self.n_gauge
+
+    def _reflect_rows(self, M):
+        """``Pᵀ M`` in place (``M`` of shape (d, m)); ``P`` is symmetric for blocks."""
+        if self._blocks is not None:
+            idx, v, beta = self._blocks
+            rows = M[idx]  # (g, K, m)
+            w = np.einsum("gk,gkm->gm", v, rows)
+            rows -= (beta[:, None] * v)[:, :, None] * w[:, None, :]
+            M[idx] = rows
+            return M
+        qr, tau = self._qr
+        lwork = max(1, 64 * M.shape[1])
+        out, _, info = linalg.lapack.dormqr("L", "T", qr, tau, M, lwork)
+        return out
+
+    def restrict(self, M, subset=None):
+        """``Qᵀ M Q`` for a symmetric ``M`` of shape (d, d); ``M`` itself without gauge.
+
+        With block gauges, ``P = I - V diag(β) Vᵀ`` (``V`` the reflector vectors),
+        so ``P M P = M - V Wᵀ - W Vᵀ`` with ``W = M V diag(β) - V S / 2`` and
+        ``S = diag(β) Vᵀ M V diag(β)``: one gather of the kept rows and columns of
+        ``M`` plus updates of the ``g·(K-1)`` rows and columns the reflectors touch.
+
+        Parameters
+        ----------
+        M : ndarray of shape (d, d)
+            Symmetric matrix (not modified).
+        subset : ndarray of int or None, default=None
+            Return only these rows and columns of the result (indices in ``0..k-1``).
+
+        Returns
+        -------
+        ndarray of shape (k, k), or (len(subset), len(subset))
+        """
+        if not self.n_gauge:
+            return M if subset is None else M[np.ix_(subset, subset)]
+        if self._blocks is None:
+            B = self._reflect_rows(np.array(M, dtype=float, order="C"))
+            # P M P = (Pᵀ (Pᵀ M)ᵀ)ᵀ, and Pᵀ M P is symmetric
+            B = self._reflect_rows(np.ascontiguousarray(B.T))
+            B = B[np.ix_(self.keep, self.keep)]
+            return B if subset is None else B[np.ix_(subset, subset)]
+        idx, v, beta = self._blocks
+        keep = self.keep if subset is None else self.keep[subset]
+        MV = np.einsum("dgk,gk->dg", M[:, idx], v)  # (d, g)
+        S = np.einsum("gk,gkh->gh", v, MV[idx]) * beta[:, None] * beta[None, :]
+        W = MV * beta[None, :]
+        W[idx] -= 0.5 * v[:, :, None] * S[:, None, :]
+        B = M[np.ix_(keep, keep)]
+        # rows/columns of the result that lie in a reflector's block
+        pos = self._positions(keep)  # (g, K): position in keep, or -1
+        Wk = W[keep]  # (m, g)
+        for j in range(self.n_gauge):
+            hit = pos[j] >= 0
+            if not np.any(hit):
+                continue
+            rows, vj = pos[j][hit], v[j][hit]
+            B[rows, :] -= vj[:, None] * Wk[:, j][None, :]
+            B[:, rows] -= Wk[:, j][:, None] * vj[None, :]
+        return B
+
+    def _positions(self, keep):
+        """Position in ``keep`` of every block entry (``-1`` when not kept)."""
+        where = np.full(self.dim, -1, dtype=np.intp)
+        where[keep] = np.arange(keep.size)
+        return where[self._blocks[0]]
+
+    def vector(self, x):
+        """``Qᵀ x`` for ``x`` of shape (d,), shape (k,)."""
+        if not self.n_gauge:
+            return np.asarray(x, dtype=float)
+        y = self._reflect_rows(np.array(x, dtype=float)[:, None])
+        return y[self.keep, 0]
+
+    def diagonal(self, p):
+        """``Qᵀ diag(p) Q``: a vector when it is diagonal, else a (k, k) array.
+
+        It is diagonal without gauge, and for block gauges whose blocks carry one
+        penalty value each (every softmax gauge: the ``K`` class coefficients of
+        one input share their penalty).
+
+        Parameters
+        ----------
+        p : ndarray of shape (d,)
+
+        Returns
+        -------
+        ndarray of shape (k,) or (k, k)
+        """
+        p = np.asarray(p, dtype=float)
+        if not self.n_gauge:
+            return p
+        if self._blocks is not None:
+            vals = p[self._blocks[0]]
+            if np.all(vals == vals[:, :1]):
+                return p[self.keep]
+        return self.restrict(np.diag(p))
 
 
 def restrict(M, Q):

@@ -63,7 +63,8 @@ import warnings
 
 import numpy as np
 
-from ._linalg import complement_basis, newton_decrement, restrict
+from ._factor import penalized_solve
+from ._linalg import DEFAULT_RCOND
 
 __all__ = [
     "DECREMENT_TOL",
@@ -279,23 +280,68 @@ class Curvature:
 
     @property
     def newton_decrement(self):
-        """``gradientᵀ H_λ⁺ gradient / 2`` in NLL units (0 at an exact optimum).
+        """``gradientᵀ H_λ⁻¹ gradient / 2`` in NLL units (0 at an exact optimum).
 
-        Computed on first access on the complement of the gauge directions.
+        Computed on first access on the complement of the gauge directions, from
+        the one factorisation of :meth:`penalized_solve` (on its well-determined
+        subspace when ``H_λ`` is not positive definite).
         """
-        if not hasattr(self, "_newton_decrement"):
-            Q = complement_basis(
-                self.gauge if self.gauge.shape[1] else None, self.n_params
+        return self.penalized_solve().newton_decrement
+
+    def penalized_solve(self, rcond=DEFAULT_RCOND):
+        """The one factorisation of the gauge-restricted ``H_λ``, cached per ``rcond``.
+
+        Parameters
+        ----------
+        rcond : float, default=1e-10
+            Relative cutoff (see :mod:`ticselect.curvature._factor`).
+
+        Returns
+        -------
+        PenalizedSolve
+            TIC penalty, effective dimension and Newton decrement, with the route
+            and subspace used.
+        """
+        cache = self.__dict__.setdefault("_solves", {})
+        key = float(rcond)
+        if key not in cache:
+            cross = self._dispersion_cross()
+            cache[key] = penalized_solve(
+                self.hessian if cross is None else self.hessian + cross,
+                self.grad_cov,
+                self.penalty,
+                self.gradient,
+                self.gauge if self.gauge.shape[1] else None,
+                rcond=key,
             )
-            self._newton_decrement = newton_decrement(
-                restrict(self.penalized_hessian, Q), Q.T @ self.gradient
-            )
-        return self._newton_decrement
+        return cache[key]
 
     @property
     def penalized_hessian(self):
-        """``H_λ = H + diag(penalty)``, ndarray of shape (n_params, n_params)."""
-        return self.hessian + np.diag(self.penalty)
+        """``H_λ``, the Hessian of the penalised loss, shape (n_params, n_params).
+
+        ``H + diag(penalty)``; for a penalised GLM whose penalty is in deviance units
+        (``λ = c/φ``: ``Ridge``, ``GammaRegressor``, ``TweedieRegressor``) and whose
+        dispersion ``φ`` is estimated, the coefficient–dispersion block also holds the
+        penalty's own cross-derivative ``-λβ/φ`` (see
+        :mod:`ticselect.curvature._identify`), so that ``H_λ`` of a convex ridge fit is
+        positive definite.
+        """
+        H = self.hessian + np.diag(self.penalty)
+        cross = self._dispersion_cross()
+        return H if cross is None else H + cross
+
+    def _dispersion_cross(self):
+        """``∂²/∂β∂φ`` of a penalty ``λ(φ) = c/φ`` (``None`` when there is none)."""
+        if self.family == "mlp" or not self.dispersion_is_param:
+            return None
+        idx = np.arange(self.n_params - 1)
+        pen = self.penalty[idx]
+        if not np.any(pen > 0):
+            return None
+        cross = np.zeros((self.n_params, self.n_params))
+        cross[idx, -1] = cross[-1, idx] = -pen * self.params[idx] / self.dispersion
+        return cross
 
     @property
     def per_sample_grads(self):

@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
 from ..criteria import criteria
 from ..curvature import curvature
 from ..curvature._result import STATIONARITY_TOL
+from ..curvature._timing import DEFAULT_MAX_SECONDS
 
 __all__ = ["InformationCriteria"]
 
@@ -61,6 +62,9 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
         parameter); a float fixes it.
     stationarity_tol : float, default=1e-2
         Warn when the fit is not a stationary point of its penalised loss.
+    max_seconds : float or None, default=60
+        Time budget of a network's exact curvature and criteria (see
+        :func:`ticselect.curvature`); ``None`` is no limit.
 
     Attributes
     ----------
@@ -98,11 +102,17 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
     _ticselect_wrapper = True
 
     def __init__(
-        self, estimator, *, dispersion=None, stationarity_tol=STATIONARITY_TOL
+        self,
+        estimator,
+        *,
+        dispersion=None,
+        stationarity_tol=STATIONARITY_TOL,
+        max_seconds=DEFAULT_MAX_SECONDS,
     ):
         self.estimator = estimator
         self.dispersion = dispersion
         self.stationarity_tol = stationarity_tol
+        self.max_seconds = max_seconds
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the estimator, then compute its curvature and criteria.
@@ -139,6 +149,7 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
             sample_weight,
             dispersion=self.dispersion,
             stationarity_tol=self.stationarity_tol,
+            max_seconds=self.max_seconds,
         )
         self.criteria_ = criteria(self.curvature_)
         self.n_features_in_ = est.n_features_in_

@@ -1,4 +1,4 @@
-"""Layer 3 — :func:`tic_penalty`: the exact or the matrix-free route, by memory.
+"""Layer 3 — :func:`tic_penalty`: the exact or the matrix-free route, by memory, time.
 
 It lives above :mod:`ticselect.criteria` (the exact route) and the matrix-free
 operators of the curvature wing (the estimated route), where both are visible.
@@ -17,7 +17,8 @@ from ..curvature._matrix_free import (
     curvature_operators,
     estimate_tic_penalty,
 )
-from ..curvature.adapters.sklearn_mlp import exact_memory_need
+from ..curvature._timing import DEFAULT_MAX_SECONDS
+from ..curvature.adapters.sklearn_mlp import exact_memory_need, exact_seconds_need
 
 __all__ = ["tic_penalty"]
 
@@ -30,20 +31,24 @@ def tic_penalty(
     *,
     method="auto",
     max_memory=None,
+    max_seconds=DEFAULT_MAX_SECONDS,
     dispersion=None,
     n_matvecs=60,
     random_state=None,
     cg_tol=1e-8,
 ):
-    """``tr(H_λ⁻¹ C)`` exactly when the dense curvature fits in memory, else estimated.
+    """``tr(H_λ⁻¹ C)`` exactly when the dense curvature fits in memory and time.
 
-    The memory guard: for a network, the peak memory of the exact curvature
+    The guards: for a network, the peak memory of the exact curvature
     (:func:`~ticselect.curvature.adapters.sklearn_mlp.exact_memory_bytes`) is
-    compared with ``max_memory``.  ``method="auto"`` computes the exact value
-    (``error = 0``) when it fits and otherwise the matrix-free Hutch++/CG estimate of
+    compared with ``max_memory``, and its estimated time (from ``d``, ``n`` and this
+    machine's matrix-multiply rate, :mod:`ticselect.curvature._timing`) with
+    ``max_seconds``.  ``method="auto"`` computes the exact value (``error = 0``) when
+    both fit and otherwise the matrix-free Hutch++/CG estimate of
     :func:`~ticselect.estimate_tic_penalty`; ``"exact"`` always computes it exactly
-    and raises a ``ValueError`` giving the size in GiB when it does not fit;
-    ``"matrix_free"`` always estimates.  Models other than networks are always exact.
+    and raises a ``ValueError`` giving the size in GiB or the time in seconds when it
+    does not fit; ``"matrix_free"`` always estimates.  Models other than networks
+    are always exact.
 
     Parameters
     ----------
@@ -55,6 +60,8 @@ def tic_penalty(
         See above.
     max_memory : float or None, default=None
         Budget in bytes; ``None`` is half the physical memory.
+    max_seconds : float or None, default=60
+        Time budget in seconds; ``None`` is no limit.
     dispersion : None or float, default=None
         As for :func:`ticselect.curvature`.
     n_matvecs, random_state, cg_tol
@@ -87,9 +94,18 @@ def tic_penalty(
         n = 0 if Xt is None else np.shape(Xt)[0]  # None: curvature() raises
         need, budget = exact_memory_need(est, n, dispersion, max_memory)
         exact = need <= budget
+        if exact:
+            secs, limit = exact_seconds_need(est, n, dispersion, max_seconds)
+            exact = secs <= limit
     if exact:
         curv = curvature(
-            model, X, y, sample_weight, dispersion=dispersion, max_memory=max_memory
+            model,
+            X,
+            y,
+            sample_weight,
+            dispersion=dispersion,
+            max_memory=max_memory,
+            max_seconds=max_seconds,
         )
         return Estimate(float(criteria(curv).tic_penalty), 0.0, 0)
     ops = curvature_operators(model, X, y, sample_weight, dispersion=dispersion)

@@ -13,7 +13,10 @@ Besides the quantities at ``θ̂``, the curvature carries (for flatness measures
 - ``layers``: one ``dict`` per weight layer ``l`` with ``"weights"``, an int array of
   shape ``(fan_in, fan_out)`` whose entry ``[a, s]`` is the index in ``θ`` of
   ``coefs_[l][a, s]``, and ``"bias"``, an int array of shape ``(fan_out,)`` with the
-  indices of ``intercepts_[l]``; plus ``activation`` (the hidden activation).
+  indices of ``intercepts_[l]``; plus ``activation`` (the hidden activation) and
+  ``sample_weight`` (the frequency weights, shape ``(n_rows,)``: with fewer rows than
+  parameters :func:`ticselect.criteria` takes the Fisher soft rank from the
+  ``n × n`` Gram matrix of the weighted gradients).
   Set as attributes after construction (``Curvature.__init__`` does not take them).
 """
 
@@ -37,10 +40,12 @@ from .._mlp import (
 )
 from .._output import OutputJacobians
 from .._result import Curvature
+from .._timing import DEFAULT_MAX_SECONDS, dense_seconds
 
 __all__ = [
     "exact_memory_bytes",
     "exact_memory_need",
+    "exact_seconds_need",
     "mlp_curvature",
     "mlp_output_jacobians",
     "mlp_spec",
@@ -142,6 +147,43 @@ def exact_memory_need(est, n_rows, dispersion=None, max_memory=None):
     need = exact_memory_bytes(sizes, n_rows, _n_extra(est, dispersion))
     budget = _default_max_memory() if max_memory is None else float(max_memory)
     return need, budget
+
+
+def _n_params(est, dispersion):
+    d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_)
+    return d + _n_extra(est, dispersion)
+
+
+def exact_seconds_need(est, n_rows, dispersion=None, max_seconds=DEFAULT_MAX_SECONDS):
+    """Estimated seconds of a network's exact curvature and criteria, and the budget.
+
+    Parameters
+    ----------
+    est : fitted MLPClassifier or MLPRegressor
+    n_rows : int
+        Rows of ``X``.
+    dispersion : None or float, default=None
+        ``None`` counts an estimated ``σ²`` (identity output) as a parameter.
+    max_seconds : float or None, default=60
+        Budget; ``None`` is no limit (and skips the calibration).
+
+    Returns
+    -------
+    need, budget : float
+        :func:`~ticselect.curvature._timing.dense_seconds` of the network (0 when
+        there is no limit) and the budget (``inf`` when there is none).
+    """
+    if max_seconds is None:
+        return 0.0, np.inf
+    if not (isinstance(max_seconds, int | float) and max_seconds > 0):
+        raise ValueError(
+            f"max_seconds must be a positive number or None, got {max_seconds!r}."
+        )
+    d = _n_params(est, dispersion)
+    slow = dense_seconds(d, n_rows, rate=1e9)  # at 1 GFlop/s: no calibration needed
+    if slow <= max_seconds:
+        return slow, float(max_seconds)
+    return dense_seconds(d, n_rows), float(max_seconds)
 
 
 def _model_name(est):
@@ -330,6 +372,7 @@ def mlp_curvature(
     dispersion=None,
     method="auto",
     max_memory=None,
+    max_seconds=DEFAULT_MAX_SECONDS,
 ):
     """Exact :class:`~ticselect.Curvature` of a fitted scikit-learn MLP.
 
@@ -354,6 +397,9 @@ def mlp_curvature(
         between the two routes by this same memory estimate).
     max_memory : float or None, default=None
         Memory budget in bytes; ``None`` is half the physical memory.
+    max_seconds : float or None, default=60
+        Time budget of the curvature and its criteria (see
+        :func:`exact_seconds_need`); ``None`` is no limit.
 
     Returns
     -------
@@ -363,7 +409,8 @@ def mlp_curvature(
     ------
     ValueError
         Non-finite weights, input width mismatch, bad targets, or an exact request that
-        does not fit in ``max_memory`` (the message gives the size in GiB).
+        does not fit in ``max_memory`` (the message gives the size in GiB) or would
+        take longer than ``max_seconds`` (the message gives the estimate).
 
     Examples
     --------
@@ -381,9 +428,8 @@ def mlp_curvature(
     if method not in ("auto", "exact"):
         raise ValueError(f"method must be 'auto' or 'exact', got {method!r}.")
     need, budget = exact_memory_need(est, X.shape[0], dispersion, max_memory)
+    d = _n_params(est, dispersion)
     if need > budget:
-        d = sum((W.shape[0] + 1) * W.shape[1] for W in est.coefs_)
-        d += _n_extra(est, dispersion)
         hint = (
             "Use the matrix-free estimators (ticselect.curvature_operators, "
             "estimate_tic_penalty, estimate_trace, top_eigenvalues) instead"
@@ -394,6 +440,16 @@ def mlp_curvature(
             f"The exact Hessian of this network ({d} parameters, {X.shape[0]} rows) "
             f"needs about {need / _GIB:.2f} GiB, more than the budget of "
             f"{budget / _GIB:.2f} GiB. {hint}."
+        )
+    seconds, limit = exact_seconds_need(est, X.shape[0], dispersion, max_seconds)
+    if seconds > limit:
+        raise ValueError(
+            f"The exact curvature and criteria of this network ({d} parameters, "
+            f"{X.shape[0]} rows) would take about {seconds:.3g} s on this machine, "
+            f"more than max_seconds={limit:g}: use the matrix-free estimators "
+            "(ts.tic_penalty(model, X, y), which routes to estimate_tic_penalty, or "
+            "ts.curvature_operators with hessian_spectral_density), or pass a larger "
+            "max_seconds (None for no limit)."
         )
     names_in = getattr(est, "feature_names_in_", None)
     p = X.shape[1]
@@ -442,6 +498,7 @@ def mlp_curvature(
     curv.layers = _layers(spec)
     curv.activation = spec.activation
     curv.output_jacobians_fn = partial(mlp_output_jacobians, spec)
+    curv.sample_weight = w
     return curv
 
 
