@@ -38,6 +38,7 @@ DOCUMENTED = (
     ts.SeparationWarning,
     ts.SingularHessianWarning,
     ts.NotStationaryWarning,
+    ts.OverconfidenceWarning,  # issue 15: n ≈ k fits nearly interpolate
 )
 
 
@@ -221,7 +222,7 @@ def test_degenerate_draws_never_a_silent_nan(kind, family, p, penalised, seed):
     assert finite.all() or cats & set(DOCUMENTED)
     if kind in ("constant", "duplicated") and not penalised:
         assert "rank_deficient" in crit.flags
-        assert crit.n_params < ts.curvature(model, X, y).n_free_params or True
+        assert crit.n_params < ts.curvature(model, X, y).n_free_params
     if not crit.reliable:
         assert cats & set(DOCUMENTED), (crit.flags, cats)
 
