@@ -512,14 +512,11 @@ def _flagged_pick_note(result):
         return ""
     param = result["param"]
     n_flagged = sum(bool(r.get("flags")) for r in result["candidates"])
+    advice = "Prefer CV's pick." if "cv" in result["picks"] else "Use --cv K."
     return (
-        f"TIC's pick {param}={row[param]:.4g} is flagged "
+        f"warning: TIC's pick {param}={row[param]:.4g} is flagged "
         f"({', '.join(flags)}): TIC cannot be trusted there; {n_flagged} of "
-        f"{len(result['candidates'])} rows are flagged. Prefer CV's pick."
-        if "cv" in result["picks"]
-        else f"note: TIC's pick {param}={row[param]:.4g} is flagged "
-        f"({', '.join(flags)}): TIC cannot be trusted there; {n_flagged} of "
-        f"{len(result['candidates'])} rows are flagged. Use --cv K to compare."
+        f"{len(result['candidates'])} rows are flagged. {advice}"
     )
 
 
