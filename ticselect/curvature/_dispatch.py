@@ -20,8 +20,9 @@ from .._validation import (
 )
 from ._glm import glm_curvature
 from ._result import STATIONARITY_TOL
+from ._rows import GLMRows, MLPRows, attach_rows
 from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
-from .adapters.sklearn_mlp import mlp_curvature
+from .adapters.sklearn_mlp import mlp_curvature, mlp_spec
 from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
 
 __all__ = ["SUPPORTED", "curvature", "dispatch", "is_wrapper", "is_sklearn_mlp"]
@@ -92,7 +93,7 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             )
         spec = statsmodels_spec(model)
         spec.family.check_y(spec.y)
-        return glm_curvature(spec, dispersion=dispersion)
+        return _glm_with_rows(spec, dispersion)
     if isinstance(model, SKLEARN_GLMS):
         check_fitted(model)
         Xv = validate_X(X, model)
@@ -100,16 +101,25 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
         w = check_sample_weight(sample_weight, Xv.shape[0])
         spec = sklearn_glm_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
-        return glm_curvature(spec, dispersion=dispersion)
+        return _glm_with_rows(spec, dispersion)
     if is_sklearn_mlp(model):
         check_fitted(model)
         Xv = validate_X(X, model)
         yv = validate_y(y, Xv.shape[0]) if not _multi_output(model) else y
         w = check_sample_weight(sample_weight, Xv.shape[0])
-        return mlp_curvature(
+        curv = mlp_curvature(
             model, Xv, yv, w, dispersion=dispersion, max_memory=max_memory
         )
+        spec = mlp_spec(model, Xv, yv, w, dispersion=dispersion)
+        return attach_rows(curv, MLPRows(spec))
     raise _unsupported(model)
+
+
+def _glm_with_rows(spec, dispersion):
+    """:func:`glm_curvature` plus its per-row model (``curv.rows``, for ALO)."""
+    curv = glm_curvature(spec, dispersion=dispersion)
+    rows = GLMRows(spec, curv.dispersion, curv.dispersion_is_param, curv.n_params)
+    return attach_rows(curv, rows)
 
 
 def is_sklearn_mlp(model):

@@ -167,6 +167,12 @@ class Curvature:
         Reasons the criteria of this fit may not be trusted, found while building it
         (see :data:`RELIABILITY_FLAGS`; e.g. ``"not_stationary"`` once
         :meth:`check_stationarity` has warned).  Empty for a trustworthy fit.
+    rows : object or None
+        Per-row model used by :func:`ticselect.approximate_loo`: each row's loss as a
+        function of its local parameters ``uᵢ = Jᵢθ`` (linear predictors, plus the
+        dispersion when estimated), with ``Jᵢ``, ``∂ℓᵢ/∂uᵢ``, ``∂²ℓᵢ/∂uᵢ²`` and an
+        evaluator of ``ℓᵢ(u)`` (see :mod:`ticselect.curvature._rows`).  Set by
+        :func:`ticselect.curvature` for GLMs and networks; ``None`` otherwise.
 
     Examples
     --------
@@ -238,6 +244,7 @@ class Curvature:
         self.loss_fn = loss_fn
         self.hessian_fn = hessian_fn
         self.flags = []
+        self.rows = None
 
     # ------------------------------------------------------------------ derived
     @property

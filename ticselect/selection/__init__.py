@@ -10,6 +10,7 @@ flatness, calibration and curvature wings and is used only by the command line.
 
 from ._compare import Comparison, compare
 from ._estimator import InformationCriteria
+from ._loo import LOOResult, approximate_loo
 from ._path import CriterionPath, criterion_path
 from ._scoring import (
     HeldOutDataWarning,
@@ -28,6 +29,8 @@ __all__ = [
     "HeldOutDataWarning",
     "InSample",
     "InformationCriteria",
+    "LOOResult",
+    "approximate_loo",
     "check_scoring",
     "compare",
     "criteria_scoring",
