@@ -76,8 +76,13 @@ def test_gaussian_fixed_dispersion_is_exact_loo():
     assert_allclose(alo.pointwise, exact, rtol=0, atol=1e-10)
     assert_allclose(alo.loo_nll, np.sum(w * exact), rtol=1e-12)
     # and the textbook shortcut: residual / (1 - h) for the mean
-    h = np.sum(curv.rows.local(slice(None))[1][:, 0, :] * np.linalg.solve(
-        curv.penalized_hessian, curv.rows.local(slice(None))[1][:, 0, :].T).T, axis=1)
+    h = np.sum(
+        curv.rows.local(slice(None))[1][:, 0, :]
+        * np.linalg.solve(
+            curv.penalized_hessian, curv.rows.local(slice(None))[1][:, 0, :].T
+        ).T,
+        axis=1,
+    )
     resid = y - clone(model).fit(X, y, sample_weight=w).predict(X)
     loo_resid = resid / (1 - w * h / 1.3)
     assert_allclose(alo.local_shift[:, 0], resid - loo_resid, atol=1e-10)
@@ -206,8 +211,9 @@ def test_weights_are_leave_one_row_out():
     # the duplicated copy left out alone keeps its twin in the fit: less pessimistic
     assert dup.pointwise[0] < alo.pointwise[0]
     exact = _exact_loo(model, X, y, _logistic_nll, sample_weight=w)
-    assert abs(alo.pointwise[0] - exact[0]) < 0.1 * abs(exact[0] - curv.rows.nll(
-        slice(0, 1), curv.rows.local(slice(0, 1))[0])[0])
+    assert abs(alo.pointwise[0] - exact[0]) < 0.1 * abs(
+        exact[0] - curv.rows.nll(slice(0, 1), curv.rows.local(slice(0, 1))[0])[0]
+    )
     assert_allclose(alo.loo_nll, np.sum(w * alo.pointwise))
     assert alo.n_samples == N + 1
 
@@ -230,8 +236,15 @@ def test_network_alo_against_refits():
     # Networks: Gauss–Newton downdate; compare with warm-started exact refits.
     rng, X = _data(11, n=40, p=3)
     y = (X[:, 0] - X[:, 1] + 0.5 * rng.normal(size=40) > 0).astype(int)
-    kw = dict(hidden_layer_sizes=(3,), activation="tanh", alpha=1.0, solver="lbfgs",
-              tol=1e-12, max_iter=20000, random_state=0)
+    kw = dict(
+        hidden_layer_sizes=(3,),
+        activation="tanh",
+        alpha=1.0,
+        solver="lbfgs",
+        tol=1e-12,
+        max_iter=20000,
+        random_state=0,
+    )
     net = MLPClassifier(**kw).fit(X, y)
     curv = ts.curvature(net, X, y)
     alo = ts.approximate_loo(curv)
@@ -265,3 +278,35 @@ def test_pickled_curvature_keeps_rows():
         curv = ts.curvature(LogisticRegression(tol=1e-10).fit(X, y), X, y)
     again = pickle.loads(pickle.dumps(curv))
     assert_allclose(ts.approximate_loo(again).loo, ts.approximate_loo(curv).loo)
+
+
+def test_scorer_compare_and_path_agree():
+    rng, X = _data(14, n=80, p=6)
+    y = (X[:, 0] + rng.normal(size=80) > 0).astype(int)
+    grid = [0.01, 0.1, 1.0, 100.0]
+    fits = [LogisticRegression(C=C, tol=1e-10).fit(X, y) for C in grid]
+    loos = [ts.approximate_loo(ts.curvature(m, X, y)) for m in fits]
+    scorer = ts.get_scorer("neg_alo")
+    # -loo / (2n), the log-loss scale
+    assert_allclose(
+        [scorer(m, X, y) for m in fits], [-r.loo / 160 for r in loos], rtol=1e-10
+    )
+    multi = ts.criteria_scoring("neg_tic", "neg_alo")(fits[1], X, y)
+    assert_allclose(multi["neg_alo"], -loos[1].loo / 160, rtol=1e-10)
+    assert_allclose(multi["neg_tic"], ts.get_scorer("neg_tic")(fits[1], X, y))
+    table = ts.compare(
+        dict(zip(map(str, grid), fits, strict=True)), X, y, sort_by="alo"
+    )
+    assert table.best == str(grid[int(np.argmin([r.loo for r in loos]))])
+    assert_allclose(table.to_dict()["1.0"]["alo"], loos[2].loo, rtol=1e-10)
+    path = ts.criterion_path(LogisticRegression(tol=1e-10), "C", grid, X, y)
+    # warm-started fits agree with the cold ones to the solver tolerance
+    assert_allclose(path.deviance("alo"), [r.loo for r in loos], rtol=1e-6)
+    assert path.best_value("alo") == grid[int(np.argmin([r.loo for r in loos]))]
+    assert "alo" in path.to_dict()["picks"]
+    no_alo = ts.criterion_path(
+        LogisticRegression(tol=1e-10), "C", grid, X, y, alo=False
+    )
+    with pytest.raises(ValueError, match="alo=True"):
+        no_alo.deviance("alo")
+    assert "alo" not in no_alo.to_dict()["picks"]

@@ -13,6 +13,12 @@ holds
   approximation); for TIC it is the same transform applied to TIC, which estimates the
   same expected test deviance as AIC without assuming a correct model.
 
+``alo`` is the approximate leave-one-out deviance ``2·Σᵢwᵢℓᵢ(θ₋ᵢ)`` of
+:func:`~ticselect.approximate_loo` (``alo_se`` its standard error over rows,
+``n_high_leverage`` the rows where one Newton step is unreliable); ``w_alo`` is then the
+pseudo-BMA weight of Yao, Vehtari, Simpson & Gelman (2018, Bayesian Analysis 13(3)).
+A :class:`~ticselect.Criteria` input has no per-row model: its ALO entries are ``nan``.
+
 Weights of a criterion sum to 1 over the models; a model whose criterion is infinite
 (AICc with ``n <= k + 1``) gets ``d = inf`` and weight 0.  All criteria are on the
 deviance scale of :mod:`ticselect.criteria` (``2·NLL + penalty``), so they are only
@@ -35,16 +41,19 @@ from ..criteria import Criteria, criteria
 from ..curvature import curvature
 from ..curvature.adapters.statsmodels import is_statsmodels_results
 from ._estimator import InformationCriteria
+from ._loo import approximate_loo
 
 __all__ = ["Comparison", "compare"]
 
-CRITERIA = ("aic", "aicc", "bic", "tic")
+CRITERIA = ("aic", "aicc", "bic", "tic", "alo")
 COLUMNS = (
     ("loglik", "loglik"),
     ("k", "n_params"),
-    *[(c, c) for c in CRITERIA],
+    *[(c, None if c == "alo" else c) for c in CRITERIA],  # alo: from the LOOResult
     *[(f"d_{c}", None) for c in CRITERIA],
     *[(f"w_{c}", None) for c in CRITERIA],
+    ("alo_se", None),
+    ("n_high_leverage", None),
     ("tic_penalty", "tic_penalty"),
     ("gap_estimate", "gap_estimate"),
     ("stationarity", "stationarity"),
@@ -62,6 +71,8 @@ _SUMMARY_COLUMNS = (
     "tic",
     "d_tic",
     "w_tic",
+    "alo",
+    "d_alo",
     "gap_estimate",
     "stationarity",
 )
@@ -123,18 +134,31 @@ def _default_name(model):
 
 
 def _model_criteria(model, X, y, sample_weight, dispersion):
-    """Return ``(criteria, fitted_model)``, fitting a clone when unfitted."""
+    """Return ``(criteria, fitted_model, loo)``, fitting a clone when unfitted.
+
+    ``loo`` is the :class:`~ticselect.LOOResult` of the fit (``None`` for a
+    :class:`~ticselect.Criteria` input, which has no per-row model).
+    """
     if isinstance(model, Criteria):
-        return model, None
+        return model, None, None
+    crit, fitted = _criteria_and_fit(model, X, y, sample_weight, dispersion)
+    return crit[0], fitted, crit[1]
+
+
+def _with_loo(curv):
+    return criteria(curv), (approximate_loo(curv) if curv.rows is not None else None)
+
+
+def _criteria_and_fit(model, X, y, sample_weight, dispersion):
     if is_statsmodels_results(model):
-        return criteria(curvature(model, dispersion=dispersion)), model
+        return _with_loo(curvature(model, dispersion=dispersion)), model
     if not hasattr(model, "fit"):
         raise TypeError(
             f"compare() takes estimators, Pipelines, InformationCriteria, statsmodels "
             f"results or Criteria, got {type(model).__name__}."
         )
     if isinstance(model, InformationCriteria) and hasattr(model, "criteria_"):
-        return model.criteria_, model
+        return (model.criteria_, _loo_of(model.curvature_)), model
     if not _is_fitted(model):
         if X is None or y is None:
             raise ValueError(
@@ -145,7 +169,8 @@ def _model_criteria(model, X, y, sample_weight, dispersion):
         if isinstance(model, InformationCriteria):
             if dispersion is not None:
                 model.set_params(dispersion=dispersion)
-            return model.fit(X, y, sample_weight=sample_weight).criteria_, model
+            model.fit(X, y, sample_weight=sample_weight)
+            return (model.criteria_, _loo_of(model.curvature_)), model
         kw = {}
         if sample_weight is not None:
             key = "sample_weight"
@@ -154,7 +179,11 @@ def _model_criteria(model, X, y, sample_weight, dispersion):
             kw[key] = sample_weight
         model.fit(X, y, **kw)
     curv = curvature(model, X, y, sample_weight, dispersion=dispersion)
-    return criteria(curv), model
+    return _with_loo(curv), model
+
+
+def _loo_of(curv):
+    return approximate_loo(curv) if getattr(curv, "rows", None) is not None else None
 
 
 def compare(
@@ -179,7 +208,7 @@ def compare(
         Frequency weights.
     names : list of str or None, default=None
         Model names (defaults: the dict keys, or the models' reprs).
-    sort_by : {"tic", "aic", "aicc", "bic"}, default="tic"
+    sort_by : {"tic", "aic", "aicc", "bic", "alo"}, default="tic"
         Criterion that ranks the rows (lowest first).
     dispersion : None or float, default=None
         Passed to :func:`ticselect.curvature`.
@@ -235,11 +264,12 @@ def compare(
         seen[name] = seen.get(name, 0) + 1
         unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
 
-    crits, fitted = [], []
+    crits, fitted, loos = [], [], []
     for m in models:
-        c, f = _model_criteria(m, X, y, sample_weight, dispersion)
+        c, f, loo = _model_criteria(m, X, y, sample_weight, dispersion)
         crits.append(c)
         fitted.append(f)
+        loos.append(loo)
     ns = np.array([c.n_samples for c in crits])
     if not np.allclose(ns, ns[0], rtol=1e-12, atol=0):
         sizes = dict(zip(unique, ns.tolist(), strict=True))
@@ -247,7 +277,7 @@ def compare(
             f"Models were fitted on different numbers of samples ({sizes}); "
             "information criteria are only comparable on the same data."
         )
-    return Comparison(unique, crits, fitted, sort_by=sort_by)
+    return Comparison(unique, crits, fitted, sort_by=sort_by, loos=loos)
 
 
 class Comparison:
@@ -261,6 +291,9 @@ class Comparison:
         Criteria of each model.
     estimators : dict of str to object
         The fitted models (``None`` for a :class:`~ticselect.Criteria` input).
+    loo : dict of str to LOOResult or None
+        Approximate leave-one-out of each model (``None`` for a
+        :class:`~ticselect.Criteria` input).
     sort_by : str
         Ranking criterion.
     columns : list of str
@@ -279,19 +312,28 @@ class Comparison:
     (['x0 only'], 3)
     """
 
-    def __init__(self, names, crits, fitted, *, sort_by="tic"):
+    def __init__(self, names, crits, fitted, *, sort_by="tic", loos=None):
         self.sort_by = sort_by
+        loos = [None] * len(crits) if loos is None else list(loos)
         table = {
             col: np.array([getattr(c, src) for c in crits], dtype=float)
             for col, src in COLUMNS
             if src is not None
         }
+        for col, attr in (("alo", "loo"), ("alo_se", "loo_se")):
+            table[col] = np.array(
+                [np.nan if r is None else getattr(r, attr) for r in loos], dtype=float
+            )
+        table["n_high_leverage"] = np.array(
+            [np.nan if r is None else r.n_high_leverage for r in loos], dtype=float
+        )
         for c in CRITERIA:
             table[f"d_{c}"], table[f"w_{c}"] = akaike_weights(table[c])
         order = np.argsort(table[sort_by], kind="stable")
         self.names = [names[i] for i in order]
         self.criteria = {names[i]: crits[i] for i in order}
         self.estimators = {names[i]: fitted[i] for i in order}
+        self.loo = {names[i]: loos[i] for i in order}
         self.columns = [col for col, _ in COLUMNS]
         self._rows = {}
         for i in order:

@@ -22,6 +22,7 @@ from ..curvature._dispatch import is_sklearn_mlp
 from ..curvature._result import STATIONARITY_TOL
 from ..curvature.adapters.sklearn_glm import SKLEARN_GLMS
 from ._estimator import InformationCriteria
+from ._loo import approximate_loo
 
 __all__ = [
     "HELD_OUT_THRESHOLD",
@@ -68,16 +69,16 @@ def _held_out_statistic(curv):
     return float(np.mean(curv.gradient[keep] ** 2 / c[keep]))
 
 
-def _fitted_criteria(estimator, X, y, sample_weight=None):
-    """Criteria of a fitted estimator (see the module docstring for the data used)."""
+def _fitted_curvature(estimator, X, y, sample_weight=None):
+    """Curvature of a fitted estimator, warning when ``X, y`` look held out."""
     last = final_step(estimator)
     if isinstance(last, InformationCriteria):
-        if not hasattr(last, "criteria_"):
+        if not hasattr(last, "curvature_"):
             raise NotFittedError(
                 "This InformationCriteria instance is not fitted yet; criterion "
-                "scorers read its criteria_ attribute. Call 'fit' first."
+                "scorers read its curvature_ attribute. Call 'fit' first."
             )
-        return last.criteria_
+        return last.curvature_
     curv = curvature(estimator, X, y, sample_weight, stationarity_tol=np.inf)
     stat = _held_out_statistic(curv)
     if stat > HELD_OUT_THRESHOLD:
@@ -91,11 +92,24 @@ def _fitted_criteria(estimator, X, y, sample_weight=None):
             "ticselect.InformationCriteria so that scorers read the criteria computed "
             "at fit time.",
             HeldOutDataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     else:
         curv.check_stationarity(STATIONARITY_TOL)
-    return criteria(curv)
+    return curv
+
+
+def _fitted_criteria(estimator, X, y, sample_weight=None):
+    """Criteria of a fitted estimator (see the module docstring for the data used)."""
+    last = final_step(estimator)
+    if isinstance(last, InformationCriteria):
+        if not hasattr(last, "criteria_"):
+            raise NotFittedError(
+                "This InformationCriteria instance is not fitted yet; criterion "
+                "scorers read its criteria_ attribute. Call 'fit' first."
+            )
+        return last.criteria_
+    return criteria(_fitted_curvature(estimator, X, y, sample_weight))
 
 
 class _CriterionAttr:
@@ -139,6 +153,17 @@ class _CriterionScorer:
 
     def __repr__(self):
         return f"make_criterion_scorer({self.name})"
+
+
+class _ALOScorer(_CriterionScorer):
+    """``neg_alo``: ``-loo / (2n)`` from :func:`~ticselect.approximate_loo`."""
+
+    def __init__(self):
+        super().__init__("alo", _CriterionAttr("loo"))
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        curv = _fitted_curvature(estimator, X, y, sample_weight)
+        return self.value(approximate_loo(curv))
 
 
 def _looks_like_metric(fn):
@@ -222,6 +247,7 @@ _SCORERS = {
     "neg_aic": _CriterionScorer("aic", _CriterionAttr("aic")),
     "neg_aicc": _CriterionScorer("aicc", _CriterionAttr("aicc")),
     "neg_bic": _CriterionScorer("bic", _CriterionAttr("bic")),
+    "neg_alo": _ALOScorer(),
     "neg_gap_estimate": _CriterionScorer(
         "gap_estimate", _CriterionAttr("gap_estimate"), per_sample=False
     ),
@@ -384,11 +410,19 @@ class _MultiCriterionScorer:
 
     def __call__(self, estimator, X, y, sample_weight=None):
         out = {}
-        crit = None
+        crit = curv = None
         for name, scorer in self._scorers.items():
-            if isinstance(scorer, _CriterionScorer):
+            if isinstance(scorer, _ALOScorer):
+                if curv is None:
+                    curv = _fitted_curvature(estimator, X, y, sample_weight)
+                out[name] = scorer.value(approximate_loo(curv))
+            elif isinstance(scorer, _CriterionScorer):
                 if crit is None:
-                    crit = _fitted_criteria(estimator, X, y, sample_weight)
+                    crit = (
+                        criteria(curv)
+                        if curv is not None
+                        else _fitted_criteria(estimator, X, y, sample_weight)
+                    )
                 out[name] = scorer.value(crit)
             elif sample_weight is None:
                 out[name] = scorer(estimator, X, y)
