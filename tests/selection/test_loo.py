@@ -310,3 +310,31 @@ def test_scorer_compare_and_path_agree():
     with pytest.raises(ValueError, match="alo=True"):
         no_alo.deviance("alo")
     assert "alo" not in no_alo.to_dict()["picks"]
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_refined_rows_are_exact_loo(multi):
+    # Near separation the one-step estimate of high-leverage rows falls short; those
+    # rows are iterated to their exact leave-one-out fit (gauge-restricted for the
+    # softmax).
+    rng, X = _data(15, n=40, p=12)
+    y = (X[:, 0] + 0.3 * rng.normal(size=40) > 0).astype(int)
+    if multi:
+        y = y + (X[:, 1] > 0.8)
+    model = LogisticRegression(C=30.0, tol=1e-12, max_iter=100_000)
+    fit = clone(model).fit(X, y)
+    curv = ts.curvature(fit, X, y)
+    alo = ts.approximate_loo(curv)
+    one_step = ts.approximate_loo(curv, refine=False)
+    assert alo.n_refined > 0 and one_step.n_refined == 0
+    rows = np.flatnonzero(alo.refined)
+    exact = np.empty(len(rows))
+    for j, i in enumerate(rows):
+        keep = np.arange(40) != i
+        m = copy.deepcopy(fit).set_params(warm_start=True).fit(X[keep], y[keep])
+        exact[j] = _logistic_nll(m, None, None, None, X[i : i + 1], y[i])
+    # both sides converge to ~1e-8 in θ; the NLL of a high-leverage row amplifies it
+    assert_allclose(alo.pointwise[rows], exact, rtol=1e-4)
+    assert np.sum(np.abs(one_step.pointwise[rows] - exact)) > 1e-2
+    assert_allclose(alo.pointwise[~alo.refined], one_step.pointwise[~alo.refined])
+    assert ts.approximate_loo(curv, max_refine=1).n_refined == 1
