@@ -3,8 +3,9 @@
 What this wing owns: :class:`~ticselect.InformationCriteria` (``_estimator``), the
 scorers and the :class:`~ticselect.InSample` splitter (``_scoring``, public as
 :mod:`ticselect.scoring`), :func:`~ticselect.criterion_path` with its Newton starts
-(``_path``, ``_path_start``), :func:`~ticselect.compare` (``_compare``) and
-:func:`~ticselect.tic_penalty` (``_tic_penalty``).  It builds on the criteria,
+(``_path``, ``_path_start``), :func:`~ticselect.compare` (``_compare``),
+:func:`~ticselect.approximate_loo` (``_loo``) and :func:`~ticselect.tic_penalty`
+(``_tic_penalty``).  It builds on the criteria,
 flatness, calibration and curvature wings and is used only by the command line.
 """
 

@@ -24,6 +24,12 @@ evaluated at the linearised outputs ``uᵢ + Jᵢ(θ₋ᵢ − θ̂)``.  ``metho
 downdate (``uᵢ⁻ⁱ − uᵢ = Mᵢwᵢℓ'ᵢ``): the infinitesimal jackknife, cheaper and
 biased towards optimism where leverage is high.
 
+Where the one-step estimate is unreliable (leverage near 1, below) ``refine=True``
+continues Newton's method on ``F − wᵢℓᵢ`` to convergence for those rows (at most
+``max_refine``, GLMs only), so their value is the exact leave-one-out NLL: the remedy
+PSIS-LOO applies to the rows its diagnostic flags (Vehtari, Gelman & Gabry 2017,
+Statistics and Computing 27).
+
 Cost: one factorisation of ``H_λ`` (on the complement of the gauge directions, as in
 :func:`ticselect.criteria`), then ``O(n·K'·k²)`` for the ``Mᵢ`` in row blocks (for a
 network the ``n·d²·K`` bound); no ``n × n`` matrix is formed.
@@ -46,8 +52,9 @@ Standard error
 Leverage
     ``leverage[i]`` is the spectral radius of ``wᵢΛᵢMᵢ`` (``hᵢwᵢℓ''ᵢ`` for one
     output).  Near 1 the downdated Hessian is nearly singular, the one-step update
-    blows up and is unreliable; rows with ``leverage > leverage_tol`` are flagged in
-    ``high_leverage``.
+    blows up and is unreliable; rows with ``leverage > leverage_tol`` (or whose step
+    leaves the parameter space, e.g. a dispersion ≤ 0) are flagged in
+    ``high_leverage`` and, for GLMs, refined (``refined``).
 """
 
 from __future__ import annotations
@@ -270,7 +277,7 @@ def approximate_loo(
     ...     print(f"C={C:<6} ALO/2n={alo.loo / 200:.3f}  TIC/2n={crit.tic / 200:.3f}")
     C=0.01   ALO/2n=0.311  TIC/2n=0.308
     C=1.0    ALO/2n=0.121  TIC/2n=0.088
-    C=100.0  ALO/2n=0.180  TIC/2n=0.009
+    C=100.0  ALO/2n=0.204  TIC/2n=0.009
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}.")
