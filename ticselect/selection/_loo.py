@@ -121,7 +121,7 @@ class LOOResult:
         Reliability flags of the curvature (see :attr:`ticselect.Criteria.flags`).
     refined : ndarray of bool of shape (n_rows,)
         Rows whose ``pointwise`` value is the exact leave-one-out NLL, found by
-        iterating Newton's method to convergence (``refine=True``); their
+        iterating Newton's method to convergence from ``θ̂`` (``refine=True``); their
         ``local_shift`` and ``leverage`` stay those of the one-step estimate.
 
     Examples
