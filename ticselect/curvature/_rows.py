@@ -326,7 +326,11 @@ class MLPRows(_Rows):
         z = u[:, : self.K]
         s2 = u[:, self.K] if self.s2_is_param else self.spec.sigma2
         with np.errstate(all="ignore"):
-            out = output_loss(self.spec.output, z, Y, s2)[0]
+            if self.s2_is_param:  # identity output, one σ² per row here
+                rss = np.sum((Y - z) ** 2, axis=1)
+                out = 0.5 * self.K * np.log(2 * np.pi * s2) + rss / (2 * s2)
+            else:
+                out = output_loss(self.spec.output, z, Y, s2)[0]
         if self.s2_is_param:
             out = np.where(s2 > 0, out, np.inf)
         return np.where(np.isfinite(out), out, np.inf)
