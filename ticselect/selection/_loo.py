@@ -52,7 +52,10 @@ Standard error
 Leverage
     ``leverage[i]`` is the spectral radius of ``wᵢΛᵢMᵢ`` (``hᵢwᵢℓ''ᵢ`` for one
     output).  Near 1 the downdated Hessian is nearly singular, the one-step update
-    blows up and is unreliable; rows with ``leverage > leverage_tol`` (or whose step
+    blows up and is unreliable (at or above 1, which happens for networks, the
+    downdated Hessian is not positive definite along the row and no Newton step
+    exists: such rows get the infinitesimal-jackknife step); rows with
+    ``leverage > leverage_tol`` (or whose step
     leaves the parameter space, e.g. a dispersion ≤ 0) are flagged in
     ``high_leverage`` and, for GLMs, refined (``refined``).
 """
@@ -310,13 +313,20 @@ def approximate_loo(
         wb = w[sl]
         WM = wb[:, None, None] * np.matmul(d2, M)  # wᵢΛᵢMᵢ
         step = wb[:, None] * d1
-        if method == "newton":
-            step = np.linalg.solve(eye - WM, step[:, :, None])[:, :, 0]
-        du = np.matmul(M, step[:, :, None])[:, :, 0]
         if Kp == 1:
             lev = WM[:, 0, 0]
+            top = lev
         else:
-            lev = np.max(np.abs(np.linalg.eigvals(WM)), axis=1)
+            ev = np.linalg.eigvals(WM)
+            lev = np.max(np.abs(ev), axis=1)
+            top = np.max(ev.real, axis=1)
+        if method == "newton":
+            # no Newton step where the downdated Hessian is not positive definite
+            # along the row (an eigenvalue of wᵢΛᵢMᵢ ≥ 1): those rows keep the
+            # infinitesimal-jackknife step (and are flagged, leverage ≥ 1)
+            ok = top < 1.0
+            step[ok] = np.linalg.solve(eye - WM[ok], step[ok][:, :, None])[:, :, 0]
+        du = np.matmul(M, step[:, :, None])[:, :, 0]
         shift[sl] = du
         leverage[sl] = lev
         pointwise[sl] = rows.nll(sl, u + du)
