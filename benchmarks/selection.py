@@ -13,6 +13,11 @@ For each problem: a grid of 20 penalties, and in one run
 printing wall times, the penalty each picks (TIC, AIC, BIC and CV) and each pick's
 log-loss (mean NLL per sample) on an independent test set of 2·10⁵ rows.
 
+``--alo`` runs instead the real-data study of approximate leave-one-out (ALO) beside
+TIC, AIC, BIC, 5-fold CV and exact leave-one-out refits (``_alo_study``), and
+``--alo-mlp`` the digits network grid (``_alo_networks``).  Otherwise the synthetic
+runs add ALO's pick along the warm path.
+
 Run: ``python benchmarks/selection.py`` (add ``--quick`` for a smoke run).  Everything
 runs serially with BLAS limited to one thread, so the timings compare algorithms, not
 scheduling; each wall time is the best of ``--repeat`` (default 3) runs.
@@ -24,6 +29,8 @@ import argparse
 import warnings
 
 import numpy as np
+from _alo_networks import run_networks
+from _alo_study import run_study
 from _timing import best_of
 from scipy.special import gammaln
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
@@ -139,7 +146,9 @@ def run(kind, n, grid, quick=False, rho=0.0, repeat=3):
     labels = {False: "cold", "previous": "warm, previous", True: "warm, Newton"}
     for warm, label in labels.items():
         elapsed, paths[warm] = best_of(
-            lambda warm=warm: criterion_path(est, param, grid, X, y, warm_start=warm),
+            lambda warm=warm: criterion_path(
+                est, param, grid, X, y, warm_start=warm, alo=False
+            ),
             repeat,
         )
         rows.append(
@@ -151,6 +160,11 @@ def run(kind, n, grid, quick=False, rho=0.0, repeat=3):
             )
         )
     path = paths[True]
+    elapsed, alo_path = best_of(
+        lambda: criterion_path(est, param, grid, X, y, warm_start=True), repeat
+    )
+    pick = alo_path.best_value("alo")
+    rows.append(("ALO, criterion_path (warm, Newton)", elapsed, pick, None))
     for c in ("aic", "bic"):
         rows.append((f"{c.upper()} pick (same path)", None, path.best_value(c), None))
 
@@ -209,6 +223,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument(
+        "--alo",
+        action="store_true",
+        help="only the real-data study of ALO vs TIC/AIC/BIC/CV/exact LOO",
+    )
+    parser.add_argument(
+        "--alo-mlp",
+        action="store_true",
+        help="only the digits network study of ALO vs 5-fold CV",
+    )
+    parser.add_argument("--splits", type=int, default=30, help="splits (--alo)")
+    parser.add_argument(
+        "--exact-splits", type=int, default=10, help="splits with exact LOO (--alo)"
+    )
+    parser.add_argument("--only", nargs="*", help="data sets whose name has this")
+    parser.add_argument(
         "--repeat", type=int, default=3, help="report the best of this many runs"
     )
     args = parser.parse_args()
@@ -216,6 +245,12 @@ def main():
         parser.error("--repeat must be at least 1")
     warnings.simplefilter("ignore", UserWarning)
     with threadpool_limits(1):
+        if args.alo:
+            run_study(args.splits, args.exact_splits, args.only)
+            return
+        if args.alo_mlp:
+            run_networks()
+            return
         if args.quick:
             run("logistic", 2000, list(np.logspace(-3, 1, 5)), True, repeat=1)
             run("poisson", 2000, list(np.logspace(-1, -5, 5)), True, repeat=1)

@@ -107,7 +107,7 @@ def test_select_table_marks_each_pick():
     )
     body = lines[header + 2 : header + 5]
     assert len(body) == 3
-    assert sum(line.count("*") for line in body) == 4  # AIC, BIC, TIC and CV
+    assert sum(line.count("*") for line in body) == 5  # AIC, BIC, TIC, ALO and CV
     picks = next(line for line in lines if line.startswith("picks: "))
     assert picks.startswith("picks: AIC C=") and "CV C=" in picks
 

@@ -165,7 +165,7 @@ def test_plot_marks_picks(data):
     assert_allclose(cv_marker.get_ydata(), [-search.cv_results_["mean_test_score"][j]])
     assert ax.get_xscale() == "log"
     ax2 = path.plot(cv_scores=search.cv_results_["mean_test_score"])
-    assert len(ax2.get_lines()) == 8
+    assert len(ax2.get_lines()) == 10  # TIC, ALO, AIC, BIC and CV
     with pytest.raises(ValueError, match="one entry per value"):
         path.plot(cv_scores=[1.0, 2.0])
     plt.close("all")

@@ -339,7 +339,7 @@ def main(argv=None):
     >>> with contextlib.redirect_stdout(buf):
     ...     status = main(["select", "--grid", "0.1,1", "--cv", "0", "--json"])
     >>> status, sorted(json.loads(buf.getvalue())["picks"])
-    (0, ['aic', 'bic', 'tic'])
+    (0, ['aic', 'alo', 'bic', 'tic'])
     """
     out, err = sys.stdout, sys.stderr
     parser = build_parser()

@@ -1,7 +1,12 @@
-"""``ticselect select``: fit a grid of candidates, rank by AIC/BIC/TIC and by CV.
+"""``ticselect select``: fit a grid of candidates, rank by AIC/BIC/TIC/ALO and by CV.
 
 For each grid value the candidate is fitted once on all rows; its exact curvature
-gives the log-likelihood, ``k``, AIC, BIC, TIC and the gap estimate.  Optionally
+gives the log-likelihood, ``k``, AIC, BIC, TIC, the gap estimate and the approximate
+leave-one-out deviance ALO (:func:`ticselect.approximate_loo`).  The default pick
+(``default_pick`` in the JSON, the ``pick:`` line of the table) is TIC's, unless TIC's
+candidate carries the ``"overconfident"`` or ``"separation"`` reliability flag
+(:attr:`ticselect.Criteria.flags`), where TIC's first-order penalty fails: then it is
+ALO's.  Optionally
 (``--cv K``, default 5) the same candidate is refitted on K stratified (classification)
 or plain (regression) shuffled folds and scored by held-out negative log-likelihood
 per sample, on the scale of ``TIC / (2n)`` (for classifiers this is scikit-learn's
@@ -36,7 +41,9 @@ from ._data import (
 
 __all__ = ["run_select"]
 
-PICKED = ("aic", "bic", "tic", "cv")
+PICKED = ("aic", "bic", "tic", "alo", "cv")
+#: Reliability flags on TIC's pick that hand the default pick to ALO.
+ALO_FALLBACK_FLAGS = ("overconfident", "separation")
 #: Bound of ``--grid`` and ``--n-grid`` (see ``ticselect.cli._main.MAX_GRID``).
 MAX_GRID_VALUES = 200
 
@@ -156,6 +163,7 @@ def run_select(args, out=None, err=None):
 
     from ..criteria import criteria
     from ..curvature import curvature
+    from ..selection import approximate_loo
 
     err = sys.stderr if err is None else err
     n_folds = args.cv
@@ -179,7 +187,7 @@ def run_select(args, out=None, err=None):
     loss = HeldOutLoss(family)
     splits = _splits(family, y, n_folds, args.seed, groups) if n_folds else []
     progress = Progress(len(grid), args.progress, err)
-    rows, crits, fitted_all = [], [], []
+    rows, crits, fitted_all, loos = [], [], [], []
     with (
         warnings.catch_warnings(record=True) as caught,
         blas_threads(args.threads, data),
@@ -194,8 +202,12 @@ def run_select(args, out=None, err=None):
             t0 = time.perf_counter()
             est.fit(X, y)
             t1 = time.perf_counter()
-            crit = criteria(curvature(est, X, y, groups=groups))
+            curv = curvature(est, X, y, groups=groups)
+            crit = criteria(curv)
             t2 = time.perf_counter()
+            loo = approximate_loo(curv)
+            t_alo = time.perf_counter() - t2
+            t2 += t_alo
             cv_loss = cv_se = None
             if splits:
                 fold = []
@@ -217,6 +229,10 @@ def run_select(args, out=None, err=None):
                     "tic": d["tic"],
                     "tic_penalty": d["tic_penalty"],
                     "tic_per_sample": d["tic"] / (2.0 * d["n_samples"]),
+                    "alo": loo.loo,
+                    "alo_per_sample": loo.loo / (2.0 * d["n_samples"]),
+                    "alo_se": loo.loo_se,
+                    "n_high_leverage": loo.n_high_leverage,
                     "gap_estimate": d["gap_estimate"],
                     "soft_rank": d["soft_rank"],
                     "stationarity": d["stationarity"],
@@ -224,11 +240,13 @@ def run_select(args, out=None, err=None):
                     "cv_se": cv_se,
                     "flags": list(crit.flags),
                     "fit_time": t1 - t0,
-                    "criteria_time": t2 - t1,
+                    "criteria_time": t2 - t1 - t_alo,
+                    "alo_time": t_alo,
                     "cv_time": t3 - t2,
                 }
             )
             crits.append(crit)
+            loos.append(loo)
             fitted_all.append(est)
             progress.update(f"{param}={value:.3g}")
     picks = {}
@@ -239,6 +257,7 @@ def run_select(args, out=None, err=None):
             continue
         i = int(np.argmin(vals))
         picks[name] = {"index": i, param: rows[i][param]}
+    default = _default_pick(picks, crits, param)
     messages = _distinct_messages(caught)
     result = {
         "data": {
@@ -258,11 +277,12 @@ def run_select(args, out=None, err=None):
         "seed": args.seed,
         "candidates": rows,
         "picks": picks,
+        "default_pick": default,
         "warnings": messages,
     }
     result["notes"] = select_notes(result)
     if args.plot:
-        _save_plot(args.plot, param, grid, crits, fitted_all, rows)
+        _save_plot(args.plot, param, grid, crits, fitted_all, rows, loos)
     return result
 
 
@@ -372,6 +392,16 @@ def _flag_notes(result):
     return notes
 
 
+def _default_pick(picks, crits, param):
+    """TIC's pick, or ALO's when TIC's candidate is flagged overconfident/separated."""
+    if "tic" not in picks:
+        return None
+    i = picks["tic"]["index"]
+    fired = [f for f in crits[i].flags if f in ALO_FALLBACK_FLAGS]
+    name = "alo" if fired and "alo" in picks else "tic"
+    return {"criterion": name, **picks[name], "tic_flags": list(fired)}
+
+
 def _check_plot_path(path):
     from ._data import CLIError
 
@@ -380,7 +410,7 @@ def _check_plot_path(path):
         raise CLIError(f"cannot save the plot to {path}: no directory {folder}.")
 
 
-def _save_plot(path, param, grid, crits, fitted, rows):
+def _save_plot(path, param, grid, crits, fitted, rows, loos=None):
     from ._data import CLIError
 
     try:
@@ -395,7 +425,7 @@ def _save_plot(path, param, grid, crits, fitted, rows):
     from ..selection import CriterionPath
 
     path_obj = CriterionPath(
-        param, list(grid), crits, fitted, warm_started=False, fit_time=0.0
+        param, list(grid), crits, fitted, warm_started=False, fit_time=0.0, loo=loos
     )
     cv = [r["cv_log_loss"] for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -438,6 +468,8 @@ def format_select(result):
         ("BIC", "bic", "bic"),
         ("TIC", "tic", "tic"),
         ("TIC/2n", "tic_per_sample", None),
+        ("ALO", "alo", "alo"),
+        ("ALO/2n", "alo_per_sample", None),
         ("gap", "gap_estimate", None),
     ]
     if has_cv:
@@ -468,8 +500,8 @@ def format_select(result):
             if d.get("groups")
             else ""
         ),
-        "criteria on the deviance scale (lower is better); TIC/2n and CV logloss are "
-        "NLL per sample; * marks each pick",
+        "criteria on the deviance scale (lower is better); TIC/2n, ALO/2n and CV "
+        "logloss are NLL per sample; * marks each pick",
         *(format_data_notes(d) if "encoded" in d else []),
         "".join(f"{t:>{w + 1}}" for (t, _, _), w in zip(cols, widths, strict=True)),
     ]
@@ -484,8 +516,14 @@ def format_select(result):
         for name in PICKED
         if name in result["picks"]
     )
-    total = sum(r["fit_time"] + r["criteria_time"] + r["cv_time"] for r in rows)
+    total = sum(
+        r["fit_time"] + r["criteria_time"] + r.get("alo_time", 0.0) + r["cv_time"]
+        for r in rows
+    )
     lines.append(f"picks: {summary}  (total {total:.1f} s)")
+    pick_line = _default_pick_line(result)
+    if pick_line:
+        lines.append(pick_line)
     notes = select_notes(result)  # from the picks shown (equal to result["notes"])
     lines += [
         n if n.startswith(("warning: ", "flag ")) else f"note: {n}" for n in notes
@@ -518,6 +556,22 @@ def _flagged_pick_note(result):
         f"({', '.join(flags)}): TIC cannot be trusted there; {n_flagged} of "
         f"{len(result['candidates'])} rows are flagged. {advice}"
     )
+
+
+def _default_pick_line(result):
+    """``pick: ...`` — TIC's pick, or ALO's where TIC's candidate is flagged."""
+    pick = result.get("default_pick")
+    if not pick:
+        return ""
+    param = result["param"]
+    text = f"pick: {pick['criterion'].upper()} {param}={pick[param]:.4g}"
+    if pick["criterion"] == "alo":
+        text += (
+            f" (TIC's pick is flagged {', '.join(pick['tic_flags'])}: its first-order "
+            "penalty predicts almost no gap there, so the approximate leave-one-out "
+            "ALO picks instead)"
+        )
+    return text
 
 
 def _disagreement_note(result):

@@ -22,10 +22,11 @@ from ._glm import glm_curvature
 from ._groups import group_grad_cov
 from ._identify import check_likelihood_exists, note_aliased
 from ._result import STATIONARITY_TOL
+from ._rows import GLMRows, MLPRows, attach_rows
 from ._separation import check_separation
 from ._timing import DEFAULT_MAX_SECONDS
 from .adapters.sklearn_glm import SKLEARN_GLMS, frequency_n, sklearn_glm_spec
-from .adapters.sklearn_mlp import mlp_curvature
+from .adapters.sklearn_mlp import mlp_curvature, mlp_spec
 from .adapters.sklearn_sgd_cv import SKLEARN_SGD_CV, sklearn_sgd_cv_spec
 from .adapters.statsmodels import (
     check_own_data,
@@ -144,7 +145,7 @@ def dispatch(
         Xv = validate_X(X, model)
         yv = validate_y(y, Xv.shape[0]) if not _multi_output(model) else y
         w = check_sample_weight(sample_weight, Xv.shape[0])
-        return mlp_curvature(
+        curv = mlp_curvature(
             model,
             Xv,
             yv,
@@ -153,15 +154,19 @@ def dispatch(
             max_memory=max_memory,
             max_seconds=max_seconds,
         )
+        spec = mlp_spec(model, Xv, yv, w, dispersion=dispersion)
+        return attach_rows(curv, MLPRows(spec))
     raise _unsupported(model)
 
 
 def _checked_glm(spec, dispersion, n_samples=None):
-    """:func:`glm_curvature` plus the identification checks (issue 18).
+    """:func:`glm_curvature` plus the identification checks and the per-row model.
 
     Raises when the likelihood is unbounded, flags aliased columns and separation
     (:mod:`ticselect.curvature._identify`, :mod:`ticselect.curvature._separation`);
-    ``n_samples`` overrides ``Σ wᵢ`` when the weights include class weights.
+    ``n_samples`` overrides ``Σ wᵢ`` when the weights include class weights.  The
+    per-row model (``curv.rows``, :mod:`ticselect.curvature._rows`) is what
+    :func:`ticselect.approximate_loo` needs.
     """
     curv = glm_curvature(spec, dispersion=dispersion)
     if n_samples is not None:
@@ -169,7 +174,8 @@ def _checked_glm(spec, dispersion, n_samples=None):
     check_likelihood_exists(curv, spec.y, spec.sample_weight)
     note_aliased(curv)
     check_separation(spec, curv)
-    return curv
+    rows = GLMRows(spec, curv.dispersion, curv.dispersion_is_param, curv.n_params)
+    return attach_rows(curv, rows)
 
 
 def is_sklearn_mlp(model):

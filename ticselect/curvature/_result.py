@@ -180,6 +180,12 @@ class Curvature:
     groups : ndarray of shape (n_rows,) or None
         Integer group code of each row (``0 .. n_groups - 1``) when built with
         ``groups=``, else ``None``; ``n_groups`` is then the number of groups.
+    rows : object or None
+        Per-row model used by :func:`ticselect.approximate_loo`: each row's loss as a
+        function of its local parameters ``uᵢ = Jᵢθ`` (linear predictors, plus the
+        dispersion when estimated), with ``Jᵢ``, ``∂ℓᵢ/∂uᵢ``, ``∂²ℓᵢ/∂uᵢ²`` and an
+        evaluator of ``ℓᵢ(u)`` (see :mod:`ticselect.curvature._rows`).  Set by
+        :func:`ticselect.curvature` for GLMs and networks; ``None`` otherwise.
 
     Examples
     --------
@@ -266,6 +272,7 @@ class Curvature:
         )
         self.groups = None
         self.n_groups = None
+        self.rows = None
 
     # ------------------------------------------------------------------ derived
     @property

@@ -4,7 +4,8 @@ What this wing owns: :class:`~ticselect.InformationCriteria` (``_estimator``), t
 scorers and the :class:`~ticselect.InSample` splitter (``_scoring``, public as
 :mod:`ticselect.scoring`), :func:`~ticselect.criterion_path` with its Newton starts
 (``_path``, ``_path_start``), :func:`~ticselect.compare` (``_compare``),
-:func:`~ticselect.compare_formulas` (``_formulas``) and :func:`~ticselect.tic_penalty`
+(``_formulas``), :func:`~ticselect.inference` (``_inference``),
+:func:`~ticselect.approximate_loo` (``_loo``) and :func:`~ticselect.tic_penalty`
 (``_tic_penalty``).  It builds on the criteria, flatness, calibration and curvature
 wings and is used only by the command line.
 """
@@ -13,6 +14,7 @@ from ._compare import Comparison, compare
 from ._estimator import InformationCriteria
 from ._formulas import FormulaComparison, compare_formulas
 from ._inference import InferenceResult, inference
+from ._loo import LOOResult, approximate_loo
 from ._path import CriterionPath, criterion_path
 from ._scoring import (
     HeldOutDataWarning,
@@ -33,6 +35,8 @@ __all__ = [
     "InSample",
     "InferenceResult",
     "InformationCriteria",
+    "LOOResult",
+    "approximate_loo",
     "check_scoring",
     "compare",
     "compare_formulas",

@@ -24,6 +24,14 @@ With ``groups=`` the differences are summed within groups first.  A ``d_tic`` of
 few ``d_tic_se`` is a difference the data resolve; for two non-nested models,
 :meth:`Comparison.vuong_test` turns it into a test.
 
+Approximate leave-one-out
+-------------------------
+``alo`` is the approximate leave-one-out deviance ``2·Σᵢwᵢℓᵢ(θ₋ᵢ)`` of
+:func:`~ticselect.approximate_loo` (``alo_se`` its standard error over rows,
+``n_high_leverage`` the rows where one Newton step is unreliable); ``w_alo`` is then the
+pseudo-BMA weight of Yao, Vehtari, Simpson & Gelman (2018, Bayesian Analysis 13(3)).
+A :class:`~ticselect.Criteria` input has no per-row model: its ALO entries are ``nan``.
+
 Weights of a criterion sum to 1 over the models; a model whose criterion is infinite
 (AICc with ``n <= k + 1``) gets ``d = inf`` and weight 0.  All criteria are on the
 deviance scale of :mod:`ticselect.criteria` (``2·NLL + penalty``), so they are only
@@ -47,17 +55,20 @@ from ..curvature import curvature
 from ..curvature.adapters.statsmodels import is_statsmodels_results
 from ..stattests import paired_difference_se, pointwise, vuong_test
 from ._estimator import InformationCriteria
+from ._loo import approximate_loo
 
 __all__ = ["Comparison", "compare"]
 
-CRITERIA = ("aic", "aicc", "bic", "tic")
+CRITERIA = ("aic", "aicc", "bic", "tic", "alo")
 COLUMNS = (
     ("loglik", "loglik"),
     ("k", "n_params"),
-    *[(c, c) for c in CRITERIA],
+    *[(c, None if c == "alo" else c) for c in CRITERIA],  # alo: from the LOOResult
     *[(f"d_{c}", None) for c in CRITERIA],
     *[(f"w_{c}", None) for c in CRITERIA],
     ("d_tic_se", None),
+    ("alo_se", None),
+    ("n_high_leverage", None),
     ("tic_penalty", "tic_penalty"),
     ("gap_estimate", "gap_estimate"),
     ("stationarity", "stationarity"),
@@ -76,6 +87,8 @@ _SUMMARY_COLUMNS = (
     "d_tic",
     "d_tic_se",
     "w_tic",
+    "alo",
+    "d_alo",
     "gap_estimate",
     "stationarity",
 )
@@ -182,6 +195,11 @@ def _model_criteria(model, X, y, sample_weight, dispersion, groups=None):
     return criteria(curv), model, curv
 
 
+def _loo_of(curv):
+    """Approximate LOO of a curvature with a per-row model, else ``None``."""
+    return approximate_loo(curv) if getattr(curv, "rows", None) is not None else None
+
+
 def compare(
     models, X=None, y=None, *, sample_weight=None, names=None, sort_by="tic",
     dispersion=None, groups=None,
@@ -204,7 +222,7 @@ def compare(
         Frequency weights.
     names : list of str or None, default=None
         Model names (defaults: the dict keys, or the models' reprs).
-    sort_by : {"tic", "aic", "aicc", "bic"}, default="tic"
+    sort_by : {"tic", "aic", "aicc", "bic", "alo"}, default="tic"
         Criterion that ranks the rows (lowest first).
     dispersion : None or float, default=None
         Passed to :func:`ticselect.curvature`.
@@ -263,12 +281,13 @@ def compare(
         seen[name] = seen.get(name, 0) + 1
         unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
 
-    crits, fitted, curvs = [], [], []
+    crits, fitted, curvs, loos = [], [], [], []
     for m in models:
         c, f, cv = _model_criteria(m, X, y, sample_weight, dispersion, groups)
         crits.append(c)
         fitted.append(f)
         curvs.append(cv)
+        loos.append(None if cv is None else _loo_of(cv))
     ns = np.array([c.n_samples for c in crits])
     if not np.allclose(ns, ns[0], rtol=1e-12, atol=0):
         sizes = dict(zip(unique, ns.tolist(), strict=True))
@@ -276,7 +295,9 @@ def compare(
             f"Models were fitted on different numbers of samples ({sizes}); "
             "information criteria are only comparable on the same data."
         )
-    return Comparison(unique, crits, fitted, sort_by=sort_by, curvatures=curvs)
+    return Comparison(
+        unique, crits, fitted, sort_by=sort_by, curvatures=curvs, loos=loos
+    )
 
 
 def _d_tic_se(tic, curvatures):
@@ -312,6 +333,9 @@ class Comparison:
         Criteria of each model.
     estimators : dict of str to object
         The fitted models (``None`` for a :class:`~ticselect.Criteria` input).
+    loo : dict of str to LOOResult or None
+        Approximate leave-one-out of each model (``None`` for a
+        :class:`~ticselect.Criteria` input).
     sort_by : str
         Ranking criterion.
     columns : list of str
@@ -333,13 +357,23 @@ class Comparison:
     (['x0 only'], 3)
     """
 
-    def __init__(self, names, crits, fitted, *, sort_by="tic", curvatures=None):
+    def __init__(
+        self, names, crits, fitted, *, sort_by="tic", curvatures=None, loos=None
+    ):
         self.sort_by = sort_by
+        loos = [None] * len(crits) if loos is None else list(loos)
         table = {
             col: np.array([getattr(c, src) for c in crits], dtype=float)
             for col, src in COLUMNS
             if src is not None
         }
+        for col, attr in (("alo", "loo"), ("alo_se", "loo_se")):
+            table[col] = np.array(
+                [np.nan if r is None else getattr(r, attr) for r in loos], dtype=float
+            )
+        table["n_high_leverage"] = np.array(
+            [np.nan if r is None else r.n_high_leverage for r in loos], dtype=float
+        )
         for c in CRITERIA:
             table[f"d_{c}"], table[f"w_{c}"] = akaike_weights(table[c])
         curvatures = [None] * len(names) if curvatures is None else list(curvatures)
@@ -349,6 +383,7 @@ class Comparison:
         self.criteria = {names[i]: crits[i] for i in order}
         self.estimators = {names[i]: fitted[i] for i in order}
         self.curvatures = {names[i]: curvatures[i] for i in order}
+        self.loo = {names[i]: loos[i] for i in order}
         self.columns = [col for col, _ in COLUMNS]
         self._rows = {}
         for i in order:

@@ -10,6 +10,8 @@ varied parameter is the L2 strength of a GLM (``C`` of a binary
 ``LogisticRegression``, ``alpha`` of the scikit-learn GLM regressors) each start is
 the previous solution moved by one Newton step for the new penalty, using the
 curvature already computed for TIC (see ``ticselect.selection._path_start``).
+With ``alo=True`` (the default) each point also gets its approximate leave-one-out
+deviance (:func:`ticselect.approximate_loo`), read and picked as ``"alo"``.
 
 Warm starts only change the *starting point* of each fit, so with a tolerance tight
 enough for the criteria (which assume a stationary point; see
@@ -30,11 +32,12 @@ from sklearn.pipeline import Pipeline
 from ..criteria import criteria
 from ..curvature import curvature
 from ._estimator import InformationCriteria
+from ._loo import approximate_loo
 from ._path_start import NewtonStart, warm_start_key
 
 __all__ = ["CriterionPath", "criterion_path"]
 
-PATH_CRITERIA = ("aic", "aicc", "bic", "tic")
+PATH_CRITERIA = ("aic", "aicc", "bic", "tic", "alo")
 
 
 def criterion_path(
@@ -48,6 +51,7 @@ def criterion_path(
     warm_start=True,
     dispersion=None,
     keep_estimators=True,
+    alo=True,
 ):
     """Fit along a grid of one hyperparameter and compute the criteria at each point.
 
@@ -79,6 +83,10 @@ def criterion_path(
         Passed to :func:`ticselect.curvature`.
     keep_estimators : bool, default=True
         Keep a copy of every fitted estimator in ``estimators_``.
+    alo : bool, default=True
+        Also compute the approximate leave-one-out deviance
+        (:func:`ticselect.approximate_loo`, ``O(n·k²)`` per point, about the cost of
+        the Hessian) so that ``"alo"`` can be read and picked like the criteria.
 
     Returns
     -------
@@ -141,7 +149,7 @@ def criterion_path(
             sw_key = f"{est.steps[-1][0]}__sample_weight"
         fit_kw[sw_key] = sample_weight
 
-    crits, fitted = [], []
+    crits, fitted, loos = [], [], []
     start = time.perf_counter()
     curv = None
     for i, value in enumerate(values):
@@ -151,6 +159,7 @@ def criterion_path(
         est.fit(X, y, **fit_kw)
         curv = curvature(est, X, y, sample_weight, dispersion=dispersion)
         crits.append(criteria(curv))
+        loos.append(approximate_loo(curv) if alo and curv.rows is not None else None)
         if keep_estimators:
             fitted.append(copy.deepcopy(est))
     elapsed = time.perf_counter() - start
@@ -162,6 +171,7 @@ def criterion_path(
         warm_started=warm,
         fit_time=elapsed,
         newton_starts=newton.n_applied,
+        loo=loos,
     )
 
 
@@ -185,6 +195,8 @@ class CriterionPath:
         :func:`criterion_path`).
     fit_time : float
         Wall time of all fits and criteria, in seconds.
+    loo : list of LOOResult or None
+        Approximate leave-one-out at each value (``None`` entries when not computed).
 
     Examples
     --------
@@ -210,6 +222,7 @@ class CriterionPath:
         warm_started,
         fit_time,
         newton_starts=0,
+        loo=None,
     ):
         self.param_name = param_name
         self.values = values
@@ -218,6 +231,7 @@ class CriterionPath:
         self.warm_started = warm_started
         self.fit_time = fit_time
         self.newton_starts = newton_starts
+        self.loo = [None] * len(crits) if loo is None else list(loo)
 
     def _check(self, criterion):
         if criterion not in PATH_CRITERIA:
@@ -230,7 +244,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic"}
+        criterion : {"aic", "aicc", "bic", "tic", "alo"}
             Which criterion.
 
         Returns
@@ -238,6 +252,13 @@ class CriterionPath:
         ndarray of shape (n_values,)
         """
         self._check(criterion)
+        if criterion == "alo":
+            if any(r is None for r in self.loo):
+                raise ValueError(
+                    "ALO was not computed along this path: use criterion_path(..., "
+                    "alo=True)."
+                )
+            return np.array([r.loo for r in self.loo], dtype=float)
         return np.array([getattr(c, criterion) for c in self.criteria], dtype=float)
 
     def per_sample(self, criterion):
@@ -245,7 +266,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic"}
+        criterion : {"aic", "aicc", "bic", "tic", "alo"}
             Which criterion.
 
         Returns
@@ -260,7 +281,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
             Which criterion.
 
         Returns
@@ -274,7 +295,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
             Which criterion.
 
         Returns
@@ -289,7 +310,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
             Which criterion.
 
         Returns
@@ -313,10 +334,11 @@ class CriterionPath:
         dict
         """
         out = {self.param_name: list(self.values)}
-        for c in PATH_CRITERIA:
+        names = [c for c in PATH_CRITERIA if c != "alo" or self._has_alo]
+        for c in names:
             out[c] = self.deviance(c).tolist()
         out["gap_estimate"] = [c.gap_estimate for c in self.criteria]
-        out["picks"] = {c: self.best_value(c) for c in PATH_CRITERIA}
+        out["picks"] = {c: self.best_value(c) for c in names}
         return out
 
     def to_frame(self):
@@ -329,12 +351,20 @@ class CriterionPath:
         import pandas as pd
 
         rows = [
-            {self.param_name: v, **c.to_dict()}
-            for v, c in zip(self.values, self.criteria, strict=True)
+            {
+                self.param_name: v,
+                **c.to_dict(),
+                **({} if r is None else {"alo": r.loo, "alo_se": r.loo_se}),
+            }
+            for v, c, r in zip(self.values, self.criteria, self.loo, strict=True)
         ]
         return pd.DataFrame(rows)
 
-    def plot(self, ax=None, *, criteria=("tic", "aic", "bic"), cv_scores=None):
+    @property
+    def _has_alo(self):
+        return all(r is not None for r in self.loo)
+
+    def plot(self, ax=None, *, criteria=None, cv_scores=None):
         """Plot criteria per sample (and held-out loss) against the parameter.
 
         Each curve marks its selected point.  The y axis is the estimated test NLL per
@@ -344,8 +374,8 @@ class CriterionPath:
         ----------
         ax : matplotlib Axes or None, default=None
             Axes to draw on (a new figure when ``None``).
-        criteria : sequence of str, default=("tic", "aic", "bic")
-            Criteria to draw.
+        criteria : sequence of str or None, default=None
+            Criteria to draw; ``None`` draws TIC, ALO (when computed), AIC and BIC.
         cv_scores : array-like of shape (n_values,) or fitted search, default=None
             Held-out scores (greater is better, e.g. ``neg_log_loss``) aligned with
             ``values``, or a fitted ``GridSearchCV`` over the same parameter whose
@@ -369,6 +399,10 @@ class CriterionPath:
         if ax is None:
             _, ax = plt.subplots()
         x = np.asarray(self.values, dtype=float)
+        if criteria is None:
+            criteria = ("tic", "alo", "aic", "bic") if self._has_alo else (
+                "tic", "aic", "bic"
+            )
         for name in criteria:
             yv = self.per_sample(name)
             (line,) = ax.plot(x, yv, marker=".", label=name.upper())

@@ -23,6 +23,7 @@ from ..curvature._dispatch import is_sklearn_mlp
 from ..curvature._result import STATIONARITY_TOL
 from ..curvature.adapters.sklearn_glm import SKLEARN_GLMS
 from ._estimator import InformationCriteria
+from ._loo import approximate_loo
 
 __all__ = [
     "HELD_OUT_THRESHOLD",
@@ -69,10 +70,10 @@ def _held_out_statistic(curv):
     return float(np.mean(curv.gradient[keep] ** 2 / c[keep]))
 
 
-def _fitted_criteria(
+def _fitted_curvature(
     estimator, X, y, sample_weight=None, groups=None, warn_once=None
 ):
-    """Criteria of a fitted estimator (see the module docstring for the data used).
+    """Curvature of a fitted estimator, warning when ``X, y`` look held out.
 
     ``warn_once``: the scorer object calling; it gives its
     :class:`HeldOutDataWarning` once (scikit-learn's searches reset Python's warning
@@ -94,19 +95,19 @@ def _fitted_criteria(
                 "computes its criteria at fit time without groups."
             )
     if isinstance(last, InformationCriteria):
-        if not hasattr(last, "criteria_"):
+        if not hasattr(last, "curvature_"):
             raise NotFittedError(
                 "This InformationCriteria instance is not fitted yet; criterion "
-                "scorers read its criteria_ attribute. Call 'fit' first."
+                "scorers read its curvature_ attribute. Call 'fit' first."
             )
-        return last.criteria_
+        return last.curvature_
     curv = curvature(
         estimator, X, y, sample_weight, stationarity_tol=np.inf, groups=groups
     )
     stat = _held_out_statistic(curv)
     if stat > HELD_OUT_THRESHOLD:
         if warn_once is not None and getattr(warn_once, "_held_out_warned", False):
-            return criteria(curv)
+            return curv
         if warn_once is not None:
             warn_once._held_out_warned = True
         warnings.warn(
@@ -126,7 +127,26 @@ def _fitted_criteria(
         )
     else:
         curv.check_stationarity(STATIONARITY_TOL)
-    return criteria(curv)
+    return curv
+
+
+def _fitted_criteria(
+    estimator, X, y, sample_weight=None, groups=None, warn_once=None
+):
+    """Criteria of a fitted estimator (see the module docstring for the data used)."""
+    last = final_step(estimator)
+    if isinstance(last, InformationCriteria) and groups is None:
+        if not hasattr(last, "criteria_"):
+            raise NotFittedError(
+                "This InformationCriteria instance is not fitted yet; criterion "
+                "scorers read its criteria_ attribute. Call 'fit' first."
+            )
+        return last.criteria_
+    return criteria(
+        _fitted_curvature(
+            estimator, X, y, sample_weight, groups=groups, warn_once=warn_once
+        )
+    )
 
 
 class _CriterionAttr:
@@ -192,6 +212,30 @@ class _CriterionScorer:
 
     def __repr__(self):
         return f"make_criterion_scorer({self.name})"
+
+
+class _ALOScorer(_CriterionScorer):
+    """``neg_alo``: ``-loo / (2n)`` from :func:`~ticselect.approximate_loo`."""
+
+    def __init__(self):
+        super().__init__("alo", _CriterionAttr("loo"))
+
+    def with_groups(self, groups):
+        """Refuse ``groups=``: approximate LOO leaves out rows, not groups.
+
+        Parameters
+        ----------
+        groups : array-like
+            Cluster labels.
+        """
+        raise ValueError(
+            "neg_alo leaves out one row at a time; groups= (leave one group out) is "
+            "not supported. Use neg_tic with groups=, or GroupKFold cross-validation."
+        )
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        curv = _fitted_curvature(estimator, X, y, sample_weight, warn_once=self)
+        return self.value(approximate_loo(curv))
 
 
 def _looks_like_metric(fn):
@@ -282,6 +326,7 @@ _SCORERS = {
     "neg_aic": _CriterionScorer("aic", _CriterionAttr("aic")),
     "neg_aicc": _CriterionScorer("aicc", _CriterionAttr("aicc")),
     "neg_bic": _CriterionScorer("bic", _CriterionAttr("bic")),
+    "neg_alo": _ALOScorer(),
     "neg_gap_estimate": _CriterionScorer(
         "gap_estimate", _CriterionAttr("gap_estimate"), per_sample=False
     ),
@@ -459,17 +504,29 @@ class _MultiCriterionScorer:
 
     def __call__(self, estimator, X, y, sample_weight=None):
         out = {}
-        crit = None
+        crit = curv = None
         for name, scorer in self._scorers.items():
-            if isinstance(scorer, _CriterionScorer):
+            if isinstance(scorer, _ALOScorer):
+                if self.groups is not None:
+                    scorer.with_groups(self.groups)  # raises: rows, not groups
+                if curv is None:
+                    curv = _fitted_curvature(
+                        estimator, X, y, sample_weight, warn_once=self
+                    )
+                out[name] = scorer.value(approximate_loo(curv))
+            elif isinstance(scorer, _CriterionScorer):
                 if crit is None:
-                    crit = _fitted_criteria(
-                        estimator,
-                        X,
-                        y,
-                        sample_weight,
-                        groups=self.groups,
-                        warn_once=self,
+                    crit = (
+                        criteria(curv)
+                        if curv is not None
+                        else _fitted_criteria(
+                            estimator,
+                            X,
+                            y,
+                            sample_weight,
+                            groups=self.groups,
+                            warn_once=self,
+                        )
                     )
                 out[name] = scorer.value(crit)
             elif sample_weight is None:

@@ -1,0 +1,354 @@
+"""Per-row models: each row's loss as a function of a few local parameters.
+
+Leave-one-out approximations (:func:`ticselect.approximate_loo`) need, for every row
+``i``, more than its gradient: the loss ``ℓᵢ`` depends on ``θ`` only through a small
+vector of **local parameters** ``uᵢ = uᵢ(θ)`` (``K'`` numbers), and the one-step
+leave-one-out update works in that space.  A row model holds
+
+- ``uᵢ``: the ``K`` outputs of the linear predictor (GLM: ``η``; network: the output
+  pre-activations ``z``), followed by the dispersion when it is a parameter;
+- ``Jᵢ = ∂uᵢ/∂θ``, shape ``(K', n_params)`` in the parameter layout of the
+  :class:`~ticselect.Curvature` (for a GLM it is ``x̃ᵢ ⊗ I_K`` plus the dispersion
+  entry and is built one block of rows at a time; never ``n × K' × n_params`` at once);
+- ``ℓ'ᵢ = ∂ℓᵢ/∂uᵢ`` and ``Λᵢ = ∂²ℓᵢ/∂uᵢ²`` (observed, all constants included);
+- an evaluator ``ℓᵢ(u)`` at any local parameters (the leave-one-out NLL).
+
+For a GLM ``u`` is linear in ``θ``, so ``Jᵢᵀ Λᵢ Jᵢ`` is exactly row ``i``'s Hessian and
+``Σᵢ wᵢ Jᵢᵀ Λᵢ Jᵢ = H``.  For a network it is the Gauss–Newton part of the row's
+Hessian.  Conventions: :mod:`ticselect.curvature._result`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ._glm import _linear_predictor, glm_curvature
+from ._mlp import forward, output_jacobian, output_loss
+
+__all__ = ["GLMRows", "MLPRows", "attach_rows"]
+
+#: Floats per block of dense Jacobians (2**22 = 32 MiB).
+_BLOCK_FLOATS = 2**22
+
+
+class _Rows:
+    """Common interface: ``blocks()`` yields ``(slice, u, J, d1, d2)`` per row block."""
+
+    #: number of local parameters ``K'``
+    n_local = 0
+    #: number of parameters of the curvature
+    n_params = 0
+
+    def rows_per_block(self):
+        return max(1, _BLOCK_FLOATS // max(1, self.n_local * self.n_params))
+
+    def blocks(self):
+        n = self.n_rows
+        step = self.rows_per_block()
+        for start in range(0, n, step):
+            sl = slice(start, min(n, start + step))
+            yield (sl, *self.local(sl))
+
+
+class GLMRows(_Rows):
+    """Per-row model of a GLM (see the module docstring).
+
+    Parameters
+    ----------
+    spec : GLMSpec
+        The fitted model and its data.
+    phi : float or None
+        Dispersion at the fit.
+    phi_is_param : bool
+        Whether ``φ`` is a parameter (last entry of ``θ``).
+    n_params : int
+        Length of ``θ`` in the curvature (after dropping reference classes).
+    """
+
+    def __init__(self, spec, phi, phi_is_param, n_params):
+        self.spec = spec
+        self.phi = phi
+        self.phi_is_param = bool(phi_is_param)
+        self.multi = spec.family.name == "multinomial"
+        m = spec.coef.shape[0]
+        self.m = m
+        self.pt = spec.X.shape[1] + int(spec.intercept is not None)
+        self.n_local = m + int(self.phi_is_param)
+        self.n_params = int(n_params)
+        self.n_rows = spec.X.shape[0]
+        self.weights = np.asarray(spec.sample_weight, dtype=float)
+        full = m * self.pt + int(self.phi_is_param)
+        keep = np.ones(full, dtype=bool)
+        for c in spec.drop_classes:
+            keep[c * self.pt : (c + 1) * self.pt] = False
+        self.keep = None if keep.all() else np.flatnonzero(keep)
+        self._eta = _linear_predictor(spec)  # (n, m)
+
+    def local(self, sl):
+        """Local parameters, Jacobians and derivatives of the rows ``sl``.
+
+        Returns
+        -------
+        u : ndarray of shape (b, K')
+        J : ndarray of shape (b, K', n_params)
+        d1 : ndarray of shape (b, K')
+        d2 : ndarray of shape (b, K', K')
+        """
+        spec, fam, m, pt = self.spec, self.spec.family, self.m, self.pt
+        Xb = spec.X[sl]
+        Xb = Xb.toarray() if hasattr(Xb, "toarray") else np.asarray(Xb, dtype=float)
+        b = Xb.shape[0]
+        eta = self._eta[sl]
+        phi = 1.0 if self.phi is None else self.phi
+        y = spec.y[sl]
+        e = eta if self.multi else eta[:, 0]
+        g1, g2 = fam.eta_derivatives(y, e, phi)
+        Kp = self.n_local
+        d1 = np.zeros((b, Kp))
+        d2 = np.zeros((b, Kp, Kp))
+        d1[:, :m] = g1.reshape(b, m)
+        d2[:, :m, :m] = g2.reshape(b, m, m)
+        full = m * pt + int(self.phi_is_param)
+        J = np.zeros((b, Kp, full))
+        xt = Xb if spec.intercept is None else np.column_stack([Xb, np.ones(b)])
+        for k in range(m):
+            J[:, k, k * pt : (k + 1) * pt] = xt
+        u = eta.copy()
+        if self.phi_is_param:
+            lphi, lphiphi, letaphi = fam.dispersion_derivatives(y, e, phi)
+            d1[:, m] = lphi
+            d2[:, m, m] = lphiphi
+            d2[:, 0, m] = d2[:, m, 0] = letaphi
+            J[:, m, -1] = 1.0
+            u = np.column_stack([u, np.full(b, phi)])
+        if self.keep is not None:
+            J = J[:, :, self.keep]
+        return u, J, d1, d2
+
+    def _spec_at(self, theta, weights):
+        spec, m, pt = self.spec, self.m, self.pt
+        full = np.asarray(theta, dtype=float)
+        if self.keep is not None:
+            full = np.zeros(m * pt + int(self.phi_is_param))
+            full[self.keep] = theta
+        coefs = full[: m * pt].reshape(m, pt)
+        p = spec.X.shape[1]
+        new = replace(
+            spec,
+            coef=coefs[:, :p],
+            intercept=coefs[:, p] if spec.intercept is not None else None,
+            sample_weight=weights,
+        )
+        return new, (full[-1] if self.phi_is_param else self.phi)
+
+    def leave_out(self, i, theta, penalty):
+        """Value, gradient and Hessian of the penalised loss without row ``i``.
+
+        ``F₋ᵢ(θ) = Σ_{j≠i} wⱼℓⱼ(θ) + ½ θᵀ diag(penalty) θ`` with the penalty held fixed
+        (as in :func:`ticselect.approximate_loo`).  One pass over the data
+        (``O(n·d²)``).
+
+        Parameters
+        ----------
+        i : int
+            Row left out.
+        theta : ndarray of shape (n_params,)
+            Parameters.
+        penalty : ndarray of shape (n_params,)
+            Diagonal of the penalty in loss units.
+
+        Returns
+        -------
+        value : float
+            ``inf`` outside the parameter space.
+        gradient : ndarray of shape (n_params,) or None
+        hessian : ndarray of shape (n_params, n_params) or None
+        """
+        w = self.weights.copy()
+        w[i] = 0.0
+        new, phi = self._spec_at(theta, w)
+        if phi is not None and not phi > 0:
+            return np.inf, None, None
+        try:
+            with np.errstate(all="ignore"):
+                c = glm_curvature(
+                    new, dispersion=phi, _dispersion_is_param=self.phi_is_param
+                )
+        except ValueError:  # outside the mean space: the likelihood is zero
+            return np.inf, None, None
+        theta = np.asarray(theta, dtype=float)
+        value = c.nll + 0.5 * float(np.sum(penalty * theta**2))
+        grad = c.gradient - c.penalty * theta + penalty * theta
+        if not (np.isfinite(value) and np.all(np.isfinite(c.hessian))):
+            return np.inf, None, None
+        return value, grad, c.hessian + np.diag(penalty)
+
+    def row_nll(self, i, theta):
+        """Unweighted ``ℓᵢ(θ)`` of row ``i`` at any parameters, float."""
+        new, phi = self._spec_at(theta, self.weights)
+        sl = slice(i, i + 1)
+        eta = _linear_predictor(replace(new, X=new.X[sl], offset=None if new.offset
+                                        is None else new.offset[sl]))  # fmt: skip
+        u = eta if not self.phi_is_param else np.column_stack([eta, [[phi]]])
+        return float(self.nll(sl, u)[0])
+
+    def nll(self, sl, u):
+        """Unweighted ``ℓᵢ(u)`` of the rows ``sl``, ``inf`` outside the mean space.
+
+        Parameters
+        ----------
+        sl : slice
+            Rows.
+        u : ndarray of shape (b, K')
+            Local parameters.
+
+        Returns
+        -------
+        ndarray of shape (b,)
+        """
+        fam, m = self.spec.family, self.m
+        eta = u[:, :m] if self.multi else u[:, 0]
+        phi = u[:, m] if self.phi_is_param else (1.0 if self.phi is None else self.phi)
+        with np.errstate(all="ignore"):
+            out = _family_nll(fam, self.spec.y[sl], eta, phi)
+            mu = fam.mean(eta)
+            bad = ~np.isfinite(out)
+            try:
+                fam.check_mu(mu)
+            except ValueError:
+                bad |= ~_in_mean_space(fam, mu)
+        if self.phi_is_param:
+            bad |= ~(phi > 0)
+        return np.where(bad, np.inf, out)
+
+
+def _family_nll(fam, y, eta, phi):
+    """``fam.nll`` with a per-row dispersion (families that take a scalar φ loop)."""
+    if np.ndim(phi) == 0:
+        return np.asarray(fam.nll(y, eta, phi), dtype=float)
+    try:
+        return np.asarray(fam.nll(y, eta, phi), dtype=float)
+    except (TypeError, ValueError):
+        out = np.full(len(y), np.inf)
+        for i in np.flatnonzero(phi > 0):
+            out[i] = fam.nll(y[i : i + 1], eta[i : i + 1], float(phi[i]))[0]
+        return out
+
+
+def _in_mean_space(fam, mu):
+    """Per-row version of ``fam.check_mu`` (which raises for the whole array)."""
+    ok = np.isfinite(mu)
+    if mu.ndim > 1:
+        return ok.all(axis=1)
+    out = np.zeros(mu.shape, dtype=bool)
+    for i in np.flatnonzero(ok):
+        try:
+            fam.check_mu(mu[i : i + 1])
+            out[i] = True
+        except ValueError:
+            pass
+    return out
+
+
+class MLPRows(_Rows):
+    """Per-row model of a network: outputs ``z`` (and ``σ²``) as local parameters.
+
+    ``Λᵢ`` is the Hessian of ``ℓᵢ`` in the outputs, so ``Jᵢᵀ Λᵢ Jᵢ`` is the
+    Gauss–Newton part of row ``i``'s Hessian.
+
+    Parameters
+    ----------
+    spec : MLPSpec
+        The fitted network and its data.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.K = spec.Y.shape[1]
+        self.s2_is_param = bool(spec.sigma2_is_param)
+        self.n_local = self.K + int(self.s2_is_param)
+        self.n_params = spec.n_params
+        self.n_rows = spec.X.shape[0]
+        self.weights = np.asarray(spec.sample_weight, dtype=float)
+
+    def _sub(self, sl):
+        s = self.spec
+        return replace(s, X=s.X[sl], Y=s.Y[sl], sample_weight=s.sample_weight[sl])
+
+    def local(self, sl):
+        """Outputs, output Jacobians and loss derivatives of the rows ``sl``.
+
+        Returns
+        -------
+        u : ndarray of shape (b, K')
+        J : ndarray of shape (b, K', n_params)
+        d1 : ndarray of shape (b, K')
+        d2 : ndarray of shape (b, K', K')
+        """
+        sub = self._sub(sl)
+        z = forward(sub)[1][-1]
+        _, r, lam = output_loss(sub.output, z, sub.Y, sub.sigma2)
+        Jz = output_jacobian(sub)
+        b, K = z.shape
+        if not self.s2_is_param:
+            return z, Jz, r, np.array(lam)
+        s2 = sub.sigma2
+        Kp = K + 1
+        J = np.zeros((b, Kp, self.n_params))
+        J[:, :K, :-1] = Jz
+        J[:, K, -1] = 1.0
+        res = z - sub.Y
+        rss = np.sum(res**2, axis=1)
+        d1 = np.column_stack([r, K / (2 * s2) - rss / (2 * s2**2)])
+        d2 = np.zeros((b, Kp, Kp))
+        d2[:, :K, :K] = lam
+        d2[:, :K, K] = d2[:, K, :K] = -res / s2**2
+        d2[:, K, K] = -K / (2 * s2**2) + rss / s2**3
+        return np.column_stack([z, np.full(b, s2)]), J, d1, d2
+
+    def nll(self, sl, u):
+        """Unweighted ``ℓᵢ(u)`` of the rows ``sl`` at outputs ``u`` (``inf`` if σ² ≤ 0).
+
+        Parameters
+        ----------
+        sl : slice
+            Rows.
+        u : ndarray of shape (b, K')
+            Local parameters.
+
+        Returns
+        -------
+        ndarray of shape (b,)
+        """
+        Y = self.spec.Y[sl]
+        z = u[:, : self.K]
+        s2 = u[:, self.K] if self.s2_is_param else self.spec.sigma2
+        with np.errstate(all="ignore"):
+            if self.s2_is_param:  # identity output, one σ² per row here
+                rss = np.sum((Y - z) ** 2, axis=1)
+                out = 0.5 * self.K * np.log(2 * np.pi * s2) + rss / (2 * s2)
+            else:
+                out = output_loss(self.spec.output, z, Y, s2)[0]
+        if self.s2_is_param:
+            out = np.where(s2 > 0, out, np.inf)
+        return np.where(np.isfinite(out), out, np.inf)
+
+
+def attach_rows(curv, rows):
+    """Attach a per-row model to a curvature (``curv.rows``) and return the curvature.
+
+    Parameters
+    ----------
+    curv : Curvature
+    rows : GLMRows or MLPRows
+
+    Returns
+    -------
+    Curvature
+    """
+    if rows.n_params != curv.n_params:  # pragma: no cover - internal consistency
+        raise ValueError("per-row model and curvature disagree on n_params")
+    curv.rows = rows
+    return curv
