@@ -544,6 +544,8 @@ def _flagged_pick_note(result):
     pick = result["picks"].get("tic")
     if pick is None:
         return ""
+    if (result.get("default_pick") or {}).get("criterion") == "alo":
+        return ""  # the pick: line already says that TIC's pick is flagged
     row = result["candidates"][pick["index"]]
     flags = row.get("flags") or []
     if not flags:
