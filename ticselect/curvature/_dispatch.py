@@ -18,8 +18,10 @@ from .._validation import (
     validate_X,
     validate_y,
 )
+from ._dask import dask_curvature, is_dask_collection
 from ._glm import glm_curvature
 from ._result import STATIONARITY_TOL
+from .adapters.dask_ml import dask_ml_spec, is_dask_ml_glm
 from .adapters.sklearn_glm import SKLEARN_GLMS, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
 from .adapters.statsmodels import is_statsmodels_results, statsmodels_spec
@@ -31,6 +33,8 @@ SUPPORTED = (
     "PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, 1, 2, 3), "
     "MLPClassifier, MLPRegressor, each alone or as the last step of a Pipeline, or "
     "wrapped in ticselect.InformationCriteria; "
+    "dask-ml: LogisticRegression, LinearRegression, PoissonRegression (L2 or no "
+    "penalty; GLMs also take dask arrays); "
     "statsmodels: GLM results (Gaussian, Binomial, Poisson, Gamma, InverseGaussian, "
     "NegativeBinomial) and Logit, Probit, Poisson, MNLogit results"
 )
@@ -84,6 +88,16 @@ def dispatch(model, X, y, sample_weight, *, dispersion=None, max_memory=None):
             dispersion=dispersion,
             max_memory=max_memory,
         )
+    if is_dask_collection(X):
+        return dask_curvature(model, X, y, sample_weight, dispersion=dispersion)
+    if is_dask_ml_glm(model):
+        check_fitted(model)
+        Xv = validate_X(X, model)
+        yv = validate_y(y, Xv.shape[0])
+        w = check_sample_weight(sample_weight, Xv.shape[0])
+        spec = dask_ml_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
+        spec.family.check_y(spec.y)
+        return glm_curvature(spec, dispersion=dispersion)
     if is_statsmodels_results(model):
         if X is not None or y is not None or sample_weight is not None:
             raise ValueError(
@@ -168,14 +182,18 @@ def curvature(
         A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``LogisticRegression``,
         ``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``,
         ``MLPClassifier`` or ``MLPRegressor`` (alone or as the last step of a
-        ``Pipeline``), an :class:`InformationCriteria`, or a statsmodels GLM / Logit /
+        ``Pipeline``), a dask-ml ``LogisticRegression``, ``LinearRegression`` or
+        ``PoissonRegression``, an :class:`InformationCriteria`, or a statsmodels GLM / Logit /
         Probit / Poisson / MNLogit results object.
-    X : array-like or sparse matrix of shape (n_samples, n_features), default=None
+    X : array-like, sparse matrix or dask array of shape (n_samples, n_features), \
+default=None
         The data the model was fitted on (raw input of a Pipeline).  Optional for
-        statsmodels results, which carry their data.
-    y : array-like of shape (n_samples,), default=None
+        statsmodels results, which carry their data.  A dask array (or dask
+        DataFrame) reaching a GLM is processed chunk by chunk, never materialised
+        (see "Scaling out" in the user guide).
+    y : array-like or dask array of shape (n_samples,), default=None
         Targets.
-    sample_weight : array-like of shape (n_samples,), default=None
+    sample_weight : array-like or dask array of shape (n_samples,), default=None
         Frequency weights used in the fit.
     dispersion : None or float, default=None
         ``None`` estimates the dispersion by maximum likelihood and counts it as a
