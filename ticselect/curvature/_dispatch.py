@@ -183,8 +183,8 @@ def curvature(
         ``PoissonRegressor``, ``GammaRegressor``, ``TweedieRegressor``,
         ``MLPClassifier`` or ``MLPRegressor`` (alone or as the last step of a
         ``Pipeline``), a dask-ml ``LogisticRegression``, ``LinearRegression`` or
-        ``PoissonRegression``, an :class:`InformationCriteria`, or a statsmodels GLM / Logit /
-        Probit / Poisson / MNLogit results object.
+        ``PoissonRegression``, an :class:`InformationCriteria`, or a statsmodels
+        GLM / Logit / Probit / Poisson / MNLogit results object.
     X : array-like, sparse matrix or dask array of shape (n_samples, n_features), \
 default=None
         The data the model was fitted on (raw input of a Pipeline).  Optional for

@@ -6,14 +6,14 @@ minimises ``f(β) + λ R(β)`` over **all** of ``β``, intercept included, with
 ``λ = 1 / C`` (``lamduh``) and dask-glm's ``L2`` regulariser ``R(β) = ‖β‖² / 2``
 (``dask_glm/regularizers.py``).  The data terms ``f`` are (``dask_glm/families.py``):
 
-=====================  ========================  =========================================
-estimator              ``f(β)``                   L2 strength in summed-NLL units
-=====================  ========================  =========================================
-``LogisticRegression`` ``Σ log(1+e^η) - yη``      ``1/C`` (the Bernoulli NLL itself)
-``PoissonRegression``  ``Σ e^η - yη``             ``1/C`` (the Poisson NLL minus ``log y!``)
-``LinearRegression``   ``Σ (y - η)²``             ``1/(2C)``, over ``σ̂²`` (``f = 2σ² NLL``
-                                                  up to a constant)
-=====================  ========================  =========================================
+======================  =====================  ================================
+estimator               ``f(β)``               L2 strength in summed-NLL units
+======================  =====================  ================================
+``LogisticRegression``  ``Σ log(1+e^η) - yη``  ``1/C`` (``f`` is the NLL)
+``PoissonRegression``   ``Σ e^η - yη``         ``1/C`` (NLL minus ``Σ log y!``)
+``LinearRegression``    ``Σ (y - η)²``         ``1/(2C)``, over ``σ̂²``
+                                               (``f = 2σ² NLL`` + const)
+======================  =====================  ================================
 
 The same strength applies to the intercept.  By default (``normalize=True`` in
 ``solver_kwargs``) dask-glm solves on the standardised design ``(x - m) / s``
@@ -24,7 +24,8 @@ constant column is present, else 0) and maps the solution back: the penalty
 reported in dask-glm's own coordinates ``γ`` and the standardised design, where the
 penalty is ``λ I``: a linear reparameterisation, so every criterion (TIC, AIC, the
 NLL) is unchanged, but ``params`` are ``γ``, not ``coef_``.  The equivalent
-scikit-learn fit is a ``Pipeline`` of ``StandardScaler`` and the estimator.  The solvers ``"newton"`` and
+scikit-learn fit is a ``Pipeline`` of ``StandardScaler`` and the estimator.
+The solvers ``"newton"`` and
 ``"gradient_descent"`` ignore the penalty (dask-ml drops it), so ``λ = 0`` for them;
 ``solver_kwargs`` may override ``regularizer`` and ``lamduh``, and are read too.  The
 units are pinned by a test of the stationarity of the penalised gradient at the fit.
