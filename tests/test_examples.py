@@ -16,6 +16,7 @@ EXPECTED = {
     "mlp_digits.py": "TIC picks width=",
     "calibration_gap.py": "Calibration report (classification)",
     "pipeline_gridsearch.py": "TIC search picks C=",
+    "scale_out.py": "same scores as the serial search: True",
 }
 
 

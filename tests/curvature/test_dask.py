@@ -17,6 +17,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import zarr
 from dask_ml.linear_model import LinearRegression as DaskLinearRegression
 from dask_ml.linear_model import LogisticRegression as DaskLogisticRegression
 from dask_ml.linear_model import PoissonRegression as DaskPoissonRegression
@@ -45,14 +46,17 @@ RTOL = 1e-10
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
-    ) as cluster, Client(cluster) as c:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as c,
+    ):
         yield c
 
 
@@ -82,7 +86,10 @@ def _assert_same(a, b, same_rows=True):
     for name in ("hessian", "grad_cov", "params", "penalty", "abs_grad_sum"):
         ref = getattr(a, name)
         np.testing.assert_allclose(
-            getattr(b, name), ref, rtol=RTOL, atol=RTOL * np.max(np.abs(ref)),
+            getattr(b, name),
+            ref,
+            rtol=RTOL,
+            atol=RTOL * np.max(np.abs(ref)),
             err_msg=name,
         )
     # the gradient vanishes at the fit: compare on the scale of its terms
@@ -319,3 +326,22 @@ def test_gridsearch_with_neg_tic_under_the_dask_backend(client):
     assert [c.tic for c in path.criteria] == pytest.approx(
         -2 * len(y) * serial.cv_results_["mean_test_score"], rel=1e-6
     )
+
+
+# ---------------------------------------------------------------------- out of core
+def test_zarr_store_and_npy_memmap(tmp_path):
+    X, w, ys = _data(9, n=500)
+    y = ys["logistic"]
+    model = MODELS["logistic"]().fit(X, y, sample_weight=w)
+    ref = ts.curvature(model, X, y, w)
+    store = zarr.open_array(
+        str(tmp_path / "X.zarr"), mode="w", shape=X.shape, chunks=(120, 4), dtype="f8"
+    )
+    store[:] = X
+    np.save(tmp_path / "X.npy", X)
+    memmap = np.load(tmp_path / "X.npy", mmap_mode="r")
+    with dask.config.set(scheduler="threads"):
+        from_zarr = ts.curvature(model, da.from_zarr(str(tmp_path / "X.zarr")), y, w)
+        from_npy = ts.curvature(model, da.from_array(memmap, chunks=(120, 4)), y, w)
+    _assert_same(ref, from_zarr)
+    _assert_same(ref, from_npy)
