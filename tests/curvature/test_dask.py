@@ -345,3 +345,24 @@ def test_zarr_store_and_npy_memmap(tmp_path):
         from_npy = ts.curvature(model, da.from_array(memmap, chunks=(120, 4)), y, w)
     _assert_same(ref, from_zarr)
     _assert_same(ref, from_npy)
+
+
+def test_dask_ml_on_dask_arrays_through_scorers_path_and_pipeline(client):
+    from dask_ml.preprocessing import StandardScaler as DaskStandardScaler
+
+    X, cases = _dask_ml_cases()
+    cls, y = cases["logistic"]
+    Xd, yd = da.from_array(X, chunks=200), da.from_array(y, chunks=200)
+    est = cls(C=C, solver="lbfgs", tol=1e-12, max_iter=1000)
+    scorer = ts.check_scoring(est, "neg_tic")
+    model = est.fit(Xd, yd)
+    assert scorer(model, Xd, yd) == pytest.approx(scorer(model, X, y), rel=RTOL)
+    path = ts.criterion_path(est, "C", [0.1, 1.0], Xd, yd, keep_estimators=False)
+    for C_, crit in zip([0.1, 1.0], path.criteria, strict=True):
+        fit = cls(C=C_, solver="lbfgs", tol=1e-12, max_iter=1000).fit(X, y)
+        assert crit.tic == pytest.approx(ts.criteria(ts.curvature(fit, X, y)).tic)
+    # a Pipeline whose first step keeps dask arrays lazy
+    pipe = make_pipeline(DaskStandardScaler(), est).fit(Xd, yd)
+    lazy = ts.curvature(pipe, Xd, yd)
+    assert isinstance(lazy.per_sample_grads, da.Array)
+    _assert_same(ts.curvature(pipe[-1], pipe[0].transform(X), y), lazy)
