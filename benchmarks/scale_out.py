@@ -9,6 +9,8 @@ to an uncompressed zarr store chunked by rows, prints in one run:
   persisted in the workers' memory;
 - ``zarr``: the same on the same cluster reading X chunk by chunk from the store
   (out of core: nothing persisted);
+- ``threads``: the dask path on the threaded scheduler (2 threads) in the numpy
+  process, on the same in-memory X wrapped by ``da.from_array`` (chunks of rows);
 - ``zarr-thr``: out of core without a cluster: the threaded scheduler (2 threads) in
   a fresh process reading the store (peak = that process's maximum resident set
   size, everything included);
@@ -103,7 +105,18 @@ def numpy_case(path, model, chunk, repeat):
         )
     t_blas, _ = best_of(lambda: blocked_blas(X, w, chunk), repeat)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return t_ours, t_blas, peak, curv.hessian, curv.nll
+    import dask
+    import dask.array as da
+
+    Xd = da.from_array(X, chunks=(chunk, X.shape[1]))
+    yd = da.from_array(y, chunks=chunk)
+    with warnings.catch_warnings(), dask.config.set(scheduler="threads", num_workers=2):
+        warnings.simplefilter("ignore")
+        t_thr, thr = best_of(
+            lambda: ts.curvature(model, Xd, yd, stationarity_tol=np.inf), repeat
+        )
+    threads = (t_thr, SimpleNamespace(hessian=thr.hessian), np.nan, np.nan)
+    return t_ours, t_blas, peak, curv.hessian, threads
 
 
 def threaded_zarr_case(path, model):
@@ -234,12 +247,15 @@ def main():
                 print(f"{n:>8.0e}{p:>5}{'numpy':>10}{t:>10.2f}{tb:>10.2f}"
                       f"{t / tb:>7.2f}{1.0:>8.2f}{peak / 1e9:>18.2f}")  # fmt: skip
             tb_np = res["numpy"][1] if "numpy" in res else np.nan
-            for method in ("dask", "zarr", "zarr-thr"):
+            if "numpy" in res:
+                res["threads"] = res["numpy"][4]
+            for method in ("threads", "dask", "zarr", "zarr-thr"):
                 if method not in res:
                     continue
                 # the cluster against the products on the cluster, one process
                 # against the products in one process
-                tb = res.get("dask_blas", tb_np) if method != "zarr-thr" else tb_np
+                on_cluster = method in ("dask", "zarr")
+                tb = res.get("dask_blas", tb_np) if on_cluster else tb_np
                 t, curv, extra, peak = res[method]
                 if "numpy" in res:
                     H_ref = res["numpy"][3]
