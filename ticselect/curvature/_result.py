@@ -278,7 +278,9 @@ class Curvature:
         """Per-sample gradients ``G``, ndarray of shape (n_rows, n_params).
 
         Row ``i`` is ``∇ℓᵢ(θ̂)`` (unweighted).  Computed on first access (``n_rows ×
-        n_params`` floats), not when the curvature is built.
+        n_params`` floats), not when the curvature is built.  A lazy dask array
+        (chunked like the rows of ``X``) when ``X`` was a dask array: call
+        ``.compute()`` to materialise it.
         """
         if callable(self._per_sample_grads):
             self._per_sample_grads = self._per_sample_grads()
