@@ -17,6 +17,7 @@ EXPECTED = {
     "calibration_gap.py": "Calibration report (classification)",
     "pipeline_gridsearch.py": "TIC search picks C=",
     "compare_formulas.py": "30 rows with missing values dropped (educ 30)",
+    "scale_out.py": "same scores as the serial search: True",
 }
 
 

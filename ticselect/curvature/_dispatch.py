@@ -18,6 +18,7 @@ from .._validation import (
     validate_X,
     validate_y,
 )
+from ._dask import dask_curvature, is_dask_collection
 from ._glm import glm_curvature
 from ._groups import group_grad_cov
 from ._identify import check_likelihood_exists, note_aliased
@@ -25,6 +26,7 @@ from ._result import STATIONARITY_TOL
 from ._rows import GLMRows, MLPRows, attach_rows
 from ._separation import check_separation
 from ._timing import DEFAULT_MAX_SECONDS
+from .adapters.dask_ml import dask_ml_spec, is_dask_ml_glm
 from .adapters.sklearn_glm import SKLEARN_GLMS, frequency_n, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature, mlp_spec
 from .adapters.sklearn_sgd_cv import SKLEARN_SGD_CV, sklearn_sgd_cv_spec
@@ -47,6 +49,8 @@ SUPPORTED = (
     "PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, 1, 2, 3), "
     "MLPClassifier, MLPRegressor (any depth), each alone or as the last step of a "
     "Pipeline, or wrapped in ticselect.InformationCriteria; "
+    "dask-ml: LogisticRegression, LinearRegression, PoissonRegression (L2 or no "
+    "penalty; GLMs also take dask arrays); "
     "statsmodels: GLM results (Gaussian, Binomial, Poisson, Gamma, InverseGaussian, "
     "NegativeBinomial), OLS and WLS, and any maximum-likelihood results whose model "
     "has loglikeobs, score_obs and hessian (Logit, Probit, Poisson, MNLogit, "
@@ -117,6 +121,16 @@ def dispatch(
             max_memory=max_memory,
             max_seconds=max_seconds,
         )
+    if is_dask_collection(X):
+        return dask_curvature(model, X, y, sample_weight, dispersion=dispersion)
+    if is_dask_ml_glm(model):
+        check_fitted(model)
+        Xv = validate_X(X, model)
+        yv = validate_y(y, Xv.shape[0])
+        w = check_sample_weight(sample_weight, Xv.shape[0])
+        spec = dask_ml_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
+        spec.family.check_y(spec.y)
+        return _checked_glm(spec, dispersion)
     if is_statsmodels_results(model):
         check_own_data(model, X, y, sample_weight)
         if is_generic_statsmodels(model):
@@ -237,15 +251,19 @@ def curvature(
         ``LogisticRegression``, ``LogisticRegressionCV``, ``SGDClassifier``,
         ``SGDRegressor``, ``PoissonRegressor``, ``GammaRegressor``,
         ``TweedieRegressor``, ``MLPClassifier`` or ``MLPRegressor`` (alone or as the
-        last step of a ``Pipeline``), an :class:`InformationCriteria`, or statsmodels
-        results: GLM, OLS, WLS, or any maximum-likelihood model with
+        last step of a ``Pipeline``), a dask-ml ``LogisticRegression``,
+        ``LinearRegression`` or ``PoissonRegression``, an :class:`InformationCriteria`,
+        or statsmodels results: GLM, OLS, WLS, or any maximum-likelihood model with
         ``loglikeobs``, ``score_obs`` and ``hessian`` (see ``SUPPORTED``).
-    X : array-like or sparse matrix of shape (n_samples, n_features), default=None
+    X : array-like, sparse matrix or dask array of shape (n_samples, n_features), \
+default=None
         The data the model was fitted on (raw input of a Pipeline).  Optional for
-        statsmodels results, which carry their data.
-    y : array-like of shape (n_samples,), default=None
+        statsmodels results, which carry their data.  A dask array (or dask
+        DataFrame) reaching a GLM is processed chunk by chunk, never materialised
+        (see "Scaling out" in the user guide).
+    y : array-like or dask array of shape (n_samples,), default=None
         Targets.
-    sample_weight : array-like of shape (n_samples,), default=None
+    sample_weight : array-like or dask array of shape (n_samples,), default=None
         Frequency weights used in the fit.
     dispersion : None or float, default=None
         ``None`` estimates the dispersion by maximum likelihood and counts it as a

@@ -50,9 +50,9 @@ class GLMSpec:
         Penalty strength on the coefficients, in loss units, before division by the
         dispersion (see ``l2_over_dispersion``).
     l2_intercept : float
-        Penalty strength on the intercepts (liblinear penalises it).
+        Penalty strength on the intercepts (liblinear and dask-glm penalise it).
     l2_over_dispersion : bool
-        Divide the penalty by the dispersion (sklearn's objectives are deviances).
+        Divide both penalties by the dispersion (sklearn's objectives are deviances).
     feature_names, class_names : list of str
         Used to name the parameters.
     model_name : str
@@ -193,10 +193,11 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
     params = np.column_stack(
         [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])
     ).ravel()
-    lam = spec.l2 / phi if (spec.l2_over_dispersion and phi is not None) else spec.l2
+    per_phi = spec.l2_over_dispersion and phi is not None
+    lam = spec.l2 / phi if per_phi else spec.l2
     pen_row = np.full(pt, lam)
     if fit_int:
-        pen_row[-1] = spec.l2_intercept
+        pen_row[-1] = spec.l2_intercept / phi if per_phi else spec.l2_intercept
     penalty = np.tile(pen_row, m)
     names = _param_names(spec)
     gauge = _softmax_gauge(m, pt) if spec.softmax_gauge else None

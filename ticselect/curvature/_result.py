@@ -145,6 +145,8 @@ class Curvature:
         Gradient of the penalised loss at ``θ̂`` (zero at an exact optimum).
     stationarity : float
         Relative size of ``gradient`` (see the conventions).
+    abs_grad_sum : ndarray of shape (n_params,)
+        ``Σᵢ wᵢ |gᵢ|``, the scale of the data gradient used by :attr:`stationarity`.
     newton_decrement : float
         Loss decrease a Newton step predicts (see the conventions).
     gauge : ndarray of shape (n_params, r)
@@ -259,6 +261,7 @@ class Curvature:
             where=scale > 0,
         )
         self.stationarity = float(ratio.max()) if d else 0.0
+        self.abs_grad_sum = np.asarray(abs_grad_sum, dtype=float)
         self._per_sample_grads = per_sample_grads
         self.loss_fn = loss_fn
         self.hessian_fn = hessian_fn
@@ -355,7 +358,9 @@ class Curvature:
         """Per-sample gradients ``G``, ndarray of shape (n_rows, n_params).
 
         Row ``i`` is ``∇ℓᵢ(θ̂)`` (unweighted).  Computed on first access (``n_rows ×
-        n_params`` floats), not when the curvature is built.
+        n_params`` floats), not when the curvature is built.  A lazy dask array
+        (chunked like the rows of ``X``) when ``X`` was a dask array: call
+        ``.compute()`` to materialise it.
         """
         if callable(self._per_sample_grads):
             self._per_sample_grads = self._per_sample_grads()

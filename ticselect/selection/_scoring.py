@@ -21,6 +21,7 @@ from ..criteria import criteria
 from ..curvature import SUPPORTED, curvature
 from ..curvature._dispatch import is_sklearn_mlp
 from ..curvature._result import STATIONARITY_TOL
+from ..curvature.adapters.dask_ml import is_dask_ml_glm
 from ..curvature.adapters.sklearn_glm import SKLEARN_GLMS
 from ._estimator import InformationCriteria
 from ._loo import approximate_loo
@@ -439,7 +440,9 @@ def _is_supported(estimator):
     last = final_step(estimator)
     if isinstance(last, InformationCriteria):
         return _is_supported(last.estimator)
-    return isinstance(last, SKLEARN_GLMS) or is_sklearn_mlp(last)
+    return (
+        isinstance(last, SKLEARN_GLMS) or is_sklearn_mlp(last) or is_dask_ml_glm(last)
+    )
 
 
 def check_scoring(estimator, scoring="neg_tic"):
