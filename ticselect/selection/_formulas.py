@@ -30,7 +30,6 @@ statsmodels' ``compare_lr_test`` for linear models.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import html
 import re
@@ -74,7 +73,7 @@ _SUPPORT = {
 }
 _NESTED_RTOL = 1e-8
 _SUMMARY = (
-    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "w_tic",
+    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "d_tic_se", "w_tic",
     "lr", "lr_df", "lr_p", "flags",
 )  # fmt: skip
 
@@ -179,15 +178,6 @@ def _lr_tests(exogs, logliks):
     return out
 
 
-def _cluster_grad_cov(curv, weights, groups):
-    """``Σ_g s_g s_gᵀ`` with ``s_g = Σ_{i ∈ g} wᵢ gᵢ`` (cluster-summed scores)."""
-    G = curv.per_sample_grads * weights[:, None]
-    _, codes = np.unique(groups, return_inverse=True)
-    S = np.zeros((codes.max() + 1, G.shape[1]))
-    np.add.at(S, codes, G)
-    return S.T @ S
-
-
 def compare_formulas(
     data, formulas, *, family="gaussian", link=None, weights=None, offset=None,
     groups=None, names=None, sort_by="tic",
@@ -218,7 +208,8 @@ statsmodels family, default="gaussian"
         Cluster labels.  TIC's ``C`` then sums the scores within each cluster,
         ``C = Σ_g s_g s_gᵀ`` with ``s_g = Σ_{i ∈ g} wᵢ gᵢ`` (the meat of the
         cluster-robust sandwich), so its penalty estimates the optimism for new
-        clusters when rows of one cluster are dependent.  AIC and BIC ignore it.
+        clusters when rows of one cluster are dependent, and ``d_tic_se`` sums
+        the paired differences within clusters.  AIC and BIC ignore it.
     names : list of str or None, default=None
         Row names (overrides the dict keys or formulas).
     sort_by : {"tic", "aic", "aicc", "bic"}, default="tic"
@@ -229,10 +220,12 @@ statsmodels family, default="gaussian"
     FormulaComparison
         A :class:`~ticselect.Comparison` with, per row, ``n_samples``, ``k``,
         ``loglik``, AIC, AICc, BIC, TIC, their differences to the best and weights,
-        the reliability ``flags``, and the likelihood-ratio test against the next
-        smaller nested candidate (``lr``, ``lr_df``, ``lr_p``, ``lr_vs``); plus the
-        fitted statsmodels results (``estimators``) and the rows dropped for
-        missing values.  Conventions: criteria on the deviance scale of
+        ``d_tic_se`` (standard error of ``d_tic`` from the paired pointwise TIC
+        differences, see :func:`ticselect.compare`; with ``groups`` summed within
+        clusters), the reliability ``flags``, and the likelihood-ratio test
+        against the next smaller nested candidate (``lr``, ``lr_df``, ``lr_p``,
+        ``lr_vs``); plus the fitted statsmodels results (``estimators``) and the
+        rows dropped for missing values.  Conventions: criteria on the deviance scale of
         :mod:`ticselect.criteria`; a dispersion (Gaussian ``σ²``, Gamma) is
         estimated by maximum likelihood and counted in ``k``, as R's ``AIC()``
         does for ``glm(family=gaussian)``.  So for the binomial and Poisson
@@ -326,15 +319,13 @@ statsmodels family, default="gaussian"
         )
     common = frame[keep]
     kw = {}
-    w = np.ones(len(common))
     if extras["weights"] is not None:
-        w = np.asarray(extras["weights"][keep], dtype=float)
-        kw["freq_weights"] = w
+        kw["freq_weights"] = np.asarray(extras["weights"][keep], dtype=float)
     if extras["offset"] is not None:
         kw["offset"] = np.asarray(extras["offset"][keep], dtype=float)
     g = None if extras["groups"] is None else extras["groups"][keep].to_numpy()
 
-    crits, fitted, exogs, endogs = [], [], [], []
+    crits, fitted, curvs, exogs, endogs = [], [], [], [], []
     for name, f in zip(names, formulas, strict=True):
         model = _build(f, common, sm_family, missing="raise", **kw)
         y = np.asarray(model.endog, dtype=float)
@@ -345,7 +336,7 @@ statsmodels family, default="gaussian"
                 f"{y.min():g}, max {y.max():g})."
             )
         res, caught = _fit(model)
-        curv = curvature(res)
+        curv = curvature(res, groups=g)
         X = np.asarray(model.exog, dtype=float)
         if not getattr(res, "converged", True):
             curv.add_flag("not_stationary")
@@ -353,11 +344,8 @@ statsmodels family, default="gaussian"
             curv.add_flag("separation")
         if np.linalg.matrix_rank(X) < X.shape[1]:
             curv.add_flag("rank_deficient")
-        if g is not None:
-            curv = copy.copy(curv)
-            curv.flags = list(curv.flags)
-            curv.grad_cov = _cluster_grad_cov(curv, w, g)
         crits.append(criteria(curv))
+        curvs.append(curv)
         fitted.append(res)
         exogs.append(X)
         endogs.append(y)
@@ -375,7 +363,8 @@ statsmodels family, default="gaussian"
             )
     lr = _lr_tests(exogs, [c.loglik for c in crits])
     return FormulaComparison(
-        names, crits, fitted, sort_by=sort_by, formulas=formulas, lr=lr,
+        names, crits, fitted, sort_by=sort_by, curvatures=curvs,
+        formulas=formulas, lr=lr,
         n_dropped=n_dropped, missing=missing, family=fam_name,
         grouped=g is not None,
     )  # fmt: skip
@@ -424,10 +413,12 @@ class FormulaComparison(Comparison):
     """
 
     def __init__(
-        self, names, crits, fitted, *, sort_by="tic", formulas, lr, n_dropped,
-        missing, family, grouped=False,
+        self, names, crits, fitted, *, sort_by="tic", curvatures=None, formulas, lr,
+        n_dropped, missing, family, grouped=False,
     ):  # fmt: skip
-        super().__init__(names, crits, fitted, sort_by=sort_by)
+        super().__init__(
+            names, crits, fitted, sort_by=sort_by, curvatures=curvatures
+        )
         by_name = dict(zip(names, formulas, strict=True))
         self.formulas = {n: by_name[n] for n in self.names}
         self.n_dropped = int(n_dropped)
