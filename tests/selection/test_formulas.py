@@ -223,10 +223,16 @@ def test_nesting_detection_and_flags():
         (["y ~ a"], {"link": "logit"}, "not available for the gaussian"),
         (["y ~ a"], {"weights": "w"}, "weights='w' is not a column"),
         ([], {}, "at least one formula"),
+        (["y ~ b"], {}, "column 'b' has 1 infinite values"),
+        (["y ~ a"], {"weights": [1.0, -1.0, 1.0, 1.0]}, "non-negative"),
+        (["y ~ a"], {"weights": [0.0, 0.0, 0.0, 0.0]}, "not all zero"),
+        (["y ~ a"], {"offset": [0.0, np.inf, 0.0, 0.0]}, "offset has infinite"),
+        (["y ~ a"], {"groups": [1, 2]}, "groups must be a column name or a 1-d"),
     ],
 )
 def test_errors(formulas, kwargs, match):
     data = pd.DataFrame({"y": [-1.0, 2.0, 3.0, 5.0], "a": [1.0, 2.0, 2.5, 4.0]})
+    data["b"] = [1.0, np.inf, 0.0, 1.0]
     with pytest.raises(ValueError, match=match):
         ts.compare_formulas(data, formulas, **kwargs)
 

@@ -119,6 +119,37 @@ def _column(data, value, what):
     return pd.Series(arr)
 
 
+def _check_infinite(frame, used):
+    """A ValueError naming the first used numeric column with infinite values."""
+    for c in dict.fromkeys(used):
+        col = frame[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            n_inf = int(np.isinf(col.to_numpy(dtype=float)).sum())
+            if n_inf:
+                raise ValueError(
+                    f"column {c!r} has {n_inf} infinite values; remove or replace "
+                    "those rows (missing values, NaN, are dropped for you)."
+                )
+
+
+def _check_weights(extras, keep):
+    """Infinite weights or offsets, negative or all-zero weights: a ValueError."""
+    for what in ("weights", "offset"):
+        if extras[what] is None:
+            continue
+        try:
+            v = np.asarray(extras[what][keep], dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{what} must be numeric.") from exc
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{what} has infinite values; give finite values.")
+        if what == "weights" and (np.any(v < 0) or not np.any(v > 0)):
+            raise ValueError(
+                f"weights must be non-negative and not all zero (min {v.min():g}); "
+                "they are frequency weights (a weight m counts a row m times)."
+            )
+
+
 def _formula_error(formula, exc, columns):
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     hint = ""
@@ -298,6 +329,9 @@ statsmodels family, default="gaussian"
         "offset": _column(data, offset, "offset"),
         "groups": _column(data, groups, "groups"),
     }
+    used = _referenced_columns(formulas, frame.columns)
+    used += [v for v in (weights, offset, groups) if isinstance(v, str)]
+    _check_infinite(frame, used)
     keep = np.ones(len(frame), dtype=bool)
     for series in extras.values():
         if series is not None:
@@ -308,8 +342,6 @@ statsmodels family, default="gaussian"
         rows[np.asarray(model.data.row_labels, dtype=int)] = True
         keep &= rows
     n_dropped = int(len(frame) - keep.sum())
-    used = _referenced_columns(formulas, frame.columns)
-    used += [v for v in (weights, offset, groups) if isinstance(v, str)]
     missing = {c: int(pd.isna(frame[c]).sum()) for c in dict.fromkeys(used)}
     missing = {c: m for c, m in missing.items() if m}
     if not keep.any():
@@ -318,6 +350,7 @@ statsmodels family, default="gaussian"
             f"{missing})."
         )
     common = frame[keep]
+    _check_weights(extras, keep)
     kw = {}
     if extras["weights"] is not None:
         kw["freq_weights"] = np.asarray(extras["weights"][keep], dtype=float)
