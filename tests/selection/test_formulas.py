@@ -228,6 +228,16 @@ def test_nesting_detection_and_flags():
         (["y ~ a"], {"weights": [0.0, 0.0, 0.0, 0.0]}, "not all zero"),
         (["y ~ a"], {"offset": [0.0, np.inf, 0.0, 0.0]}, "offset has infinite"),
         (["y ~ a"], {"groups": [1, 2]}, "groups must be a column name or a 1-d"),
+        (
+            ["y ~ a"],
+            {"family": sm.families.NegativeBinomial(alpha=1.0)},
+            "outside the support of the negativebinomial family",
+        ),
+        (
+            ["y ~ a"],
+            {"family": sm.families.InverseGaussian()},
+            "formula 'y ~ a': the response is outside the support of the inverse_g",
+        ),
     ],
 )
 def test_errors(formulas, kwargs, match):

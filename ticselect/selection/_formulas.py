@@ -70,7 +70,11 @@ _SUPPORT = {
     "poisson": (lambda y: np.all(y >= 0), "y >= 0"),
     "gamma": (lambda y: np.all(y > 0), "y > 0"),
     "inverse_gaussian": (lambda y: np.all(y > 0), "y > 0"),
+    "negativebinomial": (lambda y: np.all(y >= 0), "y >= 0"),
+    "tweedie": (lambda y: np.all(y >= 0), "y >= 0"),
 }
+#: Class names of statsmodels family instances that differ from the family names.
+_INSTANCE_NAMES = {"inversegaussian": "inverse_gaussian"}
 _NESTED_RTOL = 1e-8
 _SUMMARY = (
     "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "d_tic_se", "w_tic",
@@ -82,7 +86,8 @@ def _sm_family(family, link):
     if isinstance(family, sm_families.Family):
         if link is not None:
             raise ValueError("Pass link= only with a family name, not an instance.")
-        return family, type(family).__name__.lower()
+        name = type(family).__name__.lower()
+        return family, _INSTANCE_NAMES.get(name, name)
     if family not in _FAMILIES:
         raise ValueError(
             f"family must be one of {sorted(_FAMILIES)} or a statsmodels family, got "
