@@ -224,6 +224,7 @@ def test_nesting_detection_and_flags():
         (["y ~ a"], {"weights": "w"}, "weights='w' is not a column"),
         ([], {}, "at least one formula"),
         (["y ~ b"], {}, "column 'b' has 1 infinite values"),
+        (["y ~ a", "y ~ c"], {}, r"no row has every variable.*'c': 4"),
         (["y ~ a"], {"weights": [1.0, -1.0, 1.0, 1.0]}, "non-negative"),
         (["y ~ a"], {"weights": [0.0, 0.0, 0.0, 0.0]}, "not all zero"),
         (["y ~ a"], {"offset": [0.0, np.inf, 0.0, 0.0]}, "offset has infinite"),
@@ -243,6 +244,7 @@ def test_nesting_detection_and_flags():
 def test_errors(formulas, kwargs, match):
     data = pd.DataFrame({"y": [-1.0, 2.0, 3.0, 5.0], "a": [1.0, 2.0, 2.5, 4.0]})
     data["b"] = [1.0, np.inf, 0.0, 1.0]
+    data["c"] = np.nan
     with pytest.raises(ValueError, match=match):
         ts.compare_formulas(data, formulas, **kwargs)
 

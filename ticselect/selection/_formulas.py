@@ -341,19 +341,23 @@ statsmodels family, default="gaussian"
     for series in extras.values():
         if series is not None:
             keep &= ~pd.isna(series).to_numpy()
+    missing = {c: int(pd.isna(frame[c]).sum()) for c in dict.fromkeys(used)}
+    missing = {c: m for c, m in missing.items() if m}
+    no_rows = ValueError(
+        f"no row has every variable of every formula (missing values per column: "
+        f"{missing})."
+    )
     for f in formulas:  # rows each formula can use (its missing="drop" rows)
+        cols = _referenced_columns([f], frame.columns)
+        if not (keep & frame[cols].notna().all(axis=1).to_numpy()).any():
+            raise no_rows  # statsmodels would fail on zero rows with a cryptic error
         model = _build(f, frame[keep], sm_family, missing="drop")
         rows = np.zeros(len(frame), dtype=bool)
         rows[np.asarray(model.data.row_labels, dtype=int)] = True
         keep &= rows
     n_dropped = int(len(frame) - keep.sum())
-    missing = {c: int(pd.isna(frame[c]).sum()) for c in dict.fromkeys(used)}
-    missing = {c: m for c, m in missing.items() if m}
     if not keep.any():
-        raise ValueError(
-            f"no row has every variable of every formula (missing values per column: "
-            f"{missing})."
-        )
+        raise no_rows
     common = frame[keep]
     _check_weights(extras, keep)
     kw = {}
