@@ -525,7 +525,8 @@ class FormulaComparison(Comparison):
         ----------
         columns : list of str or None, default=None
             Columns to show; ``None`` shows k, loglik, AIC, ΔAIC, BIC,
-            TIC, ΔTIC, the TIC weight, the likelihood-ratio test and the flags.
+            TIC, ΔTIC with its standard error ``d_tic_se``, the TIC weight, the
+            likelihood-ratio test and the flags.
 
         Returns
         -------
