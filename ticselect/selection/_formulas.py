@@ -42,7 +42,7 @@ from statsmodels.genmod import families as sm_families
 from statsmodels.genmod.generalized_linear_model import GLM
 
 from ..criteria import criteria
-from ..curvature import curvature
+from ..curvature import SingularHessianWarning, curvature
 from ._compare import CRITERIA, Comparison
 
 __all__ = ["FormulaComparison", "compare_formulas"]
@@ -458,9 +458,13 @@ class FormulaComparison(Comparison):
         self, names, crits, fitted, *, sort_by="tic", curvatures=None, formulas, lr,
         n_dropped, missing, family, grouped=False,
     ):  # fmt: skip
-        super().__init__(
-            names, crits, fitted, sort_by=sort_by, curvatures=curvatures
-        )
+        with warnings.catch_warnings():
+            # criteria() has already warned about a singular H_λ once per model;
+            # d_tic_se's pointwise solve would repeat it in other words
+            warnings.simplefilter("ignore", SingularHessianWarning)
+            super().__init__(
+                names, crits, fitted, sort_by=sort_by, curvatures=curvatures
+            )
         by_name = dict(zip(names, formulas, strict=True))
         self.formulas = {n: by_name[n] for n in self.names}
         self.n_dropped = int(n_dropped)
