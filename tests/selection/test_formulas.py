@@ -271,10 +271,22 @@ def test_row_order_and_index_do_not_matter(fair):
     c = ts.compare_formulas(kept, formulas, family="poisson")
     assert b.n_dropped == 3
     for f in formulas:
-        for col in ("loglik", "aic", "bic", "tic", "lr"):
+        for col in ("loglik", "aic", "bic", "tic", "lr", "d_tic_se"):
             # same rows in another order: summation order only
             assert_allclose(b.to_dict()[f][col], c.to_dict()[f][col], rtol=1e-8)
         assert a.to_dict()[f]["n_samples"] == 800
+    # a cluster column follows its rows through the shuffle
+    site = np.arange(len(data)) // 8
+    gb = ts.compare_formulas(
+        shuffled.assign(site=site[perm]), formulas, family="poisson", groups="site"
+    )
+    gc = ts.compare_formulas(
+        kept.assign(site=np.delete(site, perm[:3])), formulas, family="poisson",
+        groups="site",
+    )  # fmt: skip
+    for f in formulas:
+        for col in ("tic", "d_tic_se"):
+            assert_allclose(gb.to_dict()[f][col], gc.to_dict()[f][col], rtol=1e-8)
 
 
 def test_offset_equals_statsmodels(randhie):
