@@ -138,6 +138,16 @@ def test_missing_values_dropped_once_and_counted(fair):
     assert body.index(table.names[0]) < body.index(table.names[1])
 
 
+def test_missing_groups_array_is_counted_by_name(randhie):
+    data = randhie.head(200)
+    groups = (np.arange(200) // 5).astype(float)
+    groups[[0, 7, 9]] = np.nan
+    table = ts.compare_formulas(data, ["mdvis ~ lncoins"], family="poisson",
+                                groups=groups)  # fmt: skip
+    assert table.n_dropped == 3 and table.missing == {"groups": 3}
+    assert "3 rows with missing values dropped (groups 3)" in table.summary()
+
+
 def test_weights_equal_duplicated_rows(anes):
     rng = np.random.default_rng(0)
     data = anes.head(300)

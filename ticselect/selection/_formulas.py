@@ -342,6 +342,9 @@ statsmodels family, default="gaussian"
         if series is not None:
             keep &= ~pd.isna(series).to_numpy()
     missing = {c: int(pd.isna(frame[c]).sum()) for c in dict.fromkeys(used)}
+    for what, value in (("weights", weights), ("offset", offset), ("groups", groups)):
+        if value is not None and not isinstance(value, str):  # arrays: by argument
+            missing[what] = int(pd.isna(extras[what]).sum())
     missing = {c: m for c, m in missing.items() if m}
     no_rows = ValueError(
         f"no row has every variable of every formula (missing values per column: "
@@ -435,7 +438,8 @@ class FormulaComparison(Comparison):
         Rows dropped because a variable of some formula (or the weights, offset or
         groups) was missing.
     missing : dict of str to int
-        Missing values per column used, for the columns that have any.
+        Missing values per column used, for the columns that have any (weights,
+        offset or groups given as arrays under those names).
     family : str
         Family name.
 
