@@ -138,6 +138,27 @@ def test_missing_values_dropped_once_and_counted(fair):
     assert body.index(table.names[0]) < body.index(table.names[1])
 
 
+def test_nullable_pandas_dtypes_equal_numpy_ones(fair):
+    # pd.NA in Int64/string/boolean columns (convert_dtypes, dtype_backend=...) was
+    # "boolean value of NA is ambiguous" from patsy
+    data = fair.head(300).copy()
+    data["young"] = data["age"] < 30
+    data["job"] = data["occupation"].map(lambda v: f"job{int(v)}")
+    data.loc[[3, 4], "age"] = np.nan
+    data.loc[[5], "job"] = None
+    formulas = ["affairs ~ age + young", "affairs ~ age + job"]
+    plain = ts.compare_formulas(data, formulas, family="poisson")
+    nullable = ts.compare_formulas(data.convert_dtypes(), formulas, family="poisson")
+    assert nullable.n_dropped == plain.n_dropped == 3
+    assert nullable.missing == plain.missing == {"age": 2, "job": 1}
+    for f in formulas:
+        for col in ("loglik", "tic", "d_tic_se"):
+            # identical design matrices and fits
+            assert_allclose(
+                nullable.to_dict()[f][col], plain.to_dict()[f][col], rtol=1e-12
+            )
+
+
 def test_missing_groups_array_is_counted_by_name(randhie):
     data = randhie.head(200)
     groups = (np.arange(200) // 5).astype(float)

@@ -124,12 +124,36 @@ def _column(data, value, what):
     return pd.Series(arr)
 
 
+def _plain_dtypes(frame, used):
+    """Nullable pandas columns as NumPy ones with ``NaN`` for ``pd.NA``.
+
+    ``Int64``, ``Float64``, ``boolean`` and ``string`` columns (``convert_dtypes``,
+    ``dtype_backend=...``) hold ``pd.NA``, which patsy cannot test for missing.
+    """
+    out = frame
+    for c in dict.fromkeys(used):
+        col = frame[c]
+        if not isinstance(col.dtype, pd.api.extensions.ExtensionDtype) or isinstance(
+            col.dtype, pd.CategoricalDtype
+        ):
+            continue
+        if out is frame:
+            out = frame.copy()
+        if pd.api.types.is_bool_dtype(col):
+            out[c] = col.astype(object).where(col.notna(), np.nan)
+        elif pd.api.types.is_numeric_dtype(col):
+            out[c] = col.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            out[c] = col.astype(object).where(col.notna(), np.nan)
+    return out
+
+
 def _check_infinite(frame, used):
     """A ValueError naming the first used numeric column with infinite values."""
     for c in dict.fromkeys(used):
         col = frame[c]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            n_inf = int(np.isinf(col.to_numpy(dtype=float)).sum())
+            n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
             if n_inf:
                 raise ValueError(
                     f"column {c!r} has {n_inf} infinite values; remove or replace "
@@ -336,6 +360,7 @@ statsmodels family, default="gaussian"
     }
     used = _referenced_columns(formulas, frame.columns)
     used += [v for v in (weights, offset, groups) if isinstance(v, str)]
+    frame = _plain_dtypes(frame, used)
     _check_infinite(frame, used)
     keep = np.ones(len(frame), dtype=bool)
     for series in extras.values():
