@@ -45,6 +45,7 @@ def test_compare_prints_the_table(regions_csv):
     lines = proc.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("model "))
     assert lines[header].split()[:4] == ["model", "k", "loglik", "aic"]
+    assert "d_tic_se" in lines[header].split()  # differences with their errors
     body = lines[header + 2 : header + 2 + len(FORMULAS)]
     assert sorted(line.split("  ")[0].strip() for line in body) == sorted(FORMULAS)
     assert "2 rows with missing values dropped (b 2)" in proc.stdout
@@ -59,12 +60,22 @@ def test_compare_json_equals_statsmodels(regions_csv):
     assert res["data"]["n_dropped"] == 2 and res["data"]["missing"] == {"b": 2}
     common = frame.dropna()
     rows = {m["formula"]: m for m in res["models"]}
+    pointwise_tic = {}
     for f in FORMULAS:
         fit = smf.glm(f, common, family=sm.families.Poisson()).fit()
         # the same statsmodels fit: rounding only
         assert_allclose(rows[f]["loglik"], fit.llf, rtol=1e-10)
         assert_allclose(rows[f]["aic"], fit.aic, rtol=1e-10)
         assert_allclose(rows[f]["bic"], fit.bic_llf, rtol=1e-10)
+        pointwise_tic[f] = ts.pointwise(ts.curvature(fit)).tic
+    best = pointwise_tic[res["models"][0]["formula"]]
+    for f in FORMULAS:
+        d = pointwise_tic[f] - best  # paired differences to the best, per row
+        # same fits, same arithmetic: rounding only
+        assert_allclose(rows[f]["d_tic"], d.sum(), rtol=1e-8, atol=1e-8)
+        assert_allclose(
+            rows[f]["d_tic_se"], np.sqrt(len(d) * np.var(d)), rtol=1e-8, atol=1e-12
+        )
     assert rows["y ~ a * C(region)"]["lr_vs"] == "y ~ a"
     assert rows["y ~ a * C(region)"]["lr_df"] == 4
 

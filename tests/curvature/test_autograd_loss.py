@@ -194,6 +194,11 @@ def test_bad_input():
         ts.curvature_from_loss(nll, [0.0], max_memory=10)
     with pytest.raises(ValueError, match="sample_weight"):
         ts.curvature_from_loss(nll, [0.0], sample_weight=[1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match="penalty must be"):
+        ts.curvature_from_loss(nll, [0.0], penalty="strong")
+    # plain numpy runs on floats but not under autograd's tracing: say so
+    with pytest.raises(TypeError, match="write it with autograd.numpy"):
+        ts.curvature_from_loss(lambda t: np.exp(np.ones((3, 1)) @ np.asarray(t)), [0.0])
 
 
 def test_poisson_regressor_penalty_units():

@@ -138,6 +138,37 @@ def test_missing_values_dropped_once_and_counted(fair):
     assert body.index(table.names[0]) < body.index(table.names[1])
 
 
+def test_nullable_pandas_dtypes_equal_numpy_ones(fair):
+    # pd.NA in Int64/string/boolean columns (convert_dtypes, dtype_backend=...) was
+    # "boolean value of NA is ambiguous" from patsy
+    data = fair.head(300).copy()
+    data["young"] = data["age"] < 30
+    data["job"] = data["occupation"].map(lambda v: f"job{int(v)}")
+    data.loc[[3, 4], "age"] = np.nan
+    data.loc[[5], "job"] = None
+    formulas = ["affairs ~ age + young", "affairs ~ age + job"]
+    plain = ts.compare_formulas(data, formulas, family="poisson")
+    nullable = ts.compare_formulas(data.convert_dtypes(), formulas, family="poisson")
+    assert nullable.n_dropped == plain.n_dropped == 3
+    assert nullable.missing == plain.missing == {"age": 2, "job": 1}
+    for f in formulas:
+        for col in ("loglik", "tic", "d_tic_se"):
+            # identical design matrices and fits
+            assert_allclose(
+                nullable.to_dict()[f][col], plain.to_dict()[f][col], rtol=1e-12
+            )
+
+
+def test_missing_groups_array_is_counted_by_name(randhie):
+    data = randhie.head(200)
+    groups = (np.arange(200) // 5).astype(float)
+    groups[[0, 7, 9]] = np.nan
+    table = ts.compare_formulas(data, ["mdvis ~ lncoins"], family="poisson",
+                                groups=groups)  # fmt: skip
+    assert table.n_dropped == 3 and table.missing == {"groups": 3}
+    assert "3 rows with missing values dropped (groups 3)" in table.summary()
+
+
 def test_weights_equal_duplicated_rows(anes):
     rng = np.random.default_rng(0)
     data = anes.head(300)
@@ -148,7 +179,7 @@ def test_weights_equal_duplicated_rows(anes):
     dup = ts.compare_formulas(repeated, formulas, family="binomial")
     for f in formulas:
         a, b = weighted.to_dict()[f], dup.to_dict()[f]
-        for col in ("n_samples", "loglik", "aic", "bic", "tic", "lr"):
+        for col in ("n_samples", "loglik", "aic", "bic", "tic", "lr", "d_tic_se"):
             # same likelihood, different IRLS sums: optimisation tolerance only
             assert_allclose(a[col], b[col], rtol=1e-7, err_msg=col)
 
@@ -223,10 +254,28 @@ def test_nesting_detection_and_flags():
         (["y ~ a"], {"link": "logit"}, "not available for the gaussian"),
         (["y ~ a"], {"weights": "w"}, "weights='w' is not a column"),
         ([], {}, "at least one formula"),
+        (["y ~ b"], {}, "column 'b' has 1 infinite values"),
+        (["y ~ a", "y ~ c"], {}, r"no row has every variable.*'c': 4"),
+        (["y ~ a"], {"weights": [1.0, -1.0, 1.0, 1.0]}, "non-negative"),
+        (["y ~ a"], {"weights": [0.0, 0.0, 0.0, 0.0]}, "not all zero"),
+        (["y ~ a"], {"offset": [0.0, np.inf, 0.0, 0.0]}, "offset has infinite"),
+        (["y ~ a"], {"groups": [1, 2]}, "groups must be a column name or a 1-d"),
+        (
+            ["y ~ a"],
+            {"family": sm.families.NegativeBinomial(alpha=1.0)},
+            "outside the support of the negativebinomial family",
+        ),
+        (
+            ["y ~ a"],
+            {"family": sm.families.InverseGaussian()},
+            "formula 'y ~ a': the response is outside the support of the inverse_g",
+        ),
     ],
 )
 def test_errors(formulas, kwargs, match):
     data = pd.DataFrame({"y": [-1.0, 2.0, 3.0, 5.0], "a": [1.0, 2.0, 2.5, 4.0]})
+    data["b"] = [1.0, np.inf, 0.0, 1.0]
+    data["c"] = np.nan
     with pytest.raises(ValueError, match=match):
         ts.compare_formulas(data, formulas, **kwargs)
 
@@ -253,10 +302,22 @@ def test_row_order_and_index_do_not_matter(fair):
     c = ts.compare_formulas(kept, formulas, family="poisson")
     assert b.n_dropped == 3
     for f in formulas:
-        for col in ("loglik", "aic", "bic", "tic", "lr"):
+        for col in ("loglik", "aic", "bic", "tic", "lr", "d_tic_se"):
             # same rows in another order: summation order only
             assert_allclose(b.to_dict()[f][col], c.to_dict()[f][col], rtol=1e-8)
         assert a.to_dict()[f]["n_samples"] == 800
+    # a cluster column follows its rows through the shuffle
+    site = np.arange(len(data)) // 8
+    gb = ts.compare_formulas(
+        shuffled.assign(site=site[perm]), formulas, family="poisson", groups="site"
+    )
+    gc = ts.compare_formulas(
+        kept.assign(site=np.delete(site, perm[:3])), formulas, family="poisson",
+        groups="site",
+    )  # fmt: skip
+    for f in formulas:
+        for col in ("tic", "d_tic_se"):
+            assert_allclose(gb.to_dict()[f][col], gc.to_dict()[f][col], rtol=1e-8)
 
 
 def test_offset_equals_statsmodels(randhie):

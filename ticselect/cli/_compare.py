@@ -3,7 +3,8 @@
 A thin wrapper of :func:`ticselect.compare_formulas`: the file is read with pandas
 (:func:`~ticselect.cli._data.read_table`), every formula is fitted by statsmodels on
 the rows where all of them are complete, and the table (k, loglik, AIC, BIC, TIC,
-differences, weights, likelihood-ratio tests, flags) is printed, or with ``--json``
+differences with the standard error ``d_tic_se`` of the TIC difference, weights,
+likelihood-ratio tests, flags) is printed, or with ``--json``
 its rows.
 """
 

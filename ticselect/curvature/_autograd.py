@@ -73,7 +73,13 @@ def _check_inputs(per_sample_nll, params, penalty, param_names, sample_weight):
     if penalty is None:
         pen = np.zeros(d)
     else:
-        pen = np.broadcast_to(np.asarray(penalty, dtype=float), (d,)).copy()
+        try:
+            pen = np.broadcast_to(np.asarray(penalty, dtype=float), (d,)).copy()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"penalty must be a non-negative scalar or ({d},) array of L2 "
+                f"strengths, got {penalty!r}."
+            ) from exc
         if not (np.all(np.isfinite(pen)) and np.all(pen >= 0)):
             raise ValueError(
                 "penalty must be a non-negative scalar or (n_params,) array of L2 "
@@ -223,18 +229,27 @@ def curvature_from_loss(
     def summed(t):
         return anp.sum(w * per_sample_nll(t))
 
-    jvp = make_jvp_reversemode(per_sample_nll)(theta)
-    G = np.empty((n, d))
-    eye = np.eye(d)
-    for j in range(d):
-        G[:, j] = np.asarray(jvp(eye[j]), dtype=float)
     hess = ag_hessian(summed)
 
     def hessian_fn(t):
         Ht = np.asarray(hess(np.asarray(t, float)), dtype=float).reshape(d, d)
         return 0.5 * (Ht + Ht.T)
 
-    H = hessian_fn(theta)
+    try:  # plain numpy fails only here, when autograd traces the function
+        jvp = make_jvp_reversemode(per_sample_nll)(theta)
+        G = np.empty((n, d))
+        eye = np.eye(d)
+        for j in range(d):
+            G[:, j] = np.asarray(jvp(eye[j]), dtype=float)
+        H = hessian_fn(theta)
+    except (TypeError, ValueError) as exc:
+        if "Box" not in str(exc):
+            raise
+        raise TypeError(
+            "autograd cannot differentiate per_sample_nll: write it with "
+            "autograd.numpy (import autograd.numpy as anp; anp.exp, anp.log, ...) "
+            f"instead of numpy, and do not convert theta with np.asarray ({exc})."
+        ) from exc
     if not (np.all(np.isfinite(G)) and np.all(np.isfinite(H))):
         raise ValueError(
             f"{model_name}: the gradients or the Hessian are not finite at params "

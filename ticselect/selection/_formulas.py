@@ -30,7 +30,6 @@ statsmodels' ``compare_lr_test`` for linear models.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import html
 import re
@@ -43,7 +42,7 @@ from statsmodels.genmod import families as sm_families
 from statsmodels.genmod.generalized_linear_model import GLM
 
 from ..criteria import criteria
-from ..curvature import curvature
+from ..curvature import SingularHessianWarning, curvature
 from ._compare import CRITERIA, Comparison
 
 __all__ = ["FormulaComparison", "compare_formulas"]
@@ -71,10 +70,14 @@ _SUPPORT = {
     "poisson": (lambda y: np.all(y >= 0), "y >= 0"),
     "gamma": (lambda y: np.all(y > 0), "y > 0"),
     "inverse_gaussian": (lambda y: np.all(y > 0), "y > 0"),
+    "negativebinomial": (lambda y: np.all(y >= 0), "y >= 0"),
+    "tweedie": (lambda y: np.all(y >= 0), "y >= 0"),
 }
+#: Class names of statsmodels family instances that differ from the family names.
+_INSTANCE_NAMES = {"inversegaussian": "inverse_gaussian"}
 _NESTED_RTOL = 1e-8
 _SUMMARY = (
-    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "w_tic",
+    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "d_tic_se", "w_tic",
     "lr", "lr_df", "lr_p", "flags",
 )  # fmt: skip
 
@@ -83,7 +86,8 @@ def _sm_family(family, link):
     if isinstance(family, sm_families.Family):
         if link is not None:
             raise ValueError("Pass link= only with a family name, not an instance.")
-        return family, type(family).__name__.lower()
+        name = type(family).__name__.lower()
+        return family, _INSTANCE_NAMES.get(name, name)
     if family not in _FAMILIES:
         raise ValueError(
             f"family must be one of {sorted(_FAMILIES)} or a statsmodels family, got "
@@ -118,6 +122,61 @@ def _column(data, value, what):
             f"(the rows of data), got shape {arr.shape}."
         )
     return pd.Series(arr)
+
+
+def _plain_dtypes(frame, used):
+    """Nullable pandas columns as NumPy ones with ``NaN`` for ``pd.NA``.
+
+    ``Int64``, ``Float64``, ``boolean`` and ``string`` columns (``convert_dtypes``,
+    ``dtype_backend=...``) hold ``pd.NA``, which patsy cannot test for missing.
+    """
+    out = frame
+    for c in dict.fromkeys(used):
+        col = frame[c]
+        if not isinstance(col.dtype, pd.api.extensions.ExtensionDtype) or isinstance(
+            col.dtype, pd.CategoricalDtype
+        ):
+            continue
+        if out is frame:
+            out = frame.copy()
+        if pd.api.types.is_bool_dtype(col):
+            out[c] = col.astype(object).where(col.notna(), np.nan)
+        elif pd.api.types.is_numeric_dtype(col):
+            out[c] = col.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            out[c] = col.astype(object).where(col.notna(), np.nan)
+    return out
+
+
+def _check_infinite(frame, used):
+    """A ValueError naming the first used numeric column with infinite values."""
+    for c in dict.fromkeys(used):
+        col = frame[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
+            if n_inf:
+                raise ValueError(
+                    f"column {c!r} has {n_inf} infinite values; remove or replace "
+                    "those rows (missing values, NaN, are dropped for you)."
+                )
+
+
+def _check_weights(extras, keep):
+    """Infinite weights or offsets, negative or all-zero weights: a ValueError."""
+    for what in ("weights", "offset"):
+        if extras[what] is None:
+            continue
+        try:
+            v = np.asarray(extras[what][keep], dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{what} must be numeric.") from exc
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{what} has infinite values; give finite values.")
+        if what == "weights" and (np.any(v < 0) or not np.any(v > 0)):
+            raise ValueError(
+                f"weights must be non-negative and not all zero (min {v.min():g}); "
+                "they are frequency weights (a weight m counts a row m times)."
+            )
 
 
 def _formula_error(formula, exc, columns):
@@ -179,15 +238,6 @@ def _lr_tests(exogs, logliks):
     return out
 
 
-def _cluster_grad_cov(curv, weights, groups):
-    """``Σ_g s_g s_gᵀ`` with ``s_g = Σ_{i ∈ g} wᵢ gᵢ`` (cluster-summed scores)."""
-    G = curv.per_sample_grads * weights[:, None]
-    _, codes = np.unique(groups, return_inverse=True)
-    S = np.zeros((codes.max() + 1, G.shape[1]))
-    np.add.at(S, codes, G)
-    return S.T @ S
-
-
 def compare_formulas(
     data, formulas, *, family="gaussian", link=None, weights=None, offset=None,
     groups=None, names=None, sort_by="tic",
@@ -218,7 +268,8 @@ statsmodels family, default="gaussian"
         Cluster labels.  TIC's ``C`` then sums the scores within each cluster,
         ``C = Σ_g s_g s_gᵀ`` with ``s_g = Σ_{i ∈ g} wᵢ gᵢ`` (the meat of the
         cluster-robust sandwich), so its penalty estimates the optimism for new
-        clusters when rows of one cluster are dependent.  AIC and BIC ignore it.
+        clusters when rows of one cluster are dependent, and ``d_tic_se`` sums
+        the paired differences within clusters.  AIC and BIC ignore it.
     names : list of str or None, default=None
         Row names (overrides the dict keys or formulas).
     sort_by : {"tic", "aic", "aicc", "bic"}, default="tic"
@@ -229,10 +280,12 @@ statsmodels family, default="gaussian"
     FormulaComparison
         A :class:`~ticselect.Comparison` with, per row, ``n_samples``, ``k``,
         ``loglik``, AIC, AICc, BIC, TIC, their differences to the best and weights,
-        the reliability ``flags``, and the likelihood-ratio test against the next
-        smaller nested candidate (``lr``, ``lr_df``, ``lr_p``, ``lr_vs``); plus the
-        fitted statsmodels results (``estimators``) and the rows dropped for
-        missing values.  Conventions: criteria on the deviance scale of
+        ``d_tic_se`` (standard error of ``d_tic`` from the paired pointwise TIC
+        differences, see :func:`ticselect.compare`; with ``groups`` summed within
+        clusters), the reliability ``flags``, and the likelihood-ratio test
+        against the next smaller nested candidate (``lr``, ``lr_df``, ``lr_p``,
+        ``lr_vs``); plus the fitted statsmodels results (``estimators``) and the
+        rows dropped for missing values.  Conventions: criteria on the deviance scale of
         :mod:`ticselect.criteria`; a dispersion (Gaussian ``σ²``, Gamma) is
         estimated by maximum likelihood and counted in ``k``, as R's ``AIC()``
         does for ``glm(family=gaussian)``.  So for the binomial and Poisson
@@ -305,36 +358,44 @@ statsmodels family, default="gaussian"
         "offset": _column(data, offset, "offset"),
         "groups": _column(data, groups, "groups"),
     }
+    used = _referenced_columns(formulas, frame.columns)
+    used += [v for v in (weights, offset, groups) if isinstance(v, str)]
+    frame = _plain_dtypes(frame, used)
+    _check_infinite(frame, used)
     keep = np.ones(len(frame), dtype=bool)
     for series in extras.values():
         if series is not None:
             keep &= ~pd.isna(series).to_numpy()
+    missing = {c: int(pd.isna(frame[c]).sum()) for c in dict.fromkeys(used)}
+    for what, value in (("weights", weights), ("offset", offset), ("groups", groups)):
+        if value is not None and not isinstance(value, str):  # arrays: by argument
+            missing[what] = int(pd.isna(extras[what]).sum())
+    missing = {c: m for c, m in missing.items() if m}
+    no_rows = ValueError(
+        f"no row has every variable of every formula (missing values per column: "
+        f"{missing})."
+    )
     for f in formulas:  # rows each formula can use (its missing="drop" rows)
+        cols = _referenced_columns([f], frame.columns)
+        if not (keep & frame[cols].notna().all(axis=1).to_numpy()).any():
+            raise no_rows  # statsmodels would fail on zero rows with a cryptic error
         model = _build(f, frame[keep], sm_family, missing="drop")
         rows = np.zeros(len(frame), dtype=bool)
         rows[np.asarray(model.data.row_labels, dtype=int)] = True
         keep &= rows
     n_dropped = int(len(frame) - keep.sum())
-    used = _referenced_columns(formulas, frame.columns)
-    used += [v for v in (weights, offset, groups) if isinstance(v, str)]
-    missing = {c: int(pd.isna(frame[c]).sum()) for c in dict.fromkeys(used)}
-    missing = {c: m for c, m in missing.items() if m}
     if not keep.any():
-        raise ValueError(
-            f"no row has every variable of every formula (missing values per column: "
-            f"{missing})."
-        )
+        raise no_rows
     common = frame[keep]
+    _check_weights(extras, keep)
     kw = {}
-    w = np.ones(len(common))
     if extras["weights"] is not None:
-        w = np.asarray(extras["weights"][keep], dtype=float)
-        kw["freq_weights"] = w
+        kw["freq_weights"] = np.asarray(extras["weights"][keep], dtype=float)
     if extras["offset"] is not None:
         kw["offset"] = np.asarray(extras["offset"][keep], dtype=float)
     g = None if extras["groups"] is None else extras["groups"][keep].to_numpy()
 
-    crits, fitted, exogs, endogs = [], [], [], []
+    crits, fitted, curvs, exogs, endogs = [], [], [], [], []
     for name, f in zip(names, formulas, strict=True):
         model = _build(f, common, sm_family, missing="raise", **kw)
         y = np.asarray(model.endog, dtype=float)
@@ -345,7 +406,7 @@ statsmodels family, default="gaussian"
                 f"{y.min():g}, max {y.max():g})."
             )
         res, caught = _fit(model)
-        curv = curvature(res)
+        curv = curvature(res, groups=g)
         X = np.asarray(model.exog, dtype=float)
         if not getattr(res, "converged", True):
             curv.add_flag("not_stationary")
@@ -353,11 +414,8 @@ statsmodels family, default="gaussian"
             curv.add_flag("separation")
         if np.linalg.matrix_rank(X) < X.shape[1]:
             curv.add_flag("rank_deficient")
-        if g is not None:
-            curv = copy.copy(curv)
-            curv.flags = list(curv.flags)
-            curv.grad_cov = _cluster_grad_cov(curv, w, g)
         crits.append(criteria(curv))
+        curvs.append(curv)
         fitted.append(res)
         exogs.append(X)
         endogs.append(y)
@@ -375,7 +433,8 @@ statsmodels family, default="gaussian"
             )
     lr = _lr_tests(exogs, [c.loglik for c in crits])
     return FormulaComparison(
-        names, crits, fitted, sort_by=sort_by, formulas=formulas, lr=lr,
+        names, crits, fitted, sort_by=sort_by, curvatures=curvs,
+        formulas=formulas, lr=lr,
         n_dropped=n_dropped, missing=missing, family=fam_name,
         grouped=g is not None,
     )  # fmt: skip
@@ -404,7 +463,8 @@ class FormulaComparison(Comparison):
         Rows dropped because a variable of some formula (or the weights, offset or
         groups) was missing.
     missing : dict of str to int
-        Missing values per column used, for the columns that have any.
+        Missing values per column used, for the columns that have any (weights,
+        offset or groups given as arrays under those names).
     family : str
         Family name.
 
@@ -424,10 +484,16 @@ class FormulaComparison(Comparison):
     """
 
     def __init__(
-        self, names, crits, fitted, *, sort_by="tic", formulas, lr, n_dropped,
-        missing, family, grouped=False,
+        self, names, crits, fitted, *, sort_by="tic", curvatures=None, formulas, lr,
+        n_dropped, missing, family, grouped=False,
     ):  # fmt: skip
-        super().__init__(names, crits, fitted, sort_by=sort_by)
+        with warnings.catch_warnings():
+            # criteria() has already warned about a singular H_λ once per model;
+            # d_tic_se's pointwise solve would repeat it in other words
+            warnings.simplefilter("ignore", SingularHessianWarning)
+            super().__init__(
+                names, crits, fitted, sort_by=sort_by, curvatures=curvatures
+            )
         by_name = dict(zip(names, formulas, strict=True))
         self.formulas = {n: by_name[n] for n in self.names}
         self.n_dropped = int(n_dropped)
@@ -492,7 +558,8 @@ class FormulaComparison(Comparison):
         ----------
         columns : list of str or None, default=None
             Columns to show; ``None`` shows k, loglik, AIC, ΔAIC, BIC,
-            TIC, ΔTIC, the TIC weight, the likelihood-ratio test and the flags.
+            TIC, ΔTIC with its standard error ``d_tic_se``, the TIC weight, the
+            likelihood-ratio test and the flags.
 
         Returns
         -------
