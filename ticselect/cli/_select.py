@@ -257,7 +257,7 @@ def run_select(args, out=None, err=None):
             continue
         i = int(np.argmin(vals))
         picks[name] = {"index": i, param: rows[i][param]}
-    default = _default_pick(picks, crits, param)
+    default = _default_pick(picks, crits, param, args.model)
     messages = _distinct_messages(caught)
     result = {
         "data": {
@@ -392,13 +392,28 @@ def _flag_notes(result):
     return notes
 
 
-def _default_pick(picks, crits, param):
-    """TIC's pick, or ALO's when TIC's candidate is flagged overconfident/separated."""
+def _default_pick(picks, crits, param, model="glm"):
+    """The pick to recommend: TIC's, unless TIC's candidate is flagged.
+
+    When TIC's candidate carries the ``overconfident`` or ``separation`` flag, TIC's
+    first-order penalty is known to fail there.  GLMs then take ALO's pick
+    (benchmarks/README.md: as good as 5-fold CV on four real data sets).  Networks
+    take CV's pick when CV was run: on the digits networks the one-step ALO regretted
+    far more than CV (its Gauss–Newton leverages reach 1), so it is no fallback for
+    them; without CV they get ALO's pick with that caveat in the ``pick:`` line.
+    """
     if "tic" not in picks:
         return None
     i = picks["tic"]["index"]
     fired = [f for f in crits[i].flags if f in ALO_FALLBACK_FLAGS]
-    name = "alo" if fired and "alo" in picks else "tic"
+    if not fired:
+        name = "tic"
+    elif model == "mlp" and "cv" in picks:
+        name = "cv"
+    elif "alo" in picks:
+        name = "alo"
+    else:
+        name = "tic"
     return {"criterion": name, **picks[name], "tic_flags": list(fired)}
 
 
@@ -544,7 +559,7 @@ def _flagged_pick_note(result):
     pick = result["picks"].get("tic")
     if pick is None:
         return ""
-    if (result.get("default_pick") or {}).get("criterion") == "alo":
+    if (result.get("default_pick") or {}).get("criterion") in ("alo", "cv"):
         return ""  # the pick: line already says that TIC's pick is flagged
     row = result["candidates"][pick["index"]]
     flags = row.get("flags") or []
@@ -567,12 +582,18 @@ def _default_pick_line(result):
         return ""
     param = result["param"]
     text = f"pick: {pick['criterion'].upper()} {param}={pick[param]:.4g}"
-    if pick["criterion"] == "alo":
-        text += (
-            f" (TIC's pick is flagged {', '.join(pick['tic_flags'])}: its first-order "
-            "penalty predicts almost no gap there, so the approximate leave-one-out "
-            "ALO picks instead)"
-        )
+    flagged = (
+        f" (TIC's pick is flagged {', '.join(pick['tic_flags'])}: its first-order "
+        "penalty predicts almost no gap there, so "
+    )
+    if pick["criterion"] == "cv":
+        text += flagged + "cross-validation picks: for networks the one-step ALO "
+        text += "is not reliable either)"
+    elif pick["criterion"] == "alo" and result.get("model") == "mlp":
+        text += flagged + "ALO picks; for networks ALO is not reliable either: rerun "
+        text += "with --cv K)"
+    elif pick["criterion"] == "alo":
+        text += flagged + "the approximate leave-one-out ALO picks instead)"
     return text
 
 
