@@ -123,14 +123,6 @@ def dispatch(
         )
     if is_dask_collection(X):
         return dask_curvature(model, X, y, sample_weight, dispersion=dispersion)
-    if is_dask_ml_glm(model):
-        check_fitted(model)
-        Xv = validate_X(X, model)
-        yv = validate_y(y, Xv.shape[0])
-        w = check_sample_weight(sample_weight, Xv.shape[0])
-        spec = dask_ml_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
-        spec.family.check_y(spec.y)
-        return _checked_glm(spec, dispersion)
     if is_statsmodels_results(model):
         check_own_data(model, X, y, sample_weight)
         if is_generic_statsmodels(model):
@@ -138,20 +130,13 @@ def dispatch(
         spec = statsmodels_spec(model)
         spec.family.check_y(spec.y)
         return _checked_glm(spec, dispersion)
-    if isinstance(model, SKLEARN_SGD_CV):  # before SKLEARN_GLMS: LogisticRegressionCV
+    read_spec = _glm_reader(model)
+    if read_spec is not None:
         check_fitted(model)
         Xv = validate_X(X, model)
         yv = validate_y(y, Xv.shape[0])
         w = check_sample_weight(sample_weight, Xv.shape[0])
-        spec = sklearn_sgd_cv_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
-        spec.family.check_y(spec.y)
-        return _checked_glm(spec, dispersion, n_samples=frequency_n(model, w))
-    if isinstance(model, SKLEARN_GLMS):
-        check_fitted(model)
-        Xv = validate_X(X, model)
-        yv = validate_y(y, Xv.shape[0])
-        w = check_sample_weight(sample_weight, Xv.shape[0])
-        spec = sklearn_glm_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
+        spec = read_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))
         spec.family.check_y(spec.y)
         return _checked_glm(spec, dispersion, n_samples=frequency_n(model, w))
     if is_sklearn_mlp(model):
@@ -171,6 +156,21 @@ def dispatch(
         spec = mlp_spec(model, Xv, yv, w, dispersion=dispersion)
         return attach_rows(curv, MLPRows(spec))
     raise _unsupported(model)
+
+
+def _glm_reader(model):
+    """The adapter that reads ``model`` into a GLM spec, or ``None``.
+
+    dask-ml GLMs, then scikit-learn's SGD and CV estimators (before the plain GLMs:
+    ``LogisticRegressionCV`` subclasses ``LogisticRegression``), then the plain ones.
+    """
+    if is_dask_ml_glm(model):
+        return dask_ml_spec
+    if isinstance(model, SKLEARN_SGD_CV):
+        return sklearn_sgd_cv_spec
+    if isinstance(model, SKLEARN_GLMS):
+        return sklearn_glm_spec
+    return None
 
 
 def _checked_glm(spec, dispersion, n_samples=None):
