@@ -60,9 +60,10 @@ coordinates of ``H`` (see :mod:`ticselect.curvature._factor`), with one
 Cost: one factorisation of ``H_λ``, shared with the Newton decrement and cached on
 the :class:`~ticselect.Curvature` (Cholesky and its inverse: ``tr(H_λ⁻¹C)`` and
 ``tr(H_λ⁻¹H)`` are then elementwise sums), one symmetric eigenvalue computation of
-``H`` (values only) and one Cholesky factor of ``C + λI`` (of the ``n × n`` Gram
-matrix of the gradients for networks with fewer rows than parameters; eigenvalues of
-``C`` when ``λ = 0``).  Expensive
+``H`` (values only) and one Cholesky factor of ``C + λI`` (of the ``m × m`` Gram
+matrix of the gradients when there are fewer rows, or groups, ``m``, than
+parameters — for networks formed from the layers' Gram matrices, without ``G Gᵀ``;
+eigenvalues of ``C`` when ``λ = 0``).  Expensive
 measures (norms, spectra, relative flatness, PAC-Bayes) are in
 :func:`ticselect.flatness`.
 
