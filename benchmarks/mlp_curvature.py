@@ -6,7 +6,7 @@ Run: nice -n 10 python benchmarks/mlp_curvature.py [--widths 16 32 64 96]
 Digits (n = 1797, 64 standardised inputs, 10 classes), tanh networks with one hidden
 layer at scikit-learn's default ``alpha=1e-4``, fitted by lbfgs to convergence
 (``max_iter=5000``, ``tol=1e-9``).  Everything runs in one process on ONE BLAS thread
-(as CI runs), best of ``--repeat`` for the fast columns:
+(as CI runs), best of ``--repeat`` for every timed column (autograd too):
 
 - public: ``ts.criteria(ts.curvature(net, X, y))``, end to end;
 - IC.fit: ``InformationCriteria(net).fit(X, y)`` minus the plain fit of the same
@@ -16,6 +16,11 @@ layer at scikit-learn's default ``alpha=1e-4``, fitted by lbfgs to convergence
 - autograd: ``autograd.hessian`` of the summed loss + ``autograd.jacobian`` of the
   per-sample losses (H and G by brute force; criteria not included), skipped above
   ``--brute-max-d`` (it takes many minutes there);
+- breakdown of *public* (same run, best of ``--repeat``): ``factor`` the one
+  factorisation of ``H_λ`` (:func:`ticselect.curvature._factor.penalized_solve`,
+  gauge restriction included), ``eig`` the soft rank's ``eigvalsh`` on the block it
+  uses, ``fisher`` the Fisher soft rank (Gram matrix + Cholesky), ``rest`` = public
+  minus kernel, factor, eig and fisher (validation, gradients, copies, Python);
 - guard: the time guard's estimate (:func:`ticselect.curvature._timing.dense_seconds`)
   for the same network (the runs above pass ``max_seconds=None`` to measure it).
 """
@@ -33,6 +38,14 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 import ticselect as ts
+from ticselect.criteria import (
+    _default_lambda,
+    _eigvalsh,
+    _fisher_soft_rank,
+    _gradient_gram,
+)
+from ticselect.curvature._factor import penalized_solve
+from ticselect.curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from ticselect.curvature._mlp import (
     brute_force_hessian,
     brute_force_per_sample_grads,
@@ -49,6 +62,15 @@ def _timed(fn, repeat=1):
         out = fn()
         best = min(best, time.perf_counter() - t0)
     return best, out
+
+
+def _fisher(curv):
+    """The Fisher soft rank as :func:`ts.criteria` computes it."""
+    gc = GaugeComplement(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
+    lam = _default_lambda(curv)
+    gram = _gradient_gram(curv, gc.n_free) if lam > 0 else None
+    C = gc.restrict(curv.grad_cov) if gram is None else None
+    return _fisher_soft_rank(C, lam, DEFAULT_RCOND, gram)
 
 
 def main():
@@ -68,7 +90,8 @@ def main():
     hdr = (
         f"{'h':>3} {'d':>5} {'iters':>5} {'route':>8} | {'public':>7} {'IC.fit':>7} "
         f"| {'kernel':>7} {'eigvalsh':>8} {'k+e':>7} | {'autograd':>8} | "
-        f"{'pub/(k+e)':>9} {'autograd/pub':>12} | {'guard est':>9} | {'ratio':>8}"
+        f"{'pub/(k+e)':>9} {'autograd/pub':>12} | {'factor':>6} {'eig':>5} "
+        f"{'fisher':>6} {'rest':>5} | {'guard est':>9} | {'ratio':>8}"
     )
     print(hdr)
     print("-" * len(hdr))
@@ -91,7 +114,22 @@ def main():
             )
             ic = ts.InformationCriteria(clone(net), max_seconds=None)
             t_ic, _ = _timed(lambda ic=ic: ic.fit(X, y))
-        route = ic.curvature_.penalized_solve().route
+        curv = ic.curvature_
+        sol = curv.penalized_solve()
+        route = sol.route
+        gauge = curv.gauge if curv.gauge.shape[1] else None
+        t_f, _ = _timed(
+            lambda c=curv, g=gauge: penalized_solve(
+                c.hessian, c.grad_cov, c.penalty, c.gradient, g
+            ),
+            args.repeat,
+        )
+        gc = GaugeComplement(gauge, curv.n_params)
+        HS = gc.restrict(curv.hessian, subset=sol.subspace)
+        t_eig, _ = _timed(lambda HS=HS: _eigvalsh(HS), args.repeat)
+        del HS
+        t_fi, _ = _timed(lambda c=curv: _fisher(c), args.repeat)
+        del curv, ic
         spec = mlp_spec(net, X, y, np.ones(n))
         d = spec.n_params
         t_k, (_, _, H, _) = _timed(lambda spec=spec: mlp_exact(spec), args.repeat)
@@ -102,7 +140,8 @@ def main():
                 lambda spec=spec: (
                     brute_force_hessian(spec),
                     brute_force_per_sample_grads(spec),
-                )
+                ),
+                args.repeat,
             )
         else:
             t_bf = float("nan")
@@ -111,6 +150,8 @@ def main():
             f"{h:>3} {d:>5} {net.n_iter_:>5} {route:>8} | {t_pub:>7.2f} "
             f"{t_ic - t_fit:>7.2f} | {t_k:>7.2f} {t_e:>8.2f} {base:>7.2f} | "
             f"{t_bf:>8.2f} | {t_pub / base:>9.2f} {t_bf / t_pub:>11.1f}x | "
+            f"{t_f:>6.2f} {t_eig:>5.2f} {t_fi:>6.2f} "
+            f"{t_pub - t_k - t_f - t_eig - t_fi:>5.2f} | "
             f"{dense_seconds(d, n):>9.1f} | {crit.penalty_ratio:>8.2g}",
             flush=True,
         )

@@ -60,9 +60,10 @@ coordinates of ``H`` (see :mod:`ticselect.curvature._factor`), with one
 Cost: one factorisation of ``H_λ``, shared with the Newton decrement and cached on
 the :class:`~ticselect.Curvature` (Cholesky and its inverse: ``tr(H_λ⁻¹C)`` and
 ``tr(H_λ⁻¹H)`` are then elementwise sums), one symmetric eigenvalue computation of
-``H`` (values only) and one Cholesky factor of ``C + λI`` (of the ``n × n`` Gram
-matrix of the gradients for networks with fewer rows than parameters; eigenvalues of
-``C`` when ``λ = 0``).  Expensive
+``H`` (values only) and one Cholesky factor of ``C + λI`` (of the ``m × m`` Gram
+matrix of the gradients when there are fewer rows, or groups, ``m``, than
+parameters — for networks formed from the layers' Gram matrices, without ``G Gᵀ``;
+eigenvalues of ``C`` when ``λ = 0``).  Expensive
 measures (norms, spectra, relative flatness, PAC-Bayes) are in
 :func:`ticselect.flatness`.
 
@@ -80,6 +81,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import linalg
 
+from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from .curvature._spectral import (
@@ -353,11 +355,16 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
     else:  # soft rank on the subspace of the TIC penalty (eigenvalues only)
         ev_sr = _eigvalsh(gc.restrict(curv.hessian, subset=sol.subspace))
         ev = _eigvalsh(gc.restrict(curv.hessian)) if full_spectrum else ev_sr
-    C = gc.restrict(curv.grad_cov)
     sr = soft_rank(ev_sr, lam, rcond)
     pos = np.clip(ev_sr, 0.0, None)
     bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)
-    fisher_sr = _fisher_soft_rank(C, lam, rcond, _weighted_grads(curv, C.shape[0]))
+    gram = _gradient_gram(curv, gc.n_free) if lam > 0 else None
+    if full_spectrum or gram is None:
+        C = gc.restrict(curv.grad_cov)
+        fisher_sr = _fisher_soft_rank(C, lam, rcond, gram)
+    else:  # the Gram matrix suffices: C is not restricted (criteria() drops it)
+        C = None
+        fisher_sr = _fisher_soft_rank(None, lam, rcond, gram)
 
     ratio = sol.tic_penalty / sol.effective_dim if sol.effective_dim > 0 else np.nan
     if ratio < OVERCONFIDENCE_RATIO:
@@ -418,35 +425,50 @@ def _eigvalsh(M):
     return linalg.eigvalsh(M, check_finite=False)
 
 
-def _weighted_grads(curv, k):
-    """``W^{1/2} G`` when it is cheaper than ``C`` for the Fisher soft rank, else None.
+def _gradient_gram(curv, k):
+    """The ``m × m`` Gram matrix whose non-zero eigenvalues are those of ``C``, or None.
 
-    With fewer rows than parameters, ``C = GᵀWG`` has the non-zero eigenvalues of
-    the ``n × n`` Gram matrix ``W^{1/2} G Gᵀ W^{1/2}``; network curvatures carry
-    their sample weights (``sample_weight``) for this.
+    ``C = SᵀS`` with ``S = W^{1/2} G`` (the weighted per-sample gradients, ``m`` =
+    rows) or, for a clustered curvature, ``S`` the group scores ``s_g = Σ_{i∈g}
+    wᵢgᵢ`` (``m`` = groups; :mod:`ticselect.curvature._groups`).  When ``m < k``,
+    ``C`` has the non-zero eigenvalues of ``S Sᵀ`` (lower triangle filled), which
+    is cheaper to factorise; network curvatures carry their sample weights
+    (``sample_weight``) and ``grad_gram_fn``, which forms ``W^{1/2} G Gᵀ W^{1/2}``
+    from the layers' Gram matrices, for this.  ``None`` when ``m ≥ k`` (use ``C``).
     """
     w = getattr(curv, "sample_weight", None)
-    if w is None or curv.n_rows >= k:
+    if w is None:
         return None
-    G = curv.per_sample_grads
     w = np.asarray(w, dtype=float)
-    return G if np.all(w == 1.0) else np.sqrt(w)[:, None] * G
+    codes = getattr(curv, "groups", None)
+    if codes is not None:
+        if curv.n_groups >= k:
+            return None
+        S = group_scores(curv.per_sample_grads, w, codes, curv.n_groups)
+    elif curv.n_rows >= k:
+        return None
+    elif getattr(curv, "grad_gram_fn", None) is not None:
+        return curv.grad_gram_fn()
+    else:
+        G = curv.per_sample_grads
+        S = G if np.all(w == 1.0) else np.sqrt(w)[:, None] * G
+    # S Sᵀ for C-ordered S (m × k): Sᵀ is the Fortran-ordered array syrk needs
+    return linalg.blas.dsyrk(1.0, np.ascontiguousarray(S).T, trans=1, lower=1)
 
 
-def _fisher_soft_rank(C, lam, rcond, wgrads=None):
+def _fisher_soft_rank(C, lam, rcond, gram=None):
     """``tr(C (C + λI)⁻¹) = k - λ ‖L⁻¹‖_F²`` with ``C + λI = L Lᵀ`` (``λ > 0``).
 
-    With ``wgrads = W^{1/2} G`` (``n < k`` rows), the same sum over the ``n × n``
-    Gram matrix ``K = W^{1/2} G Gᵀ W^{1/2}`` (one symmetric rank-k update), whose
-    non-zero eigenvalues are those of ``C``: ``n - λ tr((K + λI)⁻¹)``.
+    With ``gram`` (an ``m × m`` matrix ``S Sᵀ`` with ``C = SᵀS``, ``m < k``, from
+    :func:`_gradient_gram`; lower triangle read), the same sum over its eigenvalues,
+    the non-zero ones of ``C``: ``m - λ tr((K + λI)⁻¹)`` (``C`` is then not read
+    and may be None).
     """
+    if gram is not None and lam > 0:
+        C = gram
     k = C.shape[0]
     if k == 0:
         return 0.0
-    if lam > 0 and wgrads is not None and wgrads.shape[0] < k:
-        # A Aᵀ for C-ordered A (n × k): Aᵀ is the Fortran-ordered array syrk needs
-        C = linalg.blas.dsyrk(1.0, wgrads.T, trans=1, lower=1)
-        k = C.shape[0]
     if lam > 0:
         A = C + lam * np.eye(k)
         L, info = linalg.lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)

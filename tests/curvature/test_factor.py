@@ -14,12 +14,14 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 import ticselect as ts
 from ticselect.curvature._factor import penalized_solve
 from ticselect.curvature._linalg import GaugeComplement, complement_basis
+from ticselect.curvature._mlp import mlp_exact
+from ticselect.curvature.adapters.sklearn_mlp import mlp_grad_gram, mlp_spec
 
 
 def _dense_reference(curv):
@@ -227,3 +229,59 @@ def test_fisher_soft_rank_from_the_gram_matrix_when_n_is_small():
     lam = crit.soft_rank_lambda
     # rtol: Cholesky of the 60×60 Gram vs eigenvalues of the 447×447 C
     assert_allclose(crit.fisher_soft_rank, np.sum(ev / (ev + lam)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_mlp_grad_gram_equals_the_gram_of_the_weighted_gradients(kind):
+    """The layers' Gram matrices give W^½ G Gᵀ W^½ (oracle: the product itself),
+    two hidden layers, frequency weights, and σ² as a parameter (regressor)."""
+    X, y = _digits(50)
+    w = np.random.default_rng(1).integers(1, 4, size=50).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "classifier":
+            net = MLPClassifier(
+                hidden_layer_sizes=(5, 4), activation="tanh", max_iter=30,
+                random_state=0,
+            )  # fmt: skip
+        else:
+            net = MLPRegressor(
+                hidden_layer_sizes=(5, 4), activation="relu", max_iter=30,
+                random_state=0,
+            )  # fmt: skip
+        net.fit(X, y)
+    spec = mlp_spec(net, X, y, w)
+    assert spec.sigma2_is_param == (kind == "regressor")
+    G = np.sqrt(w)[:, None] * mlp_exact(spec, hessian=False)[1]
+    ref = np.tril(G @ G.T)
+    K = np.tril(mlp_grad_gram(spec))
+    # atol: entries are sums of terms up to max|ref|; a product of two sums
+    # differs from one sum of products by rounding of that size only
+    assert_allclose(K, ref, rtol=1e-12, atol=1e-13 * np.abs(ref).max())
+
+
+def test_fisher_soft_rank_of_a_clustered_network_uses_the_group_scores():
+    """With groups, C = Σ_g s_g s_gᵀ: the Fisher soft rank is that of the clustered
+    C (oracle: its eigenvalues), not of the per-row gradients (the Gram route used
+    the ungrouped rows before), and 1 row per group gives the ungrouped value."""
+    X, y = _digits(60)
+    net = MLPClassifier(
+        (6,), activation="tanh", alpha=0.1, solver="lbfgs", max_iter=3000,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curv = ts.curvature(net, X, y, groups=np.arange(60) // 3, stationarity_tol=1)
+        crit = ts.criteria(curv)
+        plain = ts.criteria(ts.curvature(net, X, y, stationarity_tol=1))
+        single = ts.criteria(
+            ts.curvature(net, X, y, groups=np.arange(60), stationarity_tol=1)
+        )
+    assert curv.n_groups < curv.n_free_params
+    gc = GaugeComplement(curv.gauge, curv.n_params)
+    ev = np.clip(np.linalg.eigvalsh(gc.restrict(curv.grad_cov)), 0, None)
+    lam = crit.soft_rank_lambda
+    # rtol: Cholesky of the 20×20 Gram vs eigenvalues of the 447×447 C
+    assert_allclose(crit.fisher_soft_rank, np.sum(ev / (ev + lam)), rtol=1e-9)
+    assert abs(crit.fisher_soft_rank - plain.fisher_soft_rank) > 0.1
+    assert_allclose(single.fisher_soft_rank, plain.fisher_soft_rank, rtol=1e-9)

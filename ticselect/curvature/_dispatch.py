@@ -28,7 +28,7 @@ from ._separation import check_separation
 from ._timing import DEFAULT_MAX_SECONDS
 from .adapters.dask_ml import dask_ml_spec, is_dask_ml_glm
 from .adapters.sklearn_glm import SKLEARN_GLMS, frequency_n, sklearn_glm_spec
-from .adapters.sklearn_mlp import mlp_curvature, mlp_spec
+from .adapters.sklearn_mlp import mlp_curvature
 from .adapters.sklearn_sgd_cv import SKLEARN_SGD_CV, sklearn_sgd_cv_spec
 from .adapters.statsmodels import (
     check_own_data,
@@ -153,8 +153,8 @@ def dispatch(
             max_memory=max_memory,
             max_seconds=max_seconds,
         )
-        spec = mlp_spec(model, Xv, yv, w, dispersion=dispersion)
-        return attach_rows(curv, MLPRows(spec))
+        # the spec mlp_curvature read (not read again: one pass over the weights)
+        return attach_rows(curv, MLPRows(curv.__dict__.pop("_mlp_spec")))
     raise _unsupported(model)
 
 

@@ -220,7 +220,8 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
             return PenalizedSolve("cholesky", k, k, tic, eff, dec, None, -1, rcond)
     del c, A
     # subspace route: well-determined positive-curvature coordinates of D H D
-    Hs = H * s[:, None] * s[None, :]
+    Hs = H * s[:, None]
+    Hs *= s[None, :]  # in place: the same products, one d×d temporary less
     top = float(np.max(np.diag(Hs))) if k else 0.0
     if top <= 0:
         return PenalizedSolve(
@@ -233,7 +234,9 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
     S = np.sort(piv[:r] - 1)
     ix = np.ix_(S, S)
     sS = s[S]
-    HS = H[ix] * sS[:, None] * sS[None, :]
+    HS = H[ix]
+    HS *= sS[:, None]
+    HS *= sS[None, :]
     AS = _apply_penalty(H[ix], pen[S] if pen.ndim == 1 else pen[ix])
     AS *= sS[:, None]
     AS *= sS[None, :]
