@@ -83,6 +83,10 @@ LEVERAGE_TOL = 0.7
 MAX_REFINE = 20
 #: Newton iterations per refined row, and the Newton decrement (nats) that stops them.
 _REFINE_STEPS, _REFINE_TOL = 30, 1e-10
+#: Largest ``n·K'·k`` for which the refinement keeps all row Jacobians (batched).
+_BATCH_FLOATS = 2**22
+#: A chord step (Hessian kept) must cut the Newton decrement by this factor.
+_CHORD_RATE = 0.1
 
 _METHODS = ("newton", "ij")
 
@@ -303,6 +307,10 @@ def approximate_loo(
     pointwise = np.empty(n)
     leverage = np.empty(n)
     shift = np.empty((n, Kp))
+    uall = np.empty((n, Kp))
+    keep_A = refine and hasattr(rows, "derivatives_at") and n * Kp * Q.shape[1] <= _BATCH_FLOATS
+    Aall = np.empty((n, Kp, Q.shape[1])) if keep_A else None
+    step_all = np.empty((n, Kp))
     eye = np.eye(Kp)
     for sl, u, J, d1, d2 in rows.blocks():
         b = u.shape[0]
@@ -328,19 +336,31 @@ def approximate_loo(
             step[ok] = np.linalg.solve(eye - WM[ok], step[ok][:, :, None])[:, :, 0]
         du = np.matmul(M, step[:, :, None])[:, :, 0]
         shift[sl] = du
+        uall[sl], step_all[sl] = u, step
+        if keep_A:
+            Aall[sl] = A
         leverage[sl] = lev
         pointwise[sl] = rows.nll(sl, u + du)
 
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
     refined = np.zeros(n, dtype=bool)
-    if refine and hasattr(rows, "leave_out") and method == "newton":
+    if refine and hasattr(rows, "derivatives_at") and method == "newton":
         cand = np.flatnonzero(high & (w > 0))
         cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
                                          leverage[cand], np.inf))]  # fmt: skip
-        for i in cand[: int(max_refine)]:
-            value = _refine_row(curv, rows, Q, i)
-            if value is not None:
-                pointwise[i], refined[i] = value, True
+        cand = cand[: int(max_refine)]
+        if Aall is not None and cand.size:
+            value, ok = _refine_batch(curv, rows, Q, Aall, uall, cand, step_all[cand])
+            pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
+            for i in cand[~ok]:  # the batch did not converge: one row at a time
+                value = _refine_row(curv, rows, Q, i)
+                if value is not None:
+                    pointwise[i], refined[i] = value, True
+        else:
+            for i in cand:
+                value = _refine_row(curv, rows, Q, i)
+                if value is not None:
+                    pointwise[i], refined[i] = value, True
     contrib = w * pointwise
     loo_nll = float(np.sum(contrib[w > 0]))
     n_s = float(np.sum(w))
@@ -406,3 +426,106 @@ def _refine_row(curv, rows, Q, i):
         return None
     out = rows.row_nll(i, theta)
     return out if np.isfinite(out) else None
+
+
+def _refine_batch(curv, rows, Q, A, u0, idx, step):
+    """Exact leave-one-out NLL of the rows ``idx`` by damped Newton, all at once.
+
+    The same iteration as :func:`_refine_row` (Newton on ``F − wᵢℓᵢ`` in the gauge
+    complement ``θ = θ̂ + Qz``, step halving), vectorised over the rows: for a GLM
+    the local parameters are linear in ``θ``, ``U = u₀ + A z`` (``A = JQ``), so one
+    pass evaluates every left-out fit.  It starts from the one-step ALO fit
+    ``z = H_λ⁻¹Aᵢᵀ stepᵢ`` (Woodbury), which the Newton iteration then corrects.
+
+    Returns
+    -------
+    value : ndarray of shape (b,)
+    ok : ndarray of bool of shape (b,)
+        False where a row did not converge (the caller refits it alone).
+    """
+    n, Kp, r = A.shape
+    b = idx.size
+    w = rows.weights
+    pen = curv.penalty
+    theta0 = curv.params
+    PQ = (Q.T * pen) @ Q  # Qᵀ diag(penalty) Q
+    HQ = restrict(curv.penalized_hessian, Q)
+    Af = A.reshape(n * Kp, r)
+    W = np.tile(w, (b, 1))
+    W[np.arange(b), idx] = 0.0
+    all_rows = np.tile(np.arange(n), b)
+
+    def evaluate(z, act):
+        U = u0[None] + (Af @ z[act].T).T.reshape(act.size, n, Kp)
+        theta = theta0[None] + z[act] @ Q.T
+        ell = rows.nll(all_rows[: act.size * n], U.reshape(-1, Kp)).reshape(act.size, n)
+        with np.errstate(invalid="ignore"):
+            val = np.sum(np.where(W[act] > 0, W[act] * ell, 0.0), axis=1)
+        return val + 0.5 * np.sum(pen * theta**2, axis=1), U
+
+    z = np.zeros((b, r))
+    try:
+        z1 = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
+                          assume_a="sym", check_finite=False).T  # fmt: skip
+    except (linalg.LinAlgError, ValueError):
+        z1 = z
+    all_b = np.arange(b)
+    value, U = evaluate(z, all_b)
+    v1, U1 = evaluate(z1, all_b)
+    better = np.isfinite(v1) & (v1 <= value)
+    z[better], value[better], U[better] = z1[better], v1[better], U1[better]
+    done = np.zeros(b, dtype=bool)
+    ok = np.isfinite(value)
+    Hs = np.empty((b, r, r))  # inverse Hessians of the left-out losses
+    stale = np.ones(b, dtype=bool)  # recompute the row's Hessian before its next step
+    last = np.full(b, np.inf)
+    for _ in range(_REFINE_STEPS):
+        act = np.flatnonzero(~done & ok)
+        if not act.size:
+            break
+        new = act[stale[act]]
+        d1, d2 = rows.derivatives_at(all_rows[: act.size * n], U[act].reshape(-1, Kp))
+        d1 = d1.reshape(act.size, n, Kp) * W[act, :, None]
+        theta = theta0[None] + z[act] @ Q.T
+        grad = d1.reshape(act.size, -1) @ Af + (theta * pen) @ Q
+        if new.size:
+            d2 = d2.reshape(act.size, n, Kp, Kp)[stale[act]] * W[new, :, None, None]
+            if Kp == 1:
+                H = np.matmul(A[:, 0, :].T[None] * d2[:, None, :, 0, 0], A[:, 0, :])
+            else:
+                H = np.matmul(Af.T[None], np.matmul(d2, A[None]).reshape(new.size, -1, r))
+            try:
+                Hs[new] = np.linalg.inv(H + PQ)
+            except np.linalg.LinAlgError:
+                Hs[new] = np.linalg.pinv(H + PQ, hermitian=True)
+        delta = np.matmul(Hs[act], grad[:, :, None])[:, :, 0]
+        dec = 0.5 * np.sum(grad * delta, axis=1)
+        # chord steps (the Hessian kept) while they converge fast; else a Newton step
+        slow = ~stale[act] & (dec > _CHORD_RATE * last[act])
+        stale[act] = slow
+        last[act] = dec
+        bad = ~(dec > 0)  # not a descent direction: leave it to the per-row route
+        ok[act[bad]] = False
+        conv = ~bad & (dec < _REFINE_TOL)
+        done[act[conv]] = True
+        keep = ~bad & ~conv
+        act, delta = act[keep], delta[keep]
+        t = np.ones(act.size)
+        pending = np.ones(act.size, dtype=bool)
+        for _half in range(30):
+            if not pending.any():
+                break
+            p = np.flatnonzero(pending)
+            trial = z.copy()
+            trial[act[p]] = z[act[p]] - t[p, None] * delta[p]
+            vt, Ut = evaluate(trial, act[p])
+            good = np.isfinite(vt) & (vt <= value[act[p]])
+            g = act[p[good]]
+            z[g], value[g], U[g] = trial[g], vt[good], Ut[good]
+            pending[p[good]] = False
+            stale[act[p[~good]]] = True
+            t[p[~good]] *= 0.5
+        ok[act[pending]] = False
+    ok &= done
+    out = rows.nll(idx, u0[idx] + np.einsum("bkr,br->bk", A[idx], z))
+    return out, ok & np.isfinite(out)
