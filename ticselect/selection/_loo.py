@@ -308,7 +308,8 @@ def approximate_loo(
     leverage = np.empty(n)
     shift = np.empty((n, Kp))
     uall = np.empty((n, Kp))
-    keep_A = refine and hasattr(rows, "derivatives_at") and n * Kp * Q.shape[1] <= _BATCH_FLOATS
+    batched = hasattr(rows, "derivatives_at") and n * Kp * Q.shape[1] <= _BATCH_FLOATS
+    keep_A = bool(refine) and batched
     Aall = np.empty((n, Kp, Q.shape[1])) if keep_A else None
     step_all = np.empty((n, Kp))
     eye = np.eye(Kp)
@@ -493,7 +494,8 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
             if Kp == 1:
                 H = np.matmul(A[:, 0, :].T[None] * d2[:, None, :, 0, 0], A[:, 0, :])
             else:
-                H = np.matmul(Af.T[None], np.matmul(d2, A[None]).reshape(new.size, -1, r))
+                DA = np.matmul(d2, A[None]).reshape(new.size, -1, r)
+                H = np.matmul(Af.T[None], DA)
             try:
                 Hs[new] = np.linalg.inv(H + PQ)
             except np.linalg.LinAlgError:
