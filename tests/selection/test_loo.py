@@ -416,8 +416,10 @@ def _gaussian_loo_oracle(X, y, pen, i):
         s2 = np.exp(log_s2)
         bt = beta(s2)
         rss = np.sum((y[keep] - Xt[keep] @ bt) ** 2)
-        return 0.5 * keep.sum() * np.log(2 * np.pi * s2) + rss / (2 * s2) + (
-            0.5 * bt @ P @ bt
+        return (
+            0.5 * keep.sum() * np.log(2 * np.pi * s2)
+            + rss / (2 * s2)
+            + (0.5 * bt @ P @ bt)
         )
 
     res = minimize_scalar(objective, bounds=(-20, 10), method="bounded",
