@@ -131,8 +131,9 @@ class LOOResult:
         Reliability flags of the curvature (see :attr:`ticselect.Criteria.flags`).
     refined : ndarray of bool of shape (n_rows,)
         Rows whose ``pointwise`` value is the exact leave-one-out NLL, found by
-        iterating Newton's method to convergence from the one-step fit (``refine=True``); their
-        ``local_shift`` and ``leverage`` stay those of the one-step estimate.
+        iterating Newton's method to convergence from the one-step fit
+        (``refine=True``); their ``local_shift`` and ``leverage`` stay those of
+        the one-step estimate.
 
     Examples
     --------
@@ -252,14 +253,14 @@ def approximate_loo(
         Rows with leverage ``hᵢwᵢℓ''ᵢ`` above this are flagged in ``high_leverage``.
     refine : bool, default=True
         For GLMs, continue Newton's method to convergence on the rows of leverage
-        above ``refine_tol`` (the ``max_refine`` of highest leverage), which makes their value the exact
-        leave-one-out NLL.  All of them are iterated together, starting from
-        their one-step fits (``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ``, from the one
+        above ``refine_tol`` (the ``max_refine`` of highest leverage), which makes
+        their value the exact leave-one-out NLL.  All of them are iterated
+        together, starting from their one-step fits (``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ``, from the one
         factorisation): each step is one pass over the data for every row at once,
         and a row's Hessian (``O(n·K'²·k²)``) is recomputed only when a step with
         the previous one (a chord step) fails to cut its Newton decrement tenfold;
-        typically 3–5 steps.  Networks are not refined.  The approach of PSIS-LOO (Vehtari, Gelman & Gabry 2017), which
-        refits the rows its diagnostic flags.
+        typically 3–5 steps.  Networks are not refined.  The approach of PSIS-LOO
+        (Vehtari, Gelman & Gabry 2017), which refits the rows its diagnostic flags.
     max_refine : int, default=20
         At most this many rows are refined.
     refine_tol : float, default=0.5
