@@ -255,8 +255,8 @@ def approximate_loo(
         For GLMs, continue Newton's method to convergence on the rows of leverage
         above ``refine_tol`` (the ``max_refine`` of highest leverage), which makes
         their value the exact leave-one-out NLL.  All of them are iterated
-        together, starting from their one-step fits (``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ``, from the one
-        factorisation): each step is one pass over the data for every row at once,
+        together, starting from their one-step fits
+        (``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ``, from the one factorisation): each step is one pass over the data for every row at once,
         and a row's Hessian (``O(n·K'²·k²)``) is recomputed only when a step with
         the previous one (a chord step) fails to cut its Newton decrement tenfold;
         typically 3–5 steps.  Networks are not refined.  The approach of PSIS-LOO
