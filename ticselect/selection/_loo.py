@@ -256,9 +256,10 @@ def approximate_loo(
         above ``refine_tol`` (the ``max_refine`` of highest leverage), which makes
         their value the exact leave-one-out NLL.  All of them are iterated
         together, starting from their one-step fits
-        (``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ``, from the one factorisation): each step is one pass over the data for every row at once,
-        and a row's Hessian (``O(n·K'²·k²)``) is recomputed only when a step with
-        the previous one (a chord step) fails to cut its Newton decrement tenfold;
+        ``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ`` (from the one factorisation); each
+        step is one pass over the data for every row at once, and a row's
+        Hessian (``O(n·K'²·k²)``) is recomputed only when a step with the
+        previous one (a chord step) fails to cut its Newton decrement tenfold;
         typically 3–5 steps.  Networks are not refined.  The approach of PSIS-LOO
         (Vehtari, Gelman & Gabry 2017), which refits the rows its diagnostic flags.
     max_refine : int, default=20
