@@ -90,6 +90,8 @@ _REFINE_STEPS, _REFINE_TOL = 30, 1e-10
 _BATCH_FLOATS = 2**22
 #: A chord step (Hessian kept) must cut the Newton decrement by this factor.
 _CHORD_RATE = 0.1
+#: Newton decrement (nats) below which a step is taken without a line search.
+_FULL_STEP = 1e-3
 
 _METHODS = ("newton", "ij")
 
@@ -483,17 +485,16 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
             val = np.sum(np.where(W[act] > 0, W[act] * ell, 0.0), axis=1)
         return val + 0.5 * np.sum(pen * theta**2, axis=1), U
 
-    z = np.zeros((b, r))
     try:
-        z1 = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
-                          assume_a="sym", check_finite=False).T  # fmt: skip
+        z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
+                         assume_a="sym", check_finite=False).T  # fmt: skip
     except (linalg.LinAlgError, ValueError):
-        z1 = z
-    all_b = np.arange(b)
-    value, U = evaluate(z, all_b)
-    v1, U1 = evaluate(z1, all_b)
-    better = np.isfinite(v1) & (v1 <= value)
-    z[better], value[better], U[better] = z1[better], v1[better], U1[better]
+        z = np.zeros((b, r))
+    value, U = evaluate(z, np.arange(b))
+    out_of_space = np.flatnonzero(~np.isfinite(value))  # then start from θ̂
+    if out_of_space.size:
+        z[out_of_space] = 0.0
+        value[out_of_space], U[out_of_space] = evaluate(z, out_of_space)
     done = np.zeros(b, dtype=bool)
     ok = np.isfinite(value)
     Hs = np.empty((b, r, r))  # inverse Hessians of the left-out losses
@@ -530,7 +531,18 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         conv = ~bad & (dec < _REFINE_TOL)
         done[act[conv]] = True
         keep = ~bad & ~conv
-        act, delta = act[keep], delta[keep]
+        act, delta, dec = act[keep], delta[keep], dec[keep]
+        # in Newton's quadratic phase take the full step without evaluating F₋ᵢ
+        # (its value is computed when a later step needs a line search)
+        full = dec < _FULL_STEP
+        f = act[full]
+        z[f] -= delta[full]
+        U[f] = u0[None] + (Af @ z[f].T).T.reshape(f.size, n, Kp)
+        value[f] = np.nan
+        act, delta = act[~full], delta[~full]
+        lazy = act[np.isnan(value[act])]
+        if lazy.size:
+            value[lazy], U[lazy] = evaluate(z, lazy)
         t = np.ones(act.size)
         pending = np.ones(act.size, dtype=bool)
         for _half in range(30):
