@@ -58,7 +58,8 @@ Leverage
     exists: such rows get the infinitesimal-jackknife step); rows with
     ``leverage > leverage_tol`` (or whose step
     leaves the parameter space, e.g. a dispersion ≤ 0) are flagged in
-    ``high_leverage`` and, for GLMs, refined (``refined``).
+    ``high_leverage``; for GLMs these and the rows with ``leverage > refine_tol``
+    (0.5, whose one-step error still decides near ties) are refined (``refined``).
 """
 
 from __future__ import annotations
