@@ -212,9 +212,14 @@ def run_study(n_splits=30, n_exact=10, names=None, out=print):
         out(
             f"ALO picks what exact LOO picks on {np.sum(agree)}/{len(agree)} splits "
             f"(one-step ALO on {np.sum(agree1)}/{len(agree1)}) "
-            f"(exact LOO at ALO's pick exceeds its minimum by "
-            f"{1e3 * excess.mean():.2f} milli-nats on average, at most "
-            f"{1e3 * excess.max():.2f}); "
+            + (
+                f"(exact LOO at ALO's pick exceeds its minimum by "
+                f"{1e3 * excess.mean():.2f} milli-nats on average, at most "
+                f"{1e3 * excess.max():.2f})"
+                if excess.size
+                else ""
+            )
+            + "; "
             f"rows flagged high-leverage (h·w·ℓ'' > 0.7) per fit: mean "
             f"{n_high.mean():.2f}, max {n_high.max():.0f} (of {n_train}); fits whose "
             f"ALO is inf (a one-step dispersion ≤ 0): {n_inf} of "

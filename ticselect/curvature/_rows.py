@@ -24,6 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ._families import _DevianceDispersionFamily
 from ._glm import _linear_predictor, glm_curvature
 from ._mlp import forward, output_jacobian, output_loss
 
@@ -193,6 +194,57 @@ class GLMRows(_Rows):
                                         is None else new.offset[sl]))  # fmt: skip
         u = eta if not self.phi_is_param else np.column_stack([eta, [[phi]]])
         return float(self.nll(sl, u)[0])
+
+    def derivatives_at(self, idx, u):
+        """``ℓ'ᵢ`` and ``Λᵢ`` of the rows ``idx`` at any local parameters ``u``.
+
+        Parameters
+        ----------
+        idx : ndarray of int of shape (b,)
+            Rows.
+        u : ndarray of shape (b, K')
+            Local parameters (finite ``ℓᵢ``, dispersion > 0).
+
+        Returns
+        -------
+        d1 : ndarray of shape (b, K')
+        d2 : ndarray of shape (b, K', K')
+        """
+        fam, m = self.spec.family, self.m
+        y = self.spec.y[idx]
+        b, Kp = u.shape
+        d1 = np.zeros((b, Kp))
+        d2 = np.zeros((b, Kp, Kp))
+        if not self.phi_is_param:
+            e = u[:, :m] if self.multi else u[:, 0]
+            phi = 1.0 if self.phi is None else self.phi
+            with np.errstate(all="ignore"):
+                g1, g2 = fam.eta_derivatives(y, e, phi)
+            d1[:, :m] = np.reshape(g1, (b, m))
+            d2[:, :m, :m] = np.reshape(g2, (b, m, m))
+            return d1, d2
+        if isinstance(fam, _DevianceDispersionFamily):  # vectorised over φ
+            e, phi = u[:, 0], u[:, m]
+            with np.errstate(all="ignore"):
+                mu = fam.mean(e)
+                d, dd1, dd2 = fam._unit_deviance(y, mu)
+                m1, m2 = fam.link.inverse_derivatives(e)
+                l1, l2 = dd1 / (2.0 * phi), dd2 / (2.0 * phi)
+                d1[:, 0], d1[:, 1] = l1 * m1, 0.5 / phi - d / (2.0 * phi**2)
+                d2[:, 0, 0] = l2 * m1**2 + l1 * m2
+                d2[:, 1, 1] = -0.5 / phi**2 + d / phi**3
+                d2[:, 0, 1] = d2[:, 1, 0] = -dd1 * m1 / (2.0 * phi**2)
+            return d1, d2
+        for phi in np.unique(u[:, m]):  # the families take a scalar φ
+            r = np.flatnonzero(u[:, m] == phi)
+            e = u[r, 0]
+            with np.errstate(all="ignore"):
+                g1, g2 = fam.eta_derivatives(y[r], e, float(phi))
+                lp, lpp, lep = fam.dispersion_derivatives(y[r], e, float(phi))
+            d1[r, 0], d1[r, 1] = g1, lp
+            d2[r, 0, 0], d2[r, 1, 1] = g2, lpp
+            d2[r, 0, 1] = d2[r, 1, 0] = lep
+        return d1, d2
 
     def nll(self, sl, u):
         """Unweighted ``ℓᵢ(u)`` of the rows ``sl``, ``inf`` outside the mean space.
