@@ -21,7 +21,6 @@ from sklearn.linear_model import (
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 import ticselect as ts
-from ticselect.curvature._identify import criteria_hessian
 
 
 def _caught(fn):
@@ -256,7 +255,7 @@ def test_ridge_p_greater_than_n_no_indefinite_warning():
     curv = ts.curvature(model, X, y)
     crit, caught = _caught(lambda: ts.criteria(curv))
     assert ts.SingularHessianWarning not in _categories(caught)
-    H = criteria_hessian(curv)
+    H = curv.penalized_hessian
     assert np.linalg.eigvalsh(H).min() > 0  # positive definite
     # oracle: the Hessian of the objective scikit-learn minimises, in likelihood
     # units J(β, σ²) = L(β, σ²) + α‖β‖²/(2σ²), by central differences of J

@@ -24,10 +24,10 @@ The dispersion of a penalised fit
     ``λ = c/φ`` and depends on the dispersion.  The Hessian of that objective has the
     cross-derivative ``∂²L/∂β∂φ - λβ/φ = -(∇_β L + λβ)/φ``, which vanishes at the
     optimum; the data term's own ``∂²L/∂β∂φ = -∇_β L/φ`` does not (``∇_β L = -λβ``).
-    :func:`criteria_hessian` uses the former, so that ``H_λ`` of a convex ridge fit is
-    block diagonal and positive definite even when ``p > n`` (with the data term's
-    cross-term it can be indefinite: a saddle that only comes from evaluating the
-    penalty at fixed ``λ``).
+    ``Curvature.penalized_hessian`` (the ``H_λ`` of every consumer) uses the former,
+    so that ``H_λ`` of a convex ridge fit is block diagonal and positive definite even
+    when ``p > n`` (with the data term's cross-term it can be indefinite: a saddle
+    that only comes from evaluating the penalty at fixed ``λ``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ __all__ = [
     "TINY_DISPERSION",
     "check_likelihood_exists",
     "coefficient_rank",
-    "criteria_hessian",
     "n_aliased",
     "note_aliased",
 ]
@@ -190,24 +189,3 @@ def check_likelihood_exists(curv, y, sample_weight):
             "rows than parameters, a penalty (e.g. Ridge), or fix the dispersion "
             "with dispersion=<float>."
         )
-
-
-def criteria_hessian(curv):
-    """``H_λ`` as the criteria use it (see the module docstring).
-
-    For a penalised GLM whose penalty is in deviance units (``λ = c/φ``) and whose
-    dispersion is estimated, the dispersion cross-block of ``H_λ`` becomes
-    ``∂²L/∂β∂φ - λβ/φ``; every other ``H_λ`` is returned unchanged.
-
-    Parameters
-    ----------
-    curv : Curvature
-        Any curvature.
-
-    Returns
-    -------
-    ndarray of shape (n_params, n_params)
-    """
-    # the cross-term lives in Curvature.penalized_hessian, so that the shared
-    # factorisation (Curvature.penalized_solve) and every consumer see the same H_λ
-    return curv.penalized_hessian

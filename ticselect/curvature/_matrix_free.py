@@ -40,7 +40,6 @@ from .._validation import (
     validate_y,
 )
 from ._dispatch import curvature, is_sklearn_mlp
-from ._identify import criteria_hessian
 from ._mlp import forward, output_loss
 from .adapters.sklearn_mlp import mlp_spec
 
@@ -154,8 +153,8 @@ class CurvatureOperators:
         """
         # H_λ of the criteria minus the penalty: for a penalised fit with a
         # dispersion this includes the penalty's dispersion cross-derivative
-        # (ticselect.curvature._identify.criteria_hessian), so both routes agree
-        H = criteria_hessian(curv) - np.diag(curv.penalty)
+        # (Curvature.penalized_hessian), so both routes agree
+        H = curv.penalized_hessian - np.diag(curv.penalty)
         evals, evecs = linalg.eigh(curv.grad_cov)
         keep = evals > 1e-14 * max(evals.max(), 0.0)
         Lc = evecs[:, keep] * np.sqrt(evals[keep])
