@@ -461,3 +461,14 @@ def test_batched_refinement_against_refits(family):
     assert_allclose(alo.pointwise[rows], exact, rtol=1e-5)
     one_step = ts.approximate_loo(curv, refine=False)
     assert np.max(np.abs(one_step.pointwise[rows] - exact)) > 1e-3
+
+
+def test_alo_scorers_refuse_groups():
+    """ALO leaves out rows, not groups: a grouped ALO scorer is refused at once."""
+    groups = np.repeat(np.arange(5), 4)
+    with pytest.raises(ValueError, match="leaves out one row at a time"):
+        ts.get_scorer("neg_alo", groups=groups)
+    with pytest.raises(ValueError, match="leaves out one row at a time"):
+        ts.criteria_scoring("neg_tic", "neg_alo", groups=groups)
+    # the grouped TIC scorer alone is fine
+    assert callable(ts.criteria_scoring("neg_tic", groups=groups))

@@ -504,14 +504,16 @@ class _MultiCriterionScorer:
         self.names = list(names)
         self.groups = groups
         self._scorers = {name: get_scorer(name) for name in self.names}
+        if groups is not None:
+            for scorer in self._scorers.values():
+                if isinstance(scorer, _ALOScorer):
+                    scorer.with_groups(groups)  # refuses: ALO leaves out rows
 
     def __call__(self, estimator, X, y, sample_weight=None):
         out = {}
         crit = curv = None
         for name, scorer in self._scorers.items():
             if isinstance(scorer, _ALOScorer):
-                if self.groups is not None:
-                    scorer.with_groups(self.groups)  # raises: rows, not groups
                 if curv is None:
                     curv = _fitted_curvature(
                         estimator, X, y, sample_weight, warn_once=self
