@@ -570,5 +570,5 @@ class FormulaComparison(Comparison):
     def __repr__(self):
         return (
             f"<FormulaComparison of {len(self.names)} formulas, best={self.best!r}, "
-            f"{self.n_dropped} rows dropped>"
+            f"{self.n_dropped} rows dropped{self._repr_flag()}>"
         )
