@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from numpy.testing import assert_allclose
 
 import ticselect as ts
 from ticselect.cli import main
@@ -35,6 +36,8 @@ def test_mlp_rows_carry_the_overconfident_flag_of_their_criteria():
         est, _ = make_estimator(family, "mlp", row["alpha"])
         crit = ts.criteria(ts.curvature(est.fit(data.X, y), data.X, y))
         assert row["flags"] == list(crit.flags)
+        # same fit, same float64 traces: rounding only
+        assert_allclose(row["penalty_ratio"], crit.penalty_ratio, rtol=1e-10)
     weak = next(r for r in rows if r["alpha"] == 0.001)
     assert "overconfident" in weak["flags"]  # interpolates 569 rows with 257 params
     assert result["picks"]["tic"]["alpha"] == 0.001

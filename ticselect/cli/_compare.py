@@ -4,8 +4,8 @@ A thin wrapper of :func:`ticselect.compare_formulas`: the file is read with pand
 (:func:`~ticselect.cli._data.read_table`), every formula is fitted by statsmodels on
 the rows where all of them are complete, and the table (k, loglik, AIC, BIC, TIC,
 differences with the standard error ``d_tic_se`` of the TIC difference, weights,
-likelihood-ratio tests, flags) is printed, or with ``--json``
-its rows.
+likelihood-ratio tests, reliability flags, and a warning line when TIC's pick is
+flagged) is printed, or with ``--json`` its rows (``flags`` a list, ``penalty_ratio``).
 """
 
 from __future__ import annotations
@@ -33,10 +33,13 @@ def run_compare(args):
     -------
     dict
         ``data`` (source, rows read, rows used, rows dropped and missing values per
-        column), ``family``, ``sort_by``, ``best``, ``models`` (one dict per row,
-        best first, with its ``formula``), ``warnings`` and the ``table`` text.
+        column), ``family``, ``sort_by``, ``best``, ``pick_note`` (one line when
+        TIC's pick carries a reliability flag, else ``""``), ``models`` (one dict
+        per row, best first, with its ``formula``, its ``flags`` as a list and its
+        ``penalty_ratio``), ``warnings`` and the ``table`` text.
     """
     from ..selection import compare_formulas
+    from ..selection._flags import parse_flags
 
     frame = read_table(args.data)
     with warnings.catch_warnings(record=True) as caught:
@@ -50,7 +53,7 @@ def run_compare(args):
     models = []
     for name in table.names:
         row = dict(rows[name])
-        row["flags"] = list(row["flags"])
+        row["flags"] = list(parse_flags(row["flags"]))  # the cell "a,b" as a list
         models.append({"name": name, "formula": table.formulas[name], **row})
     return {
         "data": {
@@ -63,6 +66,7 @@ def run_compare(args):
         "family": table.family,
         "sort_by": table.sort_by,
         "best": table.best,
+        "pick_note": table.pick_note,
         "models": models,
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
         "table": table.summary(),

@@ -55,6 +55,8 @@ def _flatness(curv, seed):
 
 
 def _plain(v):
+    if isinstance(v, tuple):  # Criteria.flags: a list in the JSON
+        return list(v)
     if hasattr(v, "item") and np.ndim(v) == 0:
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
@@ -266,6 +268,8 @@ def _block(title, mapping):
             text = str(v)
         elif isinstance(v, float):
             text = f"{v:.6g}"
+        elif isinstance(v, list):  # the reliability flags
+            text = ", ".join(map(str, v)) or "-"
         else:
             text = str(v)
         lines.append(f"{k:<{width}}  {text}")
@@ -284,6 +288,8 @@ def format_report(rep):
     -------
     str
     """
+    from ..curvature._result import RELIABILITY_FLAGS
+
     d = rep["data"]
     ((param, value),) = rep["param"].items()
     lines = [
@@ -297,6 +303,10 @@ def format_report(rep):
         lines += _coef_lines(rep["coefficients"]) + [""]
     lines += _block("Curvature (training rows)", rep["curvature"]) + [""]
     lines += _block("Criteria (training rows; deviance scale)", rep["criteria"])
+    lines += [
+        f"warning: flagged {flag}: {RELIABILITY_FLAGS.get(flag, flag)}."
+        for flag in rep["criteria"].get("flags") or []
+    ]
     lines += [""]
     lines += _block("Per-sample NLL: train, TIC/2n, AIC/2n, held-out", rep["held_out"])
     lines += [""]

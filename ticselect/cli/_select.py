@@ -236,6 +236,7 @@ def run_select(args, out=None, err=None):
                     "gap_estimate": d["gap_estimate"],
                     "soft_rank": d["soft_rank"],
                     "stationarity": d["stationarity"],
+                    "penalty_ratio": d["penalty_ratio"],
                     "cv_log_loss": cv_loss,
                     "cv_se": cv_se,
                     "flags": list(crit.flags),
@@ -554,8 +555,12 @@ def _flags_cell(flags):
 def _flagged_pick_note(result):
     """One line when TIC's pick carries a reliability flag (e.g. overconfident), or "".
 
-    The flags come from :attr:`ticselect.Criteria.flags` of the picked row.
+    The flags come from :attr:`ticselect.Criteria.flags` of the picked row; the
+    wording is shared with the tables of ``ts.compare`` and ``ts.criterion_path``
+    (``ticselect.selection._flags.flagged_pick_note``).
     """
+    from ..selection._flags import flagged_pick_note
+
     pick = result["picks"].get("tic")
     if pick is None:
         return ""
@@ -568,11 +573,11 @@ def _flagged_pick_note(result):
     param = result["param"]
     n_flagged = sum(bool(r.get("flags")) for r in result["candidates"])
     advice = "Prefer CV's pick." if "cv" in result["picks"] else "Use --cv K."
-    return (
-        f"warning: TIC's pick {param}={row[param]:.4g} is flagged "
-        f"({', '.join(flags)}): TIC cannot be trusted there; {n_flagged} of "
-        f"{len(result['candidates'])} rows are flagged. {advice}"
-    )
+    note = flagged_pick_note(
+        f"{param}={row[param]:.4g}", flags, n_flagged, len(result["candidates"]),
+        advice=advice,
+    )  # fmt: skip
+    return f"warning: {note}"
 
 
 def _default_pick_line(result):

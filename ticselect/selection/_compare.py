@@ -32,6 +32,15 @@ Approximate leave-one-out
 pseudo-BMA weight of Yao, Vehtari, Simpson & Gelman (2018, Bayesian Analysis 13(3)).
 A :class:`~ticselect.Criteria` input has no per-row model: its ALO entries are ``nan``.
 
+Reliability flags
+-----------------
+``flags`` is each row's :attr:`ticselect.Criteria.flags` joined by ``","`` (empty
+when the row is reliable; e.g. ``"overconfident"`` for a near-interpolating network,
+where TIC predicts almost no gap) and ``penalty_ratio`` its
+:attr:`~ticselect.Criteria.penalty_ratio`.  When TIC's pick is flagged,
+:attr:`Comparison.pick_note` says so in one line, shown under :meth:`Comparison.summary`
+and in the HTML table.
+
 Weights of a criterion sum to 1 over the models; a model whose criterion is infinite
 (AICc with ``n <= k + 1``) gets ``d = inf`` and weight 0.  All criteria are on the
 deviance scale of :mod:`ticselect.criteria` (``2·NLL + penalty``), so they are only
@@ -55,6 +64,7 @@ from ..curvature import curvature
 from ..curvature.adapters.statsmodels import is_statsmodels_results
 from ..stattests import paired_difference_se, pointwise, vuong_test
 from ._estimator import InformationCriteria
+from ._flags import flagged_pick_note, flags_text
 from ._loo import approximate_loo
 
 __all__ = ["Comparison", "compare"]
@@ -73,6 +83,7 @@ COLUMNS = (
     ("gap_estimate", "gap_estimate"),
     ("stationarity", "stationarity"),
     ("n_samples", "n_samples"),
+    ("penalty_ratio", "penalty_ratio"),
 )
 _SUMMARY_COLUMNS = (
     "k",
@@ -91,6 +102,7 @@ _SUMMARY_COLUMNS = (
     "d_alo",
     "gap_estimate",
     "stationarity",
+    "flags",
 )
 
 
@@ -339,7 +351,10 @@ class Comparison:
     sort_by : str
         Ranking criterion.
     columns : list of str
-        Column names of :meth:`to_dict` / :meth:`to_frame`.
+        Column names of :meth:`to_dict` / :meth:`to_frame`.  ``flags`` holds the
+        row's reliability flags joined by ``","`` (``""`` when reliable; the tuple is
+        ``criteria[name].flags``), ``penalty_ratio`` its
+        :attr:`~ticselect.Criteria.penalty_ratio`.
     curvatures : dict of str to Curvature or None
         Curvature of each model (``None`` for a :class:`~ticselect.Criteria` input),
         used for ``d_tic_se`` and :meth:`vuong_test`.
@@ -384,11 +399,13 @@ class Comparison:
         self.estimators = {names[i]: fitted[i] for i in order}
         self.curvatures = {names[i]: curvatures[i] for i in order}
         self.loo = {names[i]: loos[i] for i in order}
-        self.columns = [col for col, _ in COLUMNS]
+        numeric = [col for col, _ in COLUMNS]
+        self.columns = [*numeric, "flags"]
         self._rows = {}
         for i in order:
-            row = {col: table[col][i].item() for col in self.columns}
+            row = {col: table[col][i].item() for col in numeric}
             row["k"] = int(row["k"])
+            row["flags"] = flags_text(crits[i].flags)
             self._rows[names[i]] = row
 
     def vuong_test(self, a, b, *, alpha=0.05):
@@ -428,6 +445,34 @@ class Comparison:
     def best(self):
         """Name of the best model by ``sort_by``."""
         return self.names[0]
+
+    @property
+    def tic_pick(self):
+        """Name of the model TIC picks (the first with the smallest TIC)."""
+        tic = [self._rows[name]["tic"] for name in self.names]
+        return self.names[int(np.argmin(np.where(np.isnan(tic), np.inf, tic)))]
+
+    @property
+    def pick_note(self):
+        """One line when TIC's pick carries a reliability flag, else ``""``.
+
+        The flags are the :attr:`ticselect.Criteria.flags` of :attr:`tic_pick`
+        (e.g. ``"overconfident"``: TIC predicts almost no gap there); the wording is
+        that of ``ticselect select``.  :meth:`summary` prints it under the table.
+
+        Returns
+        -------
+        str
+        """
+        name = self.tic_pick
+        flags = self.criteria[name].flags
+        if not flags:
+            return ""
+        n_flagged = sum(bool(row["flags"]) for row in self._rows.values())
+        return flagged_pick_note(
+            repr(name), flags, n_flagged, len(self.names),
+            advice="Check it by cross-validation.",
+        )  # fmt: skip
 
     def to_dict(self):
         """Return ``{model name: {column: value}}``, best first.
@@ -473,7 +518,9 @@ class Comparison:
                     cells.append(f"{v:.3f}")
                 elif col == "d_tic_se" and not np.isfinite(v):
                     cells.append("-")
-                elif col in ("stationarity", "gap_estimate"):
+                elif col == "flags":
+                    cells.append(v)
+                elif col in ("stationarity", "gap_estimate", "penalty_ratio"):
                     cells.append(f"{v:.2g}")
                 else:
                     cells.append(f"{v:.2f}")
@@ -487,7 +534,7 @@ class Comparison:
         ----------
         columns : list of str or None, default=None
             Columns to show; ``None`` shows k, loglik, each criterion with its weight,
-            ΔTIC, the gap estimate and stationarity.
+            ΔTIC, the gap estimate, stationarity and the reliability flags.
 
         Returns
         -------
@@ -512,26 +559,47 @@ class Comparison:
         lines = ["  ".join(f(h) for f, h in zip(fmt, header, strict=True))]
         lines.append("  ".join("-" * w for w in widths))
         lines += ["  ".join(f(c) for f, c in zip(fmt, r, strict=True)) for r in rows]
-        n = self._rows[self.names[0]]["n_samples"]
-        lines.append(
-            f"ranked by {self.sort_by.upper()}; n = {n:g}; w_* = exp(-Δ/2)/Σexp(-Δ/2)"
-        )
+        lines = [line.rstrip() for line in lines] + self._footer()
+        note = self.pick_note
+        if note:
+            lines.append(f"warning: {note}")
         return "\n".join(lines)
 
-    def _repr_html_(self):
-        columns = list(_SUMMARY_COLUMNS)
+    def _footer(self):
+        """Lines under the table (before the flagged-pick warning)."""
+        n = self._rows[self.names[0]]["n_samples"]
+        return [
+            f"ranked by {self.sort_by.upper()}; n = {n:g}; w_* = exp(-Δ/2)/Σexp(-Δ/2)"
+        ]
+
+    def _html(self, columns, caption):
+        note = self.pick_note
+        if note:
+            caption = f"{caption}; warning: {note}"
         head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
             for r in self._cells(columns)
         )
         return (
-            f"<table><caption>ranked by {self.sort_by.upper()}</caption>"
+            f"<table><caption>{html.escape(caption)}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
+
+    def _repr_html_(self):
+        return self._html(list(_SUMMARY_COLUMNS), f"ranked by {self.sort_by.upper()}")
 
     def __str__(self):
         return self.summary()
 
+    def _repr_flag(self):
+        flags = self.criteria[self.tic_pick].flags
+        if not flags:
+            return ""
+        return f", TIC's pick {self.tic_pick!r} flagged {flags_text(flags)}"
+
     def __repr__(self):
-        return f"<Comparison of {len(self.names)} models, best={self.best!r}>"
+        return (
+            f"<Comparison of {len(self.names)} models, best={self.best!r}"
+            f"{self._repr_flag()}>"
+        )

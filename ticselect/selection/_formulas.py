@@ -31,7 +31,6 @@ statsmodels' ``compare_lr_test`` for linear models.
 from __future__ import annotations
 
 import difflib
-import html
 import re
 import warnings
 
@@ -450,8 +449,9 @@ def _fit(model):
 class FormulaComparison(Comparison):
     """A :class:`~ticselect.Comparison` of formulas (built by :func:`compare_formulas`).
 
-    Adds to :class:`~ticselect.Comparison` the columns ``flags`` (tuple of
-    reliability flags, see :attr:`ticselect.Criteria.flags`), ``lr``, ``lr_df``,
+    Adds to :class:`~ticselect.Comparison` (whose ``flags`` column holds the
+    reliability flags joined by ``","``, see :attr:`ticselect.Criteria.flags`) the
+    columns ``lr``, ``lr_df``,
     ``lr_p`` (likelihood-ratio test against the next smaller nested candidate;
     ``nan`` when there is none) and ``lr_vs`` (its name, or ``None``).
 
@@ -500,10 +500,9 @@ class FormulaComparison(Comparison):
         self.missing = dict(missing)
         self.family = family
         self.grouped = bool(grouped)
-        self.columns = [*self.columns, "flags", "lr", "lr_df", "lr_p", "lr_vs"]
-        for name, crit, test in zip(names, crits, lr, strict=True):
+        self.columns = [*self.columns, "lr", "lr_df", "lr_p", "lr_vs"]
+        for name, test in zip(names, lr, strict=True):
             row = self._rows[name]
-            row["flags"] = tuple(crit.flags)
             if test is None:
                 row.update(lr=np.nan, lr_df=None, lr_p=np.nan, lr_vs=None)
             else:
@@ -511,7 +510,7 @@ class FormulaComparison(Comparison):
                 row.update(lr=stat, lr_df=int(df), lr_p=p, lr_vs=names[j])
 
     def _cells(self, columns):
-        special = ("flags", "lr", "lr_df", "lr_p", "lr_vs")
+        special = ("lr", "lr_df", "lr_p", "lr_vs")
         plain = [c for c in columns if c not in special]
         base_rows = super()._cells(plain)  # [name, *cells of plain] per model
         rows = []
@@ -521,9 +520,7 @@ class FormulaComparison(Comparison):
             cells = [name]
             for col in columns:
                 v = row[col]
-                if col == "flags":
-                    cells.append(",".join(v) if v else "")
-                elif col == "lr_vs":
+                if col == "lr_vs":
                     cells.append(v or "")
                 elif col == "lr_df":
                     cells.append("" if v is None else f"{v:d}")
@@ -565,25 +562,13 @@ class FormulaComparison(Comparison):
         -------
         str
         """
-        columns = list(_SUMMARY if columns is None else columns)
-        table = [line.rstrip() for line in super().summary(columns).splitlines()]
-        lines = table[:-1] + self._footer()
-        return "\n".join(lines)
+        return super().summary(list(_SUMMARY if columns is None else columns))
 
     def _repr_html_(self):
-        columns = list(_SUMMARY)
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-            for r in self._cells(columns)
-        )
-        return (
-            f"<table><caption>{html.escape('; '.join(self._footer()))}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        )
+        return self._html(list(_SUMMARY), "; ".join(self._footer()))
 
     def __repr__(self):
         return (
             f"<FormulaComparison of {len(self.names)} formulas, best={self.best!r}, "
-            f"{self.n_dropped} rows dropped>"
+            f"{self.n_dropped} rows dropped{self._repr_flag()}>"
         )

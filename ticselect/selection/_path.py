@@ -13,6 +13,14 @@ curvature already computed for TIC (see ``ticselect.selection._path_start``).
 With ``alo=True`` (the default) each point also gets its approximate leave-one-out
 deviance (:func:`ticselect.approximate_loo`), read and picked as ``"alo"``.
 
+Every point carries the reliability flags of its criteria
+(:attr:`ticselect.Criteria.flags`, e.g. ``"overconfident"`` for a near-interpolating
+network, where TIC predicts almost no gap) and their ``penalty_ratio``: the ``flags``
+and ``penalty_ratio`` columns of :meth:`CriterionPath.to_frame` and
+:meth:`CriterionPath.to_dict` (flags joined by ``","``, empty when reliable), hollow
+markers in :meth:`CriterionPath.plot`, and :attr:`CriterionPath.pick_note` when TIC's
+pick is flagged.
+
 Warm starts only change the *starting point* of each fit, so with a tolerance tight
 enough for the criteria (which assume a stationary point; see
 :attr:`ticselect.Curvature.stationarity`) the path and picks equal those of cold
@@ -32,6 +40,7 @@ from sklearn.pipeline import Pipeline
 from ..criteria import criteria
 from ..curvature import curvature
 from ._estimator import InformationCriteria
+from ._flags import flagged_pick_note, flags_text
 from ._loo import approximate_loo
 from ._path_start import NewtonStart, warm_start_key
 
@@ -326,8 +335,40 @@ class CriterionPath:
             raise ValueError("Estimators were not kept: use keep_estimators=True.")
         return self.estimators_[self.best_index(criterion)]
 
+    def _label(self, index):
+        value = self.values[index]
+        value = value.item() if hasattr(value, "item") else value
+        shown = f"{value:.4g}" if isinstance(value, int | float) else repr(value)
+        return f"{self.param_name}={shown}"
+
+    @property
+    def pick_note(self):
+        """One line when TIC's pick carries a reliability flag, else ``""``.
+
+        The flags are the :attr:`ticselect.Criteria.flags` at
+        ``best_index("tic")`` (e.g. ``"overconfident"``: TIC predicts almost no gap
+        there); the wording is that of ``ticselect select``.
+
+        Returns
+        -------
+        str
+        """
+        i = self.best_index("tic")
+        flags = self.criteria[i].flags
+        if not flags:
+            return ""
+        n_flagged = sum(bool(c.flags) for c in self.criteria)
+        return flagged_pick_note(
+            self._label(i), flags, n_flagged, len(self.criteria),
+            advice="Check it by cross-validation.",
+        )  # fmt: skip
+
     def to_dict(self):
         """Return ``{"param": values, "<criterion>": values, ..., "picks": {...}}``.
+
+        Besides the criteria, ``"gap_estimate"``, ``"penalty_ratio"`` and ``"flags"``
+        (each point's reliability flags joined by ``","``, ``""`` when reliable) are
+        lists over the grid, and ``"pick_note"`` is :attr:`pick_note`.
 
         Returns
         -------
@@ -338,11 +379,18 @@ class CriterionPath:
         for c in names:
             out[c] = self.deviance(c).tolist()
         out["gap_estimate"] = [c.gap_estimate for c in self.criteria]
+        out["penalty_ratio"] = [c.penalty_ratio for c in self.criteria]
+        out["flags"] = [flags_text(c.flags) for c in self.criteria]
         out["picks"] = {c: self.best_value(c) for c in names}
+        out["pick_note"] = self.pick_note
         return out
 
     def to_frame(self):
         """Return one row per grid value as a :class:`pandas.DataFrame`.
+
+        The columns are the parameter, every field of :class:`~ticselect.Criteria`
+        (``flags`` joined by ``","``, ``""`` when reliable; ``penalty_ratio``) and,
+        when computed, ``alo`` and ``alo_se``.
 
         Returns
         -------
@@ -354,11 +402,22 @@ class CriterionPath:
             {
                 self.param_name: v,
                 **c.to_dict(),
+                "flags": flags_text(c.flags),
                 **({} if r is None else {"alo": r.loo, "alo_se": r.loo_se}),
             }
             for v, c, r in zip(self.values, self.criteria, self.loo, strict=True)
         ]
         return pd.DataFrame(rows)
+
+    def __repr__(self):
+        note = ""
+        i = self.best_index("tic")
+        if self.criteria[i].flags:
+            note = f" (flagged {flags_text(self.criteria[i].flags)})"
+        return (
+            f"<CriterionPath over {self.param_name}, {len(self.values)} values, "
+            f"TIC's pick {self._label(i)}{note}>"
+        )
 
     @property
     def _has_alo(self):
@@ -367,8 +426,11 @@ class CriterionPath:
     def plot(self, ax=None, *, criteria=None, cv_scores=None):
         """Plot criteria per sample (and held-out loss) against the parameter.
 
-        Each curve marks its selected point.  The y axis is the estimated test NLL per
-        sample, ``criterion / (2n)``, the scale of ``-neg_log_loss``.
+        Each curve marks its selected point with a large hollow circle.  Points whose
+        criteria carry a reliability flag (:attr:`ticselect.Criteria.flags`, e.g.
+        ``"overconfident"``) are drawn as hollow diamonds, with one legend entry
+        naming the flags.  The y axis is the estimated test NLL per sample,
+        ``criterion / (2n)``, the scale of ``-neg_log_loss``.
 
         Parameters
         ----------
@@ -403,11 +465,22 @@ class CriterionPath:
             criteria = ("tic", "alo", "aic", "bic") if self._has_alo else (
                 "tic", "aic", "bic"
             )
+        flagged = np.array([bool(c.flags) for c in self.criteria])
         for name in criteria:
             yv = self.per_sample(name)
             (line,) = ax.plot(x, yv, marker=".", label=name.upper())
             i = self.best_index(name)
             ax.plot(x[i], yv[i], marker="o", ms=10, mfc="none", color=line.get_color())
+            if flagged.any():
+                ax.plot(
+                    x[flagged], yv[flagged], ls="none", marker="D", ms=6, mfc="white",
+                    color=line.get_color(), gid="flagged",
+                )  # fmt: skip
+        if flagged.any():
+            ax.plot(
+                [], [], ls="none", marker="D", ms=6, mfc="white", color="0.3",
+                label=f"flagged ({self._flag_names()})",
+            )  # fmt: skip
         if cv_scores is not None:
             cx, cy = self._cv_curve(cv_scores)
             (line,) = ax.plot(cx, -cy, marker=".", ls="--", label="CV")
@@ -421,6 +494,12 @@ class CriterionPath:
         ax.set_ylabel("estimated test NLL per sample")
         ax.legend()
         return ax
+
+    def _flag_names(self):
+        seen = []
+        for c in self.criteria:
+            seen += [f for f in c.flags if f not in seen]
+        return ", ".join(seen)
 
     def _cv_curve(self, cv_scores):
         if hasattr(cv_scores, "cv_results_"):
