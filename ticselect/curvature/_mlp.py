@@ -419,8 +419,10 @@ def _diag_block(At, S_list, w):
 
 
 def _pair_index(m):
-    """``P[a, b]`` = position of the pair ``(min(a, b), max(a, b))`` in
-    ``np.triu_indices(m)``, shape (m, m)."""
+    """Positions of the pairs ``(min(a, b), max(a, b))`` in ``np.triu_indices(m)``.
+
+    Returns ``P`` of shape (m, m) with ``P[a, b] = P[b, a]``.
+    """
     ia, ib = np.triu_indices(m)
     pair = np.empty((m, m), dtype=np.intp)
     pair[ia, ib] = np.arange(ia.size)
