@@ -12,14 +12,18 @@ layer at scikit-learn's default ``alpha=1e-4``, fitted by lbfgs to convergence
 - IC.fit: ``InformationCriteria(net).fit(X, y)`` minus the plain fit of the same
   network (deterministic lbfgs, so the same iterations): its curvature + criteria;
 - kernel: ``mlp_exact`` (H, C and the per-sample gradients G);
-- eigvalsh: ``scipy.linalg.eigvalsh(H)``, the least any soft rank needs;
+- eigvalsh: ``scipy.linalg.eigvalsh(H)``, the issue's reference cost of a soft rank (the
+  subspace route now needs no eigenvalues);
 - autograd: ``autograd.hessian`` of the summed loss + ``autograd.jacobian`` of the
   per-sample losses (H and G by brute force; criteria not included), skipped above
   ``--brute-max-d`` (it takes many minutes there);
 - breakdown of *public* (same run, best of ``--repeat``): ``factor`` the one
   factorisation of ``H_λ`` (:func:`ticselect.curvature._factor.penalized_solve`,
-  gauge restriction included), ``eig`` the soft rank's ``eigvalsh`` on the block it
-  uses, ``fisher`` the Fisher soft rank (Gram matrix + Cholesky), ``rest`` = public
+  gauge restriction included, and on the subspace route the Woodbury trace and the
+  Lanczos ``‖H_SS‖₂`` of the soft rank), ``eig`` the rest of the soft rank:
+  ``eigvalsh`` of the gauge-restricted ``H`` on the Cholesky route, the Woodbury
+  read-out on the subspace route (no eigenvalues, see :func:`ticselect.criteria`),
+  ``fisher`` the Fisher soft rank (Gram matrix + Cholesky), ``rest`` = public
   minus kernel, factor, eig and fisher (validation, gradients, copies, Python);
 - guard: the time guard's estimate (:func:`ticselect.curvature._timing.dense_seconds`)
   for the same network (the runs above pass ``max_seconds=None`` to measure it).
@@ -43,6 +47,7 @@ from ticselect.criteria import (
     _eigvalsh,
     _fisher_soft_rank,
     _gradient_gram,
+    _subspace_soft_rank,
 )
 from ticselect.curvature._factor import penalized_solve
 from ticselect.curvature._linalg import DEFAULT_RCOND, GaugeComplement
@@ -125,9 +130,16 @@ def main():
             args.repeat,
         )
         gc = GaugeComplement(gauge, curv.n_params)
-        HS = gc.restrict(curv.hessian, subset=sol.subspace)
-        t_eig, _ = _timed(lambda HS=HS: _eigvalsh(HS), args.repeat)
-        del HS
+        if sol.subspace is None:
+            H_ = gc.restrict(curv.hessian)
+            t_eig, _ = _timed(lambda H_=H_: _eigvalsh(H_), args.repeat)
+            del H_
+        else:  # the soft rank from the factorisation (no eigenvalues, see criteria)
+            lam = _default_lambda(curv)
+            t_eig, _ = _timed(
+                lambda c=curv, g=gc, s=sol, la=lam: _subspace_soft_rank(c, g, s, la),
+                args.repeat,
+            )
         t_fi, _ = _timed(lambda c=curv: _fisher(c), args.repeat)
         del curv, ic
         spec = mlp_spec(net, X, y, np.ones(n))

@@ -29,7 +29,13 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   the spectrum): ticselect's cheap trace/spectral-norm estimate and its proven
   chord/Jensen bounds (see :class:`ticselect.curvature._spectral.SoftRankBounds`);
 - ``hessian_rank``: the hard numerical rank of ``H`` (eigenvalues above
-  ``rcond · ‖H‖₂``);
+  ``rcond · ‖H‖₂``).  When ``H_λ`` is not positive definite everything is computed
+  on the subspace ``S`` of :mod:`ticselect.curvature._factor` (``r = |S|``
+  well-determined positive-curvature directions, chosen by a Cholesky factorisation
+  with diagonal pivoting): there ``hessian_rank = numerical_rank = r``, the rank
+  that factorisation reveals, and the soft rank and its bounds are those of
+  ``H_SS``, computed without eigenvalues as ``r - λ tr((H_SS + λI)⁻¹)`` (exact, as
+  ``H_SS`` is positive definite), ``tr(H_SS)`` and a Lanczos ``‖H_SS‖₂``;
 - ``fisher_soft_rank = tr(C (C + λI)⁻¹)``, the same on the gradient covariance
   (empirical Fisher); its numerical rank at ``λ = 0``;
 - ``soft_rank_gap_estimate = soft_rank / n``: the soft-rank gap of Shoham et al.,
@@ -341,8 +347,9 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
 def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
     """:func:`criteria` plus the (gauge-restricted) eigenvalues of ``H`` and ``C``.
 
-    ``full_spectrum=False`` returns the eigenvalues the soft rank used (those of
-    ``H_SS`` on the subspace route) instead of computing the whole spectrum again.
+    ``full_spectrum=False`` returns ``None`` for the eigenvalues of ``H`` on the
+    subspace route, where the soft rank needs none, and the eigenvalues the soft rank
+    used on the Cholesky route.
     """
     check_curvature(curv, "criteria()")
     sol = curv.penalized_solve(rcond)
@@ -351,13 +358,16 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
     lam = _default_lambda(curv) if soft_rank_lambda is None else float(soft_rank_lambda)
     if sol.subspace is None:
         ev = _eigvalsh(gc.restrict(curv.hessian))
-        ev_sr = ev
-    else:  # soft rank on the subspace of the TIC penalty (eigenvalues only)
-        ev_sr = _eigvalsh(gc.restrict(curv.hessian, subset=sol.subspace))
-        ev = _eigvalsh(gc.restrict(curv.hessian)) if full_spectrum else ev_sr
-    sr = soft_rank(ev_sr, lam, rcond)
-    pos = np.clip(ev_sr, 0.0, None)
-    bounds = soft_rank_bounds(pos.sum(), pos.max() if pos.size else 0.0, pos.size, lam)
+        sr = soft_rank(ev, lam, rcond)
+        pos = np.clip(ev, 0.0, None)
+        top = pos.max() if pos.size else 0.0
+        bounds = soft_rank_bounds(pos.sum(), top, pos.size, lam)
+        h_rank = numerical_rank(ev, rcond)
+    else:  # on the subspace S of the TIC penalty, where H_SS is positive definite
+        sr = _subspace_soft_rank(curv, gc, sol, lam)
+        bounds = soft_rank_bounds(sol.subspace_trace, sol.subspace_top, sol.rank, lam)
+        h_rank = int(sol.rank)
+        ev = _eigvalsh(gc.restrict(curv.hessian)) if full_spectrum else None
     gram = _gradient_gram(curv, gc.n_free) if lam > 0 else None
     if full_spectrum or gram is None:
         C = gc.restrict(curv.grad_cov)
@@ -402,13 +412,41 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
         soft_rank_estimate=bounds.estimate,
         soft_rank_lower=bounds.lower,
         soft_rank_upper=bounds.upper,
-        hessian_rank=numerical_rank(ev_sr, rcond),
+        hessian_rank=h_rank,
         fisher_soft_rank=fisher_sr,
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
         penalty_ratio=float(ratio),
     )
     return crit, ev, C
+
+
+def _subspace_soft_rank(curv, gc, sol, lam):
+    """Soft rank ``tr(H_SS (H_SS + λI)⁻¹) = r - λ tr((H_SS + λI)⁻¹)`` on the subspace.
+
+    ``H_SS`` is positive definite there (the pivots of the Cholesky factorisation
+    that chose ``S``), so the identity is exact and no eigenvalue is needed: the
+    trace comes from the factorisation of ``H_λ`` when the penalty is ``λ`` on every
+    penalised coordinate (:attr:`PenalizedSolve.shifted_trace`), else from one
+    Cholesky factor of ``H_SS + λI`` and its triangular inverse.  At ``λ = 0`` it
+    is ``r``, the numerical rank of the pivoted factorisation.
+    """
+    r = int(sol.rank)
+    if lam == 0 or r == 0:
+        return float(r)
+    if sol.shifted_trace is not None and abs(sol.shifted_lambda - lam) <= 1e-12 * lam:
+        # the same λ up to the rounding of a mean (changes the result by < 1e-12)
+        trace = sol.shifted_trace
+    else:
+        A = np.asfortranarray(gc.restrict(curv.hessian, subset=sol.subspace))
+        A[np.diag_indices(r)] += lam
+        L, info = linalg.lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
+        if info != 0:  # rounding on a nearly singular H_SS: use the spectrum
+            ev = _eigvalsh(gc.restrict(curv.hessian, subset=sol.subspace))
+            return soft_rank(ev, lam)
+        Linv, _ = linalg.lapack.dtrtri(L, lower=1, overwrite_c=1)
+        trace = float(np.vdot(Linv, Linv))
+    return float(min(max(r - lam * trace, 0.0), r))
 
 
 def _eigvalsh(M):
@@ -470,11 +508,13 @@ def _fisher_soft_rank(C, lam, rcond, gram=None):
     if k == 0:
         return 0.0
     if lam > 0:
-        A = C + lam * np.eye(k)
+        A = np.array(C, dtype=float, order="F")  # only the lower triangle is read
+        A[np.diag_indices(k)] += lam
         L, info = linalg.lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
         if info == 0:
+            # clean=1 zeroed the strict upper triangle, which dtrtri leaves alone
             Linv, info = linalg.lapack.dtrtri(L, lower=1, overwrite_c=1)
             if info == 0:
-                return float(max(k - lam * np.sum(np.tril(Linv) ** 2), 0.0))
+                return float(max(k - lam * np.vdot(Linv, Linv), 0.0))
     ev = linalg.eigvalsh(C, lower=True)
     return soft_rank(ev, lam) if lam > 0 else float(numerical_rank(ev, rcond))

@@ -182,6 +182,48 @@ def test_indefinite_is_defined_on_one_subspace(indefinite_net):
     assert crit.numerical_rank == r
 
 
+def test_subspace_soft_rank_needs_no_eigenvalues(indefinite_net):
+    """On S the soft rank, its bounds and the rank come from the factorisations.
+
+    Oracle: a full eigendecomposition of ``H_SS`` (numpy), the route it replaces.
+    """
+    curv = indefinite_net
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        crit = ts.criteria(curv)
+        other = ts.criteria(curv, soft_rank_lambda=3e-5)  # not the penalty: direct
+        zero = ts.criteria(curv, soft_rank_lambda=0.0)
+    sol = curv.penalized_solve()
+    assert sol.shifted_trace is not None  # uniform penalty: the Woodbury trace
+    assert_allclose(sol.shifted_lambda, crit.soft_rank_lambda, rtol=1e-14)
+    gc = GaugeComplement(curv.gauge, curv.n_params)
+    HS = gc.restrict(curv.hessian)[np.ix_(sol.subspace, sol.subspace)]
+    ev = np.linalg.eigvalsh(HS)
+    r = sol.rank
+    for c in (crit, other):
+        lam = c.soft_rank_lambda
+        # rtol 1e-9: cond(H_SS + λI) ~ 1e6 here; eigenvalues vs triangular inverse
+        assert_allclose(c.soft_rank, np.sum(ev / (ev + lam)), rtol=1e-9)
+        assert_allclose(c.soft_rank_estimate, ev.sum() / (ev[-1] + lam), rtol=1e-12)
+        assert_allclose(c.soft_rank_upper, ev.sum() / (ev.sum() / r + lam), rtol=1e-12)
+        assert c.hessian_rank == c.numerical_rank == r
+    assert zero.soft_rank == r
+    assert_allclose(sol.subspace_top, ev[-1], rtol=1e-12)
+    assert_allclose(sol.subspace_trace, np.trace(HS), rtol=1e-14)
+
+
+def test_woodbury_trace_is_refused_when_the_penalty_is_not_uniform(indefinite_net):
+    curv = indefinite_net
+    pen = curv.penalty.copy()
+    pen[np.flatnonzero(pen)[::2]] *= 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sol = penalized_solve(
+            curv.hessian, curv.grad_cov, pen, curv.gradient, curv.gauge
+        )
+    assert sol.route == "subspace" and sol.shifted_trace is None
+
+
 def test_indefinite_without_penalty_counts_the_subspace(indefinite_net):
     curv = indefinite_net
     with warnings.catch_warnings():

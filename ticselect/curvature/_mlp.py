@@ -388,30 +388,46 @@ def _rows_per_block(width):
 
 
 def _diag_block(At, S_list, w):
-    """``Σᵢ wᵢ (ãᵢãᵢᵀ) ⊗ Sᵢ`` for each ``S`` of ``S_list``, shape (q·h, q·h) each.
+    """``Σᵢ wᵢ (ãᵢãᵢᵀ) ⊗ Sᵢ`` for each symmetric ``S`` of ``S_list``, (q·h, q·h) each.
 
-    Uses the symmetry of ``ãᵢãᵢᵀ``: only the ``q(q+1)/2`` pairs ``a ≤ a'`` enter the
-    product (half the flops of the full Kronecker sum); all ``S`` share one product.
+    Uses both symmetries: only the ``q(q+1)/2`` pairs ``a ≤ a'`` of ``ãᵢãᵢᵀ`` and the
+    ``h(h+1)/2`` pairs ``c ≤ c'`` of each ``Sᵢ`` enter the product (a quarter of the
+    flops of the full Kronecker sum); all ``S`` share one product, and the full
+    blocks are gathered from it in one indexing step each.
     """
     n, q = At.shape
     h = S_list[0].shape[1]
     k = len(S_list)
     ia, ib = np.triu_indices(q)
-    out = np.zeros((ia.size, k * h * h))
-    block = _rows_per_block(ia.size + k * h * h)
+    ic, ie = np.triu_indices(h)
+    ph = ic.size
+    out = np.zeros((ia.size, k * ph))
+    block = _rows_per_block(ia.size + k * ph)
     for s in range(0, n, block):
         sl = slice(s, min(n, s + block))
         left = At[sl][:, ia] * (At[sl][:, ib] * w[sl, None])
-        right = np.concatenate([S[sl].reshape(-1, h * h) for S in S_list], axis=1)
+        right = np.concatenate([S[sl][:, ic, ie] for S in S_list], axis=1)
         out += left.T @ right
-    pair = np.empty((q, q), dtype=np.intp)
-    pair[ia, ib] = np.arange(ia.size)
-    pair[ib, ia] = pair[ia, ib]
+    pq = _pair_index(q)[:, None, :, None]
+    ph_ = _pair_index(h)[None, :, None, :]
     res = []
     for j in range(k):
-        full = out[:, j * h * h : (j + 1) * h * h][pair.ravel()].reshape(q, q, h, h)
-        res.append(full.transpose(0, 2, 1, 3).reshape(q * h, q * h))
+        # full[a, c, b, e] = Σᵢ wᵢ ãₐã_b S_ce, stored at pair(a, b), pair(c, e)
+        sub = out[:, j * ph : (j + 1) * ph]
+        res.append(sub[pq, ph_].reshape(q * h, q * h))
     return res
+
+
+def _pair_index(m):
+    """Positions of the pairs ``(min(a, b), max(a, b))`` in ``np.triu_indices(m)``.
+
+    Returns ``P`` of shape (m, m) with ``P[a, b] = P[b, a]``.
+    """
+    ia, ib = np.triu_indices(m)
+    pair = np.empty((m, m), dtype=np.intp)
+    pair[ia, ib] = np.arange(ia.size)
+    pair[ib, ia] = pair[ia, ib]
+    return pair
 
 
 def _cross_block(At_l, At_m, Kml, g_l, g_m, jac, w):
