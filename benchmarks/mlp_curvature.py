@@ -5,8 +5,11 @@ Run: nice -n 10 python benchmarks/mlp_curvature.py [--widths 16 32 64 96]
 
 Digits (n = 1797, 64 standardised inputs, 10 classes), tanh networks with one hidden
 layer at scikit-learn's default ``alpha=1e-4``, fitted by lbfgs to convergence
-(``max_iter=5000``, ``tol=1e-9``).  Everything runs in one process on ONE BLAS thread
-(as CI runs), best of ``--repeat`` for every timed column (autograd too):
+(``max_iter=5000``, ``tol=1e-9``); ``--alpha``, ``--max-iter`` and ``--tol`` change
+that (e.g. ``--alpha 1`` for fits whose ``H_λ`` is positive definite, the Cholesky
+route; ``--max-iter 200 --tol 1e-4`` for scikit-learn's own stopping rule, which
+stops these fits early and non-stationary).  Everything runs in one process on ONE
+BLAS thread (as CI runs), best of ``--repeat`` for every timed column (autograd too):
 
 - public: ``ts.criteria(ts.curvature(net, X, y))``, end to end;
 - IC.fit: ``InformationCriteria(net).fit(X, y)`` minus the plain fit of the same
@@ -83,6 +86,9 @@ def main():
     ap.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64, 96])
     ap.add_argument("--brute-max-d", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--alpha", type=float, default=1e-4)
+    ap.add_argument("--max-iter", type=int, default=5000)
+    ap.add_argument("--tol", type=float, default=1e-9)
     args = ap.parse_args()
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
@@ -91,7 +97,10 @@ def main():
         warnings.simplefilter("ignore")
         tiny = MLPClassifier((4,), solver="lbfgs", max_iter=50, random_state=0)
         ts.criteria(ts.curvature(tiny.fit(X[:200], y[:200]), X[:200], y[:200]))
-    print(f"digits: n={n}, p={X.shape[1]}, 10 classes; tanh, alpha=1e-4, lbfgs")
+    print(
+        f"digits: n={n}, p={X.shape[1]}, 10 classes; tanh, lbfgs, alpha={args.alpha}, "
+        f"max_iter={args.max_iter}, tol={args.tol}"
+    )
     hdr = (
         f"{'h':>3} {'d':>5} {'iters':>5} {'route':>8} | {'public':>7} {'IC.fit':>7} "
         f"| {'kernel':>7} {'eigvalsh':>8} {'k+e':>7} | {'autograd':>8} | "
@@ -105,9 +114,9 @@ def main():
             hidden_layer_sizes=(h,),
             activation="tanh",
             solver="lbfgs",
-            alpha=1e-4,
-            max_iter=5000,
-            tol=1e-9,
+            alpha=args.alpha,
+            max_iter=args.max_iter,
+            tol=args.tol,
             random_state=0,
         )
         with warnings.catch_warnings():
