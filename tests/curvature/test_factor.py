@@ -160,6 +160,7 @@ def test_indefinite_is_defined_on_one_subspace(indefinite_net):
         crit = ts.criteria(curv)
     singular = [w for w in caught if w.category is ts.SingularHessianWarning]
     assert len(singular) == 1  # once per call
+    assert "penalised Hessian of MLPClassifier" in str(singular[0].message)
     sol = curv.penalized_solve()
     k, r, S = curv.n_free_params, sol.rank, sol.subspace
     assert sol.route == "subspace" and 0 < r < k and len(S) == r
