@@ -354,7 +354,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
     check_curvature(curv, "criteria()")
     sol = curv.penalized_solve(rcond)
     what = "penalised Hessian" + (f" of {curv.model_name}" if curv.model_name else "")
-    sol.warn(what, stacklevel=4)  # once per call, to the caller of criteria()/flatness()
+    sol.warn(what, stacklevel=4)  # once per call, to criteria()/flatness()'s caller
     gc = GaugeComplement(curv.gauge if curv.gauge.shape[1] else None, curv.n_params)
     lam = _default_lambda(curv) if soft_rank_lambda is None else float(soft_rank_lambda)
     if sol.subspace is None:

@@ -470,3 +470,18 @@ def test_glm_candidates_use_newton_cholesky():
         assert est[-1].solver == "newton-cholesky"
     est, _ = make_estimator("poisson", "glm", 1.0, n_features=NEWTON_MAX_COEF + 1)
     assert est[-1].solver == "lbfgs"
+
+
+def test_select_json_writes_an_infinite_aicc_as_report_does(tmp_path):
+    """n ≤ k + 1 makes AICc infinite: select and report both write the string "inf"."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 11))
+    y = (X[:, 0] + rng.normal(size=12) > 0).astype(int)
+    path = tmp_path / "tiny.csv"
+    header = ",".join([f"x{j}" for j in range(11)] + ["y"])
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header=header, comments="")
+    argv = ["--csv", str(path), "--target", "y", "--grid", "0.1,1", "--cv", "0"]
+    status, out, _ = run_main(["select", *argv, "--json"])
+    assert status == 0
+    cands = json.loads(out)["candidates"]
+    assert [c["aicc"] for c in cands] == ["inf", "inf"]  # k = 12 = n

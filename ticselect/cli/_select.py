@@ -224,7 +224,7 @@ def run_select(args, out=None, err=None):
                     "loglik": d["loglik"],
                     "k": d["n_params"],
                     "aic": d["aic"],
-                    "aicc": d["aicc"] if math.isfinite(d["aicc"]) else None,
+                    "aicc": d["aicc"],  # written "inf" when n ≤ k + 1, as in report
                     "bic": d["bic"],
                     "tic": d["tic"],
                     "tic_penalty": d["tic_penalty"],
