@@ -33,7 +33,8 @@ the same τ/MAE restricted to the **unflagged** models (neither ``"overconfident
 measurably non-stationary: relative gradient > 1e-2 and Newton decrement > 1e-3).
 
 Run ``nice -n 10 python benchmarks/gap_prediction.py`` (about 40 s per activation on
-one core; 5 minutes before issue 15 made the network criteria fast); ``--quick`` runs a small subset.  Output: a Markdown table on stdout.
+one core; 5 minutes before issue 15 made the network criteria fast); ``--quick``
+runs a small subset.  Output: a Markdown table on stdout.
 """
 
 from __future__ import annotations
