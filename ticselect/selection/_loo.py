@@ -76,6 +76,7 @@ from ..curvature._linalg import (
     complement_basis,
     restrict,
 )
+from . import _loo_gaussian as gaussian
 
 __all__ = ["LOOResult", "approximate_loo"]
 
@@ -320,6 +321,17 @@ def approximate_loo(
     refine_tol = float(refine_tol)
     if not refine_tol > 0:
         raise ValueError(f"refine_tol must be positive, got {refine_tol!r}.")
+    if method == "newton" and refine and gaussian.applies(curv, rows):
+        try:
+            pointwise, shift, leverage = gaussian.gaussian_loo(curv, rows)
+        except linalg.LinAlgError:  # H_λ not positive definite: the general route
+            pass
+        else:
+            w = rows.weights
+            high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
+            refined = np.isfinite(pointwise) & (w > 0)
+            return _result(curv, pointwise, leverage, high, leverage_tol, shift, w,
+                           method, refined)  # fmt: skip
     gauge = curv.gauge if curv.gauge.shape[1] else None
     Q = complement_basis(gauge, curv.n_params)
     factor, sign = _inverse_factor(restrict(curv.penalized_hessian, Q), rcond)
@@ -384,6 +396,12 @@ def approximate_loo(
                 value = _refine_row(curv, rows, Q, i)
                 if value is not None:
                     pointwise[i], refined[i] = value, True
+    return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
+                   refined)  # fmt: skip
+
+
+def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined):
+    """The :class:`LOOResult` of per-row values (totals and standard error)."""
     contrib = w * pointwise
     loo_nll = float(np.sum(contrib[w > 0]))
     n_s = float(np.sum(w))
