@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import statsmodels.api as sm
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
@@ -550,6 +551,30 @@ def test_gaussian_closed_form_rows_that_identify_a_coefficient():
     exact = _sklearn_gaussian_loo(LinearRegression(), X, y, np.ones(20), None)
     others = np.arange(20) != 7
     assert_allclose(alo.pointwise[others], exact[others], rtol=0, atol=1e-8)
+
+
+def test_gaussian_closed_form_offset_and_sparse():
+    # statsmodels' Gaussian GLM with an offset (η = Xβ + offset) against its own
+    # refits, σ² the ML variance of each refit; and a sparse X gives the dense values.
+    rng, X = _data(6, n=35, p=4)
+    Xc = sm.add_constant(X)
+    offset = rng.normal(size=35)
+    y = X @ [1.0, 0.0, -1.0, 0.5] + offset + rng.standard_t(4, size=35)
+    res = sm.GLM(y, Xc, family=sm.families.Gaussian(), offset=offset).fit()
+    alo = ts.approximate_loo(ts.curvature(res))
+    exact = np.empty(35)
+    for i in range(35):
+        keep = np.arange(35) != i
+        r = sm.GLM(y[keep], Xc[keep], family=sm.families.Gaussian(),
+                   offset=offset[keep]).fit()  # fmt: skip
+        s2 = np.mean(r.resid_response**2)
+        mu = Xc[i] @ r.params + offset[i]
+        exact[i] = -stats.norm.logpdf(y[i], mu, np.sqrt(s2))
+    assert_allclose(alo.pointwise, exact, rtol=0, atol=1e-8)
+    model = Ridge(alpha=0.7).fit(X, y)
+    dense = ts.approximate_loo(ts.curvature(model, X, y))
+    sparse = ts.approximate_loo(ts.curvature(model, sp.csr_array(X), y))
+    assert_allclose(sparse.pointwise, dense.pointwise, rtol=1e-12)
 
 
 def test_alo_scorers_refuse_groups():
