@@ -6,8 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import statsmodels.api as sm
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from sklearn.base import clone
 from sklearn.linear_model import (
@@ -429,12 +430,15 @@ def _gaussian_loo_oracle(X, y, pen, i):
 
 
 @pytest.mark.parametrize("family", ["poisson", "gaussian"])
-def test_batched_refinement_against_refits(family):
+def test_batched_refinement_against_refits(family, monkeypatch):
     # The batched refinement (one Jacobian pass per Newton step for all flagged rows,
     # started from the one-step fit) reaches the exact leave-one-out fit of every
     # refined row: Poisson (one local parameter) against scikit-learn refits, and
     # Gaussian ridge with σ² estimated (two: η and σ², the vectorised dispersion
-    # route) against a profiled oracle.
+    # route that inverse Gaussian and Gaussian/log fits take) against a profiled
+    # oracle of its objective (penalty fixed in loss units); Gaussian/identity fits
+    # themselves get the closed form, switched off here to reach the route.
+    monkeypatch.setattr(_loo.gaussian, "applies", lambda curv, rows: False)
     rng, X = _data(21, n=30, p=12)
     if family == "poisson":
         y = rng.negative_binomial(1, 0.3, size=30).astype(float)
@@ -461,6 +465,116 @@ def test_batched_refinement_against_refits(family):
     assert_allclose(alo.pointwise[rows], exact, rtol=1e-5)
     one_step = ts.approximate_loo(curv, refine=False)
     assert np.max(np.abs(one_step.pointwise[rows] - exact)) > 1e-3
+
+
+def _sklearn_gaussian_loo(model, X, y, w, dispersion):
+    """Refit ``model`` without each row; ML variance of the refit unless fixed."""
+    n = len(y)
+    out = np.empty(n)
+    for i in range(n):
+        keep = np.arange(n) != i
+        m = clone(model).fit(X[keep], y[keep], sample_weight=w[keep])
+        res = y[keep] - m.predict(X[keep])
+        s2 = dispersion or np.sum(w[keep] * res**2) / np.sum(w[keep])
+        out[i] = -stats.norm.logpdf(y[i], m.predict(X[i : i + 1])[0], np.sqrt(s2))
+    return out
+
+
+@pytest.mark.parametrize("dispersion", [None, 1.7])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "model",
+    [Ridge(alpha=2.0), LinearRegression(), Ridge(alpha=0.5, fit_intercept=False)],
+    ids=["ridge", "ols", "ridge-no-intercept"],
+)
+def test_gaussian_closed_form_is_exact_loo(model, weighted, dispersion):
+    # Gaussian/identity: every row's value is the exact leave-one-out fit of the
+    # estimator (its own penalty α, σ² the ML variance of the refit's residuals),
+    # by the Sherman–Morrison identity, also with σ² estimated (where one Newton
+    # step is far off: the rows of high leverage move σ²) and with weights.
+    rng, X = _data(3, n=40, p=12)
+    y = X[:, 0] + rng.standard_t(3, size=40)
+    w = rng.integers(1, 4, size=40).astype(float) if weighted else np.ones(40)
+    fit = clone(model).fit(X, y, sample_weight=w)
+    curv = ts.curvature(fit, X, y, w, dispersion=dispersion)
+    alo = ts.approximate_loo(curv)
+    exact = _sklearn_gaussian_loo(model, X, y, w, dispersion)
+    # two 13-parameter solves in float64 against one closed form: 1e-8 is ample
+    assert_allclose(alo.pointwise, exact, rtol=0, atol=1e-8)
+    assert alo.n_refined == 40
+    assert_allclose(alo.loo_nll, np.sum(w * exact), rtol=1e-10)
+    one_step = ts.approximate_loo(curv, refine=False)
+    # the one-step diagnostic is the same as the general route's
+    assert_allclose(alo.leverage, one_step.leverage, rtol=1e-10, atol=1e-12)
+    assert_array_equal(alo.high_leverage, one_step.high_leverage | ~np.isfinite(
+        one_step.pointwise))
+    if dispersion is None:  # the one-step estimate is not exact here
+        assert np.max(np.abs(one_step.pointwise - exact)) > 1e-2
+        # the exact move of σ²: the ML variance of the refit's residuals
+        i = int(np.argmax(alo.leverage))
+        keep = np.arange(40) != i
+        m = clone(model).fit(X[keep], y[keep], sample_weight=w[keep])
+        s2 = np.sum(w[keep] * (y[keep] - m.predict(X[keep])) ** 2) / w[keep].sum()
+        assert_allclose(alo.local_shift[i, 1], s2 - curv.dispersion, rtol=1e-8)
+    else:
+        assert_allclose(one_step.pointwise, exact, rtol=0, atol=1e-8)
+
+
+def test_gaussian_closed_form_starts_from_the_exact_optimum():
+    # A fit stopped at a loose solver tolerance: the closed form first takes the
+    # one Newton step to the exact optimum (the objective is quadratic), so its
+    # value is that of the exact refits, not of the inexact fit.
+    rng, X = _data(4, n=30, p=5)
+    y = X @ [1.0, -1.0, 0.5, 0.0, 0.0] + rng.normal(size=30)
+    loose = Ridge(alpha=1.0, solver="sag", tol=1e-1, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = loose.fit(X, y)
+        curv = ts.curvature(fit, X, y, dispersion=1.0, stationarity_tol=np.inf)
+    assert np.max(np.abs(curv.gradient)) > 1e-4  # really not at the optimum
+    exact = _sklearn_gaussian_loo(Ridge(alpha=1.0), X, y, np.ones(30), 1.0)
+    assert_allclose(ts.approximate_loo(curv).pointwise, exact, rtol=0, atol=1e-8)
+
+
+def test_gaussian_closed_form_rows_that_identify_a_coefficient():
+    # Without a penalty, a row that alone identifies a coefficient (the only
+    # non-zero of its column) has no leave-one-out fit: +inf, flagged, not refined.
+    rng, X = _data(5, n=20, p=3)
+    X[:, 2] = 0.0
+    X[7, 2] = 1.0
+    y = X[:, 0] + rng.normal(size=20)
+    curv = ts.curvature(LinearRegression().fit(X, y), X, y)
+    alo = ts.approximate_loo(curv)
+    assert np.isinf(alo.pointwise[7]) and alo.high_leverage[7]
+    assert not alo.refined[7] and alo.n_refined == 19
+    assert np.isinf(alo.loo) and np.isinf(alo.loo_se)
+    exact = _sklearn_gaussian_loo(LinearRegression(), X, y, np.ones(20), None)
+    others = np.arange(20) != 7
+    assert_allclose(alo.pointwise[others], exact[others], rtol=0, atol=1e-8)
+
+
+def test_gaussian_closed_form_offset_and_sparse():
+    # statsmodels' Gaussian GLM with an offset (η = Xβ + offset) against its own
+    # refits, σ² the ML variance of each refit; and a sparse X gives the dense values.
+    rng, X = _data(6, n=35, p=4)
+    Xc = sm.add_constant(X)
+    offset = rng.normal(size=35)
+    y = X @ [1.0, 0.0, -1.0, 0.5] + offset + rng.standard_t(4, size=35)
+    res = sm.GLM(y, Xc, family=sm.families.Gaussian(), offset=offset).fit()
+    alo = ts.approximate_loo(ts.curvature(res))
+    exact = np.empty(35)
+    for i in range(35):
+        keep = np.arange(35) != i
+        r = sm.GLM(y[keep], Xc[keep], family=sm.families.Gaussian(),
+                   offset=offset[keep]).fit()  # fmt: skip
+        s2 = np.mean(r.resid_response**2)
+        mu = Xc[i] @ r.params + offset[i]
+        exact[i] = -stats.norm.logpdf(y[i], mu, np.sqrt(s2))
+    assert_allclose(alo.pointwise, exact, rtol=0, atol=1e-8)
+    model = Ridge(alpha=0.7).fit(X, y)
+    dense = ts.approximate_loo(ts.curvature(model, X, y))
+    sparse = ts.approximate_loo(ts.curvature(model, sp.csr_array(X), y))
+    assert_allclose(sparse.pointwise, dense.pointwise, rtol=1e-12)
 
 
 def test_alo_scorers_refuse_groups():

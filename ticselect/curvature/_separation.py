@@ -18,9 +18,11 @@ dropped, columns scaled to unit maximum)::
 with ``sᵢ = +1`` for a row at the top of its range (``y = 1``, or ``y = n_trials``),
 ``-1`` at the bottom (``y = 0``) and ``0`` in between (binomial counts strictly
 between 0 and ``n_trials``, positive Poisson counts).  The MLE is infinite iff the
-optimum is positive; the non-zero entries of the optimal ``d`` name the separating
-columns.  Multinomial: the same with one block of ``d`` per class and the constraints
-``x̃ᵢᵀ(d_{yᵢ} - d_k) ≥ 0`` for every other class ``k``.  The programme is solved by
+optimum is positive (when the rows with ``sᵢ = 0`` alone determine every direction
+the design sees, ``X̃d = 0`` on every feasible ``d`` and the programme is not solved);
+the non-zero entries of the optimal ``d`` name the separating columns.  Multinomial:
+the same with one block of ``d`` per class and the constraints ``x̃ᵢᵀ(d_{yᵢ} - d_k) ≥ 0``
+for every other class ``k``.  The programme is solved by
 HiGHS (:func:`scipy.optimize.linprog`) when it has at most :data:`LP_MAX_ENTRIES`
 constraint entries.  Larger problems solve it on a seeded subsample of rows: a
 subsample that is not separated proves that the full data are not (more rows only
@@ -163,6 +165,9 @@ def _solve(A_ub, A_eq, c, n_var):
 _CACHE = OrderedDict()
 _CACHE_SIZE = 64
 _CACHE_MAX_ENTRIES = 4_000_000
+#: Equality rows whose scaled design has a singular-value ratio above this pin
+#: ``d = 0`` (see :func:`_pinned`): far from the programme's tolerances.
+_PINNED_RCOND = 1e-6
 #: Rounds of constraint generation on large problems.
 _ROUNDS = 8
 
@@ -290,7 +295,7 @@ def _lp(spec, rows):
     X, scale = _design(spec, rows)
     Xs = X.multiply(1.0 / scale[None, :]).tocsr() if sp.issparse(X) else X / scale
     ineq, eq = signs != 0, signs == 0
-    if not np.any(ineq):
+    if not np.any(ineq) or _pinned(Xs, eq):
         return None, 0, "lp"
     S = sp.diags(signs[ineq]) if sp.issparse(Xs) else signs[ineq][:, None]
     A_ub = -(S @ Xs[ineq]) if sp.issparse(Xs) else -(S * Xs[ineq])
@@ -304,6 +309,33 @@ def _lp(spec, rows):
         return None, 0, "lp"
     d = np.where(np.abs(d) > _TOL, d, 0.0)
     return d / scale, int(np.count_nonzero(margins > _TOL)), "lp"
+
+
+def _pinned(Xs, eq):
+    """Whether the equality rows alone force ``X̃d = 0`` (the programme's optimum is 0).
+
+    Rows strictly inside their range (positive Poisson counts, binomial counts
+    between 0 and ``n_trials``) constrain ``x̃ᵢᵀd = 0``.  When they determine every
+    direction the whole design sees, i.e. their (column-scaled) design restricted
+    to the row space of ``X̃`` has full rank, every feasible ``d`` has ``X̃d = 0``:
+    no row has a positive margin, and the answer is "not separated", as the
+    programme's, without solving it.  Both ranks must be clear (singular values
+    above :data:`_PINNED_RCOND` of the largest, or below ``1e-10`` of it: exactly
+    collinear columns); otherwise, and for sparse designs, the programme decides.
+    """
+    if sp.issparse(Xs) or not np.any(eq):
+        return False
+    _, s, Vt = np.linalg.svd(Xs, full_matrices=False)
+    if not s.size or not s[0] > 0:
+        return False
+    r = int(np.count_nonzero(s > _PINNED_RCOND * s[0]))
+    if np.any(s[r:] > 1e-10 * s[0]):  # no clear rank
+        return False
+    P = Xs[eq] @ Vt[:r].T  # the equality rows in the row space of X̃
+    if P.shape[0] < r:
+        return False
+    s_eq = np.linalg.svd(P, compute_uv=False)
+    return bool(s_eq[-1] > _PINNED_RCOND * s[0])
 
 
 def _multinomial_direction(spec, rows, y):
