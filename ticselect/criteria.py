@@ -87,6 +87,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import linalg
 
+from .curvature._factor import frobenius_dot
 from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
@@ -446,7 +447,7 @@ def _subspace_soft_rank(curv, gc, sol, lam):
             ev = _eigvalsh(gc.restrict(curv.hessian, subset=sol.subspace))
             return soft_rank(ev, lam)
         Linv, _ = linalg.lapack.dtrtri(L, lower=1, overwrite_c=1)
-        trace = float(np.vdot(Linv, Linv))
+        trace = frobenius_dot(Linv, Linv)
     return float(min(max(r - lam * trace, 0.0), r))
 
 
@@ -516,6 +517,6 @@ def _fisher_soft_rank(C, lam, rcond, gram=None):
             # clean=1 zeroed the strict upper triangle, which dtrtri leaves alone
             Linv, info = linalg.lapack.dtrtri(L, lower=1, overwrite_c=1)
             if info == 0:
-                return float(max(k - lam * np.vdot(Linv, Linv), 0.0))
+                return float(max(k - lam * frobenius_dot(Linv, Linv), 0.0))
     ev = linalg.eigvalsh(C, lower=True)
     return soft_rank(ev, lam) if lam > 0 else float(numerical_rank(ev, rcond))

@@ -49,7 +49,7 @@ from scipy.sparse.linalg import eigsh
 
 from ._linalg import DEFAULT_RCOND, GaugeComplement, SingularHessianWarning
 
-__all__ = ["PenalizedSolve", "penalized_solve", "top_eigenvalue"]
+__all__ = ["PenalizedSolve", "frobenius_dot", "penalized_solve", "top_eigenvalue"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,35 @@ def _sym_inverse(c):
     return inv
 
 
+def frobenius_dot(a, b):
+    """``Σᵢⱼ aᵢⱼ bᵢⱼ`` without copying Fortran-ordered operands.
+
+    Valid when transposing both operands leaves the sum unchanged: ``a`` and ``b``
+    symmetric, or ``a is b`` (a squared Frobenius norm).  ``np.vdot`` ravels in C
+    order, which copies a Fortran-ordered array (a LAPACK result): its transpose is
+    C-ordered and is used instead.
+
+    Parameters
+    ----------
+    a, b : ndarray of shape (m, m)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> a = np.asfortranarray([[2.0, 1.0], [1.0, 3.0]])
+    >>> frobenius_dot(a, np.eye(2)), frobenius_dot(a, a)
+    (5.0, 15.0)
+    """
+
+    def c_view(m):
+        return m.T if m.flags.f_contiguous and not m.flags.c_contiguous else m
+
+    return float(np.vdot(c_view(a), c_view(b)))
+
+
 def _apply_penalty(A, pen):
     """``A + Pr`` for a restricted penalty given as a vector or a matrix."""
     if pen.ndim == 1:
@@ -232,8 +261,8 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
             inv *= s[:, None]
             inv *= s[None, :]  # H_λ⁻¹ = D (D H_λ D)⁻¹ D
             C = gc.restrict(grad_cov)
-            tic = float(np.vdot(inv, C))
-            eff = float(np.vdot(inv, H)) if penalised else float(k)
+            tic = frobenius_dot(inv, C)
+            eff = frobenius_dot(inv, H) if penalised else float(k)
             dec = float(0.5 * g @ inv @ g)
             return PenalizedSolve("cholesky", k, k, tic, eff, dec, None, -1, rcond)
     del c, A
@@ -254,9 +283,9 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
     sS = s[S]
     HS = H[ix]
     trace_S, top_S = float(np.trace(HS)), top_eigenvalue(HS)
+    AS = _apply_penalty(HS.copy(), pen[S] if pen.ndim == 1 else pen[ix])
     HS *= sS[:, None]
     HS *= sS[None, :]
-    AS = _apply_penalty(H[ix], pen[S] if pen.ndim == 1 else pen[ix])
     AS *= sS[:, None]
     AS *= sS[None, :]
     cS, info = linalg.lapack.dpotrf(AS.T, lower=1, clean=0, overwrite_a=1)
@@ -266,8 +295,8 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
     CS = gc.restrict(grad_cov, subset=S)
     CS *= sS[:, None]
     CS *= sS[None, :]
-    tic = float(np.vdot(inv, CS))
-    eff = float(np.vdot(inv, HS)) if penalised else float(r)
+    tic = frobenius_dot(inv, CS)
+    eff = frobenius_dot(inv, HS) if penalised else float(r)
     gS = sS * g[S]
     dec = float(0.5 * gS @ inv @ gS)
     # rounding can leave eff a hair outside [0, r]
