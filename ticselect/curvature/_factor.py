@@ -265,10 +265,11 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
             eff = frobenius_dot(inv, H) if penalised else float(k)
             dec = float(0.5 * g @ inv @ g)
             return PenalizedSolve("cholesky", k, k, tic, eff, dec, None, -1, rcond)
-    del c, A
-    # subspace route: well-determined positive-curvature coordinates of D H D
-    Hs = H * s[:, None]
-    Hs *= s[None, :]  # in place: the same products, one d×d temporary less
+    del c
+    # subspace route: well-determined positive-curvature coordinates of D H D,
+    # written into A's buffer (no fresh d×d array to page in)
+    Hs = np.multiply(H, s[:, None], out=A)
+    Hs *= s[None, :]
     top = float(np.max(np.diag(Hs))) if k else 0.0
     if top <= 0:
         return PenalizedSolve(

@@ -387,8 +387,10 @@ def _rows_per_block(width):
     return max(1, _BLOCK_FLOATS // max(1, width))
 
 
-def _diag_block(At, S_list, w):
-    """``Σᵢ wᵢ (ãᵢãᵢᵀ) ⊗ Sᵢ`` for each symmetric ``S`` of ``S_list``, (q·h, q·h) each.
+def _diag_block(At, S_list, w, outs):
+    """``Σᵢ wᵢ (ãᵢãᵢᵀ) ⊗ Sᵢ`` for each symmetric ``S`` of ``S_list``, into ``outs``.
+
+    ``outs`` are views of shape (q·h, q·h), one per ``S``, written in place.
 
     Uses both symmetries: only the ``q(q+1)/2`` pairs ``a ≤ a'`` of ``ãᵢãᵢᵀ`` and the
     ``h(h+1)/2`` pairs ``c ≤ c'`` of each ``Sᵢ`` enter the product (a quarter of the
@@ -408,14 +410,14 @@ def _diag_block(At, S_list, w):
         left = At[sl][:, ia] * (At[sl][:, ib] * w[sl, None])
         right = np.concatenate([S[sl][:, ic, ie] for S in S_list], axis=1)
         out += left.T @ right
-    pq = _pair_index(q)[:, None, :, None]
-    ph_ = _pair_index(h)[None, :, None, :]
-    res = []
-    for j in range(k):
-        # full[a, c, b, e] = Σᵢ wᵢ ãₐã_b S_ce, stored at pair(a, b), pair(c, e)
-        sub = out[:, j * ph : (j + 1) * ph]
-        res.append(sub[pq, ph_].reshape(q * h, q * h))
-    return res
+    pq, pc = _pair_index(q), _pair_index(h).ravel()
+    for j, target in enumerate(outs):
+        # full[a, c, b, e] = Σᵢ wᵢ ãₐã_b S_ce, stored at pair(a, b), pair(c, e);
+        # written block row by block row into the target (no (q·h)² temporary)
+        sub = out[:, j * ph : (j + 1) * ph][:, pc]  # (pairs of a, h²)
+        view = target.reshape(q, h, q, h)
+        for a in range(q):
+            view[a] = sub[pq[a]].reshape(q, h, h).transpose(1, 0, 2)
 
 
 def _pair_index(m):
@@ -624,7 +626,7 @@ def _hessian_blocks(spec, inputs, derivs, g, hpre, w):
     for l_ in range(L):
         sl = slice(offs[l_], offs[l_ + 1])
         gg = g[l_][:, :, None] * g[l_][:, None, :]
-        H[sl, sl], C[sl, sl] = _diag_block(At[l_], [hpre[l_], gg], w)
+        _diag_block(At[l_], [hpre[l_], gg], w, [H[sl, sl], C[sl, sl]])
         del gg
         # T = ∂u_m/∂u_l and jac = ∂(input of m)/∂u_l for m = l+1, l+2, ...
         T = None
