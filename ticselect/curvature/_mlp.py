@@ -394,8 +394,8 @@ def _diag_block(At, S_list, w, outs):
 
     Uses both symmetries: only the ``q(q+1)/2`` pairs ``a ≤ a'`` of ``ãᵢãᵢᵀ`` and the
     ``h(h+1)/2`` pairs ``c ≤ c'`` of each ``Sᵢ`` enter the product (a quarter of the
-    flops of the full Kronecker sum); all ``S`` share one product, and the full
-    blocks are gathered from it in one indexing step each.
+    flops of the full Kronecker sum); all ``S`` share one product, from which each
+    full block is gathered one block row at a time, straight into its target.
     """
     n, q = At.shape
     h = S_list[0].shape[1]
