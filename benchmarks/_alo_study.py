@@ -229,8 +229,7 @@ def run_study(n_splits=30, n_exact=10, names=None, out=print):
             )
             + f"; time per split (ms): the {len(grid)} fits "
             + ", curvature ".join(
-                f"{1e3 * np.mean([r[2][k] for r in res]):.1f}"
-                for k in ("fit", "curv")
+                f"{1e3 * np.mean([r[2][k] for r in res]):.1f}" for k in ("fit", "curv")
             )
             + f", criteria {1e3 * np.mean([r[2]['crit'] for r in res]):.1f}"
             f", approximate_loo {1e3 * np.mean([r[2]['alo'] for r in res]):.1f}"

@@ -105,5 +105,6 @@ def run_case(name, case, n, d, repeat):
         f"{t_jac / t_rev:>8.1f} {t_all:>14.4f} {t_glm:>9.4f}"
     )
 
+
 if __name__ == "__main__":
     main()

@@ -189,9 +189,7 @@ def cluster_cases(path, model, chunk, repeat, only):
                 best = res if best is None or res[0] < best[0] else best
             out["dask"] = best
             wX = X * w[:, None]
-            t_blas, _ = best_of(
-                lambda: da.compute(X.T @ wX, X.T @ wX), repeat
-            )
+            t_blas, _ = best_of(lambda: da.compute(X.T @ wX, X.T @ wX), repeat)
             out["dask_blas"] = t_blas
     return out
 

@@ -270,9 +270,7 @@ def _check_paired(a, b):
             "differences need the same rows and weights."
         )
     ga, gb = a.groups, b.groups
-    if (ga is None) != (gb is None) or (
-        ga is not None and not np.array_equal(ga, gb)
-    ):
+    if (ga is None) != (gb is None) or (ga is not None and not np.array_equal(ga, gb)):
         raise ValueError(
             "The two curvatures have different groups=; build both with the same "
             "groups (or none)."

@@ -59,9 +59,7 @@ def test_report_groups_cluster_table_matches_api(clustered_csv):
     assert [r[0] for r in coef["rows"]] == ["x1", "x2", "intercept"]
     # by hand: the documented group-wise split, the scaled Poisson fit, clustered
     tr, _ = next(
-        GroupShuffleSplit(n_splits=1, test_size=0.25, random_state=0).split(
-            X, y, site
-        )
+        GroupShuffleSplit(n_splits=1, test_size=0.25, random_state=0).split(X, y, site)
     )
     assert rep["data"]["n_train"] == len(tr)
     pipe = make_pipeline(

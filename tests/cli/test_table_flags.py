@@ -76,8 +76,10 @@ def test_report_flags_are_a_list_in_json_and_named_in_text():
     assert status == 0, err
     crit = json.loads(out)["criteria"]
     assert isinstance(crit["flags"], list) and "separation" in crit["flags"]
-    assert 0 <= crit["penalty_ratio"] == pytest.approx(
-        crit["tic_penalty"] / crit["effective_dim"], rel=1e-12
+    assert (
+        0
+        <= crit["penalty_ratio"]
+        == pytest.approx(crit["tic_penalty"] / crit["effective_dim"], rel=1e-12)
     )
     status, out, _ = run_main(["report", "--value", "1000"])
     flag_line = next(line for line in out.splitlines() if line.startswith("flags "))

@@ -69,8 +69,13 @@ def test_groups_for_statsmodels_and_networks():
     S = np.array([res.model.score_obs(res.params)[g == k].sum(0) for k in range(30)])
     np.testing.assert_allclose(curv.grad_cov, S.T @ S, rtol=1e-8)
     net = MLPRegressor(
-        hidden_layer_sizes=(2,), activation="tanh", solver="lbfgs", alpha=1.0,
-        tol=1e-12, max_iter=5000, random_state=0,
+        hidden_layer_sizes=(2,),
+        activation="tanh",
+        solver="lbfgs",
+        alpha=1.0,
+        tol=1e-12,
+        max_iter=5000,
+        random_state=0,
     ).fit(X, y)
     cn = ts.curvature(net, X, y, groups=g)
     Gn = cn.per_sample_grads

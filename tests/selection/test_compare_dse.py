@@ -71,7 +71,9 @@ def test_comparison_vuong_is_vuong_test():
     from ticselect.selection._compare import Comparison
 
     full = Comparison(
-        ["x0", "x1"], [ts.criteria(ca), ts.criteria(cb)], [ma, mb],
+        ["x0", "x1"],
+        [ts.criteria(ca), ts.criteria(cb)],
+        [ma, mb],
         curvatures=[ca, cb],
     )
     r = full.vuong_test("x0", "x1")

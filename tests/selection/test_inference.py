@@ -55,21 +55,28 @@ def _sm_cases():
     rng, x, groups = _data()
     X = sm.add_constant(x)
     eta = 0.3 + 0.4 * x[:, 0] - 0.1 * x[:, 1]
-    return rng, X, groups, {
-        "glm-binomial": sm.GLM(
-            rng.binomial(1, 1 / (1 + np.exp(-eta))), X, family=sm.families.Binomial()
-        ),
-        "glm-poisson": sm.GLM(
-            rng.poisson(np.exp(eta)), X, family=sm.families.Poisson()
-        ),
-        "glm-gamma-log": sm.GLM(
-            rng.gamma(2.0, np.exp(eta) / 2.0),
-            X,
-            family=sm.families.Gamma(sm.families.links.Log()),
-        ),
-        "logit": sm.Logit(rng.binomial(1, 1 / (1 + np.exp(-eta))), X),
-        "poisson": sm.Poisson(rng.poisson(np.exp(eta)), X),
-    }
+    return (
+        rng,
+        X,
+        groups,
+        {
+            "glm-binomial": sm.GLM(
+                rng.binomial(1, 1 / (1 + np.exp(-eta))),
+                X,
+                family=sm.families.Binomial(),
+            ),
+            "glm-poisson": sm.GLM(
+                rng.poisson(np.exp(eta)), X, family=sm.families.Poisson()
+            ),
+            "glm-gamma-log": sm.GLM(
+                rng.gamma(2.0, np.exp(eta) / 2.0),
+                X,
+                family=sm.families.Gamma(sm.families.links.Log()),
+            ),
+            "logit": sm.Logit(rng.binomial(1, 1 / (1 + np.exp(-eta))), X),
+            "poisson": sm.Poisson(rng.poisson(np.exp(eta)), X),
+        },
+    )
 
 
 @pytest.mark.parametrize("cov_type", COV_TYPES)

@@ -506,8 +506,9 @@ def test_gaussian_closed_form_is_exact_loo(model, weighted, dispersion):
     one_step = ts.approximate_loo(curv, refine=False)
     # the one-step diagnostic is the same as the general route's
     assert_allclose(alo.leverage, one_step.leverage, rtol=1e-10, atol=1e-12)
-    assert_array_equal(alo.high_leverage, one_step.high_leverage | ~np.isfinite(
-        one_step.pointwise))
+    assert_array_equal(
+        alo.high_leverage, one_step.high_leverage | ~np.isfinite(one_step.pointwise)
+    )
     if dispersion is None:  # the one-step estimate is not exact here
         assert np.max(np.abs(one_step.pointwise - exact)) > 1e-2
         # the exact move of σ²: the ML variance of the refit's residuals

@@ -46,8 +46,13 @@ def _fits():
         "statsmodels": ts.curvature(res),
         "mlp": ts.curvature(
             MLPClassifier(
-                (3,), activation="tanh", alpha=1.0, solver="lbfgs", tol=1e-12,
-                max_iter=5000, random_state=0,
+                (3,),
+                activation="tanh",
+                alpha=1.0,
+                solver="lbfgs",
+                tol=1e-12,
+                max_iter=5000,
+                random_state=0,
             ).fit(X, yb),
             X,
             yb,

@@ -646,8 +646,10 @@ def make_estimator(
             random_state=seed,
         )
     elif family in CLASSIFICATION:
-        n_coef = None if n_features is None else n_features * (
-            1 if family == "binomial" else 10
+        n_coef = (
+            None
+            if n_features is None
+            else n_features * (1 if family == "binomial" else 10)
         )
         est = LogisticRegression(
             C=value, tol=1e-10, max_iter=10_000, solver=glm_solver(family, n_coef)

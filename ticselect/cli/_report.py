@@ -227,9 +227,7 @@ def _coefficients(res, feature_names):
         names[:p] = feature_names
     frame = res._columns(0.05)
     cols = list(frame)
-    rows = [
-        [names[i], *[float(frame[c][i]) for c in cols]] for i in range(len(names))
-    ]
+    rows = [[names[i], *[float(frame[c][i]) for c in cols]] for i in range(len(names))]
     return {
         "cov_type": res.cov_type,
         "n_groups": res.n_groups,

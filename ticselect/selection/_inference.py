@@ -90,9 +90,7 @@ class InferenceResult:
     (3, 2)
     """
 
-    def __init__(
-        self, curv, cov, *, cov_type, use_t, df_resid, n_groups, param_names
-    ):
+    def __init__(self, curv, cov, *, cov_type, use_t, df_resid, n_groups, param_names):
         self.curvature = curv
         self._cov = cov
         self.params = curv.params.copy()

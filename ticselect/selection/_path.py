@@ -462,8 +462,8 @@ class CriterionPath:
             _, ax = plt.subplots()
         x = np.asarray(self.values, dtype=float)
         if criteria is None:
-            criteria = ("tic", "alo", "aic", "bic") if self._has_alo else (
-                "tic", "aic", "bic"
+            criteria = (
+                ("tic", "alo", "aic", "bic") if self._has_alo else ("tic", "aic", "bic")
             )
         flagged = np.array([bool(c.flags) for c in self.criteria])
         for name in criteria:

@@ -71,9 +71,7 @@ def _held_out_statistic(curv):
     return float(np.mean(curv.gradient[keep] ** 2 / c[keep]))
 
 
-def _fitted_curvature(
-    estimator, X, y, sample_weight=None, groups=None, warn_once=None
-):
+def _fitted_curvature(estimator, X, y, sample_weight=None, groups=None, warn_once=None):
     """Curvature of a fitted estimator, warning when ``X, y`` look held out.
 
     ``warn_once``: the scorer object calling; it gives its
@@ -131,9 +129,7 @@ def _fitted_curvature(
     return curv
 
 
-def _fitted_criteria(
-    estimator, X, y, sample_weight=None, groups=None, warn_once=None
-):
+def _fitted_criteria(estimator, X, y, sample_weight=None, groups=None, warn_once=None):
     """Criteria of a fitted estimator (see the module docstring for the data used)."""
     last = final_step(estimator)
     if isinstance(last, InformationCriteria) and groups is None:
