@@ -145,6 +145,12 @@ class LOOResult:
         the one-step estimate.  Gaussian/identity fits: every row of positive
         weight whose leave-one-out fit exists, in closed form, with the exact
         ``local_shift``.
+    left_out_params : ndarray of shape (n_refined, n_params)
+        The exact leave-one-out fits ``θ₋ᵢ`` of the refined rows, in the order of
+        ``np.flatnonzero(refined)`` (the derivative of a refined row's value in the
+        penalty needs them, :class:`ticselect.CriterionSearch`).  Empty for
+        Gaussian/identity fits, whose rows are exact in closed form, and without
+        refinement.
 
     Examples
     --------
@@ -175,6 +181,7 @@ class LOOResult:
     method: str
     flags: tuple = ()
     refined: np.ndarray = None
+    left_out_params: np.ndarray = None
 
     @property
     def n_refined(self):
@@ -392,28 +399,39 @@ def approximate_loo(
 
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
     refined = np.zeros(n, dtype=bool)
+    left_out = {}  # row -> θ₋ᵢ of the refined rows
     if refine and hasattr(rows, "derivatives_at") and method == "newton":
         cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
         cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
                                          leverage[cand], np.inf))]  # fmt: skip
         cand = cand[: int(max_refine)]
         if Aall is not None and cand.size:
-            value, ok = _refine_batch(curv, rows, Q, Aall, uall, cand, step_all[cand])
+            value, ok, theta = _refine_batch(
+                curv, rows, Q, Aall, uall, cand, step_all[cand]
+            )
             pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
-            for i in cand[~ok]:  # the batch did not converge: one row at a time
-                value = _refine_row(curv, rows, Q, i)
-                if value is not None:
-                    pointwise[i], refined[i] = value, True
+            left_out.update(zip(cand[ok].tolist(), theta[ok], strict=True))
+            rest = cand[~ok]  # the batch did not converge: one row at a time
         else:
-            for i in cand:
-                value = _refine_row(curv, rows, Q, i)
-                if value is not None:
-                    pointwise[i], refined[i] = value, True
+            rest = cand
+        for i in rest:
+            found = _refine_row(curv, rows, Q, i)
+            if found is not None:
+                pointwise[i], refined[i] = found[0], True
+                left_out[int(i)] = found[1]
+    params = (
+        np.array([left_out[i] for i in np.flatnonzero(refined)])
+        if refined.any()
+        else np.empty((0, curv.n_params))
+    )
     return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
-                   refined)  # fmt: skip
+                   refined, params)  # fmt: skip
 
 
-def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined):
+def _result(
+    curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined,
+    left_out_params=None,
+):  # fmt: skip
     """The :class:`LOOResult` of per-row values (totals and standard error)."""
     contrib = w * pointwise
     loo_nll = float(np.sum(contrib[w > 0]))
@@ -440,11 +458,16 @@ def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, ref
         method=method,
         flags=tuple(curv.flags),
         refined=refined,
+        left_out_params=(
+            np.empty((0, curv.n_params)) if left_out_params is None else left_out_params
+        ),
     )
 
 
 def _refine_row(curv, rows, Q, i):
-    """Exact leave-one-out NLL of row ``i`` by damped Newton from ``θ̂``, or ``None``.
+    """Row ``i``'s exact leave-one-out fit by damped Newton from ``θ̂``.
+
+    Returns ``(ℓᵢ(θ₋ᵢ), θ₋ᵢ)``, or ``None`` when it does not converge.
 
     Works in the gauge complement ``θ = θ̂ + Qδ``; halves a step that does not lower
     the leave-one-out objective.  ``None`` when it does not converge.
@@ -479,7 +502,7 @@ def _refine_row(curv, rows, Q, i):
     else:
         return None
     out = rows.row_nll(i, theta)
-    return out if np.isfinite(out) else None
+    return (out, theta) if np.isfinite(out) else None
 
 
 def _refine_batch(curv, rows, Q, A, u0, idx, step):
@@ -496,6 +519,8 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
     value : ndarray of shape (b,)
     ok : ndarray of bool of shape (b,)
         False where a row did not converge (the caller refits it alone).
+    theta : ndarray of shape (b, n_params)
+        The left-out fits ``θ₋ᵢ``.
     """
     n, Kp, r = A.shape
     b = idx.size
@@ -593,4 +618,4 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         ok[act[pending]] = False
     ok &= done
     out = rows.nll(idx, u0[idx] + np.einsum("bkr,br->bk", A[idx], z))
-    return out, ok & np.isfinite(out)
+    return out, ok & np.isfinite(out), theta0[None] + z @ Q.T

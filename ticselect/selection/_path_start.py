@@ -37,7 +37,7 @@ from sklearn.pipeline import Pipeline
 
 from .._validation import final_step
 
-__all__ = ["NewtonStart", "warm_start_key"]
+__all__ = ["NewtonStart", "newton_predict", "set_coefficients", "warm_start_key"]
 
 # (estimator types, varied parameter, exponent e with penalty strength ∝ value**e)
 _PENALTY_PARAMS = (
@@ -131,29 +131,67 @@ class NewtonStart:
         if not np.isfinite(scale):
             return False
         d = curv.n_params - int(curv.dispersion_is_param)
-        theta = curv.params[:d]
-        p_old = curv.penalty[:d]
-        p_new = scale * p_old
-        grad = curv.gradient[:d] + (p_new - p_old) * theta
-        try:
-            factor = sla.cho_factor(curv.hessian[:d, :d] + np.diag(p_new))
-        except (np.linalg.LinAlgError, ValueError):
+        start = newton_predict(curv, scale * curv.penalty[:d])
+        if start is None:
             return False
-        start = theta - sla.cho_solve(factor, grad)
-        if not np.all(np.isfinite(start)):
-            return False
-        full = curv.params.copy()
-        full[:d] = start
-        f_old = curv.nll + 0.5 * np.sum(p_new * theta**2)
-        f_new = curv.loss_fn(full) + 0.5 * np.sum(p_new * start**2)
-        if not f_new < f_old:
-            return False
-        p = coef.size
-        final.coef_ = start[:p].reshape(coef.shape)
-        if d > p:  # the intercept, stored as scikit-learn stores it
-            icpt = final.intercept_
-            final.intercept_ = (
-                np.full(np.shape(icpt), start[p]) if np.ndim(icpt) else float(start[p])
-            )
+        set_coefficients(final, start)
         self.n_applied += 1
         return True
+
+
+def newton_predict(curv, p_new):
+    """One Newton step from a fit to the solution for a new penalty vector.
+
+    Parameters
+    ----------
+    curv : Curvature
+        Curvature of the fit (a GLM; the dispersion, when a parameter, is held).
+    p_new : ndarray of shape (d,)
+        The new penalty on the coefficient block (``d = n_params`` minus the
+        dispersion), in the loss units of ``curv.penalty``.
+
+    Returns
+    -------
+    ndarray of shape (d,) or None
+        The predicted coefficients (``coef_`` order, then the intercept), or
+        ``None`` when the penalised Hessian is not positive definite, the step is
+        not finite, or it does not lower the new objective.
+    """
+    d = p_new.shape[0]
+    theta = curv.params[:d]
+    p_old = curv.penalty[:d]
+    grad = curv.gradient[:d] + (p_new - p_old) * theta
+    try:
+        factor = sla.cho_factor(curv.hessian[:d, :d] + np.diag(p_new))
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    start = theta - sla.cho_solve(factor, grad)
+    if not np.all(np.isfinite(start)):
+        return None
+    full = curv.params.copy()
+    full[:d] = start
+    f_old = curv.nll + 0.5 * np.sum(p_new * theta**2)
+    f_new = curv.loss_fn(full) + 0.5 * np.sum(p_new * start**2)
+    if not f_new < f_old:
+        return None
+    return start
+
+
+def set_coefficients(final, start):
+    """Write ``start`` (``coef_`` order, then the intercept) into a fitted GLM.
+
+    Parameters
+    ----------
+    final : estimator
+        A fitted binary ``LogisticRegression`` or scikit-learn GLM regressor.
+    start : ndarray of shape (d,)
+        Coefficients, then the intercept when the model has one.
+    """
+    coef = np.asarray(final.coef_)
+    p = coef.size
+    final.coef_ = start[:p].reshape(coef.shape)
+    if start.shape[0] > p:  # the intercept, stored as scikit-learn stores it
+        icpt = final.intercept_
+        final.intercept_ = (
+            np.full(np.shape(icpt), start[p]) if np.ndim(icpt) else float(start[p])
+        )

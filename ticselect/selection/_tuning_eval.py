@@ -1,0 +1,312 @@
+"""Layer 3 — one evaluation of :class:`~ticselect.CriterionSearch`.
+
+A refit, its curvature, the criterion and its slope.
+
+:func:`resolve_penalty` checks that the searched parameter is the L2 strength of a
+supported estimator and says how it enters the loss (``pen ∝ v^e``).
+:class:`Evaluator` then turns log parameter values ``t`` into a
+:class:`~ticselect.selection._tuning_optim.Point`: it sets the parameter (or, with
+groups, the column scales of :mod:`ticselect.selection._group_scale`), starts the
+fit from the previous solution moved by one Newton step for the new penalty
+(:func:`~ticselect.selection._path_start.newton_predict`, as
+:func:`ticselect.criterion_path` does), fits, builds the curvature and evaluates
+the criterion with its derivatives (:mod:`ticselect.selection._tuning_grad`,
+:mod:`ticselect.selection._tuning_gaussian`).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import linalg
+from sklearn.linear_model import (
+    GammaRegressor,
+    LinearRegression,
+    LogisticRegression,
+    PoissonRegressor,
+    Ridge,
+    TweedieRegressor,
+)
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline
+
+from ..criteria import criteria
+from ..curvature import curvature
+from ..stattests import pointwise
+from . import _loo_gaussian as gaussian
+from ._group_scale import group_scales
+from ._loo import approximate_loo
+from ._path_start import NewtonStart, newton_predict, set_coefficients
+from ._tuning_gaussian import gaussian_loo_gradient
+from ._tuning_grad import GradientUnavailable, PenaltyDerivatives, _total_se
+from ._tuning_optim import Budget, Point
+
+__all__ = ["Evaluator", "PenaltySpec", "resolve_penalty"]
+
+#: (estimator types, penalty parameter, exponent e with pen ∝ value**e, slopes)
+_PENALTIES = (
+    ((LogisticRegression,), "C", -1.0, True),
+    ((Ridge, PoissonRegressor, GammaRegressor, TweedieRegressor), "alpha", 1.0, True),
+    ((MLPClassifier, MLPRegressor), "alpha", 1.0, False),
+)
+SUPPORTED_TEXT = (
+    "LogisticRegression (C), Ridge, PoissonRegressor, GammaRegressor, "
+    "TweedieRegressor (alpha), MLPClassifier, MLPRegressor (alpha), alone or as the "
+    "last step of a Pipeline"
+)
+
+
+@dataclass(frozen=True)
+class PenaltySpec:
+    """The searched parameter: its ``set_params`` key on the final step, ``e``."""
+
+    name: str
+    exponent: float
+    has_slopes: bool
+    estimator_name: str
+
+
+def resolve_penalty(estimator, param):
+    """Check ``param`` against ``estimator`` and describe the penalty it sets.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        The unfitted estimator.
+    param : str
+        ``"C"``/``"alpha"``, or the Pipeline key (``"logisticregression__C"``).
+
+    Returns
+    -------
+    PenaltySpec
+
+    Raises
+    ------
+    TypeError
+        For an estimator whose penalty ticselect cannot tune.
+    ValueError
+        For an unknown parameter, one that is not the penalty, or an estimator
+        without an L2 penalty.
+    """
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    name = type(final).__name__
+    valid = estimator.get_params()
+    own = param
+    if isinstance(estimator, Pipeline):
+        prefix = f"{estimator.steps[-1][0]}__"
+        if param.startswith(prefix):
+            own = param[len(prefix) :]
+        elif param in valid:
+            raise ValueError(
+                f"{param!r} is a parameter of an earlier Pipeline step, not of the "
+                f"final {name}; CriterionSearch tunes the final step's L2 penalty."
+            )
+    if own not in final.get_params():
+        raise ValueError(
+            f"{param!r} is not a parameter of {name}. Valid parameters: "
+            f"{sorted(final.get_params())}."
+        )
+    if isinstance(final, LinearRegression):
+        raise ValueError(
+            f"{name} has no penalty to tune; use Ridge(alpha) or another estimator "
+            "with an L2 penalty."
+        )
+    for types, pname, exponent, slopes in _PENALTIES:
+        if isinstance(final, types):
+            if own != pname:
+                raise ValueError(
+                    f"{param!r} is not the L2 penalty of {name}; CriterionSearch "
+                    f"tunes {pname!r}."
+                )
+            _check_l2(final)
+            return PenaltySpec(own, exponent, slopes, name)
+    raise TypeError(
+        f"CriterionSearch cannot tune the penalty of {name}. Supported: "
+        f"{SUPPORTED_TEXT}."
+    )
+
+
+def _check_l2(final):
+    if not isinstance(final, LogisticRegression):
+        return
+    penalty = getattr(final, "penalty", "deprecated")
+    l1_ratio = getattr(final, "l1_ratio", None)
+    if penalty in ("l1", "elasticnet", None) or l1_ratio not in (0, 0.0, None):
+        raise ValueError(
+            f"LogisticRegression(penalty={penalty!r}, l1_ratio={l1_ratio!r}) has no "
+            "L2 penalty to tune; use l1_ratio=0 (an L2 penalty)."
+        )
+
+
+class Evaluator:
+    """``t -> Point``: refit at ``v = exp(t)``, curvature, criterion and slope.
+
+    Parameters
+    ----------
+    final : estimator
+        The final estimator (a clone, fitted in place and warm-started).
+    spec : PenaltySpec
+        From :func:`resolve_penalty`.
+    X, y, sample_weight
+        Training data seen by the final estimator (after the preprocessing).
+    criterion : {"alo", "tic", "evidence"}
+        What to minimise (deviance scale).
+    column_groups : ndarray of int of shape (n_columns,) or None
+        Group of each column (``groups=``); ``None`` for one penalty.
+    base : float
+        ``v₀``, the estimator's own parameter value with groups.
+    dispersion : None or float
+        Passed to :func:`ticselect.curvature`.
+    max_evals : int
+        Evaluations allowed (then :class:`Budget` is raised).
+    """
+
+    def __init__(
+        self, final, spec, X, y, sample_weight, criterion, column_groups, base,
+        dispersion, max_evals, warm_start,
+    ):  # fmt: skip
+        self.final, self.spec = final, spec
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.criterion = criterion
+        self.column_groups = column_groups
+        self.base = base
+        self.dispersion = dispersion
+        self.max_evals = int(max_evals)
+        self.warm_start = warm_start
+        self.newton = NewtonStart(final, spec.name, enabled=warm_start)
+        self.n_fits = 0
+        self.points = []
+        self.prev = None  # (curv, values, column scales) of the last fit
+        self.masks = None
+
+    # -- one evaluation -----------------------------------------------------------
+    def __call__(self, t):
+        if self.n_fits >= self.max_evals:
+            raise Budget
+        values = np.exp(np.asarray(t, dtype=float))
+        X, scale = self._prepare(values)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            kw = {} if self.sample_weight is None else {
+                "sample_weight": self.sample_weight
+            }  # fmt: skip
+            self.final.fit(X, self.y, **kw)
+            self.n_fits += 1
+            t1 = time.perf_counter()
+            curv = curvature(
+                self.final, X, self.y, self.sample_weight, dispersion=self.dispersion
+            )
+            crit = criteria(curv)
+            if self.masks is None:
+                self.masks = self._masks(curv)
+            value, se, grad, mackay = self._criterion(curv, crit)
+        t2 = time.perf_counter()
+        self.prev = (curv, values, scale)
+        point = Point(
+            np.asarray(t, dtype=float).copy(), float(value), grad, float(se),
+            extra={
+                "values": values, "flags": tuple(crit.flags), "fit_time": t1 - t0,
+                "criterion_time": t2 - t1, "warnings": list(caught),
+                "estimator": copy.deepcopy(self.final), "n_samples": curv.n_samples,
+                "curvature": curv, "mackay": mackay, "exponent": self.spec.exponent,
+            },
+        )  # fmt: skip
+        self.points.append(point)
+        return point
+
+    def _prepare(self, values):
+        """Set the parameter (or the column scales) and move the warm start."""
+        prev = self.prev
+        if self.column_groups is None:
+            self.final.set_params(**{self.spec.name: float(values[0])})
+            if prev is not None:
+                self.newton.apply(self.final, prev[0], prev[1][0], float(values[0]))
+            return self.X, None
+        scale = group_scales(values, self.base, self.spec.exponent)[self.column_groups]
+        X = self.X @ sp.diags(scale) if sp.issparse(self.X) else self.X * scale
+        if prev is not None and self.warm_start and hasattr(self.final, "coef_"):
+            self._move_group_start(prev, values, scale)
+        return X, scale
+
+    def _move_group_start(self, prev, values, scale):
+        """Newton start in the previous column scales, then converted to the new."""
+        curv, old_values, old_scale = prev
+        ratio_cols = old_scale / scale
+        coef = np.asarray(self.final.coef_, dtype=float)
+        start = None
+        binary = coef.ndim == 1 or coef.shape[0] == 1
+        if self.newton.applicable and binary:
+            d = curv.n_params - int(curv.dispersion_is_param)
+            factor = np.ones(d)
+            g_ratio = (values / old_values) ** self.spec.exponent
+            factor[: coef.size] = g_ratio[self.column_groups]
+            start = newton_predict(curv, curv.penalty[:d] * factor)
+        if start is not None:
+            start = start.copy()
+            start[: coef.size] *= ratio_cols
+            set_coefficients(self.final, start)
+        else:
+            self.final.coef_ = coef * ratio_cols
+
+    # -- the criterion -------------------------------------------------------------
+    def _masks(self, curv):
+        """Penalty entries each search coordinate scales, shape (G, n_params)."""
+        pen = curv.penalty > 0
+        if self.column_groups is None:
+            return pen[None]
+        rows = curv.rows
+        G = int(self.column_groups.max()) + 1
+        masks = np.zeros((G, curv.n_params), dtype=bool)
+        cols = np.arange(self.column_groups.size)
+        for k in range(rows.m):
+            masks[self.column_groups, k * rows.pt + cols] = True
+        return masks & pen[None]
+
+    def _criterion(self, curv, crit):
+        """``(value, se, grad, mackay)`` of the criterion, deviance scale.
+
+        ``grad`` is ``None`` where no derivative exists; ``mackay`` is MacKay's
+        ratio update of each penalty (:meth:`PenaltyDerivatives.mackay_ratio`) or
+        ``None``.
+        """
+        e = self.spec.exponent
+        pd = None
+        if self.spec.has_slopes:
+            try:
+                pd = PenaltyDerivatives(curv, self.masks, e)
+            except GradientUnavailable:
+                pd = None
+        mackay = None if pd is None else pd.mackay_ratio()
+        if self.criterion == "alo":
+            loo = approximate_loo(curv)
+            grad = None
+            if pd is not None:
+                try:
+                    if gaussian.applies(curv, curv.rows):
+                        grad = gaussian_loo_gradient(curv, self.masks, e)[1]
+                    else:
+                        grad = pd.alo(loo)
+                except (GradientUnavailable, linalg.LinAlgError):
+                    grad = None
+            return loo.loo, loo.loo_se, grad, mackay
+        if self.criterion == "tic":
+            if pd is not None:
+                _, se, grad = pd.tic()
+                return crit.tic, se, grad, mackay
+            return crit.tic, _tic_se(curv), None, mackay
+        raise ValueError(f"unknown criterion {self.criterion!r}")  # pragma: no cover
+
+
+def _tic_se(curv):
+    """Standard error of TIC from its pointwise terms (deviance scale)."""
+    try:
+        pw = pointwise(curv)
+    except (ValueError, TypeError):
+        return np.nan
+    return _total_se(pw.nll + pw.tic_penalty, pw.sample_weight)
