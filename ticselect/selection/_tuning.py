@@ -343,7 +343,7 @@ class CriterionSearch(MetaEstimatorMixin, BaseEstimator):
         memo = _memo(ev)
         if G > 1:
             n = ev.points[0].extra["n_samples"] if ev.points else 1.0
-            return minimize_nd(memo, t0, lo, hi, n)
+            return minimize_nd(memo, t0, lo, hi, n, self.xtol)
         if spec.has_slopes:
             best, stopped = minimize_1d(memo, t0[0], lo[0], hi[0], self.xtol)
             if stopped != "no_slope":

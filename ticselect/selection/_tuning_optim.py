@@ -48,6 +48,10 @@ __all__ = [
 FIRST_STEP = 1.0
 #: Longest first step taken from MacKay's update (a factor of about 55).
 MAX_FIRST_STEP = 4.0
+#: Several penalties: an iteration that gains less than ``FTOL_SCALE · xtol²`` nats
+#: per sample ends the search (1e-5 at the default xtol, far below the criterion's
+#: own standard error).
+FTOL_SCALE = 0.1
 
 
 @dataclass
@@ -260,7 +264,7 @@ def minimize_values_1d(evaluate, t0, lo, hi, xtol, start=None):
         return best(), "budget"
 
 
-def minimize_nd(evaluate, t0, lo, hi, n_samples, gtol=1e-7):
+def minimize_nd(evaluate, t0, lo, hi, n_samples, xtol, gtol=1e-8):
     """Minimise a criterion of several log penalties with its gradient (L-BFGS-B).
 
     Parameters
@@ -272,9 +276,17 @@ def minimize_nd(evaluate, t0, lo, hi, n_samples, gtol=1e-7):
     lo, hi : ndarray of shape (G,)
         Bounds on ``t``.
     n_samples : float
-        The criterion is divided by ``2n`` (nats per sample) for the tolerances.
-    gtol : float, default=1e-7
-        Projected-gradient tolerance, nats per sample per unit of ``log v``.
+        Without a gradient at the start the criterion is divided by ``2n`` (nats
+        per sample); with one, by the largest slope there, so that L-BFGS-B's first
+        step (minus the gradient) moves ``t`` by about 1.
+    xtol : float
+        Stop when an iteration moves every ``t_g`` by less than this, or lowers
+        the criterion by less than ``FTOL_SCALE · xtol²`` nats per sample (what a
+        move of ``xtol`` changes near a minimum whose curvature is ``2·FTOL_SCALE``
+        per sample; a group whose penalty heads for a bound lowers it less and
+        less).
+    gtol : float, default=1e-8
+        Projected-gradient tolerance, in those units per unit of ``log v``.
 
     Returns
     -------
@@ -284,6 +296,13 @@ def minimize_nd(evaluate, t0, lo, hi, n_samples, gtol=1e-7):
     """
     points = []
     scale = 1.0 / (2.0 * n_samples)
+    try:  # scale so that the first step of L-BFGS-B (−gradient) moves t by ~1
+        first = evaluate(np.asarray(t0, dtype=float))
+    except Budget:
+        return points[0] if points else None, "budget"
+    points.append(first)
+    if first.ok and first.grad is not None and np.max(np.abs(first.grad)) > 0:
+        scale = 1.0 / float(np.max(np.abs(first.grad)))
 
     def fun(t):
         p = evaluate(np.clip(np.asarray(t, dtype=float), lo, hi))
@@ -296,10 +315,21 @@ def minimize_nd(evaluate, t0, lo, hi, n_samples, gtol=1e-7):
         ok = [p for p in points if p.ok]
         return min(ok, key=lambda p: p.value) if ok else points[-1]
 
+    last = [np.asarray(t0, dtype=float), first.value]
+    f_tol = FTOL_SCALE * xtol**2 * 2.0 * n_samples  # deviance scale
+
+    def small_step(intermediate_result):
+        x = np.array(intermediate_result.x, dtype=float)  # scipy reuses its array
+        f = min(p.value for p in points if p.ok)
+        moved, gained = float(np.max(np.abs(x - last[0]))), last[1] - f
+        last[0], last[1] = x, f
+        if moved < xtol or gained < f_tol:
+            raise StopIteration
+
     try:
         optimize.minimize(
             fun, np.asarray(t0, dtype=float), jac=True, method="L-BFGS-B",
-            bounds=list(zip(lo, hi, strict=True)),
+            bounds=list(zip(lo, hi, strict=True)), callback=small_step,
             options={"gtol": gtol, "ftol": 1e-12, "maxfun": 10_000},
         )  # fmt: skip
     except Budget:
