@@ -232,3 +232,46 @@ def test_mackay_ratio_is_the_fixed_point_update():
     expected = gamma / (lam * beta @ beta)
     pd = PenaltyDerivatives(curv, (curv.penalty > 0)[None], 1.0)
     assert_allclose(pd.mackay_ratio()[0], expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "poisson"])
+def test_fused_one_step_alo_is_approximate_loo(kind):
+    # one linear predictor, no refined row: the search's one pass gives the same
+    # LOOResult as approximate_loo, and the same slope as the two-pass route
+    make, e, values = CASES[kind]
+    X, y = _data(kind)
+    curv = _curvature(make, values[-1], X, y)
+    pd = PenaltyDerivatives(curv, (curv.penalty > 0)[None], e)
+    loo, grad = pd.alo_fused()
+    ref = ts.approximate_loo(curv)
+    assert ref.n_refined == 0
+    for field in ("loo", "loo_se", "pointwise", "leverage", "local_shift"):
+        assert_allclose(getattr(loo, field), getattr(ref, field), rtol=1e-12,
+                        atol=1e-14, err_msg=field)  # fmt: skip
+    assert_allclose(grad, pd.alo(ref), rtol=1e-12)
+    # a row above refine_tol hands the value back to approximate_loo
+    high = _curvature(CASES["logistic"][0], 20.0, *_data("logistic"))
+    pd_high = PenaltyDerivatives(high, (high.penalty > 0)[None], -1.0)
+    assert pd_high.alo_fused() is None
+
+
+@pytest.mark.parametrize("kind", ["logistic", "poisson"])
+def test_lean_route_equals_the_general_route(kind):
+    # dense single-predictor GLMs take _tuning_lean (no Jacobian tensors); the
+    # general per-row route must give the same numbers
+    make, e, values = CASES[kind]
+    X, y = _data(kind)
+    curv = _curvature(make, values[0], X, y)
+    masks = np.zeros((2, curv.n_params), dtype=bool)
+    masks[0, :3], masks[1, 3 : X.shape[1]] = True, True  # two groups
+    lean = PenaltyDerivatives(curv, masks, e)
+    general = PenaltyDerivatives(curv, masks, e)
+    general.lean = None
+    assert lean.lean is not None
+    assert_allclose(lean.hessian_derivatives(), general.hessian_derivatives(),
+                    rtol=1e-10, atol=1e-12)  # fmt: skip
+    (loo_a, g_a), (loo_b, g_b) = lean.alo_fused(), general.alo_fused()
+    assert_allclose(loo_a.pointwise, loo_b.pointwise, rtol=1e-12)
+    assert_allclose(g_a, g_b, rtol=1e-10)
+    for a, b in zip(lean.tic(), general.tic(), strict=True):
+        assert_allclose(a, b, rtol=1e-10)

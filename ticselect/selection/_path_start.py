@@ -36,6 +36,7 @@ from sklearn.linear_model import (
 from sklearn.pipeline import Pipeline
 
 from .._validation import final_step
+from ..curvature._linalg import complement_basis, restrict
 
 __all__ = ["NewtonStart", "newton_predict", "set_coefficients", "warm_start_key"]
 
@@ -153,19 +154,23 @@ def newton_predict(curv, p_new):
     Returns
     -------
     ndarray of shape (d,) or None
-        The predicted coefficients (``coef_`` order, then the intercept), or
-        ``None`` when the penalised Hessian is not positive definite, the step is
-        not finite, or it does not lower the new objective.
+        The predicted coefficients in the curvature's layout (``coef_`` order, then
+        the intercept; a multinomial model class by class), or ``None`` when the
+        penalised Hessian is not positive definite, the step is not finite, or it
+        does not lower the new objective.  The step stays in the complement of the
+        gauge directions (the softmax's), where the loss is identified.
     """
     d = p_new.shape[0]
     theta = curv.params[:d]
     p_old = curv.penalty[:d]
     grad = curv.gradient[:d] + (p_new - p_old) * theta
+    H = curv.hessian[:d, :d] + np.diag(p_new)
+    Q = complement_basis(curv.gauge[:d] if curv.gauge.shape[1] else None, d)
     try:
-        factor = sla.cho_factor(curv.hessian[:d, :d] + np.diag(p_new))
+        factor = sla.cho_factor(restrict(H, Q))
     except (np.linalg.LinAlgError, ValueError):
         return None
-    start = theta - sla.cho_solve(factor, grad)
+    start = theta - Q @ sla.cho_solve(factor, Q.T @ grad)
     if not np.all(np.isfinite(start)):
         return None
     full = curv.params.copy()
@@ -178,16 +183,24 @@ def newton_predict(curv, p_new):
 
 
 def set_coefficients(final, start):
-    """Write ``start`` (``coef_`` order, then the intercept) into a fitted GLM.
+    """Write ``start`` (the curvature's layout) into a fitted GLM's coefficients.
 
     Parameters
     ----------
     final : estimator
-        A fitted binary ``LogisticRegression`` or scikit-learn GLM regressor.
+        A fitted ``LogisticRegression`` or scikit-learn GLM regressor.
     start : ndarray of shape (d,)
-        Coefficients, then the intercept when the model has one.
+        Coefficients then the intercept (when the model has one); a multinomial
+        model class by class, ``[coef_[0], intercept_[0], coef_[1], ...]``.
     """
     coef = np.asarray(final.coef_)
+    if coef.ndim == 2 and coef.shape[0] > 1:  # multinomial, class by class
+        K, p = coef.shape
+        block = start.reshape(K, -1)
+        final.coef_ = block[:, :p].copy()
+        if block.shape[1] > p:
+            final.intercept_ = block[:, p].copy()
+        return
     p = coef.size
     final.coef_ = start[:p].reshape(coef.shape)
     if start.shape[0] > p:  # the intercept, stored as scikit-learn stores it

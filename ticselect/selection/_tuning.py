@@ -171,10 +171,13 @@ class CriterionSearch(MetaEstimatorMixin, BaseEstimator):
     >>> from sklearn.preprocessing import StandardScaler
     >>> import ticselect as ts
     >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=10_000))
-    >>> search = ts.CriterionSearch(pipe, "C").fit(X, y)
-    >>> search.n_fits_ <= 10, round(search.best_params_["C"], 1)
-    (True, 0.3)
+    >>> pipe = make_pipeline(StandardScaler(), LogisticRegression(tol=1e-8))
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the classes are separable: flagged
+    ...     search = ts.CriterionSearch(pipe, "C").fit(X, y)
+    >>> round(search.best_params_["C"], 2), search.n_fits_ <= 10, search.flags_
+    (0.7, True, ('separation',))
     >>> search.predict(X[:3]).shape
     (3,)
     """
@@ -371,10 +374,10 @@ class CriterionSearch(MetaEstimatorMixin, BaseEstimator):
         self.n_fits_ = ev.n_fits
         self.path_ = _path_table(ev.points, self.param, labels)
         self.bounds_ = (float(np.exp(lo[0])), float(np.exp(hi[0])))
-        self.at_bound_ = bool(
-            np.any(np.isclose(chosen.t, lo, rtol=0, atol=1e-9))
-            or np.any(np.isclose(chosen.t, hi, rtol=0, atol=1e-9))
+        edge = np.isclose(chosen.t, lo, rtol=0, atol=1e-9) | np.isclose(
+            chosen.t, hi, rtol=0, atol=1e-9
         )
+        self.at_bound_ = bool(np.any(edge))
         self.flags_ = tuple(chosen.extra["flags"])
         self.stopped_ = stopped
         self.groups_ = None if labels is None else list(labels)
@@ -388,7 +391,7 @@ class CriterionSearch(MetaEstimatorMixin, BaseEstimator):
             self.best_estimator_ = Pipeline(steps)
         else:
             self.best_estimator_ = final
-        self._warn(chosen, stopped)
+        self._warn(chosen, stopped, edge)
         for p in ev.points:  # the rest is not needed after fit (and holds the data)
             p.extra.pop("curvature", None)
             if p is not chosen:
@@ -400,15 +403,19 @@ class CriterionSearch(MetaEstimatorMixin, BaseEstimator):
         if hasattr(est, "classes_"):
             self.classes_ = est.classes_
 
-    def _warn(self, chosen, stopped):
+    def _warn(self, chosen, stopped, edge):
         for w in chosen.extra["warnings"]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         where = ", ".join(
             f"{k}={v:.4g}" for k, v in _flat_params(self.best_params_).items()
         )
         if self.at_bound_:
+            names = list(_flat_params(self.best_params_).items())
+            at = ", ".join(
+                f"{k}={v:.4g}" for (k, v), e in zip(names, edge, strict=True) if e
+            )
             warnings.warn(
-                f"CriterionSearch: the chosen {where} lies at a bound of the search "
+                f"CriterionSearch: the chosen {at} lies at a bound of the search "
                 f"({self.bounds_[0]:.3g}, {self.bounds_[1]:.3g}); the best value may "
                 "lie beyond it: widen bounds=.",
                 UserWarning,
@@ -423,14 +430,14 @@ class CriterionSearch(MetaEstimatorMixin, BaseEstimator):
             )
         if self.flags_:
             note = (
-                "ALO's leverage correction holds where TIC's first-order penalty "
-                "fails (separation, overconfident fits), not at a non-stationary fit"
+                "ALO stays usable on separated or overconfident fits, where TIC "
+                "fails, but not on a non-stationary one"
                 if self.criterion == "alo"
                 else f"its {self.criterion.upper()} may not be trusted there"
             )
             warnings.warn(
                 f"CriterionSearch: the fit at the chosen {where} is flagged "
-                f"{flags_text(self.flags_)} ({note}); check the choice by "
+                f"{flags_text(self.flags_)}: {note}; check the choice by "
                 "cross-validation.",
                 UserWarning,
                 stacklevel=3,

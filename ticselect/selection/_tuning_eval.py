@@ -223,36 +223,47 @@ class Evaluator:
     def _prepare(self, values):
         """Set the parameter (or the column scales) and move the warm start."""
         prev = self.prev
+        scale = None
+        X = self.X
         if self.column_groups is None:
             self.final.set_params(**{self.spec.name: float(values[0])})
-            if prev is not None:
-                self.newton.apply(self.final, prev[0], prev[1][0], float(values[0]))
-            return self.X, None
-        scale = group_scales(values, self.base, self.spec.exponent)[self.column_groups]
-        X = self.X @ sp.diags(scale) if sp.issparse(self.X) else self.X * scale
+        else:
+            scale = group_scales(values, self.base, self.spec.exponent)
+            scale = scale[self.column_groups]
+            X = self.X @ sp.diags(scale) if sp.issparse(self.X) else self.X * scale
         if prev is not None and self.warm_start and hasattr(self.final, "coef_"):
-            self._move_group_start(prev, values, scale)
+            self._move_start(prev, values, scale)
         return X, scale
 
-    def _move_group_start(self, prev, values, scale):
-        """Newton start in the previous column scales, then converted to the new."""
+    def _move_start(self, prev, values, scale):
+        """Start from the previous fit moved by one Newton step for the new penalty.
+
+        With groups the step is taken in the previous column scales, then the
+        coefficients are converted to the new ones (``β`` unchanged); without a
+        Newton step (networks, liblinear, a failed step) the previous solution is
+        the start.
+        """
         curv, old_values, old_scale = prev
-        ratio_cols = old_scale / scale
         coef = np.asarray(self.final.coef_, dtype=float)
+        ratio = (values / old_values) ** self.spec.exponent  # penalty factor per group
         start = None
-        binary = coef.ndim == 1 or coef.shape[0] == 1
-        if self.newton.applicable and binary:
+        if self.newton.applicable:
             d = curv.n_params - int(curv.dispersion_is_param)
-            factor = np.ones(d)
-            g_ratio = (values / old_values) ** self.spec.exponent
-            factor[: coef.size] = g_ratio[self.column_groups]
+            factor = np.full(d, ratio[0])
+            if scale is not None:
+                factor[:] = 1.0
+                for k in range(coef.shape[0] if coef.ndim == 2 else 1):
+                    off = k * (d // max(coef.shape[0] if coef.ndim == 2 else 1, 1))
+                    factor[off : off + coef.shape[-1]] = ratio[self.column_groups]
             start = newton_predict(curv, curv.penalty[:d] * factor)
+        if scale is None:
+            if start is not None:
+                set_coefficients(self.final, start)
+            return
         if start is not None:
-            start = start.copy()
-            start[: coef.size] *= ratio_cols
             set_coefficients(self.final, start)
-        else:
-            self.final.coef_ = coef * ratio_cols
+            coef = np.asarray(self.final.coef_, dtype=float)
+        self.final.coef_ = coef * (old_scale / scale)
 
     # -- the criterion -------------------------------------------------------------
     def _masks(self, curv):
@@ -284,11 +295,16 @@ class Evaluator:
                 pd = None
         mackay = None if pd is None else pd.mackay_ratio()
         if self.criterion == "alo":
+            gaussian_form = gaussian.applies(curv, curv.rows)
+            fused = None if pd is None or gaussian_form else pd.alo_fused()
+            if fused is not None:  # one-step rows only: no approximate_loo needed
+                loo, grad = fused
+                return loo.loo, loo.loo_se, grad, mackay
             loo = approximate_loo(curv)
             grad = None
             if pd is not None:
                 try:
-                    if gaussian.applies(curv, curv.rows):
+                    if gaussian_form:
                         grad = gaussian_loo_gradient(curv, self.masks, e)[1]
                     else:
                         grad = pd.alo(loo)

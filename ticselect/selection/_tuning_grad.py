@@ -58,6 +58,9 @@ import numpy as np
 from scipy import linalg
 
 from ..curvature._linalg import complement_basis, restrict
+from ._loo import LEVERAGE_TOL, REFINE_TOL
+from ._loo import _result as loo_result
+from ._tuning_lean import LeanGLM
 
 __all__ = ["GradientUnavailable", "PenaltyDerivatives"]
 
@@ -120,6 +123,7 @@ class PenaltyDerivatives:
         except (linalg.LinAlgError, ValueError) as exc:
             raise GradientUnavailable("H_λ is not positive definite") from exc
         self.sens = self._sensitivity()
+        self.lean = LeanGLM(self) if LeanGLM.applies(self) else None
 
     # -- linear algebra --------------------------------------------------------------
     def solve(self, B):
@@ -220,6 +224,8 @@ class PenaltyDerivatives:
 
     def hessian_derivatives(self):
         """``Qᵀ dH_λ/dt_g Q`` for every group, shape (G, r, r) (one pass over rows)."""
+        if self.lean is not None:
+            return self.lean.hessian_derivatives()
         V, w = self.sens.dtheta, self.rows.weights
         r = self.Q.shape[1]
         G = V.shape[0]
@@ -278,8 +284,49 @@ class PenaltyDerivatives:
             grad += self._refined_alo(loo)
         return grad
 
-    def _alo_one(self, sl, u, J, A, d1, d2, T, E):
-        """``daᵢ/dt_g`` of one-step rows with one linear predictor (scalars)."""
+    def alo_fused(self):
+        """The one-step ALO and its slope in one pass (one linear predictor).
+
+        For a GLM with one linear predictor and no estimated dispersion the pass
+        that differentiates the one-step rows also yields their values, so
+        :func:`ticselect.approximate_loo` need not run: when no row of positive
+        weight has leverage above its ``refine_tol`` (and every value is finite)
+        its result is this one-step result, row for row.
+
+        Returns
+        -------
+        (LOOResult, ndarray of shape (G,)) or None
+            ``None`` when the model has several local parameters or some row
+            would be refined (the caller then runs ``approximate_loo`` and
+            :meth:`alo`).
+        """
+        rows = self.rows
+        if rows.n_local != 1 or self.has_gauge:
+            return None
+        if self.lean is not None:
+            return self.lean.alo_fused()
+        w, n = rows.weights, rows.n_rows
+        E = np.stack([self._whiten(dH) for dH in self.hessian_derivatives()])
+        pointwise, leverage = np.empty(n), np.empty(n)
+        shift = np.empty((n, 1))
+        grad = np.zeros(E.shape[0])
+        for sl, u, J, A, d1, d2, T in self.blocks():
+            da, pt, lev, delta = self._alo_one(sl, u, J, A, d1, d2, T, E, True)
+            if np.any((w[sl] > 0) & ((lev > REFINE_TOL) | ~np.isfinite(pt))):
+                return None
+            pointwise[sl], leverage[sl], shift[sl, 0] = pt, lev, delta
+            grad += 2.0 * np.sum((w[sl] * da)[:, w[sl] > 0], axis=1)
+        high = (leverage > LEVERAGE_TOL) | ~np.isfinite(pointwise)
+        loo = loo_result(self.curv, pointwise, leverage, high, LEVERAGE_TOL, shift,
+                         w, "newton", np.zeros(n, dtype=bool))  # fmt: skip
+        return loo, grad
+
+    def _alo_one(self, sl, u, J, A, d1, d2, T, E, values=False):
+        """``daᵢ/dt_g`` of one-step rows with one linear predictor (scalars).
+
+        With ``values`` also the rows' one-step values, leverages and shifts (the
+        formulas of :func:`ticselect.approximate_loo`).
+        """
         wb = self.rows.weights[sl]
         A1 = A[:, 0, :]
         S = linalg.solve_triangular(self.L, A1.T, lower=True, check_finite=False)
@@ -299,6 +346,8 @@ class PenaltyDerivatives:
             ds = wb * (l2 * du + l3 * du * delta + l2 * dh * s) / one_minus
             ds = np.where(newton, ds, wb * l2 * du)
             out[g] = l1_out * (du + dh * s + h * ds)
+        if values:
+            return out, self.rows.nll(sl, u + delta[:, None]), lev, delta
         return out
 
     def _alo_general(self, sl, u, J, A, d1, d2, T, E):
@@ -343,20 +392,19 @@ class PenaltyDerivatives:
             raise GradientUnavailable("the refined rows' left-out fits are missing")
         dp, Q, w = self.sens.dpenalty, self.Q, self.rows.weights
         for _ in range(_POLISH_STEPS):
-            H, g_all, g_i = self._left_out_systems(idx, theta)
+            H, g_all, g_i = self._left_out_systems(idx, theta)  # all at θ
             try:
                 step = np.linalg.solve(H, (g_all @ Q)[:, :, None])[:, :, 0]
             except np.linalg.LinAlgError as exc:
                 raise GradientUnavailable("a left-out Hessian is singular") from exc
-            theta = theta - step @ Q.T
             if np.all(np.sum(step * (g_all @ Q), axis=1) < 1e-20):
                 break
-        _, _, g_i = self._left_out_systems(idx, theta, hessians=False)
+            theta = theta - step @ Q.T
         rhs = np.einsum("gd,bd->bdg", dp, theta)  # dp ⊙ θ₋ᵢ, (b, d, G)
         z = np.linalg.solve(H, np.einsum("dr,bdg->brg", Q, rhs))  # (b, r, G)
         return -2.0 * np.einsum("b,br,brg->g", w[idx], g_i @ Q, z)
 
-    def _left_out_systems(self, idx, theta, hessians=True):
+    def _left_out_systems(self, idx, theta):
         """``QᵀH₋ᵢQ``, ``∇F₋ᵢ`` and ``∇ℓᵢ`` at the left-out fits ``θ`` (batched).
 
         One pass over the rows for every ``i`` in ``idx`` at once: shapes
@@ -378,10 +426,10 @@ class PenaltyDerivatives:
             own = idx[inside] - sl.start
             g_i[inside] = np.einsum("bkd,bk->bd", J[own], d1[inside, own])
             W[np.flatnonzero(inside), own] = 0.0
-            g_all += np.einsum("nkd,bnk->bd", J, d1 * W[:, :, None])
-            if hessians:
-                DA = np.einsum("bnkl,nlr->bnkr", d2 * W[:, :, None, None], A)
-                H += np.einsum("nkq,bnkr->bqr", A, DA)
+            Jf = J.reshape(nb * Kp, -1)
+            g_all += (d1 * W[:, :, None]).reshape(b, nb * Kp) @ Jf
+            DA = np.matmul(d2 * W[:, :, None, None], A[None])  # (b, nb, K', r)
+            H += np.matmul(A.reshape(nb * Kp, r).T[None], DA.reshape(b, nb * Kp, r))
         return H, g_all, g_i
 
     # -- TIC ------------------------------------------------------------------------
@@ -405,6 +453,11 @@ class PenaltyDerivatives:
         Hinv = linalg.cho_solve((self.L, True), np.eye(self.L.shape[0]))
         K = Hinv @ CQ @ Hinv
         d_hess = np.array([np.sum(dH_g * K) for dH_g in dH])  # tr(dH K)
+        if self.lean is not None:
+            nll_rows, pen_rows, d_nll, d_cov = self.lean.tic_terms(K)
+            value = 2.0 * curv.nll + 2.0 * float(np.sum(w * pen_rows))
+            grad = 2.0 * d_nll + 4.0 * d_cov - 2.0 * d_hess
+            return value, _total_se(nll_rows + pen_rows, w), grad
         d_nll = np.zeros(G)
         d_cov = np.zeros(G)
         pen_rows = np.empty(rows.n_rows)

@@ -78,6 +78,16 @@ def _slope(p):
     return None if p.grad is None else float(p.grad[0])
 
 
+def _secant(a, b):
+    """Root of the slope's chord through two points, or None if it is not convex."""
+    ta, tb = float(a.t[0]), float(b.t[0])
+    ga, gb = _slope(a), _slope(b)
+    if ta == tb or not (gb - ga) / (tb - ta) > 0:
+        return None
+    t = tb - gb * (tb - ta) / (gb - ga)
+    return float(t) if np.isfinite(t) else None
+
+
 def _cubic_min(a, b):
     """Minimiser of the cubic through two points' values and slopes, or None."""
     ta, tb = float(a.t[0]), float(b.t[0])
@@ -161,13 +171,17 @@ def minimize_1d(evaluate, t0, lo, hi, xtol):
                 return best(), "bound"
             a = float(left.t[0]) if left is not None else lo
             b = float(right.t[0]) if right is not None else hi
+            bracketed = left is not None and right is not None
             cand = _cubic_min(prev, cur) if prev is not None else None
             if prev is None and len(points) == 1:
                 cand = _first_step(cur, tc, g)
-            bracketed = left is not None and right is not None
+            if cand is not None and not bracketed and prev is not None:
+                last = abs(tc - float(prev.t[0]))  # extrapolate at most 4 steps
+                cand = tc + float(np.clip(cand - tc, -4 * last, 4 * last))
             if cand is None or not a < cand < b:
                 if bracketed:
-                    cand = 0.5 * (a + b)
+                    cand = _secant(left, right)  # false position, then bisection
+                    cand = cand if cand is not None and a < cand < b else 0.5 * (a + b)
                 else:  # extrapolate downhill, doubling
                     cand = tc - np.sign(g) * step
                     step *= 2.0
