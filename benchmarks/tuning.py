@@ -22,9 +22,10 @@ Quality (``--splits`` random splits, default 30, at the small training sizes of 
 ALO study of ``benchmarks/selection.py``: 100, 50, 100 and 150 rows; 2 000 for the
 synthetic problem, tested on 20 000 fresh rows): the test NLL per sample of each
 method's choice minus the best of the 20 grid values, for 5-fold CV (the grid, the
-held-out NLL of ``_alo_study.test_nll``), the ALO and TIC searches, and the
-``criterion_path`` ALO pick; mean regret ± SE and the paired difference to CV ± its
-SE, in milli-nats.
+held-out NLL of ``_alo_study.test_nll``), the ALO and TIC searches over the grid's
+range (the search space CV is given), the ALO search with its default bounds, and
+the ``criterion_path`` ALO pick; mean regret ± SE and the paired difference to CV ±
+its SE, in milli-nats.
 
 Run: ``python benchmarks/tuning.py`` (``--quick`` for a smoke run, ``--only`` to
 select data sets, ``--no-quality`` / ``--no-speed``).
@@ -117,9 +118,10 @@ def speed(name, P, repeat, out=print):
         t, path = best_of(lambda: ts.criterion_path(pipe, key, grid, X, y), repeat)
         times["criterion_path, 20 values"] = t
         notes["criterion_path, 20 values"] = f"ALO's pick {path.best_value('alo'):.4g}"
-        for crit in ("alo", "tic"):
-            label = f"CriterionSearch({crit})"
-            s = ts.CriterionSearch(pipe, key, criterion=crit)
+        box = (float(grid[0]), float(grid[-1]))
+        for crit, bounds in (("alo", None), ("alo", box), ("tic", None)):
+            label = f"CriterionSearch({crit}{', grid range' if bounds else ''})"
+            s = ts.CriterionSearch(pipe, key, criterion=crit, bounds=bounds)
             times[label], s = best_of(lambda s=s: s.fit(X, y), repeat)
             v = s.best_params_[key]
             notes[label] = f"{key}={v:.4g}, {s.n_fits_} fits, {s.stopped_}"
@@ -171,10 +173,13 @@ def one_split(P, seed, out_rows):
     out = {"cv": test[int(np.argmin(cv))] - best}
     path = ts.criterion_path(pipe, key, grid, Xtr, ytr)
     out["path_alo"] = test[path.best_index("alo")] - best
+    box = (float(grid[0]), float(grid[-1]))  # the search space of CV's grid
     for crit in ("alo", "tic"):
-        s = ts.CriterionSearch(pipe, key, criterion=crit).fit(Xtr, ytr)
+        s = ts.CriterionSearch(pipe, key, criterion=crit, bounds=box).fit(Xtr, ytr)
         out[crit] = loss(s.best_estimator_, Xtr, ytr, Xte, yte) - best
         out_rows.setdefault(f"{crit}_fits", []).append(s.n_fits_)
+    s = ts.CriterionSearch(pipe, key).fit(Xtr, ytr)  # default bounds
+    out["alo_default"] = loss(s.best_estimator_, Xtr, ytr, Xte, yte) - best
     return out
 
 
@@ -191,7 +196,9 @@ def quality(name, P, n_splits, out=print):
     out("| method | mean regret ± SE | paired diff. to CV ± SE | within CV + 1 SE |")
     out("|---|---|---|---|")
     label = {"cv": "5-fold CV (grid)", "path_alo": "criterion_path ALO pick (grid)",
-             "alo": "CriterionSearch(alo)", "tic": "CriterionSearch(tic)"}  # fmt: skip
+             "alo": "CriterionSearch(alo), the grid's range",
+             "tic": "CriterionSearch(tic), the grid's range",
+             "alo_default": "CriterionSearch(alo), default bounds"}  # fmt: skip
     for m, r in R.items():
         se = r.std(ddof=1) / np.sqrt(len(r))
         d = r - R["cv"]
@@ -209,6 +216,63 @@ def quality(name, P, n_splits, out=print):
     )
 
 
+def group_problem(seed, n_train=200, n_test=20_000, per_group=8):
+    """Logistic data with three column groups: strong, weak and no signal."""
+    rng = np.random.default_rng(seed)
+    p = 3 * per_group
+    beta = np.zeros(p)
+    beta[:per_group] = rng.choice([-1.0, 1.0], per_group) * 1.0
+    beta[per_group : 2 * per_group] = rng.choice([-1.0, 1.0], per_group) * 0.15
+
+    def draw(m):
+        X = rng.normal(size=(m, p))
+        prob = 1.0 / (1.0 + np.exp(-(X @ beta)))
+        return X, (rng.uniform(size=m) < prob).astype(int)
+
+    X, y = draw(n_train)
+    Xt, yt = draw(n_test)
+    return X, y, Xt, yt, np.repeat([0, 1, 2], per_group)
+
+
+def groups_quality(n_splits, out=print):
+    """Grouped search vs one penalty (searched, and the best of a grid on test)."""
+    grid = np.logspace(-3, 2, 20)
+    est = LogisticRegression(tol=TOL, max_iter=20_000)
+    R = {"grouped": [], "single": [], "oracle": []}
+    fits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in range(n_splits):
+            X, y, Xt, yt, groups = group_problem(seed)
+            grouped = ts.CriterionSearch(est, "C", groups=groups).fit(X, y)
+            single = ts.CriterionSearch(est, "C").fit(X, y)
+            R["grouped"].append(test_nll("class", grouped, X, y, Xt, yt))
+            R["single"].append(test_nll("class", single, X, y, Xt, yt))
+            R["oracle"].append(min(
+                test_nll("class", clone(est).set_params(C=C).fit(X, y), X, y, Xt, yt)
+                for C in grid
+            ))  # fmt: skip
+            fits.append(grouped.n_fits_)
+    R = {k: np.array(v) for k, v in R.items()}
+    out(
+        f"\n### three groups (8 strong, 8 weak, 8 null columns), logistic, n_train = "
+        f"200, {n_splits} splits: test NLL per sample (milli-nats)"
+    )
+    out("| method | mean test NLL ± SE | grouped minus it ± paired SE | in SEs |")
+    out("|---|---|---|---|")
+    for m, label in (("grouped", "CriterionSearch(groups=), ALO"),
+                     ("single", "CriterionSearch, one penalty, ALO"),
+                     ("oracle", "best single C of a 20-grid, chosen on test")):  # fmt: skip
+        r = R[m]
+        se = r.std(ddof=1) / np.sqrt(len(r))
+        d = R["grouped"] - r
+        dse = d.std(ddof=1) / np.sqrt(len(d))
+        diff = "—" if m == "grouped" else f"{1e3 * d.mean():+.1f} ± {1e3 * dse:.1f}"
+        z = "—" if m == "grouped" else f"{d.mean() / dse:+.1f}"
+        out(f"| {label} | {1e3 * r.mean():.1f} ± {1e3 * se:.1f} | {diff} | {z} |")
+    out(f"grouped search: {np.mean(fits):.1f} fits on average (max {max(fits)})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
@@ -217,10 +281,14 @@ def main():
     parser.add_argument("--only", nargs="*", help="data sets whose name has this")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--groups", action="store_true", help="only the group study")
     args = parser.parse_args()
     splits = 3 if args.quick else args.splits
     repeat = 1 if args.quick else args.repeat
     with threadpool_limits(1):
+        if args.groups:
+            groups_quality(splits)
+            return
         for name, P in problems(args.quick).items():
             if args.only and not any(s in name for s in args.only):
                 continue
