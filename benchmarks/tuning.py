@@ -260,9 +260,12 @@ def groups_quality(n_splits, out=print):
     )
     out("| method | mean test NLL ± SE | grouped minus it ± paired SE | in SEs |")
     out("|---|---|---|---|")
-    for m, label in (("grouped", "CriterionSearch(groups=), ALO"),
-                     ("single", "CriterionSearch, one penalty, ALO"),
-                     ("oracle", "best single C of a 20-grid, chosen on test")):  # fmt: skip
+    labels = {
+        "grouped": "CriterionSearch(groups=), ALO",
+        "single": "CriterionSearch, one penalty, ALO",
+        "oracle": "best single C of a 20-grid, chosen on test",
+    }
+    for m, label in labels.items():
         r = R[m]
         se = r.std(ddof=1) / np.sqrt(len(r))
         d = R["grouped"] - r

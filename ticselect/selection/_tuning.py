@@ -19,7 +19,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
@@ -28,6 +27,7 @@ from sklearn.utils.validation import (
 )
 
 from .._validation import check_sample_weight
+from ._delegate import DelegatingMixin
 from ._flags import flags_text
 from ._group_scale import GroupScaler, group_scales
 from ._path_start import warm_start_key
@@ -48,15 +48,7 @@ RULES = ("best", "one_se")
 DEFAULT_SPAN = (1e-6, 1e4)
 
 
-def _inner_has(attr):
-    def check(self):
-        target = getattr(self, "best_estimator_", self.estimator)
-        return hasattr(target, attr)
-
-    return check
-
-
-class CriterionSearch(MetaEstimatorMixin, BaseEstimator):
+class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     """Tune an L2 penalty by minimising ALO or TIC: a handful of refits, no grid.
 
     ``fit`` searches the penalty parameter ``param`` of ``estimator`` (``C`` of a
@@ -449,103 +441,6 @@ class CriterionSearch(MetaEstimatorMixin, BaseEstimator):
         """The fitted estimator, ``best_estimator_`` (read by ``ts.curvature``)."""
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_
-
-    @available_if(_inner_has("predict"))
-    def predict(self, X):
-        """Predict with ``best_estimator_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.predict(X)
-
-    @available_if(_inner_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities of ``best_estimator_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.predict_proba(X)
-
-    @available_if(_inner_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities of ``best_estimator_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.predict_log_proba(X)
-
-    @available_if(_inner_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of ``best_estimator_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.decision_function(X)
-
-    def score(self, X, y, sample_weight=None):
-        """Score of ``best_estimator_`` (accuracy or R², as the estimator defines).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Test data.
-        y : array-like of shape (n_samples,)
-            True targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        float
-        """
-        check_is_fitted(self)
-        if sample_weight is None:
-            return self.best_estimator_.score(X, y)
-        return self.best_estimator_.score(X, y, sample_weight=sample_weight)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        tags.target_tags = inner.target_tags
-        tags.target_tags.multi_output = False
-        tags.target_tags.single_output = True
-        tags.input_tags.sparse = inner.input_tags.sparse
-        return tags
 
 
 def _memo(ev):
