@@ -19,9 +19,9 @@ from sklearn.linear_model import (
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 import ticselect as ts
+from ticselect.curvature import _output
 from ticselect.curvature._mlp import _theta, brute_force_per_sample_grads
 from ticselect.flatness import (
-    _fisher,
     flatness,
     kfac_factors,
     model_fisher,
@@ -254,6 +254,6 @@ def test_row_blocks_give_the_same_matrix(rng, monkeypatch):
         est.fit(X, y)
         curv = ts.curvature(est, X, y, stationarity_tol=np.inf)
     whole = model_fisher(curv)
-    monkeypatch.setattr(_fisher, "_BLOCK_FLOATS", 100)  # blocks of one row
+    monkeypatch.setattr(_output, "_BLOCK_FLOATS", 100)  # blocks of one row
     # rtol: the same sums accumulated in another order
     assert_allclose(model_fisher(curv), whole, rtol=1e-12, atol=1e-14)
