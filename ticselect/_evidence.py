@@ -556,8 +556,8 @@ class _Base:
     def fast(self, flags):
         """The fit's own penalty and exact Hessian: read the cached factorisation."""
         sol = self.curv.penalized_solve(self.rcond)
-        if sol.route != "cholesky":
-            return self.undefined(flags, "indefinite")
+        if sol.route != "cholesky":  # say whether indefinite or singular
+            return self.general(flags)
         rank, logdet_p = _rank_logdet(self.lam_r)
         m = sol.dim - rank
         # tr(H_Λ⁻¹H) = k - tr(H_Λ⁻¹Λ), so γ = rank - tr(H_Λ⁻¹Λ) = effective_dim - m
