@@ -39,7 +39,6 @@ import numpy as np
 from _alo_study import datasets, test_nll
 from _timing import best_of
 from scipy import integrate
-from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold

@@ -17,6 +17,7 @@ declares them as import-linter contracts, checked in CI):
 0. :mod:`ticselect._validation`: input checks shared by all
 """
 
+from ._evidence import Evidence, evidence
 from .calibration import (
     BinnedMeanCurve,
     BrierDecomposition,
@@ -37,7 +38,6 @@ from .calibration import (
     max_calibration_error,
     smooth_ece,
 )
-from ._evidence import Evidence, evidence
 from .criteria import Criteria, OverconfidenceWarning, criteria
 from .curvature import (
     Curvature,

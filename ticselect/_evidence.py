@@ -292,8 +292,9 @@ def _prior(curv, prior_precision):
             mask = np.zeros(d, dtype=bool)
             mask[np.concatenate(layers)] = True
         diag = np.where(mask, lam, 0.0)
-        return _Prior(diag, [np.flatnonzero(mask)], np.array([lam]),
-                      (f"precision {lam:.6g}",), bool(np.array_equal(diag, own)))  # fmt: skip
+        name = (f"precision {lam:.6g}",)
+        same = bool(np.array_equal(diag, own))
+        return _Prior(diag, [np.flatnonzero(mask)], np.array([lam]), name, same)
     arr = np.asarray(prior_precision, dtype=float)
     if layers and arr.shape == (len(layers),) and arr.shape != (d,):
         vals = _positive_finite(arr, "every per-layer prior_precision")
@@ -537,9 +538,7 @@ class _Base:
 
     def undefined(self, flags, flag):
         name = self.curv.model_name or "this fit"
-        return self._result(
-            [*flags, flag], f"{name}: {EVIDENCE_FLAGS[flag]}."
-        )
+        return self._result([*flags, flag], f"{name}: {EVIDENCE_FLAGS[flag]}.")
 
     def _assemble(self, flags, logdet_h, rank, logdet_p, dec, gam):
         m = self.gc.n_free - rank
@@ -601,8 +600,8 @@ class _Base:
         else:
             fac = full
         traces = _inverse_traces(fac, blocks)
-        gam = [max(_rank_logdet(M)[0] - t, 0.0) for M, t in zip(blocks, traces,
-                                                                 strict=True)]  # fmt: skip
+        ranks = [_rank_logdet(M)[0] for M in blocks]
+        gam = [max(r - t, 0.0) for r, t in zip(ranks, traces, strict=True)]
         return self._assemble(flags, fac[2], rank, logdet_p, dec, gam)
 
     def _group_blocks(self):

@@ -222,3 +222,21 @@ def test_criteria_and_scorer_carry_the_evidence(rng):
         warnings.simplefilter("ignore")
         free = LogisticRegression(C=np.inf, tol=1e-10).fit(X, y)
     assert np.isnan(ts.criteria(ts.curvature(free, X, y)).log_evidence)
+
+
+def test_tables_and_the_factorisation_carry_the_evidence(rng):
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] + rng.normal(size=80) > 0).astype(int)
+    models = {f"C={c}": LogisticRegression(C=c, tol=1e-10) for c in (0.1, 1.0)}
+    table = ts.compare(models, X, y)
+    rows = table.to_dict()
+    for name, crit in table.criteria.items():
+        assert rows[name]["log_evidence"] == crit.log_evidence
+        curv = table.curvatures[name]
+        sol = curv.penalized_solve()  # the log-determinant the evidence reads
+        assert_allclose(sol.logdet, np.linalg.slogdet(curv.penalized_hessian)[1],
+                        rtol=1e-12)  # fmt: skip
+    assert "log_evidence" in table.summary(columns=["tic", "log_evidence"])
+    path = ts.criterion_path(LogisticRegression(tol=1e-10), "C", [0.1, 1.0], X, y)
+    frame = path.to_frame()
+    assert_allclose(frame["log_evidence"], [c.log_evidence for c in path.criteria])

@@ -38,7 +38,7 @@ def randhie():
 
 
 def three_groups(n=400, seed=2025):
-    """Synthetic logistic data: three groups of three features (strong, medium, weak)."""
+    """Synthetic logistic data: three groups of three features (strong to weak)."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 9))
     beta = np.array([1.5, -1.0, 1.0, 0.5, -0.4, 0.4, 0.25, -0.2, 0.2])

@@ -84,6 +84,7 @@ COLUMNS = (
     ("stationarity", "stationarity"),
     ("n_samples", "n_samples"),
     ("penalty_ratio", "penalty_ratio"),
+    ("log_evidence", "log_evidence"),  # Laplace evidence, nats, greater is better
 )
 _SUMMARY_COLUMNS = (
     "k",
