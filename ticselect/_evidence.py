@@ -64,19 +64,19 @@ Cost
     reads the log-determinant, ``tr(H_Λ⁻¹H)`` and the Newton decrement of the one
     factorisation cached on the curvature (:mod:`ticselect.curvature._factor`):
     ``O(d)``.  Otherwise one Cholesky factor of ``H_Λ`` and its triangular inverse
-    (``2d³/3`` flops), plus forming the model Fisher for ``"ggn"`` (``n·K·d²``).
+    (``2d³/3`` flops), plus forming the model Fisher for ``"ggn"`` (for networks by
+    the Hessian kernel without its second-order terms, about the cost of ``H``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg
 
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
-from .curvature._output import curvature_output_jacobians, model_fisher_matrix
+from .curvature._output import curvature_model_fisher
 from .curvature._spectral import check_curvature
 
 __all__ = ["EVIDENCE_FLAGS", "Evidence", "evidence"]
@@ -242,12 +242,7 @@ class _Prior:
 
 def _network_layers(curv):
     """Index arrays of each layer's weights of an MLP curvature (biases excluded)."""
-    layers = {}
-    for j, name in enumerate(curv.param_names):
-        hit = re.match(r"coefs_\[(\d+)\]", name)
-        if hit:
-            layers.setdefault(int(hit.group(1)), []).append(j)
-    return [np.asarray(layers[k]) for k in sorted(layers)]
+    return [np.sort(layer["weights"].ravel()) for layer in getattr(curv, "layers", [])]
 
 
 def _value_groups(diag):
@@ -569,7 +564,7 @@ class _Base:
         if self.hessian == "exact":
             H = curv.hessian
         else:
-            H = model_fisher_matrix(curvature_output_jacobians(curv, "evidence()"))
+            H = curvature_model_fisher(curv, "evidence()")
         if self.idx.size < curv.n_params:
             H = H[np.ix_(self.idx, self.idx)]
         return self.gc.restrict(H)

@@ -671,6 +671,36 @@ def gauss_newton(spec):
     return np.einsum("i,ika,ikb->ab", spec.sample_weight, J, LJ)
 
 
+def gauss_newton_kernel(spec):
+    """Generalised Gauss–Newton matrix by the Hessian kernel (no Jacobians formed).
+
+    The blocks of :func:`mlp_exact` with the second-order terms dropped: the
+    activations' ``σ''`` in the backpropagated pre-activation Hessians and the
+    first-derivative term of the cross blocks; what remains is
+    ``Σᵢ wᵢ JᵢᵀΛᵢJᵢ`` (``Λᵢ = ∂²ℓᵢ/∂zᵢ²``, the output Fisher of every scikit-learn
+    output), about ``n·d²`` flops instead of the ``n·K·d²`` of the Jacobians.
+
+    Parameters
+    ----------
+    spec : MLPSpec
+        The network and its data.
+
+    Returns
+    -------
+    ndarray of shape (n_params, n_params)
+        Zero row and column on ``σ²`` when it is a parameter.
+    """
+    inputs, pre, derivs = forward(spec)
+    first = [(d[0], np.zeros_like(d[0])) for d in derivs]  # σ'' = 0
+    _, g, hpre = backward(spec, inputs, pre, first)
+    zero = [np.zeros_like(x) for x in g]  # no first-derivative term
+    F, _ = _hessian_blocks(spec, inputs, first, zero, hpre, spec.sample_weight)
+    if spec.sigma2_is_param:
+        F[-1, :] = 0.0
+        F[:, -1] = 0.0
+    return F
+
+
 def output_jacobian(spec):
     """Per-sample Jacobians of the output pre-activations, ``∂zᵢ/∂θ``.
 

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "OutputJacobians",
+    "curvature_model_fisher",
     "curvature_output_jacobians",
     "glm_output_jacobians",
     "model_fisher_matrix",
@@ -128,6 +129,35 @@ def curvature_output_jacobians(curv, what):
             "ticselect.curvature(model, X, y) from GLMs and networks."
         )
     return fn()
+
+
+def curvature_model_fisher(curv, what):
+    """The model Fisher of a curvature, by its fastest builder.
+
+    Networks carry ``model_fisher_fn`` (the Hessian kernel of
+    :mod:`ticselect.curvature._mlp` with the second-order terms left out: about the
+    cost of ``H``); otherwise :func:`model_fisher_matrix` of the output Jacobians.
+
+    Parameters
+    ----------
+    curv : Curvature
+        Built by :func:`ticselect.curvature` from a GLM or a network.
+    what : str
+        Name of the calling function, for the message.
+
+    Returns
+    -------
+    ndarray of shape (n_params, n_params)
+
+    Raises
+    ------
+    ValueError
+        If the curvature carries no output Jacobians.
+    """
+    fn = getattr(curv, "model_fisher_fn", None)
+    if fn is not None:
+        return fn()
+    return model_fisher_matrix(curvature_output_jacobians(curv, what))
 
 
 def model_fisher_matrix(oj):

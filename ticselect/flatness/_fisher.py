@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ..curvature._output import curvature_output_jacobians, model_fisher_matrix
+from ..curvature._output import curvature_model_fisher, curvature_output_jacobians
 from ..curvature._spectral import check_curvature, numerical_rank
 
 __all__ = [
@@ -78,7 +78,8 @@ def model_fisher(curv):
     >>> bool(np.allclose(model_fisher(curv), curv.hessian))  # canonical link: F = H
     True
     """
-    return model_fisher_matrix(_data(curv))
+    check_curvature(curv, "model_fisher()")
+    return curvature_model_fisher(curv, "model_fisher()")
 
 
 def model_fisher_diagonal(curv):
