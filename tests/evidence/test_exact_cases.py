@@ -240,3 +240,19 @@ def test_tables_and_the_factorisation_carry_the_evidence(rng):
     path = ts.criterion_path(LogisticRegression(tol=1e-10), "C", [0.1, 1.0], X, y)
     frame = path.to_frame()
     assert_allclose(frame["log_evidence"], [c.log_evidence for c in path.criteria])
+
+
+def test_compare_says_when_evidences_are_not_comparable(rng):
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] + rng.normal(size=80) > 0).astype(int)
+    same = {f"C={c}": LogisticRegression(C=c, tol=1e-10) for c in (0.1, 1.0)}
+    table = ts.compare(same, X, y)
+    assert table.evidence_note == ""
+    mixed = {
+        "intercept": LogisticRegression(C=1.0, tol=1e-10),
+        "no intercept": LogisticRegression(C=1.0, fit_intercept=False, tol=1e-10),
+    }
+    table = ts.compare(mixed, X, y)
+    assert "not comparable" in table.evidence_note
+    assert "note: log_evidence" in table.summary(columns=["tic", "log_evidence"])
+    assert "note:" not in table.summary()
