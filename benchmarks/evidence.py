@@ -48,7 +48,7 @@ from threadpoolctl import threadpool_limits
 
 import ticselect as ts
 
-METHODS = ("evidence", "alo", "tic", "cv")
+METHODS = ("evidence", "evidence_phi", "alo", "tic", "cv")
 
 
 def one_split(spec, seed):
@@ -74,6 +74,12 @@ def one_split(spec, seed):
         t_ev += time.perf_counter() - t0
         assert ev.log_evidence == crit.log_evidence or np.isnan(crit.log_evidence)
         score["evidence"][g] = -crit.log_evidence
+        # the dispersion profiled (REML estimate) where it is a parameter
+        score["evidence_phi"][g] = (
+            -ts.evidence(curv, dispersion="profile").log_evidence
+            if curv.dispersion_is_param
+            else -crit.log_evidence
+        )
         score["tic"][g] = crit.tic
         score["alo"][g] = ts.approximate_loo(curv).loo
         cv = 0.0
@@ -91,9 +97,11 @@ def _g(v, sign=""):
     return f"{v:{sign}.1f}" if abs(v) < 1e4 else f"{v:{sign}.2e}"
 
 
-def run_regret(n_splits):
+def run_regret(n_splits, only=None):
     print("\n## Regret of the evidence's pick (milli-nats per test row)\n")
     for name, spec in datasets().items():
+        if only and only.lower() not in name.lower():
+            continue
         rows = [one_split(spec, s) for s in range(n_splits)]
         picks = {m: np.array([r[0][m] for r in rows]) for m in METHODS}
         reg = {m: np.array([r[1][m] for r in rows]) for m in METHODS}
@@ -198,6 +206,7 @@ def main():
     ap.add_argument("--alpha", type=float, default=1e-2, help="network's alpha")
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--data", help="only the data sets whose name contains this")
     args = ap.parse_args()
     if args.quick:
         args.splits, args.width, args.repeat, args.seeds = 2, 8, 1, 2
@@ -209,7 +218,7 @@ def main():
         if args.only in (None, "regret"):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                run_regret(args.splits)
+                run_regret(args.splits, args.data)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,12 @@ Penalty as prior
 Dispersion
     Held at the curvature's value (its maximum-likelihood estimate at the penalised
     fit unless fixed with ``curvature(..., dispersion=)``), not integrated: its row
-    and column are dropped (the evidence is conditional on ``φ̂``).
+    and column are dropped (the evidence is conditional on ``φ̂``).  With
+    ``dispersion="profile"`` it is instead chosen to maximise the evidence at fixed
+    ``θ̂`` (the data Hessian, the gradient and the prior precision scale as
+    ``1/φ``, as scikit-learn's penalties ``c/φ`` do): for a Gaussian ridge the REML
+    estimate ``(RSS + c‖β̂‖²)/(n - m)``; the ML estimate of the fit itself is biased
+    low for weak penalties, which favours them.
 Identified directions
     Gauge directions (:attr:`Curvature.gauge`: softmax over-parameterisation) are
     projected out, as everywhere in ticselect.  On a penalised gauge direction the
@@ -73,7 +78,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, optimize
 
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from .curvature._output import curvature_model_fisher
@@ -100,6 +105,7 @@ EVIDENCE_FLAGS = {
 
 _HESSIANS = ("exact", "ggn")
 _UNPENALIZED = ("integrate", "profile")
+_DISPERSION = ("fixed", "profile")
 
 
 @dataclass(frozen=True)
@@ -395,6 +401,7 @@ def evidence(
     prior_precision=None,
     *,
     unpenalized="integrate",
+    dispersion="fixed",
     rcond=DEFAULT_RCOND,
 ):
     """Laplace evidence (log marginal likelihood) of a fit, its penalty as the prior.
@@ -421,6 +428,15 @@ def evidence(
     unpenalized : {"integrate", "profile"}, default="integrate"
         Integrate the unpenalised directions under a flat prior (REML, mgcv's
         ``method="REML"``) or maximise over them (mgcv's ``method="ML"``).
+    dispersion : {"fixed", "profile"}, default="fixed"
+        ``"fixed"``: condition on the curvature's dispersion ``φ̂``.  ``"profile"``
+        (fits whose dispersion is an estimated parameter): maximise the evidence
+        over ``φ`` at fixed ``θ̂``, the data Hessian and the prior precision scaling
+        as ``1/φ`` (exponential-dispersion families and Gaussian networks, whose
+        scikit-learn penalties are ``c/φ``); for a Gaussian ridge this is the REML
+        (or, with ``unpenalized="profile"``, ML) estimate
+        ``φ = (RSS + c‖β̂‖²)/(n - m)``.  A one-dimensional search over
+        ``L(θ̂, φ)``.
     rcond : float, default=1e-10
         Relative cutoff: ``H_Λ`` whose equilibrated Cholesky pivots span more than
         ``1/rcond`` counts as singular.
@@ -461,11 +477,22 @@ def evidence(
             f"evidence(): unpenalized must be one of {_UNPENALIZED}, got "
             f"{unpenalized!r}."
         )
+    if dispersion not in _DISPERSION:
+        raise ValueError(
+            f"evidence(): dispersion must be one of {_DISPERSION}, got {dispersion!r}."
+        )
+    if dispersion == "profile" and not (curv.dispersion_is_param and curv.loss_fn):
+        raise ValueError(
+            "evidence(): dispersion='profile' needs a fit whose dispersion is an "
+            "estimated parameter (Gaussian, Gamma, inverse Gaussian, MLP regressor) "
+            "and the curvature's loss_fn (not kept after unpickling)."
+        )
     prior = _prior(curv, prior_precision)
     flags = ["not_stationary"] if "not_stationary" in curv.flags else []
     if not prior.default:
         flags.append("off_mode")
     base = _Base(curv, prior, hessian, unpenalized, rcond)
+    base.profile_dispersion = dispersion == "profile"
     if not prior.groups:
         return base.undefined(flags, "no_prior")
     fast = (
@@ -509,16 +536,21 @@ class _Base:
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             update = np.where(norms > 0, gam / norms, np.nan)
+        t = parts.get("scale", 1.0)  # φ̂/φ with the dispersion profiled
+        values = values * t
+        dispersion = self.curv.dispersion
+        if dispersion is not None and t != 1.0:
+            dispersion = float(dispersion) / t
         return Evidence(
             log_evidence=parts.get("log_evidence", float("nan")),
             gamma=float(np.sum(gam)) if len(gam) else float("nan"),
             mackay_update=float(update[0]) if one else update,
             prior_precision=float(values[0]) if one else values,
-            dispersion=self.curv.dispersion,
+            dispersion=dispersion,
             flags=tuple(flags),
             reason=reason,
-            log_likelihood=-self.curv.nll,
-            prior_quadratic=self.quad,
+            log_likelihood=-parts.get("nll", self.curv.nll),
+            prior_quadratic=self.quad * t,
             log_det_prior=parts.get("log_det_prior", float("nan")),
             log_det_hessian=parts.get("log_det_hessian", float("nan")),
             newton_correction=parts.get("newton_correction", float("nan")),
@@ -535,17 +567,45 @@ class _Base:
         name = self.curv.model_name or "this fit"
         return self._result([*flags, flag], f"{name}: {EVIDENCE_FLAGS[flag]}.")
 
+    profile_dispersion = False
+
     def _assemble(self, flags, logdet_h, rank, logdet_p, dec, gam):
         m = self.gc.n_free - rank
         const = 0.0 if self.unpenalized == "profile" else 0.5 * m * _LOG_2PI
-        value = (
-            -self.curv.nll - self.quad + 0.5 * logdet_p - 0.5 * logdet_h + const + dec
-        )
+        # log|H_Λ| runs over k_w directions: all k, or the rank penalised ones
+        k_w = rank if self.unpenalized == "profile" else self.gc.n_free
+        t, nll = 1.0, self.curv.nll
+        if self.profile_dispersion:
+            t, nll = self._best_dispersion_scale(rank, k_w, dec)
+        logdet_p += rank * np.log(t)  # Λ, H_Λ and g scale as 1/φ: t = φ̂/φ
+        logdet_h += k_w * np.log(t)
+        quad, dec = t * self.quad, t * dec
+        value = -nll - quad + 0.5 * logdet_p - 0.5 * logdet_h + const + dec
         return self._result(
             flags, "", log_evidence=float(value), log_det_prior=logdet_p,
             log_det_hessian=logdet_h, newton_correction=dec, m=m,
-            gamma_groups=np.asarray(gam, dtype=float),
+            gamma_groups=np.asarray(gam, dtype=float), scale=t, nll=nll,
         )  # fmt: skip
+
+    def _best_dispersion_scale(self, rank, k_w, dec):
+        """``(φ̂/φ*, L(θ̂, φ*))`` at the ``φ*`` that maximises the evidence."""
+        curv = self.curv
+        phi0 = float(curv.dispersion)
+        theta = curv.params.copy()
+
+        def neg(log_phi):
+            theta[-1] = np.exp(log_phi)
+            t = phi0 / theta[-1]
+            nll = float(curv.loss_fn(theta))
+            return nll + t * (self.quad - dec) + 0.5 * (k_w - rank) * np.log(t)
+
+        res = optimize.minimize_scalar(
+            neg, bounds=(np.log(phi0) - 12.0, np.log(phi0) + 12.0),
+            method="bounded", options={"xatol": 1e-10},
+        )  # fmt: skip
+        phi = float(np.exp(res.x))
+        theta[-1] = phi
+        return phi0 / phi, float(curv.loss_fn(theta))
 
     def fast(self, flags):
         """The fit's own penalty and exact Hessian: read the cached factorisation."""

@@ -256,3 +256,30 @@ def test_compare_says_when_evidences_are_not_comparable(rng):
     assert "not comparable" in table.evidence_note
     assert "note: log_evidence" in table.summary(columns=["tic", "log_evidence"])
     assert "note:" not in table.summary()
+
+
+@pytest.mark.parametrize("unpen", ["integrate", "profile"])
+def test_profiled_dispersion_is_the_reml_estimate(rng, unpen):
+    X, y = _gaussian(rng)
+    alpha = 3.0
+    model = Ridge(alpha=alpha, tol=1e-14).fit(X, y)
+    curv = ts.curvature(model, X, y)  # σ² estimated by ML: RSS/n
+    ev = ts.evidence(curv, dispersion="profile", unpenalized=unpen)
+    rss = float(np.sum((y - model.predict(X)) ** 2))
+    m = 1 if unpen == "integrate" else 0
+    s2 = (rss + alpha * np.sum(model.coef_**2)) / (len(y) - m)
+    assert_allclose(ev.dispersion, s2, rtol=1e-7)
+    assert_allclose(ev.prior_precision, alpha / s2, rtol=1e-7)
+    # the closed form at that σ², maximised over σ²
+    reml, profile = _reml(X, y, alpha / s2, s2)
+    assert_allclose(ev.log_evidence, reml if m else profile, rtol=1e-9)
+    best = optimize.minimize_scalar(
+        lambda t: -_reml(X, y, alpha / np.exp(t), np.exp(t))[1 - m],
+        bracket=(0.0, 1.0), tol=1e-10,
+    )  # fmt: skip
+    assert ev.log_evidence >= -best.fun - 1e-9
+    assert ev.log_evidence > ts.evidence(curv, unpenalized=unpen).log_evidence
+    with pytest.raises(ValueError, match="dispersion='profile' needs"):
+        ts.evidence(_ridge_curv(X, y, alpha, 1.0, True), dispersion="profile")
+    with pytest.raises(ValueError, match="dispersion must be one of"):
+        ts.evidence(curv, dispersion="integrate")
