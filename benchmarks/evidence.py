@@ -9,8 +9,9 @@ Three parts (all by default; ``--only regret|cost|laplace`` runs one):
     fitted once; TIC and the evidence come from :func:`ticselect.criteria`
     (``crit.log_evidence``: the fit's penalty as the prior, exact Hessian,
     intercepts integrated, the dispersion of the Gaussian ridge held at its ML
-    estimate), ALO from :func:`ticselect.approximate_loo`, 5-fold CV refits.  The
-    regret of a pick is its test NLL per sample minus the best grid value's.
+    estimate; ``evidence_phi`` profiles it, ``dispersion="profile"``), ALO from
+    :func:`ticselect.approximate_loo`, 5-fold CV refits.  The regret of a pick is
+    its test NLL per sample minus the best grid value's.
 ``cost``
     A digits network (64 inputs, tanh, 10 classes; ``--width`` 32 gives d = 2410) on
     the public path: ``criteria(curvature(mlp))`` against ``evidence(curv)`` read
