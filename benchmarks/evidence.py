@@ -37,12 +37,11 @@ import time
 import warnings
 
 import numpy as np
-from _alo_study import datasets, test_nll
+from _alo_study import datasets, split, test_nll
 from _timing import best_of
 from scipy import integrate
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -53,18 +52,11 @@ METHODS = ("evidence", "evidence_phi", "alo", "tic", "cv")
 
 
 def one_split(spec, seed):
-    X, y, kind, make, grid, n_train = spec
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(y))
-    tr, te = idx[:n_train], idx[n_train:]
-    scaler = StandardScaler().fit(X[tr])
-    Xtr, Xte = scaler.transform(X[tr]), scaler.transform(X[te])
-    ytr, yte = y[tr], y[te]
+    _, _, kind, make, grid, _ = spec
+    Xtr, Xte, ytr, yte, folds = split(spec, seed)
     G = len(grid)
     score = {m: np.empty(G) for m in METHODS}  # lower is better
     test = np.empty(G)
-    folds_cls = StratifiedKFold if kind == "class" else KFold
-    folds = list(folds_cls(5, shuffle=True, random_state=seed).split(Xtr, ytr))
     t_ev = 0.0
     for g, value in enumerate(grid):
         model = make(value).fit(Xtr, ytr)

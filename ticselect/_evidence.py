@@ -213,15 +213,32 @@ class Evidence:
         -------
         str
         """
-        rows = [(k, v) for k, v in self.to_dict().items()]
-        width = max(len(k) for k, _ in rows)
-        lines = [f"{'quantity':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
-        for k, v in rows:
-            lines.append(f"{k:<{width}}  {_format(v)}")
-        return "\n".join(lines)
+        return key_value_table(list(self.to_dict().items()), "quantity", _format)
 
     def __str__(self):
         return self.summary()
+
+
+def key_value_table(rows, head, fmt):
+    """Aligned two-column text table of ``(name, value)`` rows under ``head``.
+
+    Parameters
+    ----------
+    rows : list of tuple
+        ``(name, value)`` pairs.
+    head : str
+        Title of the first column.
+    fmt : callable
+        ``value -> str``.
+
+    Returns
+    -------
+    str
+    """
+    width = max(len(head), *(len(k) for k, _ in rows))
+    lines = [f"{head:<{width}}  value", f"{'-' * width}  {'-' * 14}"]
+    lines += [f"{k:<{width}}  {fmt(v)}" for k, v in rows]
+    return "\n".join(lines)
 
 
 def _format(v):

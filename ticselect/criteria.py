@@ -90,7 +90,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import linalg
 
-from ._evidence import evidence
+from ._evidence import evidence, key_value_table
 from .curvature._factor import frobenius_dot
 from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
@@ -274,12 +274,7 @@ class Criteria:
         -------
         str
         """
-        rows = [(k, v) for k, v in self.to_dict().items()]
-        width = max(len(k) for k, _ in rows)
-        lines = [f"{'criterion':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
-        for k, v in rows:
-            lines.append(f"{k:<{width}}  {_format_value(v)}")
-        return "\n".join(lines)
+        return key_value_table(list(self.to_dict().items()), "criterion", _format_value)
 
     def to_frame(self):
         """Return a one-row :class:`pandas.DataFrame` (requires pandas).

@@ -11,6 +11,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 import ticselect as ts
+from tests.flatness.test_model_fisher import _outputs_autograd
 from ticselect.curvature._linalg import complement_basis
 from ticselect.curvature._mlp import _theta, brute_force_hessian
 
@@ -46,20 +47,6 @@ def _net(rng, kind):
     return ts.curvature(est, X, y, stationarity_tol=np.inf)
 
 
-def _outputs(spec):
-    def f(theta):
-        A, start = spec.X, 0
-        for l_, (a, b) in enumerate(spec.layer_shapes):
-            M = anp.reshape(theta[start : start + a * b], (a, b))
-            start += a * b
-            A = anp.dot(A, M[:-1]) + M[-1]
-            if l_ < len(spec.layer_shapes) - 1:
-                A = anp.tanh(A)
-        return A
-
-    return f
-
-
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
 def test_small_network_equals_autograd(rng, kind):
     curv = _net(rng, kind)
@@ -76,8 +63,8 @@ def test_small_network_equals_autograd(rng, kind):
     # rtol: two float64 computations of the same determinant (Cholesky vs eigh)
     assert_allclose(ev.log_evidence, ref, rtol=1e-8)
     # ggn: Σ JᵢᵀΛᵢJᵢ with the Jacobian from autograd, Λ of the output loss
-    J = jacobian(_outputs(spec))(theta)  # (n, K, d)
-    z = _outputs(spec)(theta)
+    J = jacobian(_outputs_autograd(spec))(theta)  # (n, K, d)
+    z = _outputs_autograd(spec)(theta)
     if kind == "binary":
         p = 1 / (1 + np.exp(-z))
         Lam = (p * (1 - p))[:, :, None]
