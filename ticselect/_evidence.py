@@ -92,11 +92,13 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 EVIDENCE_FLAGS = {
     "no_prior": "the fit has no penalty, so no proper prior: the evidence is "
     "undefined (-BIC/2 is its large-n limit); pass prior_precision= to set one",
-    "indefinite": "H_λ is not positive definite (the fit is not at a minimum): the "
-    "Laplace approximation with the exact Hessian does not apply; refit to "
-    "convergence or use hessian='ggn'",
-    "singular": "H_λ is singular on an unpenalised direction (not identified by the "
-    "data): the flat prior there has no finite integral",
+    "indefinite": "H_λ is not positive definite (its Cholesky factorisation breaks "
+    "down: the fit is not at a minimum, or a direction is flat): the Laplace "
+    "approximation with the exact Hessian does not apply; refit to convergence or "
+    "use hessian='ggn'",
+    "singular": "H_λ is numerically singular (its pivots span more than 1/rcond; with "
+    "hessian='ggn', any breakdown): a direction, typically an unpenalised one, is "
+    "not determined by the data, and a flat prior there has no finite integral",
     "off_mode": "θ̂ is not the posterior mode of this prior (prior_precision differs "
     "from the fit's penalty): Laplace around θ̂ with a Newton correction, exact for "
     "Gaussian linear models only",
@@ -351,24 +353,25 @@ def _shape_message(curv, value, layers):
 def _cholesky(A, rcond):
     """Cholesky of the unit-diagonal equilibration of ``A``: ``(c, s, logdet)``.
 
-    ``None`` when ``A`` is not numerically positive definite (a failed
-    factorisation, or pivots spanning more than ``1/rcond``, the rule of
-    :mod:`ticselect.curvature._factor`).
+    Or the reason it is not numerically positive definite, by the rule of
+    :mod:`ticselect.curvature._factor` (no eigenvalues): ``"indefinite"`` when the
+    factorisation breaks down, ``"singular"`` when its pivots span more than
+    ``1/rcond``.
     """
     if A.shape[0] == 0:
         return np.zeros((0, 0)), np.zeros(0), 0.0
     dg = np.diag(A).copy()
     if np.any(dg <= 0):
-        return None
+        return "indefinite"
     s = 1.0 / np.sqrt(dg)
     B = A * s[:, None]
     B *= s[None, :]
     c, info = linalg.lapack.dpotrf(B.T, lower=1, clean=1, overwrite_a=1)
     if info != 0:
-        return None
+        return "indefinite"
     piv = np.diag(c)
     if piv.min() ** 2 <= rcond * piv.max() ** 2:
-        return None
+        return "singular"
     return c, s, 2.0 * float(np.sum(np.log(piv)) - np.sum(np.log(s)))
 
 
@@ -627,8 +630,9 @@ class _Base:
     def fast(self, flags):
         """The fit's own penalty and exact Hessian: read the cached factorisation."""
         sol = self.curv.penalized_solve(self.rcond)
-        if sol.route != "cholesky":  # say whether indefinite or singular
-            return self.general(flags)
+        if sol.route != "cholesky":  # the same rule as _cholesky, no second factor
+            reason = "indefinite" if sol.failed_at >= 0 else "singular"
+            return self.undefined(flags, reason)
         rank, logdet_p = _rank_logdet(self.lam_r)
         m = sol.dim - rank
         # tr(H_Λ⁻¹H) = k - tr(H_Λ⁻¹Λ), so γ = rank - tr(H_Λ⁻¹Λ) = effective_dim - m
@@ -655,10 +659,9 @@ class _Base:
         else:
             A += lam_r
         full = _cholesky(A, self.rcond)
-        if full is None:
-            if self.hessian == "exact" and not _psd_on(A, lam_r):
-                return self.undefined(flags, "indefinite")
-            return self.undefined(flags, "singular")
+        if isinstance(full, str):  # the model Fisher is PSD: a breakdown is singular
+            reason = "singular" if self.hessian == "ggn" else full
+            return self.undefined(flags, reason)
         dec = _decrement(full, self.grad)
         blocks = self._group_blocks()
         rank, logdet_p = _rank_logdet(lam_r)
@@ -666,7 +669,7 @@ class _Base:
             U = _penalised_basis(lam_r)
             W = A[np.ix_(U, U)] if U.ndim == 1 else U.T @ A @ U
             fac = _cholesky(W, self.rcond)
-            if fac is None:  # pragma: no cover - a principal block of a PD matrix
+            if isinstance(fac, str):  # pragma: no cover - a block of a PD matrix
                 return self.undefined(flags, "singular")
             blocks = [_to_basis(M, U) for M in blocks]
         else:
@@ -686,12 +689,6 @@ class _Base:
         if any(M.ndim == 2 for M in out):
             out = [np.diag(M) if M.ndim == 1 else M for M in out]
         return out
-
-
-def _psd_on(A, lam_r):
-    """Whether ``A`` is positive semi-definite (an eigenvalue check, rarely needed)."""
-    w = linalg.eigvalsh(A)
-    return bool(w.min() >= -1e-10 * max(abs(w).max(), 1e-300))
 
 
 def _penalised_basis(lam_r):

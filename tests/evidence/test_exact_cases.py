@@ -283,3 +283,22 @@ def test_profiled_dispersion_is_the_reml_estimate(rng, unpen):
         ts.evidence(_ridge_curv(X, y, alpha, 1.0, True), dispersion="profile")
     with pytest.raises(ValueError, match="dispersion must be one of"):
         ts.evidence(curv, dispersion="integrate")
+
+
+def test_criterion_path_picks_and_plots_by_evidence(rng):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X = rng.normal(size=(100, 4))
+    y = (X[:, 0] - X[:, 1] + rng.normal(size=100) > 0).astype(int)
+    grid = [0.01, 0.1, 1.0, 10.0, np.inf]  # C = inf: unpenalised, no evidence
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = ts.criterion_path(LogisticRegression(tol=1e-10), "C", grid, X, y)
+    log_ev = np.array([c.log_evidence for c in path.criteria])
+    assert np.isnan(log_ev[-1]) and np.all(np.isfinite(log_ev[:-1]))
+    assert path.best_index("evidence") == int(np.nanargmax(log_ev))
+    assert_allclose(path.per_sample("evidence")[:-1], -log_ev[:-1] / 100)
+    ax = path.plot(criteria=["tic", "evidence"])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["TIC", "EVIDENCE"]

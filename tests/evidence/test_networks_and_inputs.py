@@ -31,7 +31,7 @@ def _laplace_reference(curv, H, prior, basis=None):
             + 0.5 * g @ np.linalg.solve(A, g))  # fmt: skip
 
 
-def _net(rng, kind):
+def _net(rng, kind, alpha=None):
     X = rng.normal(size=(80, 6))
     if kind == "binary":  # (6+1)·12 + 13 = 97 parameters
         y = (X[:, 0] - X[:, 1] + 0.5 * rng.normal(size=80) > 0).astype(int)
@@ -41,6 +41,8 @@ def _net(rng, kind):
         y = rng.integers(0, 3, 80)
         est = MLPClassifier((10,), activation="tanh", alpha=0.3, solver="lbfgs",
                             max_iter=5000, tol=1e-12, random_state=0)  # fmt: skip
+    if alpha is not None:
+        est.set_params(alpha=alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
@@ -193,3 +195,14 @@ def test_summary_lists_every_part(rng):
     for key in ("log_evidence", "gamma", "mackay_update", "log_det_hessian"):
         assert key in text
     assert ev.to_dict()["hessian"] == "exact" and str(ev) == text
+
+
+def test_a_flat_unpenalised_direction_is_singular(rng):
+    """alpha=1 shrinks the output weights: hidden biases barely move the output."""
+    curv = _net(rng, "binary", alpha=1.0)
+    ev = ts.evidence(curv, hessian="ggn")
+    assert np.isnan(ev.log_evidence) and "singular" in ev.flags
+    assert "1/rcond" in ev.reason
+    # a small prior on the biases too makes it proper and finite
+    prior = np.where(curv.penalty > 0, curv.penalty, 1e-2)
+    assert np.isfinite(ts.evidence(curv, "ggn", prior).log_evidence)

@@ -46,7 +46,7 @@ from ._path_start import NewtonStart, warm_start_key
 
 __all__ = ["CriterionPath", "criterion_path"]
 
-PATH_CRITERIA = ("aic", "aicc", "bic", "tic", "alo")
+PATH_CRITERIA = ("aic", "aicc", "bic", "tic", "alo", "evidence")
 
 
 def criterion_path(
@@ -251,9 +251,12 @@ class CriterionPath:
     def deviance(self, criterion):
         """Criterion values on the deviance scale.
 
+        ``"evidence"`` is ``-2 log p(y)`` from :attr:`ticselect.Criteria.log_evidence`
+        (``nan`` for an unpenalised grid value).
+
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}
             Which criterion.
 
         Returns
@@ -268,6 +271,8 @@ class CriterionPath:
                     "alo=True)."
                 )
             return np.array([r.loo for r in self.loo], dtype=float)
+        if criterion == "evidence":  # -2 log p(y): lower is better, like the others
+            return np.array([-2.0 * c.log_evidence for c in self.criteria], dtype=float)
         return np.array([getattr(c, criterion) for c in self.criteria], dtype=float)
 
     def per_sample(self, criterion):
@@ -275,7 +280,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}
             Which criterion.
 
         Returns
@@ -290,21 +295,22 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}, default="tic"
             Which criterion.
 
         Returns
         -------
         int
         """
-        return int(np.argmin(self.deviance(criterion)))
+        values = self.deviance(criterion)  # nan (an undefined evidence) never wins
+        return int(np.argmin(np.where(np.isnan(values), np.inf, values)))
 
     def best_value(self, criterion="tic"):
         """Grid value the criterion picks.
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}, default="tic"
             Which criterion.
 
         Returns
@@ -319,7 +325,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}, default="tic"
             Which criterion.
 
         Returns
