@@ -470,8 +470,10 @@ def evidence(
     TypeError
         If ``curv`` is not a :class:`~ticselect.Curvature`.
     ValueError
-        For an unknown ``hessian`` or ``unpenalized``, a precision ``≤ 0`` or of the
-        wrong shape, or ``hessian="ggn"`` on a curvature without output Jacobians.
+        For an unknown ``hessian``, ``unpenalized`` or ``dispersion``, a precision
+        ``≤ 0`` or of the wrong shape, ``hessian="ggn"`` on a curvature without
+        output Jacobians, or ``dispersion="profile"`` on a fit whose dispersion is
+        not an estimated parameter.
 
     Examples
     --------
@@ -487,6 +489,27 @@ def evidence(
     >>> bool(np.isclose(ev.log_evidence, exact, rtol=1e-10))
     True
     """
+    _check_options(curv, hessian, unpenalized, dispersion)
+    prior = _prior(curv, prior_precision)
+    flags = ["not_stationary"] if "not_stationary" in curv.flags else []
+    if not prior.default:
+        flags.append("off_mode")
+    base = _Base(curv, prior, hessian, unpenalized, rcond)
+    base.profile_dispersion = dispersion == "profile"
+    if not prior.groups:
+        return base.undefined(flags, "no_prior")
+    fast = (
+        hessian == "exact"
+        and prior.default
+        and unpenalized == "integrate"
+        and not curv.dispersion_is_param
+        and len(prior.groups) == 1
+    )
+    return base.fast(flags) if fast else base.general(flags)
+
+
+def _check_options(curv, hessian, unpenalized, dispersion):
+    """One-line errors for a bad curvature or option of :func:`evidence`."""
     check_curvature(curv, "evidence()")
     if hessian not in _HESSIANS:
         raise ValueError(
@@ -507,22 +530,6 @@ def evidence(
             "estimated parameter (Gaussian, Gamma, inverse Gaussian, MLP regressor) "
             "and the curvature's loss_fn (not kept after unpickling)."
         )
-    prior = _prior(curv, prior_precision)
-    flags = ["not_stationary"] if "not_stationary" in curv.flags else []
-    if not prior.default:
-        flags.append("off_mode")
-    base = _Base(curv, prior, hessian, unpenalized, rcond)
-    base.profile_dispersion = dispersion == "profile"
-    if not prior.groups:
-        return base.undefined(flags, "no_prior")
-    fast = (
-        hessian == "exact"
-        and prior.default
-        and unpenalized == "integrate"
-        and not curv.dispersion_is_param
-        and len(prior.groups) == 1
-    )
-    return base.fast(flags) if fast else base.general(flags)
 
 
 class _Base:

@@ -648,29 +648,6 @@ def _hessian_blocks(spec, inputs, derivs, g, hpre, w):
     return H, C
 
 
-def gauss_newton(spec):
-    """Generalised Gauss–Newton matrix ``Σᵢ wᵢ Jᵢᵀ Λᵢ Jᵢ`` (``θ`` part only).
-
-    ``Jᵢ = ∂zᵢ/∂θ`` and ``Λᵢ = ∂²ℓᵢ/∂zᵢ²``; ``H - GN`` is the residual term
-    ``Σᵢ wᵢ Σ_k (∂ℓᵢ/∂z_k) ∇²z_k``.  Built from the explicit per-sample output
-    Jacobians (``n·K·d`` floats), so meant for small networks and tests.
-
-    Parameters
-    ----------
-    spec : MLPSpec
-        The network and its data.
-
-    Returns
-    -------
-    ndarray of shape (n_weights, n_weights)
-        ``n_weights`` excludes ``σ²``.
-    """
-    J = output_jacobian(spec)
-    _, _, lam = output_loss(spec.output, forward(spec)[1][-1], spec.Y, spec.sigma2)
-    LJ = np.matmul(lam, J)
-    return np.einsum("i,ika,ikb->ab", spec.sample_weight, J, LJ)
-
-
 def gauss_newton_kernel(spec):
     """Generalised Gauss–Newton matrix by the Hessian kernel (no Jacobians formed).
 
@@ -678,7 +655,9 @@ def gauss_newton_kernel(spec):
     activations' ``σ''`` in the backpropagated pre-activation Hessians and the
     first-derivative term of the cross blocks; what remains is
     ``Σᵢ wᵢ JᵢᵀΛᵢJᵢ`` (``Λᵢ = ∂²ℓᵢ/∂zᵢ²``, the output Fisher of every scikit-learn
-    output), about ``n·d²`` flops instead of the ``n·K·d²`` of the Jacobians.
+    output), about ``n·d²`` flops instead of the ``n·K·d²`` of the Jacobians
+    (:func:`ticselect.curvature._output.model_fisher_matrix`, the reference).  ``H``
+    minus it is the residual term ``Σᵢ wᵢ Σ_k (∂ℓᵢ/∂z_k) ∇²z_k``.
 
     Parameters
     ----------
