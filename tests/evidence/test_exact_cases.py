@@ -1,5 +1,6 @@
 """Evidence against closed forms: Gaussian linear models, BayesianRidge, MacKay."""
 
+import json
 import warnings
 
 import numpy as np
@@ -299,6 +300,14 @@ def test_criterion_path_picks_and_plots_by_evidence(rng):
     assert np.isnan(log_ev[-1]) and np.all(np.isfinite(log_ev[:-1]))
     assert path.best_index("evidence") == int(np.nanargmax(log_ev))
     assert_allclose(path.per_sample("evidence")[:-1], -log_ev[:-1] / 100)
+    d = path.to_dict()
+    assert d["evidence"][-1] is None and json.loads(json.dumps(d)) == d
+    assert d["picks"]["evidence"] == grid[path.best_index("evidence")]
+    free = ts.criterion_path(LogisticRegression(C=np.inf, tol=1e-10), "tol",
+                             [1e-10, 1e-9], X, y)  # fmt: skip
+    with pytest.raises(ValueError, match="undefined at every grid value"):
+        free.best_index("evidence")
+    assert "evidence" not in free.to_dict()["picks"]
     ax = path.plot(criteria=["tic", "evidence"])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:2] == ["TIC", "EVIDENCE"]

@@ -301,8 +301,18 @@ class CriterionPath:
         Returns
         -------
         int
+
+        Raises
+        ------
+        ValueError
+            When the criterion is undefined (``nan``) at every grid value.
         """
         values = self.deviance(criterion)  # nan (an undefined evidence) never wins
+        if np.all(np.isnan(values)):
+            raise ValueError(
+                f"{criterion} is undefined at every grid value (the evidence of an "
+                "unpenalised or indefinite fit is nan): nothing to pick."
+            )
         return int(np.argmin(np.where(np.isnan(values), np.inf, values)))
 
     def best_value(self, criterion="tic"):
@@ -372,6 +382,8 @@ class CriterionPath:
     def to_dict(self):
         """Return ``{"param": values, "<criterion>": values, ..., "picks": {...}}``.
 
+        ``"evidence"`` is ``-2 log p(y)`` (``None`` where undefined; no pick when
+        it is undefined everywhere).
         Besides the criteria, ``"gap_estimate"``, ``"penalty_ratio"`` and ``"flags"``
         (each point's reliability flags joined by ``","``, ``""`` when reliable) are
         lists over the grid, and ``"pick_note"`` is :attr:`pick_note`.
@@ -384,6 +396,10 @@ class CriterionPath:
         names = [c for c in PATH_CRITERIA if c != "alo" or self._has_alo]
         for c in names:
             out[c] = self.deviance(c).tolist()
+        # an undefined evidence (unpenalised or indefinite fit) is null, not NaN
+        out["evidence"] = [None if np.isnan(v) else v for v in out["evidence"]]
+        if all(v is None for v in out["evidence"]):
+            names.remove("evidence")
         out["gap_estimate"] = [c.gap_estimate for c in self.criteria]
         out["penalty_ratio"] = [c.penalty_ratio for c in self.criteria]
         out["flags"] = [flags_text(c.flags) for c in self.criteria]
