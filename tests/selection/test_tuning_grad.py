@@ -275,3 +275,50 @@ def test_lean_route_equals_the_general_route(kind):
     assert_allclose(g_a, g_b, rtol=1e-10)
     for a, b in zip(lean.tic(), general.tic(), strict=True):
         assert_allclose(a, b, rtol=1e-10)
+
+
+def _evidence(curv, unpenalized):
+    disp = "profile" if curv.dispersion_is_param else "fixed"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ts.evidence(curv, unpenalized=unpenalized, dispersion=disp)
+
+
+EVIDENCE_CASES = [
+    ("logistic", 0.5, "integrate"),
+    ("logistic", 0.5, "profile"),
+    ("multinomial", 0.5, "integrate"),
+    ("poisson", 0.02, "integrate"),
+    ("poisson", 0.02, "profile"),
+    ("gamma", 0.02, "integrate"),  # the dispersion profiled out
+]
+
+
+@pytest.mark.parametrize("kind,v,unpenalized", EVIDENCE_CASES)
+def test_evidence_slope_equals_finite_differences(kind, v, unpenalized):
+    make, e, _ = CASES[kind]
+    X, y = _data(kind)[:2]
+    curv = _curvature(make, v, X, y)
+    ev = _evidence(curv, unpenalized)
+    got = PenaltyDerivatives(curv, (curv.penalty > 0)[None], e).evidence(ev)[0]
+    plus = _evidence(_curvature(make, v * np.exp(H), X, y), unpenalized)
+    minus = _evidence(_curvature(make, v * np.exp(-H), X, y), unpenalized)
+    fd = -2 * (plus.log_evidence - minus.log_evidence) / (2 * H)
+    value = -2 * ev.log_evidence
+    assert_allclose(got, fd, rtol=RTOL, atol=RTOL * abs(value))
+
+
+def test_ridge_evidence_slope_with_the_dispersion_profiled():
+    # Gaussian: the REML dispersion (dispersion="profile") is re-estimated at every
+    # penalty; its optimum is 1-D bounded Brent to 1e-10 in log φ
+    X, y, w = _data("ridge")
+    for unpenalized in ("integrate", "profile"):
+        curv = _curvature(lambda v: Ridge(alpha=v), 3.0, X, y, w=w)
+        ev = _evidence(curv, unpenalized)
+        got = PenaltyDerivatives(curv, (curv.penalty > 0)[None], 1.0).evidence(ev)[0]
+        plus = _evidence(_curvature(lambda v: Ridge(alpha=v), 3.0 * np.exp(H), X, y,
+                                    w=w), unpenalized)  # fmt: skip
+        minus = _evidence(_curvature(lambda v: Ridge(alpha=v), 3.0 * np.exp(-H), X,
+                                     y, w=w), unpenalized)  # fmt: skip
+        fd = -2 * (plus.log_evidence - minus.log_evidence) / (2 * H)
+        assert_allclose(got, fd, rtol=RTOL, atol=RTOL * abs(ev.log_evidence))

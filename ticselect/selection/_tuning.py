@@ -41,7 +41,8 @@ from ._tuning_optim import (
 
 __all__ = ["CriterionSearch"]
 
-CRITERIA = ("alo", "tic")
+CRITERIA = ("alo", "tic", "evidence")
+UNPENALIZED = ("integrate", "profile")
 RULES = ("best", "one_se")
 #: Default box, in loss units: the penalty between these multiples of the mean
 #: diagonal of the data Hessian over the penalised coefficients (from the first fit).
@@ -74,11 +75,15 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     param : str
         The L2 penalty parameter: ``"C"`` or ``"alpha"`` (also as the Pipeline key,
         ``"logisticregression__C"``).
-    criterion : {"alo", "tic"}, default="alo"
+    criterion : {"alo", "tic", "evidence"}, default="alo"
         ``"alo"``: the approximate leave-one-out deviance of
         :func:`ticselect.approximate_loo` at its defaults (exact leave-one-out for
         Gaussian/identity fits, refined high-leverage rows).  ``"tic"``: TIC,
-        ``2L + 2 tr(H_λ⁻¹C)``.  Both on the deviance scale, minimised.
+        ``2L + 2 tr(H_λ⁻¹C)``.  ``"evidence"``: ``-2 log p(y)``, the Laplace
+        evidence of :func:`ticselect.evidence` with the penalty as the prior
+        (mgcv's REML score; ``unpenalized="profile"``: its ML score), a dispersion
+        maximised over (``dispersion="profile"`` of :func:`ticselect.evidence`).
+        All on the deviance scale, minimised.
     bounds : tuple of float or None, default=None
         ``(low, high)`` for ``param``, in its own units, ``0 < low < high``.
         ``None``: the penalty in loss units between ``1e-6`` and ``1e4`` times the
@@ -89,7 +94,8 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         ``"best"``: the minimiser.  ``"one_se"``: the most regularised value whose
         criterion is within one standard error (of the criterion at the minimiser,
         from its pointwise terms) of the minimum; with groups, along the ray that
-        scales every group's penalty by the same factor.
+        scales every group's penalty by the same factor.  Not with the evidence,
+        which has no pointwise terms.
     groups : array-like or None, default=None
         One penalty per group of the columns the final estimator sees (after the
         Pipeline's other steps): an array of shape (n_columns,) of group labels, or
@@ -101,6 +107,10 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         jointly (L-BFGS-B with the analytic gradient).  GLMs only.
     dispersion : None or float, default=None
         Passed to :func:`ticselect.curvature` (``None`` estimates it).
+    unpenalized : {"integrate", "profile"}, default="integrate"
+        With ``criterion="evidence"``: integrate the unpenalised coefficients under
+        a flat prior (REML) or maximise over them (ML); see
+        :func:`ticselect.evidence`.
     warm_start : bool, default=True
         Start each refit from the previous one (moved by a Newton step where the
         estimator allows it); ``False`` fits every evaluation from scratch.
@@ -187,6 +197,7 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         rule="best",
         groups=None,
         dispersion=None,
+        unpenalized="integrate",
         warm_start=True,
         xtol=0.01,
         max_evals=30,
@@ -198,6 +209,7 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         self.rule = rule
         self.groups = groups
         self.dispersion = dispersion
+        self.unpenalized = unpenalized
         self.warm_start = warm_start
         self.xtol = xtol
         self.max_evals = max_evals
@@ -243,7 +255,7 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         G = 1 if labels is None else len(labels)
         ev = Evaluator(
             final, spec, Xt, y, sample_weight, self.criterion, column_groups, start,
-            self.dispersion, self.max_evals, bool(self.warm_start),
+            self.dispersion, self.max_evals, bool(self.warm_start), self.unpenalized,
         )  # fmt: skip
         lo, hi, t0 = self._box(ev, spec, start, G)
         best, stopped = self._optimise(ev, spec, t0, lo, hi, G)
@@ -263,6 +275,16 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
             )
         if self.rule not in RULES:
             raise ValueError(f"rule must be one of {list(RULES)}, got {self.rule!r}.")
+        if self.unpenalized not in UNPENALIZED:
+            raise ValueError(
+                f"unpenalized must be one of {list(UNPENALIZED)}, got "
+                f"{self.unpenalized!r}."
+            )
+        if self.rule == "one_se" and self.criterion == "evidence":
+            raise ValueError(
+                "rule='one_se' needs the criterion's pointwise standard error, which "
+                "the evidence does not have; use rule='best' or criterion='alo'."
+            )
         if self.bounds is not None:
             try:
                 lo, hi = (float(b) for b in self.bounds)

@@ -35,6 +35,7 @@ from sklearn.linear_model import (
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 
+from .._evidence import evidence
 from ..criteria import criteria
 from ..curvature import curvature
 from ..stattests import pointwise
@@ -155,7 +156,7 @@ class Evaluator:
     X, y, sample_weight
         Training data seen by the final estimator (after the preprocessing).
     criterion : {"alo", "tic", "evidence"}
-        What to minimise (deviance scale).
+        What to minimise (deviance scale; ``-2 log p(y)`` for the evidence).
     column_groups : ndarray of int of shape (n_columns,) or None
         Group of each column (``groups=``); ``None`` for one penalty.
     base : float
@@ -168,7 +169,7 @@ class Evaluator:
 
     def __init__(
         self, final, spec, X, y, sample_weight, criterion, column_groups, base,
-        dispersion, max_evals, warm_start,
+        dispersion, max_evals, warm_start, unpenalized="integrate",
     ):  # fmt: skip
         self.final, self.spec = final, spec
         self.X, self.y, self.sample_weight = X, y, sample_weight
@@ -178,6 +179,7 @@ class Evaluator:
         self.dispersion = dispersion
         self.max_evals = int(max_evals)
         self.warm_start = warm_start
+        self.unpenalized = unpenalized
         self.newton = NewtonStart(final, spec.name, enabled=warm_start)
         self.n_fits = 0
         self.points = []
@@ -316,6 +318,18 @@ class Evaluator:
                 _, se, grad = pd.tic()
                 return crit.tic, se, grad, mackay
             return crit.tic, _tic_se(curv), None, mackay
+        if self.criterion == "evidence":
+            ev = evidence(
+                curv, unpenalized=self.unpenalized,
+                dispersion="profile" if curv.dispersion_is_param else "fixed",
+            )  # fmt: skip
+            grad = None
+            if pd is not None:
+                try:
+                    grad = pd.evidence(ev)
+                except (GradientUnavailable, linalg.LinAlgError):
+                    grad = None
+            return -2.0 * ev.log_evidence, np.nan, grad, mackay
         raise ValueError(f"unknown criterion {self.criterion!r}")  # pragma: no cover
 
 
