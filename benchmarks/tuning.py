@@ -13,8 +13,8 @@ informative, complementary log-log truth: misspecified), each estimator behind a
   ``neg_mean_squared_error`` for ridge), refit on all rows;
 - ``ts.criterion_path(pipe, param, grid, X, y)`` over the same 20 values (warm,
   Newton-started, ALO at each point, its defaults);
-- ``ts.CriterionSearch(pipe, param)`` (ALO, its defaults) and with
-  ``criterion="tic"``;
+- ``ts.CriterionSearch(pipe, param)`` (ALO, its defaults; also over the grid's
+  range) and with ``criterion="evidence"`` and ``criterion="tic"``;
 - ``RidgeCV(alphas=grid)`` for ridge (exact leave-one-out for every alpha from one
   decomposition, scored by squared error).
 
@@ -22,8 +22,9 @@ Quality (``--splits`` random splits, default 30, at the small training sizes of 
 ALO study of ``benchmarks/selection.py``: 100, 50, 100 and 150 rows; 2 000 for the
 synthetic problem, tested on 20 000 fresh rows): the test NLL per sample of each
 method's choice minus the best of the 20 grid values, for 5-fold CV (the grid, the
-held-out NLL of ``_alo_study.test_nll``), the ALO and TIC searches over the grid's
-range (the search space CV is given), the ALO search with its default bounds, and
+held-out NLL of ``_alo_study.test_nll``), the ALO, evidence and TIC searches over
+the grid's range (the search space CV is given), the ALO search with its default
+bounds, and
 the ``criterion_path`` ALO pick; mean regret ± SE and the paired difference to CV ±
 its SE, in milli-nats.
 
@@ -119,7 +120,8 @@ def speed(name, P, repeat, out=print):
         times["criterion_path, 20 values"] = t
         notes["criterion_path, 20 values"] = f"ALO's pick {path.best_value('alo'):.4g}"
         box = (float(grid[0]), float(grid[-1]))
-        for crit, bounds in (("alo", None), ("alo", box), ("tic", None)):
+        for crit, bounds in (("alo", None), ("alo", box), ("evidence", None),
+                             ("tic", None)):  # fmt: skip
             label = f"CriterionSearch({crit}{', grid range' if bounds else ''})"
             s = ts.CriterionSearch(pipe, key, criterion=crit, bounds=bounds)
             times[label], s = best_of(lambda s=s: s.fit(X, y), repeat)
@@ -174,7 +176,7 @@ def one_split(P, seed, out_rows):
     path = ts.criterion_path(pipe, key, grid, Xtr, ytr)
     out["path_alo"] = test[path.best_index("alo")] - best
     box = (float(grid[0]), float(grid[-1]))  # the search space of CV's grid
-    for crit in ("alo", "tic"):
+    for crit in ("alo", "evidence", "tic"):
         s = ts.CriterionSearch(pipe, key, criterion=crit, bounds=box).fit(Xtr, ytr)
         out[crit] = loss(s.best_estimator_, Xtr, ytr, Xte, yte) - best
         out_rows.setdefault(f"{crit}_fits", []).append(s.n_fits_)
@@ -197,6 +199,7 @@ def quality(name, P, n_splits, out=print):
     out("|---|---|---|---|")
     label = {"cv": "5-fold CV (grid)", "path_alo": "criterion_path ALO pick (grid)",
              "alo": "CriterionSearch(alo), the grid's range",
+             "evidence": "CriterionSearch(evidence), the grid's range",
              "tic": "CriterionSearch(tic), the grid's range",
              "alo_default": "CriterionSearch(alo), default bounds"}  # fmt: skip
     for m, r in R.items():
@@ -211,7 +214,7 @@ def quality(name, P, n_splits, out=print):
         + ", ".join(
             f"{c.upper()} mean {np.mean(rows[f'{c}_fits']):.1f} "
             f"(max {np.max(rows[f'{c}_fits'])})"
-            for c in ("alo", "tic")
+            for c in ("alo", "evidence", "tic")
         )
     )
 
@@ -238,13 +241,17 @@ def groups_quality(n_splits, out=print):
     """Grouped search vs one penalty (searched, and the best of a grid on test)."""
     grid = np.logspace(-3, 2, 20)
     est = LogisticRegression(tol=TOL, max_iter=20_000)
-    R = {"grouped": [], "single": [], "oracle": []}
+    R = {"grouped": [], "grouped_evidence": [], "single": [], "oracle": []}
     fits = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for seed in range(n_splits):
             X, y, Xt, yt, groups = group_problem(seed)
             grouped = ts.CriterionSearch(est, "C", groups=groups).fit(X, y)
+            by_evidence = ts.CriterionSearch(
+                est, "C", groups=groups, criterion="evidence"
+            ).fit(X, y)
+            R["grouped_evidence"].append(test_nll("class", by_evidence, X, y, Xt, yt))
             single = ts.CriterionSearch(est, "C").fit(X, y)
             R["grouped"].append(test_nll("class", grouped, X, y, Xt, yt))
             R["single"].append(test_nll("class", single, X, y, Xt, yt))
@@ -258,21 +265,26 @@ def groups_quality(n_splits, out=print):
         f"\n### three groups (8 strong, 8 weak, 8 null columns), logistic, n_train = "
         f"200, {n_splits} splits: test NLL per sample (milli-nats)"
     )
-    out("| method | mean test NLL ± SE | grouped minus it ± paired SE | in SEs |")
-    out("|---|---|---|---|")
     labels = {
         "grouped": "CriterionSearch(groups=), ALO",
+        "grouped_evidence": "CriterionSearch(groups=), evidence",
         "single": "CriterionSearch, one penalty, ALO",
         "oracle": "best single C of a 20-grid, chosen on test",
     }
+    out("| method | mean test NLL ± SE |")
+    out("|---|---|")
     for m, label in labels.items():
         r = R[m]
         se = r.std(ddof=1) / np.sqrt(len(r))
-        d = R["grouped"] - r
-        dse = d.std(ddof=1) / np.sqrt(len(d))
-        diff = "—" if m == "grouped" else f"{1e3 * d.mean():+.1f} ± {1e3 * dse:.1f}"
-        z = "—" if m == "grouped" else f"{d.mean() / dse:+.1f}"
-        out(f"| {label} | {1e3 * r.mean():.1f} ± {1e3 * se:.1f} | {diff} | {z} |")
+        out(f"| {label} | {1e3 * r.mean():.1f} ± {1e3 * se:.1f} |")
+    out("\n| grouped search | minus | paired difference ± SE | in SEs |")
+    out("|---|---|---|---|")
+    for g in ("grouped", "grouped_evidence"):
+        for m in ("single", "oracle"):
+            d = R[g] - R[m]
+            dse = d.std(ddof=1) / np.sqrt(len(d))
+            diff = f"{1e3 * d.mean():+.1f} ± {1e3 * dse:.1f}"
+            out(f"| {labels[g]} | {labels[m]} | {diff} | {d.mean() / dse:+.1f} |")
     out(f"grouped search: {np.mean(fits):.1f} fits on average (max {max(fits)})")
 
 
