@@ -1,9 +1,10 @@
-"""Layer 3 — :class:`CriterionSearch`: L2 penalties chosen by ALO or TIC, no grid.
+"""Layer 3 — :class:`CriterionSearch`: L2 penalties chosen by ALO, TIC or evidence.
 
 A grid of refits (:func:`ticselect.criterion_path`, ``GridSearchCV``) scores
 penalties it was told to try; a search that follows the criterion's derivative
 needs a handful.  :class:`CriterionSearch` minimises the approximate leave-one-out
-deviance (:func:`ticselect.approximate_loo`) or TIC over the penalty on a log scale,
+deviance (:func:`ticselect.approximate_loo`), TIC or minus twice the Laplace evidence
+(:func:`ticselect.evidence`) over the penalty on a log scale,
 each evaluation a warm-started refit plus one curvature; the slopes come from
 implicit differentiation of the fit (:mod:`ticselect.selection._tuning_grad`), the
 optimisers are in :mod:`ticselect.selection._tuning_optim`, one evaluation in
@@ -50,7 +51,7 @@ DEFAULT_SPAN = (1e-6, 1e4)
 
 
 class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
-    """Tune an L2 penalty by minimising ALO or TIC: a handful of refits, no grid.
+    """Tune L2 penalties by minimising ALO, TIC or -2·evidence: a few refits, no grid.
 
     ``fit`` searches the penalty parameter ``param`` of ``estimator`` (``C`` of a
     ``LogisticRegression``, ``alpha`` of ``Ridge``, the scikit-learn GLMs and the
