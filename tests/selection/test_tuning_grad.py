@@ -111,9 +111,10 @@ def test_ridge_exact_loo_slope_equals_finite_differences(dispersion):
         curv = _curvature(make, v, X, y, w=w, dispersion=dispersion)
         assert applies(curv, curv.rows)
         mask = (curv.penalty > 0)[None]
-        value, grad = gaussian_loo_gradient(curv, mask, 1.0)
+        value, se, grad = gaussian_loo_gradient(curv, mask, 1.0)
         loo, tic = _values(curv)
         assert_allclose(value, loo, rtol=1e-12)
+        assert_allclose(se, ts.approximate_loo(curv).loo_se, rtol=1e-10)
         fd_alo, fd_tic = _central(make, v, X, y, w=w, dispersion=dispersion)
         assert_allclose(grad[0], fd_alo, rtol=RTOL, atol=RTOL * abs(loo))
         g_tic = PenaltyDerivatives(curv, mask, 1.0).tic()[2][0]

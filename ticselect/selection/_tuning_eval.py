@@ -298,18 +298,20 @@ class Evaluator:
         mackay = None if pd is None else pd.mackay_ratio()
         if self.criterion == "alo":
             gaussian_form = gaussian.applies(curv, curv.rows)
+            if pd is not None and gaussian_form:  # exact LOO in closed form
+                try:
+                    return (*gaussian_loo_gradient(curv, self.masks, e), mackay)
+                except linalg.LinAlgError:
+                    pass
             fused = None if pd is None or gaussian_form else pd.alo_fused()
             if fused is not None:  # one-step rows only: no approximate_loo needed
                 loo, grad = fused
                 return loo.loo, loo.loo_se, grad, mackay
             loo = approximate_loo(curv)
             grad = None
-            if pd is not None:
+            if pd is not None and not gaussian_form:
                 try:
-                    if gaussian_form:
-                        grad = gaussian_loo_gradient(curv, self.masks, e)[1]
-                    else:
-                        grad = pd.alo(loo)
+                    grad = pd.alo(loo)
                 except (GradientUnavailable, linalg.LinAlgError):
                     grad = None
             return loo.loo, loo.loo_se, grad, mackay

@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ._loo_gaussian import _design
+from ._loo_gaussian import _SINGULAR, _design
+from ._tuning_grad import _total_se as total_se
 
 __all__ = ["gaussian_loo_gradient"]
 
@@ -48,6 +49,8 @@ def gaussian_loo_gradient(curv, masks, exponent):
     -------
     value : float
         ``2 Σᵢ wᵢ ℓᵢ(β₋ᵢ, φ₋ᵢ)``, equal to ``approximate_loo(curv).loo``.
+    se : float
+        Its standard error over rows, equal to ``approximate_loo(curv).loo_se``.
     grad : ndarray of shape (G,)
         Its derivatives in ``t_g = log v_g``.
 
@@ -93,48 +96,56 @@ def gaussian_loo_gradient(curv, masks, exponent):
         r[sl] = y[sl] - design(sl) @ beta
     rss = float(w @ (r * r))
     d_rss = 2.0 * (c * beta) @ q  # (G,)
-    value = 0.0
+    ctx = (solve, L, w, r, c, Dg, beta, q, rho, rss, d_rss, n_s, phi, phi_param)
+    pointwise = np.empty(n)
     grad = np.zeros(G)
-    for sl in blocks:
-        Z = design(sl)
-        V = solve(Z.T)  # (k, b): vᵢ = A⁻¹x̃ᵢ
-        wb, rb = w[sl], r[sl]
-        h = np.einsum("kb,kb->b", Z.T, V)
-        a = wb * h
-        one_minus = 1.0 - a
-        r_out = rb / one_minus
-        dr = (Z @ q).T  # (G, b)
-        vDv = Dg @ (V * V)  # (G, b)
-        da = -wb[None] * vDv
-        dr_out = dr / one_minus + rb * da / one_minus**2
-        if not phi_param:
-            value += float(np.sum(wb * (0.5 * np.log(2 * np.pi * phi)
-                                        + r_out**2 / (2 * phi))))  # fmt: skip
-            grad += (wb * r_out / phi) @ dr_out.T
-            continue
-        s = wb * r_out
-        e = (c * beta) @ V
-        f = h - c @ (V * V)
-        rss_all = rss + 2.0 * s * e + s * s * f
-        phi_out = (rss_all - wb * r_out**2) / (n_s - wb)
-        value += float(np.sum(wb * (0.5 * np.log(2 * np.pi * phi_out)
-                                    + r_out**2 / (2 * phi_out))))  # fmt: skip
-        Y_c = linalg.solve_triangular(L, c[:, None] * V, lower=True, check_finite=False)
-        ds = wb * dr_out
-        for g in range(G):
-            Y_d = linalg.solve_triangular(
-                L, Dg[g][:, None] * V, lower=True, check_finite=False
-            )
-            de = (Dg[g] * beta) @ V - (Dg[g] * rho) @ V - (c * q[:, g]) @ V
-            df = 2.0 * np.einsum("kb,kb->b", Y_d, Y_c) - 2.0 * vDv[g]
-            d_all = (
-                d_rss[g] + 2 * ds[g] * e + 2 * s * de + 2 * s * ds[g] * f + s * s * df
-            )
-            d_phi = (d_all - 2.0 * wb * r_out * dr_out[g]) / (n_s - wb)
-            d_pt = (
-                0.5 * d_phi / phi_out
-                + r_out * dr_out[g] / phi_out
-                - r_out**2 * d_phi / (2.0 * phi_out**2)
-            )
-            grad[g] += float(np.sum(wb * d_pt))
-    return 2.0 * value, 2.0 * grad
+    with np.errstate(all="ignore"):  # a singular left-out fit is inf, as there
+        for sl in blocks:
+            _rows_block(sl, design(sl), ctx, pointwise, grad)
+    value = 2.0 * float(np.sum((w * pointwise)[w > 0]))
+    return value, total_se(pointwise, w), 2.0 * grad
+
+
+def _rows_block(sl, Z, ctx, pointwise, grad):
+    """One block of rows: their left-out NLL and their part of the slopes."""
+    (solve, L, w, r, c, Dg, beta, q, rho, rss, d_rss, n_s, phi, phi_param) = ctx
+    G = Dg.shape[0]
+    V = solve(Z.T)  # (k, b): vᵢ = A⁻¹x̃ᵢ
+    wb, rb = w[sl], r[sl]
+    h = np.einsum("kb,kb->b", Z.T, V)
+    a = wb * h
+    one_minus = 1.0 - a
+    r_out = rb / one_minus
+    dr = (Z @ q).T  # (G, b)
+    vDv = Dg @ (V * V)  # (G, b)
+    da = -wb[None] * vDv
+    dr_out = dr / one_minus + rb * da / one_minus**2
+    ok = one_minus > _SINGULAR  # else the left-out fit does not exist: inf
+    if not phi_param:
+        pt = 0.5 * np.log(2 * np.pi * phi) + r_out**2 / (2 * phi)
+        pointwise[sl] = np.where(ok, pt, np.inf)
+        grad += (wb * r_out / phi) @ dr_out.T
+        return
+    s = wb * r_out
+    e = (c * beta) @ V
+    f = h - c @ (V * V)
+    rss_all = rss + 2.0 * s * e + s * s * f
+    phi_out = (rss_all - wb * r_out**2) / (n_s - wb)
+    pt = 0.5 * np.log(2 * np.pi * phi_out) + r_out**2 / (2 * phi_out)
+    pointwise[sl] = np.where(ok & (phi_out > 0), pt, np.inf)
+    Y_c = linalg.solve_triangular(L, c[:, None] * V, lower=True, check_finite=False)
+    ds = wb * dr_out
+    for g in range(G):
+        Y_d = linalg.solve_triangular(
+            L, Dg[g][:, None] * V, lower=True, check_finite=False
+        )
+        de = (Dg[g] * beta) @ V - (Dg[g] * rho) @ V - (c * q[:, g]) @ V
+        df = 2.0 * np.einsum("kb,kb->b", Y_d, Y_c) - 2.0 * vDv[g]
+        d_all = d_rss[g] + 2 * ds[g] * e + 2 * s * de + 2 * s * ds[g] * f + s * s * df
+        d_phi = (d_all - 2.0 * wb * r_out * dr_out[g]) / (n_s - wb)
+        d_pt = (
+            0.5 * d_phi / phi_out
+            + r_out * dr_out[g] / phi_out
+            - r_out**2 * d_phi / (2.0 * phi_out**2)
+        )
+        grad[g] += float(np.sum(wb * d_pt))
