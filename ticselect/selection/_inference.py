@@ -221,7 +221,7 @@ class InferenceResult:
         if active is not None:
             notes.append(
                 f"L1 fit: rows for the active set only ({active.n_active} of "
-                f"{len(active.names)} coefficients non-zero; "
+                f"{len(active.names)} coefficients, intercept included, non-zero; "
                 f"{', '.join(active.inactive_names[:6]) or 'none'}"
                 f"{', ...' if len(active.inactive_names) > 6 else ''} fixed at 0); "
                 "the errors are conditional on the selected set and ignore the "
