@@ -75,7 +75,7 @@ class ActiveSet:
     >>> y = 2 * X[:, 0] + rng.normal(size=100)
     >>> curv = ts.curvature(Lasso(alpha=0.3).fit(X, y), X, y)
     >>> curv.active_set.active_names, curv.param_names
-    (['x0'], ['x0', 'intercept', 'dispersion'])
+    (['x0', 'intercept'], ['x0', 'intercept', 'dispersion'])
     >>> bool(curv.active_set.violation == 0)    # |∂L/∂βⱼ| ≤ l1ⱼ: a solution
     True
     """

@@ -276,8 +276,10 @@ def sklearn_l1_spec(est, X, y, sample_weight, feature_names):
     >>> y = X @ [1.0, 0.5, 0.0, 0.0, 0.0] + rng.normal(size=200)
     >>> model = ElasticNet(alpha=0.1, l1_ratio=0.5, tol=1e-12).fit(X, y)
     >>> curv = ts.curvature(model, X, y)
-    >>> curv.model_name, curv.active_set.n_active, curv.n_params  # + intercept, σ²
-    ('ElasticNet(alpha=0.1, l1_ratio=0.5)', 3, 5)
+    >>> curv.model_name, curv.active_set.active_names
+    ('ElasticNet(alpha=0.1, l1_ratio=0.5)', ['x0', 'x1', 'x4', 'intercept'])
+    >>> curv.n_params                                   # + the dispersion σ²
+    5
     """
     if isinstance(est, LogisticRegression):
         return _logistic_l1(est, X, y, sample_weight, feature_names)
