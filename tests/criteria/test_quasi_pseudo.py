@@ -147,15 +147,17 @@ def test_bad_c_hat_raises(spector):
 def test_networks_and_l1_fits(spector):
     X, y = spector
     Xa = X.to_numpy()[:, 1:]
-    net = MLPClassifier((3,), solver="lbfgs", alpha=1.0, max_iter=2000,
-                        random_state=0, tol=1e-10).fit(Xa, y)  # fmt: skip
+    net = MLPClassifier(
+        (3,), solver="lbfgs", alpha=1.0, max_iter=2000, random_state=0, tol=1e-10
+    ).fit(Xa, y)
     crit = ts.criteria(ts.curvature(net, Xa, y))
     assert crit.mcfadden_r2 is None and crit.qaic is None
     assert any(
         line.split() == ["mcfadden_r2", "-"] for line in crit.summary().splitlines()
     )
-    l1 = LogisticRegression(C=0.5, l1_ratio=1.0, solver="liblinear",
-                            tol=1e-12).fit(Xa, y)  # fmt: skip
+    l1 = LogisticRegression(C=0.5, l1_ratio=1.0, solver="liblinear", tol=1e-12).fit(
+        Xa, y
+    )
     l2 = LogisticRegression(C=0.5, tol=1e-12).fit(Xa, y)
     c1 = ts.criteria(ts.curvature(l1, Xa, y))
     c2 = ts.criteria(ts.curvature(l2, Xa, y))

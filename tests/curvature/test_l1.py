@@ -84,9 +84,7 @@ def test_gaussian_l1_is_stationary_on_its_active_set(diabetes, make):
     # the L1 strength is alpha·l1_ratio·n/σ̂² on every coefficient
     ratio = getattr(model, "l1_ratio", 1.0)
     l1 = model.alpha * ratio * len(y) / curv.dispersion
-    np.testing.assert_allclose(
-        np.abs(curv.penalty_linear[: nz.size]), l1, rtol=1e-12
-    )
+    np.testing.assert_allclose(np.abs(curv.penalty_linear[: nz.size]), l1, rtol=1e-12)
     np.testing.assert_allclose(
         curv.penalty[: nz.size], model.alpha * (1 - ratio) * len(y) / curv.dispersion
     )
@@ -106,12 +104,18 @@ def test_l1_hessian_is_the_smooth_models_on_the_active_set(diabetes):
 def test_logistic_both_spellings_agree(cancer, ratio):
     """``penalty="l1"|"elasticnet"`` (deprecated in 1.8) and ``l1_ratio`` alone."""
     X, y = cancer
-    new = LogisticRegression(C=0.5, l1_ratio=ratio, solver="saga", tol=1e-12,
-                             max_iter=100000).fit(X, y)  # fmt: skip
+    new = LogisticRegression(
+        C=0.5, l1_ratio=ratio, solver="saga", tol=1e-12, max_iter=100000
+    ).fit(X, y)
     penalty = "l1" if ratio == 1.0 else "elasticnet"
-    old = LogisticRegression(penalty=penalty, C=0.5,
-                             l1_ratio=None if ratio == 1.0 else ratio,
-                             solver="saga", tol=1e-12, max_iter=100000).fit(X, y)  # fmt: skip
+    old = LogisticRegression(
+        penalty=penalty,
+        C=0.5,
+        l1_ratio=None if ratio == 1.0 else ratio,
+        solver="saga",
+        tol=1e-12,
+        max_iter=100000,
+    ).fit(X, y)
     c_new, c_old = ts.curvature(new, X, y), ts.curvature(old, X, y)
     assert c_new.param_names == c_old.param_names
     assert len(c_new.param_names) < X.shape[1] + 1
@@ -126,16 +130,20 @@ def test_logistic_both_spellings_agree(cancer, ratio):
 def test_liblinear_l1_penalises_the_intercept(cancer):
     """liblinear's intercept is a coefficient on a column of ``intercept_scaling``."""
     X, y = cancer
-    model = LogisticRegression(penalty="l1", solver="liblinear", C=0.3, tol=1e-10,
-                               intercept_scaling=2.0, max_iter=10000)  # fmt: skip
+    model = LogisticRegression(
+        penalty="l1",
+        solver="liblinear",
+        C=0.3,
+        tol=1e-10,
+        intercept_scaling=2.0,
+        max_iter=10000,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         model.fit(X, y)
     curv = ts.curvature(model, X, y)
     assert curv.stationarity < 1e-5
-    np.testing.assert_allclose(
-        abs(curv.penalty_linear[-1]), 1 / 0.3 / 2.0, rtol=1e-12
-    )
+    np.testing.assert_allclose(abs(curv.penalty_linear[-1]), 1 / 0.3 / 2.0, rtol=1e-12)
 
 
 def test_sgd_l1_conversion_at_a_solution(cancer):
@@ -147,12 +155,18 @@ def test_sgd_l1_conversion_at_a_solution(cancer):
     """
     X, y = cancer
     n, alpha, ratio = len(y), 0.002, 0.6
-    ref = LogisticRegression(C=1 / (alpha * n), l1_ratio=ratio, solver="saga",
-                             tol=1e-13, max_iter=1000000).fit(X, y)  # fmt: skip
+    ref = LogisticRegression(
+        C=1 / (alpha * n), l1_ratio=ratio, solver="saga", tol=1e-13, max_iter=1000000
+    ).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sgd = SGDClassifier(loss="log_loss", penalty="elasticnet", alpha=alpha,
-                            l1_ratio=ratio, max_iter=3).fit(X, y)  # fmt: skip
+        sgd = SGDClassifier(
+            loss="log_loss",
+            penalty="elasticnet",
+            alpha=alpha,
+            l1_ratio=ratio,
+            max_iter=3,
+        ).fit(X, y)
     sgd.coef_, sgd.intercept_ = ref.coef_.copy(), ref.intercept_.copy()
     c_sgd, c_ref = ts.curvature(sgd, X, y), ts.curvature(ref, X, y)
     assert c_sgd.stationarity < 1e-6
@@ -171,7 +185,9 @@ def test_sgd_regressor_l1_conversion_at_a_solution(diabetes):
     sgd.coef_, sgd.intercept_ = ref.coef_.copy(), np.atleast_1d(ref.intercept_)
     c = ts.curvature(sgd, X, y)
     assert c.stationarity < 1e-8
-    np.testing.assert_allclose(ts.criteria(c).aic, ts.criteria(ts.curvature(ref, X, y)).aic)
+    np.testing.assert_allclose(
+        ts.criteria(c).aic, ts.criteria(ts.curvature(ref, X, y)).aic
+    )
     assert n == X.shape[0]
 
 
@@ -191,9 +207,15 @@ def test_cv_estimators_are_read_at_their_choice(diabetes, cancer):
     Xc, yc = cancer
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lcv = LogisticRegressionCV(Cs=[0.1, 1.0], l1_ratios=[0.5, 1.0], cv=3,
-                                   solver="saga", tol=1e-10, max_iter=100000,
-                                   use_legacy_attributes=False).fit(Xc, yc)  # fmt: skip
+        lcv = LogisticRegressionCV(
+            Cs=[0.1, 1.0],
+            l1_ratios=[0.5, 1.0],
+            cv=3,
+            solver="saga",
+            tol=1e-10,
+            max_iter=100000,
+            use_legacy_attributes=False,
+        ).fit(Xc, yc)
     curv = ts.curvature(lcv, Xc, yc)
     assert "l1_ratio_" in curv.model_name and curv.active_set is not None
     assert curv.stationarity < 1e-4
@@ -231,9 +253,10 @@ def test_lasso_criteria_equal_lassolarsic(diabetes, criterion, fit_intercept):
     for alpha, value in zip(ic.alphas_[knots], ic.criterion_[knots], strict=True):
         for model in (
             LassoLars(alpha=alpha, fit_intercept=fit_intercept),
-            Lasso(alpha=alpha, fit_intercept=fit_intercept, tol=1e-15,
-                  max_iter=1000000),
-        ):  # fmt: skip
+            Lasso(
+                alpha=alpha, fit_intercept=fit_intercept, tol=1e-15, max_iter=1000000
+            ),
+        ):
             crit = ts.criteria(ts.curvature(model.fit(X, y), X, y, dispersion=s2))
             ours = crit.aic if criterion == "aic" else crit.bic
             np.testing.assert_allclose(ours - offset, value, rtol=1e-8)
@@ -243,7 +266,9 @@ def test_lassolarsic_itself_is_read_at_alpha_(diabetes):
     X, y = diabetes
     ic = LassoLarsIC(criterion="bic").fit(X, y)
     crit = ts.criteria(ts.curvature(ic, X, y, dispersion=ic.noise_variance_))
-    np.testing.assert_allclose(crit.bic - np.log(len(y)), ic.criterion_.min(), rtol=1e-8)
+    np.testing.assert_allclose(
+        crit.bic - np.log(len(y)), ic.criterion_.min(), rtol=1e-8
+    )
 
 
 # ---------------------------------------------------------------- edge cases
@@ -266,8 +291,9 @@ def test_all_zero_lasso_gets_intercept_only_criteria(diabetes):
 
 def test_all_zero_without_intercept_has_no_coefficients(cancer):
     X, y = cancer
-    model = LogisticRegression(C=1e-6, l1_ratio=1.0, solver="saga",
-                               fit_intercept=False).fit(X, y)  # fmt: skip
+    model = LogisticRegression(
+        C=1e-6, l1_ratio=1.0, solver="saga", fit_intercept=False
+    ).fit(X, y)
     assert np.all(model.coef_ == 0)
     curv = ts.curvature(model, X, y)
     crit = ts.criteria(curv)
@@ -329,8 +355,9 @@ def test_weights_equal_duplicated_rows(diabetes):
 def test_multinomial_l1_drops_single_entries():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
-    model = LogisticRegression(C=0.2, l1_ratio=1.0, solver="saga", tol=1e-12,
-                               max_iter=1000000).fit(X, y)  # fmt: skip
+    model = LogisticRegression(
+        C=0.2, l1_ratio=1.0, solver="saga", tol=1e-12, max_iter=1000000
+    ).fit(X, y)
     curv = ts.curvature(model, X, y)
     n_nonzero = int(np.sum(model.coef_ != 0)) + 3
     assert curv.n_params == n_nonzero < 15
@@ -376,11 +403,13 @@ def test_statsmodels_glm_elastic_net_needs_and_uses_its_alpha():
 def test_statsmodels_ols_elastic_net_matches_sklearn(diabetes):
     X, y = diabetes
     alpha, ratio = 0.5, 0.7
-    res = sm.OLS(y - y.mean(), X).fit_regularized(alpha=alpha, L1_wt=ratio,
-                                                  cnvrg_tol=1e-14, maxiter=1000)  # fmt: skip
+    res = sm.OLS(y - y.mean(), X).fit_regularized(
+        alpha=alpha, L1_wt=ratio, cnvrg_tol=1e-14, maxiter=1000
+    )
     ours = ts.curvature(res, regularization={"alpha": alpha, "L1_wt": ratio})
-    ref = ElasticNet(alpha=alpha, l1_ratio=ratio, fit_intercept=False, tol=1e-14,
-                     max_iter=100000).fit(X, y - y.mean())  # fmt: skip
+    ref = ElasticNet(
+        alpha=alpha, l1_ratio=ratio, fit_intercept=False, tol=1e-14, max_iter=100000
+    ).fit(X, y - y.mean())
     theirs = ts.curvature(ref, X, y - y.mean())
     # statsmodels names ndarray columns x1, x2, ...; scikit-learn x0, x1, ...
     assert ours.param_names[:-1] == [f"x{j + 1}" for j in np.flatnonzero(ref.coef_)]

@@ -67,15 +67,21 @@ def test_sklearn_elastic_net_logistic_matches_glmnet(index):
     X, y = _data()
     fit = REFERENCE["fits"][index]
     n = len(y)
-    model = LogisticRegression(C=1.0 / (n * fit["lambda"]), l1_ratio=REFERENCE["alpha"],
-                               solver="saga", tol=1e-12, max_iter=100000).fit(X, y)  # fmt: skip
+    model = LogisticRegression(
+        C=1.0 / (n * fit["lambda"]),
+        l1_ratio=REFERENCE["alpha"],
+        solver="saga",
+        tol=1e-12,
+        max_iter=100000,
+    ).fit(X, y)
     crit = ts.criteria(ts.curvature(model, X, y))
     curv = ts.curvature(model, X, y)
     assert curv.active_set.active_names[:-1] == [f"x{j}" for j in fit["active"]]
     # saga at tol=1e-12 vs glmnet at 1e-16: the objective agrees to ~1e-10 nats
     np.testing.assert_allclose(crit.loglik, -fit["deviance"] / 2, rtol=1e-9)
-    np.testing.assert_allclose(curv.params[:-1], np.asarray(fit["coef"])[fit["active"]],
-                               rtol=1e-5, atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(
+        curv.params[:-1], np.asarray(fit["coef"])[fit["active"]], rtol=1e-5, atol=1e-7
+    )
     assert crit.n_params == fit["df"] + 1
     np.testing.assert_allclose(
         crit.aic, fit["deviance"] + 2 * (fit["df"] + 1), rtol=1e-9

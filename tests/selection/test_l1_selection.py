@@ -38,11 +38,14 @@ def test_criterion_path_along_alpha_and_c(diabetes):
     alphas = [20.0, 2.0, 0.2]
     path = ts.criterion_path(Lasso(tol=1e-12, max_iter=100000), "alpha", alphas, X, y)
     cold = [
-        ts.criteria(ts.curvature(Lasso(alpha=a, tol=1e-12, max_iter=100000).fit(X, y),
-                                 X, y)) for a in alphas
-    ]  # fmt: skip
-    np.testing.assert_allclose([c.aic for c in path.criteria], [c.aic for c in cold],
-                               rtol=1e-8)  # fmt: skip
+        ts.criteria(
+            ts.curvature(Lasso(alpha=a, tol=1e-12, max_iter=100000).fit(X, y), X, y)
+        )
+        for a in alphas
+    ]
+    np.testing.assert_allclose(
+        [c.aic for c in path.criteria], [c.aic for c in cold], rtol=1e-8
+    )
     ks = [c.n_params for c in path.criteria]
     assert ks == sorted(ks) and ks[0] < ks[-1]  # the active set grows along the path
     Xb, yb = load_breast_cancer(return_X_y=True)
@@ -66,11 +69,15 @@ def test_grid_search_over_l1_ratio_by_alo(diabetes):
         refit="neg_alo",
     ).fit(X, y)
     alo = [
-        -ts.approximate_loo(ts.curvature(
-            ElasticNet(alpha=0.5, l1_ratio=r, tol=1e-12, max_iter=100000).fit(X, y),
-            X, y)).loo / (2 * len(y))
+        -ts.approximate_loo(
+            ts.curvature(
+                ElasticNet(alpha=0.5, l1_ratio=r, tol=1e-12, max_iter=100000).fit(X, y),
+                X,
+                y,
+            )
+        ).loo
+        / (2 * len(y))
         for r in grid
-    ]  # fmt: skip
-    np.testing.assert_allclose(search.cv_results_["mean_test_neg_alo"], alo,
-                               rtol=1e-10)  # fmt: skip
+    ]
+    np.testing.assert_allclose(search.cv_results_["mean_test_neg_alo"], alo, rtol=1e-10)
     assert check_scoring(Lasso(), "neg_alo") is not None

@@ -96,8 +96,9 @@ def test_leave_group_out_matches_exact_refits(case):
     # refined groups are exact
     for code, label in enumerate(labels):
         if res.refined[groups == label].all():
-            np.testing.assert_allclose(res.group_pointwise[code], exact[label],
-                                       rtol=1e-7)  # fmt: skip
+            np.testing.assert_allclose(
+                res.group_pointwise[code], exact[label], rtol=1e-7
+            )
     # per-row values add up to the groups' and to the total
     np.testing.assert_allclose(
         np.bincount(res.groups, weights=res.pointwise), res.group_pointwise
@@ -121,9 +122,19 @@ def test_one_row_per_group_equals_ungrouped():
     Q = complement_basis(None, curv.n_params)
     factor, sign = _inverse_factor(restrict(curv.penalized_hessian, Q), 1e-10)
     fields = leave_groups_out(
-        curv, curv.rows, np.arange(len(y)), len(y), factor, sign, Q, method="newton",
-        leverage_tol=0.7, refine=False, max_refine=0, refine_tol=0.5,
-    )  # fmt: skip
+        curv,
+        curv.rows,
+        np.arange(len(y)),
+        len(y),
+        factor,
+        sign,
+        Q,
+        method="newton",
+        leverage_tol=0.7,
+        refine=False,
+        max_refine=0,
+        refine_tol=0.5,
+    )
     one_step = ts.approximate_loo(curv, refine=False)
     np.testing.assert_allclose(fields["pointwise"], one_step.pointwise, rtol=1e-10)
     np.testing.assert_allclose(fields["leverage"], one_step.leverage, rtol=1e-10)
@@ -160,8 +171,9 @@ def test_weight_two_equals_two_copies_in_one_group():
     rep = w.astype(int)
     Xd, yd, gd = (np.repeat(a, rep, axis=0) for a in (X, y, groups))
     est = LogisticRegression(C=0.5, tol=1e-13, max_iter=10000)
-    a = ts.approximate_loo(ts.curvature(clone(est).fit(X, y, sample_weight=w), X, y,
-                                        w), groups=groups)  # fmt: skip
+    a = ts.approximate_loo(
+        ts.curvature(clone(est).fit(X, y, sample_weight=w), X, y, w), groups=groups
+    )
     b = ts.approximate_loo(ts.curvature(clone(est).fit(Xd, yd), Xd, yd), groups=gd)
     np.testing.assert_allclose(a.group_pointwise, b.group_pointwise, rtol=1e-7)
     np.testing.assert_allclose(a.loo_se, b.loo_se, rtol=1e-7)
@@ -201,12 +213,15 @@ def test_grouped_scorer_in_a_search():
     ).fit(X, y)
     scores = [
         -ts.approximate_loo(
-            ts.curvature(LogisticRegression(C=C, tol=1e-10, max_iter=10000)
-                         .fit(X, y), X, y), groups=groups).loo / (2 * len(y))
+            ts.curvature(
+                LogisticRegression(C=C, tol=1e-10, max_iter=10000).fit(X, y), X, y
+            ),
+            groups=groups,
+        ).loo
+        / (2 * len(y))
         for C in (0.001, 0.1, 10.0)
-    ]  # fmt: skip
-    np.testing.assert_allclose(search.cv_results_["mean_test_score"], scores,
-                               rtol=1e-8)  # fmt: skip
+    ]
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], scores, rtol=1e-8)
 
 
 def test_bad_groups_raise():

@@ -66,20 +66,33 @@ def _cancer():
 
 def _anes96():
     d = sm.datasets.anes96.load_pandas().data.iloc[:200]
-    cols = ["popul", "TVnews", "selfLR", "ClinLR", "DoleLR", "PID", "age", "educ",
-            "income"]  # fmt: skip
+    cols = [
+        "popul",
+        "TVnews",
+        "selfLR",
+        "ClinLR",
+        "DoleLR",
+        "PID",
+        "age",
+        "educ",
+        "income",
+    ]
     return _std(d[cols].to_numpy(float)), d.vote.to_numpy()
 
 
 CASES = {
     "enet-diabetes": (_diabetes, ElasticNet(alpha=0.1, l1_ratio=0.5), _exact_gaussian),
     "enet-star98": (_star98, ElasticNet(alpha=0.05, l1_ratio=0.5), _exact_gaussian),
-    "l1logit-cancer": (_cancer, LogisticRegression(C=1.0, l1_ratio=1.0,
-                                                   solver="liblinear"),
-                       _exact_logistic),  # fmt: skip
-    "l1logit-anes96": (_anes96, LogisticRegression(C=0.3, l1_ratio=1.0,
-                                                   solver="liblinear"),
-                       _exact_logistic),  # fmt: skip
+    "l1logit-cancer": (
+        _cancer,
+        LogisticRegression(C=1.0, l1_ratio=1.0, solver="liblinear"),
+        _exact_logistic,
+    ),
+    "l1logit-anes96": (
+        _anes96,
+        LogisticRegression(C=0.3, l1_ratio=1.0, solver="liblinear"),
+        _exact_logistic,
+    ),
 }
 
 
@@ -107,8 +120,9 @@ def test_alo_of_l1_fits_matches_exact_loo(case):
     assert abs(alo.loo_nll - truth) < 2e-3 * truth
     # refined rows are exact: the L1 refit reaches scikit-learn's leave-one-out fit
     assert alo.n_refined > 0
-    np.testing.assert_allclose(alo.pointwise[alo.refined], pointwise[alo.refined],
-                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        alo.pointwise[alo.refined], pointwise[alo.refined], rtol=1e-5, atol=1e-6
+    )
     # every row whose exact leave-one-out fit changes the active set is flagged
     full = tuple(np.flatnonzero(np.ravel(model.coef_)))
     changed = np.array([a != full for a in active])
@@ -118,8 +132,9 @@ def test_alo_of_l1_fits_matches_exact_loo(case):
 
 def test_refinement_off_keeps_the_active_set_one_step():
     X, y = _cancer()
-    model = LogisticRegression(C=1.0, l1_ratio=1.0, solver="liblinear", tol=1e-10,
-                               max_iter=100000).fit(X, y)  # fmt: skip
+    model = LogisticRegression(
+        C=1.0, l1_ratio=1.0, solver="liblinear", tol=1e-10, max_iter=100000
+    ).fit(X, y)
     curv = ts.curvature(model, X, y)
     one_step = ts.approximate_loo(curv, refine=False)
     refined = ts.approximate_loo(curv)
@@ -133,8 +148,9 @@ def test_refinement_off_keeps_the_active_set_one_step():
 def test_leave_group_out_of_an_l1_fit_is_refitted_exactly():
     X, y = _cancer()
     groups = np.arange(len(y)) // 10
-    est = LogisticRegression(C=1.0, l1_ratio=1.0, solver="liblinear", tol=1e-10,
-                             max_iter=100000)  # fmt: skip
+    est = LogisticRegression(
+        C=1.0, l1_ratio=1.0, solver="liblinear", tol=1e-10, max_iter=100000
+    )
     curv = ts.curvature(clone(est).fit(X, y), X, y)
     res = ts.approximate_loo(curv, groups=groups, refine_tol=1e-9, max_refine=1000)
     assert res.refined.all()

@@ -83,7 +83,7 @@ from ..curvature._linalg import (
     restrict,
 )
 from . import _loo_gaussian as gaussian
-from ._loo_groups import leave_groups_out
+from ._loo_groups import leave_groups_out, newton_leave_out
 from ._loo_l1 import active_set_changes, refit_nll, refitable
 
 __all__ = ["LOOResult", "approximate_loo"]
@@ -530,38 +530,10 @@ def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, ref
 def _refine_row(curv, rows, Q, i):
     """Exact leave-one-out NLL of row ``i`` by damped Newton from ``θ̂``, or ``None``.
 
-    Works in the gauge complement ``θ = θ̂ + Qδ``; halves a step that does not lower
-    the leave-one-out objective.  ``None`` when it does not converge.
+    :func:`ticselect.selection._loo_groups.newton_leave_out` with one row.
     """
-    pen = curv.penalty
-    l1 = np.abs(curv.penalty_linear)  # an L1 fit's term on its active set
-    theta = curv.params.copy()
-    value, grad, hess = rows.leave_out(i, theta, pen, l1)
-    for _ in range(_REFINE_STEPS):
-        if grad is None:
-            return None
-        g = Q.T @ grad
-        HQ = restrict(hess, Q)
-        try:
-            delta = linalg.solve(HQ, g, assume_a="sym", check_finite=False)
-        except (linalg.LinAlgError, ValueError):
-            delta = np.linalg.lstsq(HQ, g, rcond=None)[0]
-        decrement = 0.5 * float(g @ delta)
-        if not decrement > 0:  # not a descent direction: indefinite Hessian
-            delta, decrement = g / max(np.max(np.abs(np.diag(HQ))), 1e-300), 0.0
-        if decrement < _REFINE_TOL and decrement >= 0 and _ > 0:
-            break
-        t = 1.0
-        for _half in range(30):
-            new = theta - t * (Q @ delta)
-            v_new, g_new, h_new = rows.leave_out(i, new, pen, l1)
-            if v_new <= value:
-                break
-            t *= 0.5
-        else:
-            return None
-        theta, value, grad, hess = new, v_new, g_new, h_new
-    else:
+    theta = newton_leave_out(curv, rows, Q, i)
+    if theta is None:
         return None
     out = rows.row_nll(i, theta)
     return out if np.isfinite(out) else None

@@ -49,7 +49,7 @@ from scipy import linalg
 from ..curvature._linalg import restrict
 from ._loo_l1 import refit_nll, refitable
 
-__all__ = ["leave_groups_out"]
+__all__ = ["leave_groups_out", "newton_leave_out"]
 
 #: Floats of ``n_g·K'·k`` Jacobians held per chunk of groups.
 _BLOCK_FLOATS = 2**22
@@ -224,11 +224,31 @@ def _refine_groups(curv, rows, Q, members):
     return [_newton_group(curv, rows, Q, idx) for idx in members]
 
 
-def _newton_group(curv, rows, Q, idx):
-    """Damped Newton on ``F − Σ_{i∈g} wᵢℓᵢ`` from ``θ̂`` (GLMs); the rows' NLL."""
-    pen, theta0 = curv.penalty, curv.params
-    theta = theta0.copy()
-    value, grad, hess = rows.leave_out(idx, theta, pen)
+def newton_leave_out(curv, rows, Q, idx):
+    """Parameters minimising ``F − Σ_{i∈idx} wᵢℓᵢ`` by damped Newton from ``θ̂``.
+
+    Works in the gauge complement ``θ = θ̂ + Qδ``; halves a step that does not lower
+    the left-out objective (the penalty held fixed, an L1 fit's ``|θ|`` term
+    included).  ``None`` when it does not converge.
+
+    Parameters
+    ----------
+    curv : Curvature
+    rows : GLMRows
+        ``curv.rows``.
+    Q : ndarray of shape (n_params, k)
+        Basis of the gauge complement.
+    idx : int or ndarray of int
+        The row (or rows) left out.
+
+    Returns
+    -------
+    ndarray of shape (n_params,) or None
+    """
+    pen = curv.penalty
+    l1 = np.abs(curv.penalty_linear)
+    theta = curv.params.copy()
+    value, grad, hess = rows.leave_out(idx, theta, pen, l1)
     for it in range(_REFINE_STEPS):
         if grad is None:
             return None
@@ -239,14 +259,14 @@ def _newton_group(curv, rows, Q, idx):
         except (linalg.LinAlgError, ValueError):
             delta = np.linalg.lstsq(HQ, g, rcond=None)[0]
         decrement = 0.5 * float(g @ delta)
-        if not decrement > 0:  # not a descent direction: a gradient step
-            delta = g / max(np.max(np.abs(np.diag(HQ))), 1e-300)
-        elif decrement < _REFINE_TOL and it > 0:
+        if not decrement > 0:  # not a descent direction: indefinite Hessian
+            delta, decrement = g / max(np.max(np.abs(np.diag(HQ))), 1e-300), 0.0
+        if decrement < _REFINE_TOL and decrement >= 0 and it > 0:
             break
         t = 1.0
         for _half in range(30):
             new = theta - t * (Q @ delta)
-            v_new, g_new, h_new = rows.leave_out(idx, new, pen)
+            v_new, g_new, h_new = rows.leave_out(idx, new, pen, l1)
             if v_new <= value:
                 break
             t *= 0.5
@@ -255,6 +275,14 @@ def _newton_group(curv, rows, Q, idx):
         theta, value, grad, hess = new, v_new, g_new, h_new
     else:
         return None
+    return theta
+
+
+def _newton_group(curv, rows, Q, idx):
+    """Exact leave-group-out NLL of the rows ``idx`` (GLMs), or ``None``."""
+    theta = newton_leave_out(curv, rows, Q, idx)
+    if theta is None:
+        return None
     u, J, _, _ = rows.local(idx)
-    out = rows.nll(idx, u + J @ (theta - theta0))
+    out = rows.nll(idx, u + J @ (theta - curv.params))
     return out if np.all(np.isfinite(out)) else None
