@@ -421,7 +421,10 @@ def _quasi_and_pseudo(curv, crit, c_hat):
             null_loglik=-float(L0),
             mcfadden_r2=float(1.0 - L / L0) if L0 != 0 else None,
             cox_snell_r2=float(cs),
-            nagelkerke_r2=float(cs / -np.expm1(-2.0 * L0 / n)) if discrete else None,
+            # (L₀ = 0: one class or value only, Cox–Snell has no room to rescale)
+            nagelkerke_r2=(
+                float(cs / -np.expm1(-2.0 * L0 / n)) if discrete and L0 > 0 else None
+            ),
         )
     K = k
     pearson = getattr(curv, "pearson_chi2", None)
