@@ -442,3 +442,12 @@ def test_constrained_and_multitask_fits_are_refused(diabetes):
     Y = np.column_stack([y, y[::-1]])
     with pytest.raises(ValueError, match="2 targets"):
         ts.curvature(MultiTaskLasso(alpha=1.0).fit(X, Y), X, y)
+
+
+def test_evidence_of_an_l1_fit_is_undefined(diabetes):
+    """A Laplace (L1) prior has a kink: the Gaussian Laplace evidence does not apply."""
+    X, y = diabetes
+    curv = ts.curvature(ElasticNet(alpha=0.5, l1_ratio=0.5).fit(X, y), X, y)
+    ev = ts.evidence(curv)
+    assert np.isnan(ev.log_evidence) and "l1_prior" in ev.flags
+    assert np.isnan(ts.criteria(curv).log_evidence)
