@@ -145,6 +145,21 @@ def test_refinement_off_keeps_the_active_set_one_step():
     assert np.abs(one_step.pointwise - refined.pointwise)[refined.refined].max() > 0.05
 
 
+def test_leave_group_out_of_an_l1_fit_refits_the_groups():
+    """L1 fits: every group is a refinement candidate (highest leverage first)."""
+    X, y = _cancer()
+    groups = np.arange(len(y)) // 10
+    est = LogisticRegression(
+        C=1.0, l1_ratio=1.0, solver="liblinear", tol=1e-10, max_iter=100000
+    )
+    curv = ts.curvature(clone(est).fit(X, y), X, y)
+    res = ts.approximate_loo(curv, groups=groups, max_refine=5)
+    refined = np.unique(groups[res.refined])
+    assert refined.size == 5
+    top = np.argsort(-res.group_leverage)[:5]
+    assert set(refined) == set(top)
+
+
 def test_leave_group_out_of_an_l1_fit_is_refitted_exactly():
     X, y = _cancer()
     groups = np.arange(len(y)) // 10

@@ -27,10 +27,12 @@ infinitesimal-jackknife step ``Δu_g = Mr_g``.
 
 Groups of leverage above ``refine_tol`` (or flagged) are refined, at most
 ``max_refine`` of the highest leverage: their leave-group-out fit is iterated to
-convergence (damped Newton on ``F − Σ_{i∈g}wᵢℓᵢ`` from ``θ̂``, GLMs), or, for L1 and
-elastic-net fits, the whole L1 problem is refitted without the group
-(:mod:`ticselect.selection._loo_l1`), so their values are exact.  With one row per
-group the groups are the rows and the result is the ungrouped one.
+convergence (damped Newton on ``F − Σ_{i∈g}wᵢℓᵢ`` from ``θ̂``, GLMs), so their values
+are exact.  For L1 and elastic-net fits every group is a candidate (leaving out a
+whole group often changes the active set, and the row-wise diagnostic of
+:mod:`ticselect.selection._loo_l1` is not extended to groups): the ``max_refine``
+groups of highest leverage get the whole L1 problem refitted without them.  With one
+row per group the groups are the rows and the result is the ungrouped one.
 
 Conventions
 -----------
@@ -166,7 +168,10 @@ def leave_groups_out(curv, rows, codes, n_groups, factor, sign, Q, *, method,
     g_refined = np.zeros(n_groups, dtype=bool)
     if refine and newton:
         g_w = np.bincount(codes, weights=w, minlength=n_groups)
-        cand = np.flatnonzero(((g_lev > refine_tol) | g_high) & (g_w > 0))
+        doubtful = (g_lev > refine_tol) | g_high
+        if curv.active_set is not None:  # a group left out may change the active set
+            doubtful[:] = True
+        cand = np.flatnonzero(doubtful & (g_w > 0))
         cand = cand[np.argsort(-np.where(np.isfinite(g_lev[cand]), g_lev[cand],
                                          np.inf))][: int(max_refine)]  # fmt: skip
         members = [order[starts[g] : starts[g] + sizes[g]] for g in cand]
