@@ -90,6 +90,7 @@ from scipy import linalg
 from .curvature._factor import frobenius_dot
 from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
+from .curvature._leverage import max_leverage
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from .curvature._spectral import (
     check_curvature,
@@ -99,6 +100,9 @@ from .curvature._spectral import (
 )
 
 __all__ = [
+    "LEVERAGE_RATIO",
+    "MAX_LEVERAGE",
+    "MISSPECIFIED_RATIO",
     "OVERCONFIDENCE_RATIO",
     "Criteria",
     "OverconfidenceWarning",
@@ -109,6 +113,35 @@ __all__ = [
 #: :attr:`Criteria.penalty_ratio` below which a fit is flagged ``"overconfident"``
 #: (chosen from ``benchmarks/gap_prediction.py``, see the module conventions).
 OVERCONFIDENCE_RATIO = 0.3
+#: ``effective_dim / n`` (the mean row leverage of a GLM) above which a GLM fit is
+#: flagged ``"high_leverage"``: TIC's first-order penalty then understates the gap.
+#: Chosen with :data:`MAX_LEVERAGE` and ``selection._recommend.ALO_Z`` on the 30-split
+#: real-data study of ``benchmarks/selection.py --trust`` (8 cases, 236 splits): the
+#: three parts together, with ``overconfident``, flag TIC's pick on 120 of the 146
+#: splits where TIC regrets more than twice 5-fold CV (82 %) and on 9 of the 90
+#: where it regrets no more than CV (10 %); at 0.1 the false alarms rise to 11–12
+#: (degree-2 OLS on 150 rows, ``edf/n`` 0.14, where TIC regretted 107–191
+#: milli-nats but CV as much); the fits where TIC fails have a median ``edf/n`` of
+#: 0.12–0.26 on the small cases, the large-n cases 0.002–0.01.
+LEVERAGE_RATIO = 0.15
+#: Largest row leverage ``hᵢwᵢℓ''ᵢ`` (:mod:`ticselect.curvature._leverage`, the
+#: ``leverage`` of :func:`ticselect.approximate_loo`) above which a GLM fit is
+#: flagged ``"high_leverage"``: one row nearly fixes its own fit, where
+#: ``1/(1 − hᵢ)`` is far from TIC's ``1 + hᵢ``.  On the same study it adds 3 hits and
+#: no false alarm to the other parts; alone it fires on 35 % of TIC's failures and
+#: 2 % of its successes (0.7: 68 % and 8 %).  It is the part that sees a weakly
+#: penalised near-separated logistic fit from the fit alone (breast cancer,
+#: ``C ≥ 12``: leverage 0.92–0.95, ``edf/n`` 0.04).
+MAX_LEVERAGE = 0.9
+#: :attr:`Criteria.penalty_ratio` above which a GLM fit is flagged ``"misspecified"``
+#: (``tr(H_λ⁻¹C)`` well above ``tr(H_λ⁻¹H)``: the variance is not the model's, as
+#: over-dispersed counts).  Correctly specified logistic, Poisson and Gaussian
+#: regressions stay at or below 1.30 (300 draws, ``n`` 100–2000, ``n/k`` 5–200:
+#: ``null_study`` of ``benchmarks/_trust_study.py``), the misspecified-link
+#: logistic GLMs of ``benchmarks/gap_prediction.py`` at 0.64–1.3 and every logistic
+#: and Gaussian fit of the trust study at 0.01–1.06; every over-dispersed count fit
+#: there is above it (fair affairs as counts 1.61–8.2, RAND HIE 2.15–10.1).
+MISSPECIFIED_RATIO = 1.5
 
 
 class OverconfidenceWarning(UserWarning):
@@ -231,6 +264,15 @@ class Criteria:
     soft_rank_gap_estimate: float
     flags: tuple = ()
     penalty_ratio: float = float("nan")
+    aic_edf: float = float("nan")
+    bic_edf: float = float("nan")
+
+    #: Fields of :meth:`summary`'s first screen (``full=True`` shows every field).
+    SUMMARY_FIELDS = (
+        "loglik", "n_params", "n_samples", "aic", "bic", "tic", "tic_penalty",
+        "effective_dim", "aic_edf", "gap_estimate", "penalty_ratio", "stationarity",
+        "flags",
+    )  # fmt: skip
 
     @property
     def reliable(self):
@@ -257,18 +299,30 @@ class Criteria:
             k: (v.item() if hasattr(v, "item") else v) for k, v in asdict(self).items()
         }
 
-    def summary(self):
+    def summary(self, full=False):
         """Return an aligned text table of the criteria.
+
+        Parameters
+        ----------
+        full : bool, default=False
+            Every field (the soft-rank variants, spectral ranks and bounds too);
+            by default the criteria, the TIC penalty, the effective dimension, the
+            gap estimate, ``penalty_ratio``, stationarity and the flags.
 
         Returns
         -------
         str
         """
-        rows = [(k, v) for k, v in self.to_dict().items()]
-        width = max(len(k) for k, _ in rows)
+        d = self.to_dict()
+        keys = list(d) if full else list(self.SUMMARY_FIELDS)
+        width = max(len(k) for k in keys)
         lines = [f"{'criterion':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
-        for k, v in rows:
-            lines.append(f"{k:<{width}}  {_format_value(v)}")
+        for k in keys:
+            lines.append(f"{k:<{width}}  {_format_value(d[k])}")
+        if not full:
+            lines.append(
+                "(summary(full=True) adds the soft-rank and spectral measures)"
+            )
         return "\n".join(lines)
 
     def to_frame(self):
@@ -291,7 +345,9 @@ class Criteria:
 
     def _repr_html_(self):
         cells = []
-        for k, v in self.to_dict().items():
+        d = self.to_dict()
+        for k in self.SUMMARY_FIELDS:
+            v = d[k]
             val = html.escape(_format_value(v))
             cells.append(f"<tr><td>{html.escape(k)}</td><td>{val}</td></tr>")
         return (
@@ -392,6 +448,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
             OverconfidenceWarning,
             stacklevel=3,
         )
+    _glm_flags(curv, sol, ratio)
     # aliased columns of an unpenalised GLM are not counted (as R and statsmodels)
     L, k, n = curv.nll, curv.n_free_params - n_aliased(curv, rcond), curv.n_samples
     aic = 2.0 * L + 2.0 * k
@@ -419,8 +476,27 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
         penalty_ratio=float(ratio),
+        aic_edf=2.0 * L + 2.0 * sol.effective_dim,
+        bic_edf=2.0 * L + np.log(n) * sol.effective_dim,
     )
     return crit, ev, C
+
+
+def _glm_flags(curv, sol, ratio):
+    """The ``"high_leverage"`` and ``"misspecified"`` flags of a GLM (not networks).
+
+    ``high_leverage``: ``effective_dim / n > LEVERAGE_RATIO`` or a row of leverage
+    above ``MAX_LEVERAGE`` (:func:`~ticselect.curvature._leverage.max_leverage`);
+    ``misspecified``: ``penalty_ratio > MISSPECIFIED_RATIO``.
+    """
+    if curv.family == "mlp":  # networks: the network-selection rules decide
+        return
+    if sol.effective_dim / curv.n_samples > LEVERAGE_RATIO or (
+        max_leverage(curv, MAX_LEVERAGE) > MAX_LEVERAGE
+    ):
+        curv.add_flag("high_leverage")
+    if ratio > MISSPECIFIED_RATIO:
+        curv.add_flag("misspecified")
 
 
 def _subspace_soft_rank(curv, gc, sol, lam):
