@@ -55,6 +55,7 @@ from .flatness import Flatness, flatness, hessian_spectral_density, relative_fla
 from .selection import (
     Comparison,
     CriterionPath,
+    FlaggedCriterionWarning,
     FormulaComparison,
     HeldOutDataWarning,
     InferenceResult,
@@ -118,6 +119,7 @@ __all__ = [
     "LOOResult",
     "approximate_loo",
     "CriterionPath",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "check_scoring",
     "compare",

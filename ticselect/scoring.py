@@ -40,6 +40,7 @@ Held-out detection rule
 
 from .selection._scoring import (
     HELD_OUT_THRESHOLD,
+    FlaggedCriterionWarning,
     HeldOutDataWarning,
     InSample,
     check_scoring,
@@ -51,6 +52,7 @@ from .selection._scoring import (
 
 __all__ = [
     "HELD_OUT_THRESHOLD",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "InSample",
     "check_scoring",
