@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+import textwrap
 
 from ._data import FAMILIES, CLIError
 
@@ -175,9 +176,10 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     sel = sub.add_parser(
         "select",
-        help="rank a grid of candidates by AIC, BIC, TIC and CV log-loss",
-        description="Fit a grid of candidates and rank them by AIC, BIC, TIC and "
-        "K-fold CV log-loss; * marks each pick.",
+        help="rank a grid of candidates by ALO, TIC, AIC/BIC and CV log-loss",
+        description="Fit a grid of candidates and rank them by approximate "
+        "leave-one-out (ALO), TIC, AIC/BIC and K-fold CV log-loss; * marks each "
+        "pick, > the recommended one.",
     )
     _common(sel)
     grid = sel.add_argument_group("grid")
@@ -195,6 +197,10 @@ def build_parser():
         help="folds of the CV log-loss; 0 skips CV (default: 5)",
     )  # fmt: skip
     sel.add_argument("--plot", metavar="FILE", help="save the criterion-path plot")
+    sel.add_argument(
+        "--all", action="store_true",
+        help="every column: AIC/BIC/TIC/ALO on the deviance scale, edf, timings",
+    )  # fmt: skip
     sel.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None,
         help="progress bar on stderr (default: when stderr is a terminal)",
@@ -229,8 +235,9 @@ def build_parser():
         help="compare model formulas on a data file by AIC, BIC, TIC and LR tests",
         description="Fit each formula (statsmodels/patsy syntax, e.g. "
         "'y ~ a * C(region)') on the rows where every formula is complete, and rank "
-        "them by TIC (or --sort-by); nested formulas get a likelihood-ratio test "
-        "against the next smaller one.",
+        "them by approximate leave-one-out (or --sort-by); nested formulas get a "
+        "likelihood-ratio test against the next smaller one (and a robust Wald test "
+        "where a model is flagged misspecified).",
     )
     cmp.add_argument("data", metavar="DATA", help="CSV or Parquet file with a header")
     cmp.add_argument(
@@ -255,9 +262,14 @@ def build_parser():
         help="cluster column: TIC sums the scores within each cluster",
     )  # fmt: skip
     cmp.add_argument(
-        "--sort-by", choices=("tic", "aic", "aicc", "bic"), default="tic",
-        help="criterion that ranks the rows (default: tic)",
+        "--sort-by", default="recommended",
+        choices=("recommended", "alo", "tic", "aic", "aicc", "bic"),
+        help="criterion that ranks the rows (default: recommended, the one the "
+        "recommendation rests on: ALO, or TIC where ALO is unavailable)",
     )  # fmt: skip
+    cmp.add_argument(
+        "--all", action="store_true", help="every column of the comparison table"
+    )
     out = cmp.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print JSON only")
     out.add_argument(
@@ -293,7 +305,7 @@ def _run(args, out, err):
         if args.json:
             _dump(result, out)
         else:
-            out.write(format_select(result) + "\n")
+            out.write(format_select(result, full=args.all) + "\n")
     elif args.command == "compare":
         from ._compare import format_compare, run_compare
 
@@ -312,7 +324,8 @@ def _run(args, out, err):
             out.write(format_report(result) + "\n")
     if not args.json and not getattr(args, "quiet", False):
         for msg in result["warnings"][:3]:
-            err.write(f"{_PROG}: warning: {msg.splitlines()[0]}\n")
+            text = f"{_PROG}: warning: {msg.splitlines()[0]}"
+            err.write(textwrap.fill(text, 100, subsequent_indent="  ") + "\n")
         if len(result["warnings"]) > 3:
             err.write(f"{_PROG}: warning: ... and {len(result['warnings']) - 3} more\n")
     return 0
