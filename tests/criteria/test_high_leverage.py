@@ -129,3 +129,29 @@ def test_aic_bic_with_effective_degrees_of_freedom():
     # without a penalty they are AIC and BIC
     plain = ts.criteria(ts.curvature(LinearRegression().fit(X, y), X, y))
     assert_allclose([plain.aic_edf, plain.bic_edf], [plain.aic, plain.bic], rtol=1e-9)
+
+
+def test_max_leverage_is_alos_leverage_with_gauge_weights_and_dispersion():
+    """The bound-and-solve route equals ALO's per-row leverage (its own Woodbury
+    route) for a multinomial fit (softmax gauge), weighted Poisson rows and a Gamma
+    fit with its dispersion; rtol 1e-8: two Cholesky routes on the same H_λ."""
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import GammaRegressor
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    rng = np.random.default_rng(0)
+    w = rng.integers(1, 4, size=len(y)).astype(float)
+    mu = np.exp(0.3 * X[:, 0])
+    fits = [
+        (LogisticRegression(C=10.0, tol=1e-10, max_iter=5000), y, None),
+        (PoissonRegressor(alpha=1e-3, tol=1e-10), rng.poisson(mu), w),
+        (GammaRegressor(alpha=1e-3, tol=1e-10), rng.gamma(2.0, mu / 2.0), None),
+    ]
+    for est, target, weight in fits:
+        est.fit(X, target, sample_weight=weight)
+        curv = ts.curvature(est, X, target, sample_weight=weight)
+        alo = ts.approximate_loo(curv, refine=False).leverage.max()
+        assert_allclose(max_leverage(curv, 0.0), alo, rtol=1e-8)
+        # above the floor the value is exact; below it at most the floor
+        assert max_leverage(curv, 2.0) <= 2.0

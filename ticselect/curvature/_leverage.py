@@ -14,8 +14,8 @@ TIC's penalty is the first-order term of leave-one-out in these leverages
 
 Cost: one Cholesky factor of ``H_λ`` and its triangular inverse (``k³/3`` flops
 each), one pass over the design (``O(n·p)``, no Jacobian formed) for the bound
-``ρ(wᵢΛᵢMᵢ) ≤ wᵢ‖Λᵢ‖₂ ‖Jᵢ‖_F² max(D)² tr((DH_λD)⁻¹)`` (``D`` the equilibration),
-and
+``ρ(wᵢΛᵢMᵢ) ≤ wᵢ‖Λᵢ‖₂ ‖JᵢD‖_F² ‖(DH_λD)⁻¹‖₂`` (``D`` the equilibration; the norm
+of the inverse bounded by ``min(tr, ‖L⁻¹‖₁‖L⁻¹‖_∞)`` of the Cholesky factor), and
 triangular solves only for the rows whose bound exceeds the threshold asked
 about: at large ``n`` the bound is far below it and no row is solved.
 """
@@ -88,16 +88,24 @@ def max_leverage(curv, floor=0.5):
     Linv, info = linalg.lapack.dtrtri(L, lower=1)
     if info != 0:
         return float("nan")
-    # ‖M_i‖₂ ≤ ‖J_i Q D‖_F² ‖(D H_λ D)⁻¹‖₂ ≤ ‖J_i‖_F² max(D)² tr((D H_λ D)⁻¹)
-    factor = float(np.sum(Linv * Linv)) * float(np.max(scale)) ** 2
+    # ‖M_i‖₂ ≤ ‖J_i Q D‖_F² ‖(D H_λ D)⁻¹‖₂, and ‖(D H_λ D)⁻¹‖₂ = ‖L⁻¹‖₂² is at most
+    # tr(L⁻ᵀL⁻¹) and ‖L⁻¹‖₁‖L⁻¹‖_∞ (Hölder); without a gauge ‖J_i D‖_F² is a
+    # weighted row norm of X, with one ‖J_i Q D‖_F ≤ ‖J_i‖_F max(D)
+    inv_norm = min(
+        float(np.sum(Linv * Linv)),
+        float(np.abs(Linv).sum(axis=0).max() * np.abs(Linv).sum(axis=1).max()),
+    )
+    if gauge is None:
+        norms = rows.jacobian_norms(scale) * inv_norm
+    else:
+        norms = rows.jacobian_norms() * float(np.max(scale)) ** 2 * inv_norm
     w = rows.weights
     best = 0.0
     step = rows.rows_per_block()
-    norms = rows.jacobian_norms()
     for start in range(0, rows.n_rows, step):
         sl = slice(start, min(rows.n_rows, start + step))
         _, _, d2 = rows.derivatives(sl)
-        bound = w[sl] * _spectral_radius(d2) * norms[sl] * factor
+        bound = w[sl] * _spectral_radius(d2) * norms[sl]
         idx = start + np.flatnonzero(bound > max(floor, best))
         if not idx.size:
             continue

@@ -149,23 +149,35 @@ class GLMRows(_Rows):
             u = np.column_stack([u, np.full(b, phi)])
         return u, d1, d2
 
-    def jacobian_norms(self):
-        """``‖Jᵢ‖_F²`` of every row, without forming the Jacobians (``O(n·p)``).
+    def jacobian_norms(self, scale=None):
+        """``‖Jᵢ D‖_F²`` of every row, without forming the Jacobians (``O(n·p)``).
+
+        Parameters
+        ----------
+        scale : ndarray of shape (n_params,) or None, default=None
+            The diagonal of ``D`` (parameter layout of the curvature); ``None`` is
+            the identity.
 
         Returns
         -------
         ndarray of shape (n_rows,)
         """
         X = self.spec.X
-        if hasattr(X, "multiply"):
-            sq = np.asarray(X.multiply(X).sum(axis=1), dtype=float).ravel()
-        else:
-            X = np.asarray(X, dtype=float)
-            sq = np.einsum("ij,ij->i", X, X)
-        if self.spec.intercept is not None:
-            sq = sq + 1.0
-        blocks = self.m - len(self.spec.drop_classes)
-        return blocks * sq + float(self.phi_is_param)
+        full = self.m * self.pt + int(self.phi_is_param)
+        s2 = np.ones(full)
+        if scale is not None:
+            s2 = np.zeros(full)  # dropped reference classes are not in J
+            s2[self.keep if self.keep is not None else slice(None)] = scale**2
+        p = X.shape[1]
+        sparse = hasattr(X, "multiply")
+        X2 = X.multiply(X).tocsr() if sparse else np.square(np.asarray(X, float))
+        out = np.zeros(X.shape[0])
+        for k in range(self.m):
+            block = s2[k * self.pt : (k + 1) * self.pt]
+            out += np.asarray(X2 @ block[:p], dtype=float).ravel()
+            if self.spec.intercept is not None:
+                out += block[p]
+        return out + (s2[-1] if self.phi_is_param else 0.0)
 
     def _spec_at(self, theta, weights):
         spec, m, pt = self.spec, self.m, self.pt
