@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import textwrap
 
@@ -293,6 +294,12 @@ def _dump(obj, stream):
     stream.write(json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n")
 
 
+def _first_sentence(message):
+    """The first sentence of a warning's first line (a sentence ends with ``. X``)."""
+    line = message.splitlines()[0]
+    return re.split(r"(?<=[.;])\s+(?=[A-Z])", line, maxsplit=1)[0]
+
+
 def _run(args, out, err):
     if args.command == "select":
         from ._select import format_select, run_select
@@ -323,11 +330,13 @@ def _run(args, out, err):
         else:
             out.write(format_report(result) + "\n")
     if not args.json and not getattr(args, "quiet", False):
-        for msg in result["warnings"][:3]:
-            text = f"{_PROG}: warning: {msg.splitlines()[0]}"
+        # the first sentence of each (the rest is in --json), once each, wrapped
+        shown = list(dict.fromkeys(_first_sentence(m) for m in result["warnings"]))
+        for msg in shown[:3]:
+            text = f"{_PROG}: warning: {msg}"
             err.write(textwrap.fill(text, 100, subsequent_indent="  ") + "\n")
-        if len(result["warnings"]) > 3:
-            err.write(f"{_PROG}: warning: ... and {len(result['warnings']) - 3} more\n")
+        if len(shown) > 3:
+            err.write(f"{_PROG}: warning: ... and {len(shown) - 3} more (--json)\n")
     return 0
 
 

@@ -70,8 +70,8 @@ COUNT_FAMILIES = ("poisson", "negative_binomial")
 #: over-dispersed (``"misspecified"``) count model counts as having "many"
 #: high-leverage rows and K-fold CV is advised.  On ``benchmarks/selection.py
 #: --trust`` ALO trails 5-fold CV on RAND HIE (300 rows, 54 features: 38.5 vs 25.9
-#: milli-nats, +12.6 ± 9.6; exact leave-one-out refits pick what ALO picks on most
-#: splits and regret as much), whose paths have 3.3–7.7 % such rows, and slightly
+#: milli-nats, +12.6 ± 9.6; exact leave-one-out refits pick what ALO picks on 27 of
+#: 30 splits and regret 37.0), whose paths have 3.3–7.7 % such rows, and slightly
 #: on the fair affairs counts (+2.0 ± 3.8; 1.7–4.7 %); the large-n RAND HIE case
 #: (5000 rows, 10 parameters), where TIC and ALO are right, has none.
 CV_ADVISED_SHARE = 0.01
