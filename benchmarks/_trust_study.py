@@ -30,8 +30,9 @@ import ticselect as ts
 from ticselect.selection._recommend import recommend
 
 
-def one_split(case, seed):
-    """Fit every candidate on one split; return the raw numbers and the comparison."""
+def _split(case, seed):
+    """Training and test rows of one split (standardised on the training rows), and
+    the 5 CV folds of the training rows."""
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(case.y))
     tr, te = idx[: case.n_train], idx[case.n_train :]
@@ -40,6 +41,12 @@ def one_split(case, seed):
     ytr, yte = case.y[tr], case.y[te]
     folds_cls = StratifiedKFold if case.kind == "class" else KFold
     folds = list(folds_cls(5, shuffle=True, random_state=seed).split(Xtr, ytr))
+    return Xtr, Xte, ytr, yte, folds
+
+
+def one_split(case, seed):
+    """Fit every candidate on one split; return the raw numbers and the comparison."""
+    Xtr, Xte, ytr, yte, folds = _split(case, seed)
     fitted, rows = {}, []
     t_fit = t_cv = 0.0
     for label, make in zip(case.labels, case.makers, strict=True):
@@ -191,18 +198,11 @@ def exact_check(name="RAND HIE doctor visits (Poisson), 54", n_splits=30, out=pr
     case = next(c for k, c in cases().items() if name in k)
     regrets, same = [], 0
     for seed in range(n_splits):
-        rng = np.random.default_rng(seed)
-        idx = rng.permutation(len(case.y))
-        tr, te = idx[: case.n_train], idx[case.n_train :]
-        scaler = StandardScaler().fit(case.X[tr])
-        Xtr, Xte = scaler.transform(case.X[tr]), scaler.transform(case.X[te])
-        ytr, yte = case.y[tr], case.y[te]
+        Xtr, Xte, ytr, yte, folds = _split(case, seed)
         models = [make().fit(Xtr, ytr) for make in case.makers]
         test = np.array([test_nll(case.kind, m, Xtr, ytr, Xte, yte) for m in models])
         ex = [exact_loo(case.kind, m, Xtr, ytr) for m in models]
         alo = [ts.approximate_loo(ts.curvature(m, Xtr, ytr)).loo for m in models]
-        folds_cls = StratifiedKFold if case.kind == "class" else KFold
-        folds = list(folds_cls(5, shuffle=True, random_state=seed).split(Xtr, ytr))
         cv = [
             np.mean([test_nll(case.kind, clone(m).fit(Xtr[a], ytr[a]), Xtr[a],
                               ytr[a], Xtr[b], ytr[b]) for a, b in folds])

@@ -334,26 +334,6 @@ def _recommendation(rows, crits, loos, param, family, grouped=False):
     return crits, picks, recommended
 
 
-def _distinct_messages(caught):
-    """Warning texts, one per kind: texts that differ only in numbers count once."""
-    seen, out = set(), []
-    for w in caught:
-        text = f"{w.category.__name__}: {w.message}"
-        key = re.sub(r"[-+]?\d[\d.]*(e[-+]?\d+)?%?", "#", text)
-        if key not in seen:
-            seen.add(key)
-            out.append(text)
-    return sorted(out)
-
-
-def _standard_error(values):
-    """Standard error of a mean over folds (``std(ddof=1)/sqrt(K)``)."""
-    values = np.asarray(values, dtype=float)
-    if values.size < 2:
-        return 0.0
-    return float(np.std(values, ddof=1) / np.sqrt(values.size))
-
-
 def select_notes(result):
     """The notes of a ``select`` result (also in ``--json``), one line each.
 
