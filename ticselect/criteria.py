@@ -55,7 +55,22 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   tanh, and 54 misspecified GLMs): every network trained to a stationary point had a
   ratio ≤ 0.27 and a true gap at least 3 times TIC's estimate; every GLM had ≥ 0.64
   and every early-stopped network ≥ 0.5 (table in the selection guide).  ``nan``
-  when ``effective_dim`` is 0.
+  when ``effective_dim`` is 0.  Above :data:`MISSPECIFIED_RATIO` (1.5) a GLM fit is
+  flagged ``"misspecified"``: its variance is not the model's (over-dispersed
+  counts), so the model-based quantities (AIC/BIC's ``k``, likelihood-ratio tests,
+  non-robust standard errors) are off while TIC and robust errors hold;
+- ``aic_edf = 2L + 2·effective_dim``, ``bic_edf = 2L + effective_dim·log n``: AIC
+  and BIC of a penalised fit with its effective degrees of freedom (Hastie,
+  Tibshirani & Friedman, ESL §7.6), equal to ``aic`` and ``bic`` without a penalty;
+- ``"high_leverage"`` (GLMs): ``effective_dim / n`` (the mean row leverage) above
+  :data:`LEVERAGE_RATIO` (0.15) or a row whose leverage ``hᵢwᵢℓ''ᵢ`` exceeds
+  :data:`MAX_LEVERAGE` (0.9; :mod:`ticselect.curvature._leverage`, from the
+  curvature's per-row model).  TIC's penalty is the first-order term of
+  leave-one-out in the leverages (``1/(1 − hᵢ) ≈ 1 + hᵢ``), so it understates the gap
+  there; approximate leave-one-out (layer 3) keeps the higher-order terms, and where
+  it is computed for a set of candidates it adds the flag's comparative part
+  (:mod:`ticselect.selection._recommend`).  No warning: the flag is shown by every
+  table.
 
 When ``H_λ`` is not positive definite (the fit is not at a minimum, or parameters
 are not determined), ``tic_penalty``, ``effective_dim`` (then in ``[0, r]``) and the
@@ -220,11 +235,23 @@ class Criteria:
     flags : tuple of str
         Reasons these criteria may not be trusted (keys of
         ``ticselect.curvature._result.RELIABILITY_FLAGS``); empty when none applies.
-        :attr:`reliable` is ``not flags``.
+        :attr:`reliable` is ``not flags``.  For GLMs :func:`criteria` adds
+        ``"high_leverage"`` (``effective_dim / n`` above :data:`LEVERAGE_RATIO` or a
+        row of leverage above :data:`MAX_LEVERAGE`: TIC's first-order penalty
+        understates the gap) and ``"misspecified"`` (``penalty_ratio`` above
+        :data:`MISSPECIFIED_RATIO`: the model-based quantities are off, TIC holds);
+        the tables of :mod:`ticselect.selection` add ``"high_leverage"`` where
+        approximate leave-one-out contradicts TIC's ranking.
     penalty_ratio : float
         ``tic_penalty / effective_dim``: about 1 for a correctly specified model,
-        ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``);
+        ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``),
+        well above 1 for a misspecified one (flagged above ``MISSPECIFIED_RATIO``);
         ``nan`` when ``effective_dim`` is 0.
+    aic_edf, bic_edf : float
+        ``2L + 2·edf`` and ``2L + edf·log n`` with the effective degrees of freedom
+        ``edf = effective_dim = tr(H_λ⁻¹H)``: AIC and BIC of a penalised fit (equal
+        to ``aic`` and ``bic`` without a penalty).  Along a penalty the nominal
+        ``k`` always favours the weakest penalty; these do not.
 
     Examples
     --------

@@ -361,7 +361,7 @@ def main(argv=None):
     >>> with contextlib.redirect_stdout(buf):
     ...     status = main(["select", "--grid", "0.1,1", "--cv", "0", "--json"])
     >>> status, sorted(json.loads(buf.getvalue())["picks"])
-    (0, ['aic', 'alo', 'bic', 'tic'])
+    (0, ['aic_edf', 'alo', 'bic_edf', 'tic'])
     """
     out, err = sys.stdout, sys.stderr
     parser = build_parser()

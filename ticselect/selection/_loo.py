@@ -458,7 +458,11 @@ def _refine_row(curv, rows, Q, i):
         g = Q.T @ grad
         HQ = restrict(hess, Q)
         try:
-            delta = linalg.solve(HQ, g, assume_a="sym", check_finite=False)
+            with warnings.catch_warnings():
+                # an ill-conditioned step is checked by the decrement and the line
+                # search below: scipy's LinAlgWarning adds nothing
+                warnings.simplefilter("ignore", linalg.LinAlgWarning)
+                delta = linalg.solve(HQ, g, assume_a="sym", check_finite=False)
         except (linalg.LinAlgError, ValueError):
             delta = np.linalg.lstsq(HQ, g, rcond=None)[0]
         decrement = 0.5 * float(g @ delta)
@@ -518,8 +522,10 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         return val + 0.5 * np.sum(pen * theta**2, axis=1), U
 
     try:
-        z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
-                         assume_a="sym", check_finite=False).T  # fmt: skip
+        with warnings.catch_warnings():  # a poor start is corrected by Newton below
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
+                             assume_a="sym", check_finite=False).T  # fmt: skip
     except (linalg.LinAlgError, ValueError):
         z = np.zeros((b, r))
     value, U = evaluate(z, np.arange(b))

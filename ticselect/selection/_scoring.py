@@ -91,7 +91,7 @@ class FlaggedCriterionWarning(UserWarning):
     ...         cv=ts.InSample(), scoring=ts.get_scorer("neg_tic"),
     ...     ).fit(X, y)
     >>> once = [w for w in caught if w.category is ts.FlaggedCriterionWarning]
-    >>> len(once), str(once[0].message)[:39]
+    >>> len(once), str(once[0].message)[:37]
     (1, 'neg_tic: TIC is flagged high_leverage')
     """
 
