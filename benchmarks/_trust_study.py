@@ -31,8 +31,10 @@ from ticselect.selection._recommend import recommend
 
 
 def _split(case, seed):
-    """Training and test rows of one split (standardised on the training rows), and
-    the 5 CV folds of the training rows."""
+    """Training and test rows of one split, and the 5 CV folds of the training rows.
+
+    Features are standardised on the training rows.
+    """
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(case.y))
     tr, te = idx[: case.n_train], idx[case.n_train :]

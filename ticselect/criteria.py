@@ -45,6 +45,9 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   some directions (intercepts) are unpenalised; docs/flatness.md recommends
   ``effective_dim / n`` as the calibrated-model estimate.  All are per sample, in NLL
   units (nats);
+- ``log_evidence``: the Laplace evidence of :func:`ticselect.evidence` (penalty as
+  prior, exact Hessian, unpenalised directions integrated; ``nan`` without a
+  penalty); it reads the factorisation below, so it costs ``O(d)`` here;
 - ``penalty_ratio = tic_penalty / effective_dim = tr(H_λ⁻¹C) / tr(H_λ⁻¹H)``: about 1
   for a correctly specified model (``C ≈ H``, the information identity), ``≪ 1``
   when the per-sample gradients vanish on the training rows while the curvature does
@@ -102,6 +105,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import linalg
 
+from ._evidence import evidence, key_value_table
 from .curvature._factor import frobenius_dot
 from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
@@ -247,6 +251,11 @@ class Criteria:
         ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``),
         well above 1 for a misspecified one (flagged above ``MISSPECIFIED_RATIO``);
         ``nan`` when ``effective_dim`` is 0.
+    log_evidence : float
+        Laplace log marginal likelihood in nats (greater is better), the fit's
+        penalty as a Gaussian prior and the exact Hessian:
+        ``ticselect.evidence(curv).log_evidence`` (see :mod:`ticselect._evidence`);
+        ``nan`` for an unpenalised fit (no proper prior) or an indefinite ``H_λ``.
     aic_edf, bic_edf : float
         ``2L + 2·edf`` and ``2L + edf·log n`` with the effective degrees of freedom
         ``edf = effective_dim = tr(H_λ⁻¹H)``: AIC and BIC of a penalised fit (equal
@@ -291,14 +300,15 @@ class Criteria:
     soft_rank_gap_estimate: float
     flags: tuple = ()
     penalty_ratio: float = float("nan")
+    log_evidence: float = float("nan")
     aic_edf: float = float("nan")
     bic_edf: float = float("nan")
 
     #: Fields of :meth:`summary`'s first screen (``full=True`` shows every field).
     SUMMARY_FIELDS = (
         "loglik", "n_params", "n_samples", "aic", "bic", "tic", "tic_penalty",
-        "effective_dim", "aic_edf", "gap_estimate", "penalty_ratio", "stationarity",
-        "flags",
+        "effective_dim", "aic_edf", "gap_estimate", "penalty_ratio", "log_evidence",
+        "stationarity", "flags",
     )  # fmt: skip
 
     @property
@@ -334,7 +344,8 @@ class Criteria:
         full : bool, default=False
             Every field (the soft-rank variants, spectral ranks and bounds too);
             by default the criteria, the TIC penalty, the effective dimension, the
-            gap estimate, ``penalty_ratio``, stationarity and the flags.
+            gap estimate, ``penalty_ratio``, the log evidence, stationarity and the
+            flags.
 
         Returns
         -------
@@ -342,15 +353,10 @@ class Criteria:
         """
         d = self.to_dict()
         keys = list(d) if full else list(self.SUMMARY_FIELDS)
-        width = max(len(k) for k in keys)
-        lines = [f"{'criterion':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
-        for k in keys:
-            lines.append(f"{k:<{width}}  {_format_value(d[k])}")
-        if not full:
-            lines.append(
-                "(summary(full=True) adds the soft-rank and spectral measures)"
-            )
-        return "\n".join(lines)
+        table = key_value_table([(k, d[k]) for k in keys], "criterion", _format_value)
+        if full:
+            return table
+        return table + "\n(summary(full=True) adds the soft-rank and spectral measures)"
 
     def to_frame(self):
         """Return a one-row :class:`pandas.DataFrame` (requires pandas).
@@ -503,6 +509,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
         penalty_ratio=float(ratio),
+        log_evidence=evidence(curv, rcond=rcond).log_evidence,
         aic_edf=2.0 * L + 2.0 * sol.effective_dim,
         bic_edf=2.0 * L + np.log(n) * sol.effective_dim,
     )

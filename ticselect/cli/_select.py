@@ -233,6 +233,7 @@ def run_select(args, out=None, err=None):
                     "soft_rank": d["soft_rank"],
                     "stationarity": d["stationarity"],
                     "penalty_ratio": d["penalty_ratio"],
+                    "log_evidence": d["log_evidence"],
                     "cv_log_loss": cv_loss,
                     "cv_se": cv_se,
                     "flags": list(crit.flags),
@@ -450,7 +451,8 @@ def _screen_columns(result, full):
         ("loglik", "loglik"), ("k", "k"), ("effective_dim", "edf"), ("aic", "AIC"),
         ("bic", "BIC"), ("aic_edf", "AIC(edf)"), ("bic_edf", "BIC(edf)"),
         ("tic", "TIC"), ("tic_per_sample", "TIC/2n"), ("alo", "ALO"),
-        ("alo_per_sample", "ALO/2n"), ("gap_estimate", "gap"), *cv[:1],
+        ("alo_per_sample", "ALO/2n"), ("gap_estimate", "gap"),
+        ("log_evidence", "logEv"), *cv[:1],
         ("fit_time", "fit [s]"), ("criteria_time", "crit [s]"),
         ("alo_time", "ALO [s]"),
     ]  # fmt: skip
@@ -474,8 +476,8 @@ def format_select(result, full=False):
     marks each criterion's pick and ``>`` the recommended row, and the
     ``recommended:`` line says why.  ``full`` (``--all``) adds the deviance-scale
     criteria (AIC and BIC with the nominal ``k`` and with the effective degrees of
-    freedom; only the latter get a pick along a penalty), the gap estimate and the
-    timings.
+    freedom; only the latter get a pick along a penalty), the gap estimate, the
+    Laplace log evidence and the timings.
 
     Parameters
     ----------
@@ -518,7 +520,8 @@ def format_select(result, full=False):
             else ""
         ),
         (
-            "criteria on the deviance scale, /2n: NLL per sample"
+            "criteria on the deviance scale, /2n: NLL per sample; logEv: Laplace log "
+            "evidence, nats (higher is better; - without a penalty)"
             if full
             else "estimated test NLL per sample (lower is better)"
         )

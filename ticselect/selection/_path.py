@@ -60,7 +60,7 @@ from ._table import text_table
 
 __all__ = ["CriterionPath", "criterion_path"]
 
-PATH_CRITERIA = ("aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo")
+PATH_CRITERIA = ("aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo", "evidence")
 
 
 def _tic_flags(crit):
@@ -74,7 +74,7 @@ SUMMARY_COLUMNS = ("alo", "tic", "aic_edf", "bic_edf", "effective_dim", "flags")
 FULL_COLUMNS = (
     "loglik", "k", "effective_dim", "aic", "aicc", "bic", "aic_edf", "bic_edf", "tic",
     "alo", "alo_se", "n_high_leverage", "gap_estimate", "penalty_ratio",
-    "stationarity", "flags",
+    "log_evidence", "stationarity", "flags",
 )  # fmt: skip
 
 
@@ -297,9 +297,13 @@ class CriterionPath:
     def deviance(self, criterion):
         """Criterion values on the deviance scale.
 
+        ``"evidence"`` is ``-2 log p(y)`` from :attr:`ticselect.Criteria.log_evidence`
+        (``nan`` for an unpenalised grid value).
+
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo"}
+        criterion : {"aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo", \
+"evidence"}
             Which criterion.
 
         Returns
@@ -314,6 +318,8 @@ class CriterionPath:
                     "alo=True)."
                 )
             return np.array([r.loo for r in self.loo], dtype=float)
+        if criterion == "evidence":  # -2 log p(y): lower is better, like the others
+            return np.array([-2.0 * c.log_evidence for c in self.criteria], dtype=float)
         return np.array([getattr(c, criterion) for c in self.criteria], dtype=float)
 
     def per_sample(self, criterion):
@@ -321,7 +327,8 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo"}
+        criterion : {"aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo", \
+"evidence"}
             Which criterion.
 
         Returns
@@ -336,27 +343,37 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "aic", \
-"aicc", "bic"}, default="recommended"
+        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "evidence", \
+"aic", "aicc", "bic"}, default="recommended"
             Which criterion; ``"recommended"`` is the recommended value (see
             :attr:`pick_note` for why).
 
         Returns
         -------
         int
+
+        Raises
+        ------
+        ValueError
+            When the criterion is undefined (``nan``) at every grid value.
         """
         if criterion == "recommended":
             return self.recommendation.index
-        v = self.deviance(criterion)
-        return int(np.argmin(np.where(np.isnan(v), np.inf, v)))
+        values = self.deviance(criterion)  # nan (an undefined evidence) never wins
+        if np.all(np.isnan(values)):
+            raise ValueError(
+                f"{criterion} is undefined at every grid value (the evidence of an "
+                "unpenalised or indefinite fit is nan): nothing to pick."
+            )
+        return int(np.argmin(np.where(np.isnan(values), np.inf, values)))
 
     def best_value(self, criterion="recommended"):
         """Grid value the criterion picks.
 
         Parameters
         ----------
-        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "aic", \
-"aicc", "bic"}, default="recommended"
+        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "evidence", \
+"aic", "aicc", "bic"}, default="recommended"
             Which criterion.
 
         Returns
@@ -371,8 +388,8 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "aic", \
-"aicc", "bic"}, default="recommended"
+        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "evidence", \
+"aic", "aicc", "bic"}, default="recommended"
             Which criterion.
 
         Returns
@@ -409,13 +426,21 @@ class CriterionPath:
         return self.recommendation.note
 
     def _picked(self):
-        """Criteria that get a pick: no nominal AIC/BIC along a penalty."""
+        """Criteria that get a pick.
+
+        No nominal AIC/BIC along a penalty, no ALO when it was not computed, no
+        evidence where it is undefined everywhere.
+        """
         names = [c for c in PATH_CRITERIA if c != "alo" or self._has_alo]
+        if np.all(np.isnan(self.deviance("evidence"))):
+            names.remove("evidence")
         return [c for c in names if not (self.penalised and c in NOMINAL)]
 
     def to_dict(self):
         """Return ``{"param": values, "<criterion>": values, ..., "picks": {...}}``.
 
+        ``"evidence"`` is ``-2 log p(y)`` (``None`` where undefined; no pick when
+        it is undefined everywhere).
         Besides the criteria, ``"gap_estimate"``, ``"penalty_ratio"`` and ``"flags"``
         (each point's reliability flags joined by ``","``, ``""`` when reliable) are
         lists over the grid; ``"picks"`` has the value each criterion picks and the
@@ -430,6 +455,8 @@ class CriterionPath:
         names = [c for c in PATH_CRITERIA if c != "alo" or self._has_alo]
         for c in names:
             out[c] = self.deviance(c).tolist()
+        # an undefined evidence (unpenalised or indefinite fit) is null, not NaN
+        out["evidence"] = [None if np.isnan(v) else v for v in out["evidence"]]
         out["gap_estimate"] = [c.gap_estimate for c in self.criteria]
         out["penalty_ratio"] = [c.penalty_ratio for c in self.criteria]
         out["flags"] = [flags_text(c.flags) for c in self.criteria]

@@ -95,6 +95,7 @@ COLUMNS = {
     "gap_estimate": Column(_num(".2g"), "tic_penalty / n (nats per sample)"),
     "stationarity": Column(_num(".2g"), "relative gradient at the fit"),
     "penalty_ratio": Column(_num(".2g"), "tic_penalty / effective_dim"),
+    "log_evidence": Column(_DEV, "Laplace log evidence, nats (greater is better)"),
     "flags": Column(_flags, "reliability flags, joined by ','"),
     "lr": Column(_blank_if_missing(_DEV), "likelihood-ratio statistic"),
     "lr_df": Column(_blank_if_missing(_num("d")), "its degrees of freedom"),
