@@ -254,16 +254,13 @@ def _recommend(labels, crits, loos, family, cv, grouped):
     elif a == t:
         why = "TIC picks the same"
     else:
-        why = (
-            f"TIC picks {labels[t]}, within ALO's paired standard error of it (TIC is "
-            "shown beside ALO)"
-        )
+        why = f"TIC picks {labels[t]}, within ALO's paired standard error of it"
     note = f"ALO's pick {labels[a]}: {why}."
     return Recommendation(a, "alo", note + _fit_caveat(crits, a, fit_ok), t, a)
 
 
 def _fit_caveat(crits, index, fit_ok):
-    """`` No candidate is free of ...`` when the recommended one carries a fit flag."""
+    """The sentence that no candidate is trustworthy, when every one has a fit flag."""
     flags = _flagged(crits[index], FIT_FLAGS)
     if not flags or fit_ok:
         return ""
