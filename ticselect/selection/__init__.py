@@ -21,6 +21,7 @@ from ._inference import InferenceResult, inference
 from ._loo import LOOResult, approximate_loo
 from ._path import CriterionPath, criterion_path
 from ._scoring import (
+    FlaggedCriterionWarning,
     HeldOutDataWarning,
     InSample,
     check_scoring,
@@ -36,6 +37,7 @@ __all__ = [
     "Comparison",
     "CriterionPath",
     "CriterionSearch",
+    "FlaggedCriterionWarning",
     "FormulaComparison",
     "HeldOutDataWarning",
     "InSample",
