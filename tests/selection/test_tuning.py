@@ -177,13 +177,21 @@ def test_warns_at_a_bound_and_when_flagged():
     with pytest.warns(UserWarning, match="lies at a bound"):
         search = ts.CriterionSearch(est, "C", bounds=(1e-4, 1e-3)).fit(X, y)
     assert search.at_bound_ and search.stopped_ == "bound"
-    # separable classes: the fit is flagged and the search says so
+    # separable classes: a penalised fit exists (no 'separation' flag) but TIC's
+    # penalty fails there; the TIC search says so, the ALO search records the flag
+    # without a warning (ALO holds on such fits)
     Xs = np.r_[X[:20] + 6, X[20:40] - 6]
     ys = np.r_[np.ones(20), np.zeros(20)].astype(int)
-    with pytest.warns(UserWarning, match="is flagged separation"):
-        flagged = ts.CriterionSearch(est, "C", bounds=(1e-2, 1e2)).fit(Xs, ys)
-    assert "separation" in flagged.flags_
-    assert "separation" in flagged.path_["flags"][flagged.best_index_]
+    with pytest.warns(UserWarning, match="TIC may not be trusted"):
+        flagged = ts.CriterionSearch(est, "C", criterion="tic",
+                                     bounds=(1e-2, 1e2)).fit(Xs, ys)  # fmt: skip
+    assert "overconfident" in flagged.flags_
+    assert "overconfident" in flagged.path_["flags"][flagged.best_index_]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        alo = ts.CriterionSearch(est, "C", bounds=(1e-2, 1e2)).fit(Xs, ys)
+    assert "overconfident" in alo.flags_
+    assert not [w for w in caught if "is flagged" in str(w.message)]
 
 
 def test_values_only_search_for_networks():

@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from .._validation import check_sample_weight
+from ..curvature._result import FIT_FLAGS, MODEL_BASED_FLAGS, TIC_FLAGS
 from ._delegate import DelegatingMixin
 from ._flags import flags_text
 from ._group_scale import GroupScaler, group_scales
@@ -149,8 +150,11 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     at_bound_ : bool
         Whether the chosen value lies at a bound (then a warning says so).
     flags_ : tuple of str
-        Reliability flags of the chosen fit (see :attr:`ticselect.Criteria.flags`;
-        a warning says so when there are any).
+        Reliability flags of the chosen fit (see :attr:`ticselect.Criteria.flags`).
+        A warning says so when one concerns the criterion: any of
+        ``TIC_FLAGS`` for TIC (``overconfident``, ``high_leverage``, ``separation``,
+        ``not_stationary``), ``separation`` or ``not_stationary`` for ALO, and
+        those or ``misspecified`` for the evidence.
     stopped_ : str
         Why the search ended: ``"converged"``, ``"bound"`` or ``"budget"``.
     groups_ : list or None
@@ -443,7 +447,11 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        if self.flags_:
+        concern = TIC_FLAGS if self.criterion == "tic" else FIT_FLAGS
+        if self.criterion == "evidence":  # the model's own likelihood: its variance
+            concern = concern + MODEL_BASED_FLAGS
+        fired = tuple(f for f in self.flags_ if f in concern)
+        if fired:
             note = (
                 "ALO stays usable on separated or overconfident fits, where TIC "
                 "fails, but not on a non-stationary one"
@@ -452,7 +460,7 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
             )
             warnings.warn(
                 f"CriterionSearch: the fit at the chosen {where} is flagged "
-                f"{flags_text(self.flags_)}: {note}; check the choice by "
+                f"{flags_text(fired)}: {note}; check the choice by "
                 "cross-validation.",
                 UserWarning,
                 stacklevel=3,

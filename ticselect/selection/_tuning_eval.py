@@ -36,7 +36,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 
 from .._evidence import evidence
-from ..criteria import OVERCONFIDENCE_RATIO
+from ..criteria import OVERCONFIDENCE_RATIO, _glm_flags
 from ..curvature import curvature
 from ..stattests import pointwise
 from . import _loo_gaussian as gaussian
@@ -351,11 +351,11 @@ def _light_criteria(curv):
     tenth to an evaluation.
     """
     sol = curv.penalized_solve()
-    flags = tuple(curv.flags)
     ratio = sol.tic_penalty / sol.effective_dim if sol.effective_dim > 0 else np.nan
-    if ratio < OVERCONFIDENCE_RATIO and "overconfident" not in flags:
-        flags += ("overconfident",)  # criteria()'s rule (without its warning)
-    return _Light(tic=2.0 * curv.nll + 2.0 * sol.tic_penalty, flags=flags)
+    if ratio < OVERCONFIDENCE_RATIO:
+        curv.add_flag("overconfident")  # criteria()'s rule (without its warning)
+    _glm_flags(curv, sol, ratio)  # high_leverage, misspecified: criteria()'s rules
+    return _Light(tic=2.0 * curv.nll + 2.0 * sol.tic_penalty, flags=tuple(curv.flags))
 
 
 def _tic_se(curv):
