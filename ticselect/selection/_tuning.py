@@ -33,7 +33,7 @@ from ._delegate import DelegatingMixin
 from ._flags import flags_text
 from ._group_scale import GroupScaler, group_scales
 from ._path_start import warm_start_key
-from ._tuning_eval import Evaluator, resolve_penalty
+from ._tuning_eval import Evaluator, l1_box, resolve_penalty
 from ._tuning_optim import (
     minimize_1d,
     minimize_nd,
@@ -52,7 +52,7 @@ DEFAULT_SPAN = (1e-6, 1e4)
 
 
 class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
-    """Tune L2 penalties by minimising ALO, TIC or -2·evidence: a few refits, no grid.
+    """Tune penalties by minimising ALO, TIC or -2·evidence: a few refits, no grid.
 
     ``fit`` searches the penalty parameter ``param`` of ``estimator`` (``C`` of a
     ``LogisticRegression``, ``alpha`` of ``Ridge``, the scikit-learn GLMs and the
@@ -65,18 +65,25 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     derivative of the loss for the moving leverages), so about four to eight
     evaluations suffice where a grid takes twenty.  Networks (no closed-form third
     derivatives) and fits whose penalised Hessian is not positive definite are
-    searched from values alone (Brent's method on ``log(param)``).
+    searched from values alone (Brent's method on ``log(param)``), and so is the
+    strength of an L1 or elastic-net penalty (``Lasso``, ``ElasticNet``, an L1
+    ``LogisticRegression``: the active set moves, the criteria have kinks), by ALO
+    or TIC, between ``λ_max`` (every weight 0) and ``1e-4·λ_max`` by default.
 
     Parameters
     ----------
     estimator : estimator object
         A scikit-learn ``LogisticRegression``, ``Ridge``, ``PoissonRegressor``,
-        ``GammaRegressor``, ``TweedieRegressor``, ``MLPClassifier`` or
-        ``MLPRegressor``, or a Pipeline ending in one (its other steps are fitted
-        once, before the search).  Its own value of ``param`` is the start.
+        ``GammaRegressor``, ``TweedieRegressor``, ``Lasso``, ``ElasticNet``,
+        ``MLPClassifier`` or ``MLPRegressor``, or a Pipeline ending in one (its
+        other steps are fitted once, before the search).  Its own value of
+        ``param`` is the start (L1: the middle of the default bounds).
     param : str
-        The L2 penalty parameter: ``"C"`` or ``"alpha"`` (also as the Pipeline key,
-        ``"logisticregression__C"``).
+        The penalty strength: ``"C"`` or ``"alpha"`` (also as the Pipeline key,
+        ``"logisticregression__C"``).  Not ``l1_ratio``, a mixing share in
+        ``[0, 1]`` rather than a strength: search ``alpha`` for each of a few
+        ``l1_ratio`` values (:func:`ticselect.criterion_path` also runs along
+        ``l1_ratio``).
     criterion : {"alo", "tic", "evidence"}, default="alo"
         ``"alo"``: the approximate leave-one-out deviance of
         :func:`ticselect.approximate_loo` at its defaults (exact leave-one-out for
@@ -91,7 +98,9 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         ``None``: the penalty in loss units between ``1e-6`` and ``1e4`` times the
         mean diagonal of the data Hessian over the penalised coefficients at the
         first fit (from an unpenalised fit to one with almost no effective
-        parameters); ``bounds_`` holds the values used.
+        parameters); for an L1 strength ``λ_max·(1e-4, 1)``, ``λ_max`` the
+        smallest penalty that sets every weight to 0 (glmnet's default range);
+        ``bounds_`` holds the values used.
     rule : {"best", "one_se"}, default="best"
         ``"best"``: the minimiser.  ``"one_se"``: the most regularised value whose
         criterion is within one standard error (of the criterion at the minimiser,
@@ -244,6 +253,11 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
                 f"Expected a scikit-learn estimator, got {self.estimator!r}."
             )
         spec = resolve_penalty(self.estimator, self.param)
+        if spec.l1 and self.criterion == "evidence":
+            raise ValueError(
+                f"The evidence is undefined for the L1 penalty of {spec.estimator_name}"
+                " (a Laplace prior has a kink at 0); use criterion='alo'."
+            )
         y_arr = np.asarray(y)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
             y = column_or_1d(y_arr, warn=True)  # one target: DataConversionWarning
@@ -335,6 +349,11 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         """``(column -> group index, labels)`` from ``groups``, or ``(None, None)``."""
         if self.groups is None:
             return None, None
+        if spec.l1:
+            raise ValueError(
+                f"groups= needs an L2 penalty; the L1 penalty of {spec.estimator_name} "
+                "is not a column rescaling of one penalty (tune alpha alone)."
+            )
         if not spec.has_slopes:
             raise ValueError(
                 f"groups= needs a GLM; {spec.estimator_name} has one penalty on all "
@@ -348,6 +367,10 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
             lo, hi = np.log(float(self.bounds[0])), np.log(float(self.bounds[1]))
             t0 = min(max(np.log(start), lo), hi)
             return np.full(G, lo), np.full(G, hi), np.full(G, t0)
+        box = l1_box(ev.final, ev.X, ev.y, ev.sample_weight) if spec.l1 else None
+        if box is not None:  # λ_max down to 1e-4 of it; start in the middle
+            lo, hi = np.log(box[0]), np.log(box[1])
+            return np.full(G, lo), np.full(G, hi), np.full(G, 0.5 * (lo + hi))
         t0 = np.full(G, np.log(start))
         first = ev(t0)
         curv = first.extra["curvature"]

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
 from sklearn.linear_model import (
+    ElasticNet,
     GammaRegressor,
     LinearRegression,
     LogisticRegression,
@@ -34,10 +35,12 @@ from sklearn.linear_model import (
 )
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
+from sklearn.svm import l1_min_c
 
 from .._evidence import evidence
 from ..criteria import OVERCONFIDENCE_RATIO, _glm_flags
 from ..curvature import curvature
+from ..curvature.adapters.l1 import is_sklearn_l1, logistic_l1_ratio
 from ..stattests import pointwise
 from . import _loo_gaussian as gaussian
 from ._group_scale import group_scales
@@ -47,29 +50,36 @@ from ._tuning_gaussian import gaussian_loo_gradient
 from ._tuning_grad import GradientUnavailable, PenaltyDerivatives, _total_se
 from ._tuning_optim import Budget, Point
 
-__all__ = ["Evaluator", "PenaltySpec", "resolve_penalty"]
+__all__ = ["Evaluator", "PenaltySpec", "l1_box", "resolve_penalty"]
 
 #: (estimator types, penalty parameter, exponent e with pen ∝ value**e, slopes)
 _PENALTIES = (
     ((LogisticRegression,), "C", -1.0, True),
     ((Ridge, PoissonRegressor, GammaRegressor, TweedieRegressor), "alpha", 1.0, True),
+    ((ElasticNet,), "alpha", 1.0, False),  # Lasso too; L1: values only (kinks)
     ((MLPClassifier, MLPRegressor), "alpha", 1.0, False),
 )
 SUPPORTED_TEXT = (
-    "LogisticRegression (C), Ridge, PoissonRegressor, GammaRegressor, "
-    "TweedieRegressor (alpha), MLPClassifier, MLPRegressor (alpha), alone or as the "
-    "last step of a Pipeline"
+    "LogisticRegression (C, L2, L1 or elastic net), Ridge, PoissonRegressor, "
+    "GammaRegressor, TweedieRegressor, Lasso, ElasticNet, MLPClassifier, "
+    "MLPRegressor (alpha), alone or as the last step of a Pipeline"
 )
 
 
 @dataclass(frozen=True)
 class PenaltySpec:
-    """The searched parameter: its ``set_params`` key on the final step, ``e``."""
+    """The searched parameter: its ``set_params`` key on the final step, ``e``.
+
+    ``l1``: the penalty has an L1 part (``Lasso``, ``ElasticNet``, an L1 or
+    elastic-net ``LogisticRegression``): the criteria are piecewise smooth in it
+    (the active set changes), so the search uses values only.
+    """
 
     name: str
     exponent: float
     has_slopes: bool
     estimator_name: str
+    l1: bool = False
 
 
 def resolve_penalty(estimator, param):
@@ -121,9 +131,11 @@ def resolve_penalty(estimator, param):
         if isinstance(final, types):
             if own != pname:
                 raise ValueError(
-                    f"{param!r} is not the L2 penalty of {name}; CriterionSearch "
-                    f"tunes {pname!r}."
+                    f"{param!r} is not the penalty strength of {name}; "
+                    f"CriterionSearch tunes {pname!r}."
                 )
+            if is_sklearn_l1(final):  # the L1 strength: values only
+                return PenaltySpec(own, exponent, False, name, l1=True)
             _check_l2(final)
             return PenaltySpec(own, exponent, slopes, name)
     raise TypeError(
@@ -132,15 +144,46 @@ def resolve_penalty(estimator, param):
     )
 
 
+#: glmnet's ``lambda.min.ratio`` (n > p): the L1 search spans λ_max·1e-4 to λ_max
+L1_SPAN = 1e-4
+
+
+def l1_box(final, X, y, sample_weight):
+    """``(low, high)`` of an L1 strength: from ``λ_max``, where every weight is 0.
+
+    ``Lasso``/``ElasticNet``: ``α_max = max_j |x̃_jᵀ W ỹ| / (Σw · ρ)`` (columns and
+    response centred by the weighted means when there is an intercept); an L1 or
+    elastic-net ``LogisticRegression``: ``C_min = l1_min_c / ρ``.  The search spans
+    ``L1_SPAN`` of that penalty, ``None`` when it does not exist (``ρ = 0``).
+    """
+    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    if isinstance(final, LogisticRegression):
+        rho = logistic_l1_ratio(final)
+        if rho <= 0:
+            return None
+        c_min = l1_min_c(X, y, loss="log", fit_intercept=final.fit_intercept) / rho
+        return c_min, c_min / L1_SPAN
+    rho = float(getattr(final, "l1_ratio", 1.0))
+    if rho <= 0:
+        return None
+    yv = np.asarray(y, dtype=float)
+    if final.fit_intercept:
+        X = X - np.average(X, axis=0, weights=w)
+        yv = yv - np.average(yv, weights=w)
+    a_max = float(np.max(np.abs(X.T @ (w * yv)))) / (np.sum(w) * rho)
+    if not (np.isfinite(a_max) and a_max > 0):
+        return None
+    return a_max * L1_SPAN, a_max
+
+
 def _check_l2(final):
     if not isinstance(final, LogisticRegression):
         return
-    penalty = getattr(final, "penalty", "deprecated")
-    l1_ratio = getattr(final, "l1_ratio", None)
-    if penalty in ("l1", "elasticnet", None) or l1_ratio not in (0, 0.0, None):
+    if getattr(final, "penalty", "deprecated") in (None, "none"):
         raise ValueError(
-            f"LogisticRegression(penalty={penalty!r}, l1_ratio={l1_ratio!r}) has no "
-            "L2 penalty to tune; use l1_ratio=0 (an L2 penalty)."
+            f"{final!r} has no penalty to tune (penalty=None); use an L2, L1 or "
+            "elastic-net penalty."
         )
 
 
