@@ -190,10 +190,10 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     >>> pipe = make_pipeline(StandardScaler(), LogisticRegression(tol=1e-8))
     >>> import warnings
     >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")  # the classes are separable: flagged
+    ...     warnings.simplefilter("ignore")  # the classes are separable
     ...     search = ts.CriterionSearch(pipe, "C").fit(X, y)
     >>> round(search.best_params_["C"], 2), search.n_fits_ <= 10, search.flags_
-    (0.7, True, ('separation',))
+    (0.7, True, ())
     >>> search.predict(X[:3]).shape
     (3,)
     """
