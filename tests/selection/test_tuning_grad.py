@@ -94,8 +94,9 @@ def test_alo_and_tic_slopes_equal_finite_differences(kind):
         assert ts.approximate_loo(curv).n_refined == 0  # one-step rows only here
         assert_allclose(t_value, tic, rtol=1e-12)
         assert np.isfinite(t_se) and t_se > 0
-        assert_allclose(g_alo, fd_alo, rtol=RTOL, atol=RTOL * abs(loo))
-        assert_allclose(g_tic[0], fd_tic, rtol=RTOL, atol=RTOL * abs(tic))
+        # relative to the slope itself (measured: at most 2e-8, gamma at 1e-3)
+        assert_allclose(g_alo, fd_alo, rtol=RTOL, atol=0)
+        assert_allclose(g_tic[0], fd_tic, rtol=RTOL, atol=0)
 
 
 @pytest.mark.parametrize("dispersion", [None, 2.0])
@@ -305,8 +306,8 @@ def test_evidence_slope_equals_finite_differences(kind, v, unpenalized):
     plus = _evidence(_curvature(make, v * np.exp(H), X, y), unpenalized)
     minus = _evidence(_curvature(make, v * np.exp(-H), X, y), unpenalized)
     fd = -2 * (plus.log_evidence - minus.log_evidence) / (2 * H)
-    value = -2 * ev.log_evidence
-    assert_allclose(got, fd, rtol=RTOL, atol=RTOL * abs(value))
+    # relative to the slope itself (measured: at most 3.3e-9, gamma)
+    assert_allclose(got, fd, rtol=RTOL, atol=0)
 
 
 def test_ridge_evidence_slope_with_the_dispersion_profiled():
@@ -322,4 +323,4 @@ def test_ridge_evidence_slope_with_the_dispersion_profiled():
         minus = _evidence(_curvature(lambda v: Ridge(alpha=v), 3.0 * np.exp(-H), X,
                                      y, w=w), unpenalized)  # fmt: skip
         fd = -2 * (plus.log_evidence - minus.log_evidence) / (2 * H)
-        assert_allclose(got, fd, rtol=RTOL, atol=RTOL * abs(ev.log_evidence))
+        assert_allclose(got, fd, rtol=RTOL, atol=0)  # measured: at most 2.1e-8
