@@ -318,3 +318,23 @@ def test_evidence_search_lands_on_mgcv_smoothing_parameters(method, unpenalized)
     )  # fmt: skip
     assert_allclose(1.0 / single.best_params_["C"],
                     ref["breast_cancer"][method]["sp"], rtol=1e-3)  # fmt: skip
+
+
+def test_ridge_evidence_search_lands_on_bayesian_ridge():
+    # scikit-learn's BayesianRidge maximises the marginal likelihood over the noise
+    # and weight precisions (α, λ) with the intercept profiled out (centring); its
+    # λ/α is the ridge penalty alpha, so the ML evidence search
+    # (unpenalized="profile", the dispersion profiled) must land on it.  Measured
+    # 1e-7 relative with xtol=1e-4; asked 1e-4 (the search's tolerance).
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import BayesianRidge
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:100])
+    y = y[:100]
+    br = BayesianRidge(tol=1e-12, max_iter=10_000).fit(X, y)
+    search = _quiet(
+        ts.CriterionSearch(Ridge(), "alpha", criterion="evidence",
+                           unpenalized="profile", xtol=1e-4).fit, X, y,
+    )  # fmt: skip
+    assert_allclose(search.best_params_["alpha"], br.lambda_ / br.alpha_, rtol=1e-4)
