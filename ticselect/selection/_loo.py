@@ -433,36 +433,45 @@ def approximate_loo(
         pointwise[sl] = rows.nll(sl, u + du)
 
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
-    refined = np.zeros(n, dtype=bool)
-    left_out = {}  # row -> θ₋ᵢ of the refined rows
+    refined, params = np.zeros(n, dtype=bool), None
     l1 = refine and method == "newton" and curv.active_set is not None
     if l1:
         # L1: leaving a row out may change the active set; refit the whole problem
         refined = _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine)
     elif refine and hasattr(rows, "derivatives_at") and method == "newton":
         cand = _candidates(leverage, high, w, refine_tol, max_refine)
-        if Aall is not None and cand.size:
-            value, ok, theta = _refine_batch(
-                curv, rows, Q, Aall, uall, cand, step_all[cand]
-            )
-            pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
-            left_out.update(zip(cand[ok].tolist(), theta[ok], strict=True))
-            rest = cand[~ok]  # the batch did not converge: one row at a time
-        else:
-            rest = cand
-        for i in rest:
-            found = _refine_row(curv, rows, Q, i)
-            if found is not None:
-                pointwise[i], refined[i] = found[0], True
-                left_out[int(i)] = found[1]
-    params = (
-        np.array([left_out[i] for i in np.flatnonzero(refined)])
-        if refined.any() and not l1
-        else None
-    )
+        A = None if Aall is None else (Aall, uall, step_all[cand])
+        refined, params = _refine_smooth(curv, rows, Q, cand, A, pointwise)
     res = _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
                   refined, params)  # fmt: skip
     return replace(res, left_out_params=None) if l1 else res
+
+
+def _refine_smooth(curv, rows, Q, cand, batch, pointwise):
+    """Exact leave-one-out fits of the rows ``cand`` (``pointwise`` in place).
+
+    ``batch`` is ``(A, u, step)`` for the batched Newton (:func:`_refine_batch`),
+    or ``None``; rows it leaves unconverged are refined one at a time.  Returns
+    ``refined`` (bool, per row) and the left-out fits ``θ₋ᵢ`` of the refined rows,
+    shape (n_refined, n_params), in row order (``None`` when none is refined).
+    """
+    refined = np.zeros(pointwise.shape[0], dtype=bool)
+    left_out = {}  # row -> θ₋ᵢ
+    rest = cand
+    if batch is not None and cand.size:
+        A, u, step = batch
+        value, ok, theta = _refine_batch(curv, rows, Q, A, u, cand, step)
+        pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
+        left_out.update(zip(cand[ok].tolist(), theta[ok], strict=True))
+        rest = cand[~ok]  # the batch did not converge: one row at a time
+    for i in rest:
+        found = _refine_row(curv, rows, Q, i)
+        if found is not None:
+            pointwise[i], refined[i] = found[0], True
+            left_out[int(i)] = found[1]
+    if not refined.any():
+        return refined, None
+    return refined, np.array([left_out[i] for i in np.flatnonzero(refined)])
 
 
 def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refine,
