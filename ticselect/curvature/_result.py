@@ -187,7 +187,11 @@ class Curvature:
         function of its local parameters ``uᵢ = Jᵢθ`` (linear predictors, plus the
         dispersion when estimated), with ``Jᵢ``, ``∂ℓᵢ/∂uᵢ``, ``∂²ℓᵢ/∂uᵢ²`` and an
         evaluator of ``ℓᵢ(u)`` (see :mod:`ticselect.curvature._rows`).  Set by
-        :func:`ticselect.curvature` for GLMs and networks; ``None`` otherwise.
+        :func:`ticselect.curvature` for GLMs, statsmodels results and networks;
+        ``None`` for curvatures built from dask arrays or by
+        :func:`ticselect.curvature_from_loss` (``rows_unavailable`` says why).
+    rows_unavailable : str or None
+        Why ``rows`` is ``None``, when known.
 
     Examples
     --------
@@ -208,6 +212,9 @@ class Curvature:
 
     #: Set by the GLM and network builders (see the class docstring).
     output_jacobians_fn = None
+    #: Why :attr:`rows` is ``None``, when a builder knows (said by
+    #: :func:`ticselect.approximate_loo`).
+    rows_unavailable = None
 
     def __init__(
         self,

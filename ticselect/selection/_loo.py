@@ -81,6 +81,7 @@ from ..curvature._linalg import (
     complement_basis,
     restrict,
 )
+from ..curvature._spectral import check_curvature
 from . import _loo_gaussian as gaussian
 
 __all__ = ["LOOResult", "approximate_loo"]
@@ -319,21 +320,31 @@ def approximate_loo(
     C=1.0    ALO/2n=0.121  TIC/2n=0.088
     C=100.0  ALO/2n=0.204  TIC/2n=0.009
     """
+    check_curvature(curv, "approximate_loo()")
     if method not in _METHODS:
         raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}.")
-    rows = getattr(curv, "rows", None)
+    rows = curv.rows
     if rows is None:
-        raise ValueError(
-            "approximate_loo needs the per-row model of the fit (Curvature.rows), "
-            "which this Curvature does not have. Build it with ticselect.curvature("
-            "model, X, y) from a supported GLM, statsmodels result or network."
+        why = curv.rows_unavailable or (
+            "this Curvature has no per-row model (Curvature.rows is None, e.g. after "
+            "it was set so); build it again with ticselect.curvature(model, X, y)"
         )
+        raise ValueError(f"approximate_loo needs each row's data: {why}.")
     leverage_tol = float(leverage_tol)
     if not leverage_tol > 0:
         raise ValueError(f"leverage_tol must be positive, got {leverage_tol!r}.")
     refine_tol = float(refine_tol)
     if not refine_tol > 0:
         raise ValueError(f"refine_tol must be positive, got {refine_tol!r}.")
+    if isinstance(max_refine, bool) or not isinstance(max_refine, int | np.integer):
+        raise TypeError(
+            f"max_refine must be a non-negative integer, got {max_refine!r}."
+        )
+    if max_refine < 0:
+        raise ValueError(
+            f"max_refine must be a non-negative integer (0 refines no row), got "
+            f"{max_refine}."
+        )
     if method == "newton" and refine and gaussian.applies(curv, rows):
         try:
             pointwise, shift, leverage = gaussian.gaussian_loo(curv, rows)
@@ -372,6 +383,12 @@ def approximate_loo(
         if Kp == 1:
             lev = WM[:, 0, 0]
             top = lev
+        elif Kp >= S3.shape[2] and np.all(sign > 0):
+            # Mᵢ = SᵢSᵢᵀ: wᵢΛᵢMᵢ has the eigenvalues of the symmetric wᵢSᵢᵀΛᵢSᵢ
+            T = wb[:, None, None] * np.matmul(S3.transpose(0, 2, 1), d2 @ S3)
+            ev = np.linalg.eigvalsh(T)
+            lev = np.max(np.abs(ev), axis=1)
+            top = ev[:, -1]
         else:
             ev = np.linalg.eigvals(WM)
             lev = np.max(np.abs(ev), axis=1)
@@ -392,7 +409,7 @@ def approximate_loo(
 
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
     refined = np.zeros(n, dtype=bool)
-    if refine and hasattr(rows, "derivatives_at") and method == "newton":
+    if refine and hasattr(rows, "leave_out") and method == "newton":
         cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
         cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
                                          leverage[cand], np.inf))]  # fmt: skip

@@ -52,6 +52,7 @@ from statsmodels.regression import linear_model as lm
 
 from .._families import get_family
 from .._glm import GLMSpec, glm_curvature
+from .._identify import check_likelihood_exists
 from .._result import Curvature, NotStationaryWarning
 
 __all__ = ["is_generic_statsmodels", "statsmodels_generic_curvature"]
@@ -212,7 +213,8 @@ def _regression_curvature(res, dispersion):
         feature_names=names,
         model_name=f"statsmodels {type(model).__name__}",
     )
-    if dispersion is None:
+    estimated = dispersion is None
+    if estimated:
         resid = y - X @ params
         dispersion = float(resid @ resid) / n  # statsmodels' llf uses SSR/n
         if not dispersion > 0:
@@ -221,20 +223,33 @@ def _regression_curvature(res, dispersion):
                 "unbounded. Use more rows than parameters, or pass dispersion=<float>."
             )
     curv = glm_curvature(spec, dispersion=dispersion)
+    if estimated:  # σ² estimated by the fit, as for LinearRegression: n ≤ k refused
+        check_likelihood_exists(curv, y, np.ones(n), estimated=True)
     w = np.asarray(getattr(model, "weights", 1.0), dtype=float)
     if w.ndim and np.any(w <= 0):
         raise ValueError(
             "WLS with non-positive weights is not supported: drop those rows."
         )
-    log_w = 0.5 * float(np.sum(np.log(np.broadcast_to(w, (n,)))))
+    half_log_w = 0.5 * np.log(np.broadcast_to(w, (n,)))
+    log_w = float(np.sum(half_log_w))
     if log_w:
         curv.nll -= log_w  # the Jacobian of the whitening, in statsmodels' llf
+        curv._per_sample_nll = curv.per_sample_nll - half_log_w
         base = curv.loss_fn
 
         def loss_fn(theta):
             return base(theta) - log_w
 
         curv.loss_fn = loss_fn
+    # the per-row model (attached by the dispatcher): a refit re-estimates σ²
+    curv._row_model = (
+        "glm",
+        {
+            "spec": spec,
+            "refit_dispersion": estimated,
+            "nll_offset": -half_log_w if log_w else None,
+        },
+    )
     return _apply_count(curv, _statsmodels_k(res, curv.n_params))
 
 
@@ -346,6 +361,19 @@ def _generic_curvature(res):
         model_name=name,
         loss_fn=loss_fn,
         hessian_fn=hessian_fn,
+        per_sample_nll=-ll,
+    )
+    # the per-row model (attached by the dispatcher, see _rows.LikelihoodRows)
+    curv._row_model = (
+        "likelihood",
+        {
+            "params": params,
+            "nll": -ll,
+            "grads": G,
+            "loglikeobs": loglikeobs,
+            "score_obs": model.score_obs,
+            "hessian": model.hessian,
+        },
     )
     return _apply_count(curv, _statsmodels_k(res, d))
 
