@@ -75,14 +75,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from ..curvature import SeparationWarning
 from ..curvature._linalg import (
     DEFAULT_RCOND,
     SingularHessianWarning,
     complement_basis,
     restrict,
 )
+from ..curvature._rows import GLMRows
 from ..curvature._spectral import check_curvature
 from . import _loo_gaussian as gaussian
+from ._loo_exists import divergent_rows
 
 __all__ = ["LOOResult", "approximate_loo"]
 
@@ -146,6 +149,17 @@ class LOOResult:
         the one-step estimate.  Gaussian/identity fits: every row of positive
         weight whose leave-one-out fit exists, in closed form, with the exact
         ``local_shift``.
+    no_fit : ndarray of bool of shape (n_rows,)
+        Rows without a leave-one-out fit, whose ``pointwise`` value is ``inf``
+        (a warning names them): a GLM row of leverage 1, the only one informing
+        some unpenalised direction (a dummy column with one row), so that the fit
+        without it is not identified and its prediction for the row undefined
+        (:class:`~ticselect.SingularHessianWarning`); or a row without which the
+        maximum-likelihood fit diverges, a class or a zero cell emptied
+        (:mod:`ticselect.selection._loo_exists`,
+        :class:`~ticselect.SeparationWarning`).  scikit-learn and R refit the
+        first kind by minimum-norm least squares, a value that depends on how the
+        columns are coded (it changes under ``X → XA``), so it is not reported.
 
     Examples
     --------
@@ -176,6 +190,12 @@ class LOOResult:
     method: str
     flags: tuple = ()
     refined: np.ndarray = None
+    no_fit: np.ndarray = None
+
+    @property
+    def n_no_fit(self):
+        """Number of rows without a leave-one-out fit (``pointwise = inf``), int."""
+        return 0 if self.no_fit is None else int(np.sum(self.no_fit))
 
     @property
     def n_refined(self):
@@ -198,10 +218,11 @@ class LOOResult:
         return self.loo_nll - self.nll
 
     def __repr__(self):
+        no_fit = f", n_no_fit={self.n_no_fit}" if self.n_no_fit else ""
         return (
             f"LOOResult(loo={self.loo:.6g}, loo_se={self.loo_se:.3g}, "
             f"optimism={self.optimism:.4g}, method={self.method!r}, "
-            f"n_high_leverage={self.n_high_leverage})"
+            f"n_high_leverage={self.n_high_leverage}{no_fit})"
         )
 
 
@@ -345,31 +366,96 @@ def approximate_loo(
             f"max_refine must be a non-negative integer (0 refines no row), got "
             f"{max_refine}."
         )
+    w = rows.weights
+    glm = isinstance(rows, GLMRows)
+    divergent = divergent_rows(curv, rows) if glm else None
     if method == "newton" and refine and gaussian.applies(curv, rows):
         try:
-            pointwise, shift, leverage = gaussian.gaussian_loo(curv, rows)
+            pointwise, shift, leverage, singular = gaussian.gaussian_loo(curv, rows)
         except linalg.LinAlgError:  # H_λ not positive definite: the general route
             pass
         else:
-            w = rows.weights
+            no_fit = _no_fit(pointwise, singular & (w > 0), divergent)
             high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
             refined = np.isfinite(pointwise) & (w > 0)
             return _result(curv, pointwise, leverage, high, leverage_tol, shift, w,
-                           method, refined)  # fmt: skip
+                           method, refined, no_fit)  # fmt: skip
+    pointwise, leverage, shift, top, Q, batch = _one_step(
+        curv, rows, method, keep_jacobians=bool(refine), rcond=rcond
+    )
+    # a GLM row at leverage 1 is the only one informing some direction: without it
+    # that direction has no data and the leave-one-out fit is not identified
+    singular = (top >= 1.0 - gaussian.SINGULAR) & (w > 0) & glm
+    no_fit = _no_fit(pointwise, singular, divergent)
+    high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
+    refined = np.zeros(rows.n_rows, dtype=bool)
+    if refine and hasattr(rows, "leave_out") and method == "newton":
+        cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0) & ~no_fit)
+        cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
+                                         leverage[cand], np.inf))]  # fmt: skip
+        _refine(curv, rows, Q, batch, cand[: int(max_refine)], pointwise, refined)
+    return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
+                   refined, no_fit)  # fmt: skip
+
+
+def _no_fit(pointwise, singular, divergent):
+    """Rows without a leave-one-out fit: ``inf`` in ``pointwise``, a warning each kind.
+
+    ``singular``: the row alone informs a direction (leverage 1), so without it the
+    fit is not identified (:func:`ticselect.approximate_loo`, item "leverage 1");
+    ``divergent``: without it the MLE is infinite (:mod:`._loo_exists`).
+    """
+    no_fit = singular.copy()
+    if divergent is not None:
+        divergent = divergent & ~singular  # said once, as the first kind
+        no_fit |= divergent
+    for mask, what, category in (
+        (singular, "a coefficient has no data without it (leverage 1), so the "
+         "leave-one-out prediction is undefined; a penalty makes it finite",
+         SingularHessianWarning),
+        (divergent if divergent is not None else singular[:0],
+         "without it a class or a zero cell is empty and the maximum-likelihood fit "
+         "diverges, with its NLL", SeparationWarning),
+    ):  # fmt: skip
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            shown = ", ".join(map(str, rows[:5])) + (", ..." if rows.size > 5 else "")
+            warnings.warn(
+                f"approximate_loo: {rows.size} row(s) ({shown}) have no leave-one-out "
+                f"fit: {what}; their pointwise value is inf (LOOResult.no_fit).",
+                category,
+                stacklevel=3,
+            )
+    pointwise[no_fit] = np.inf
+    return no_fit
+
+
+def _one_step(curv, rows, method, *, keep_jacobians, rcond):
+    """One Newton (or jackknife) step per row from ``θ̂`` (module docstring).
+
+    Returns
+    -------
+    pointwise, leverage : ndarray of shape (n_rows,)
+    shift : ndarray of shape (n_rows, K')
+    top : ndarray of shape (n_rows,)
+        Largest real eigenvalue of ``wᵢΛᵢMᵢ``.
+    Q : ndarray of shape (n_params, r)
+        Basis of the gauge complement.
+    batch : tuple or None
+        ``(A, u, step)`` of every row for the batched refinement (``None`` when
+        the rows do not support it or their Jacobians exceed the memory budget).
+    """
     gauge = curv.gauge if curv.gauge.shape[1] else None
     Q = complement_basis(gauge, curv.n_params)
     factor, sign = _inverse_factor(restrict(curv.penalized_hessian, Q), rcond)
-
     n, Kp = rows.n_rows, rows.n_local
     w = rows.weights
-    pointwise = np.empty(n)
-    leverage = np.empty(n)
+    pointwise, leverage, tops = np.empty(n), np.empty(n), np.empty(n)
     shift = np.empty((n, Kp))
-    uall = np.empty((n, Kp))
     batched = hasattr(rows, "derivatives_at") and n * Kp * Q.shape[1] <= _BATCH_FLOATS
-    keep_A = bool(refine) and batched
+    keep_A = keep_jacobians and batched
     Aall = np.empty((n, Kp, Q.shape[1])) if keep_A else None
-    step_all = np.empty((n, Kp))
+    uall, step_all = np.empty((n, Kp)), np.empty((n, Kp))
     eye = np.eye(Kp)
     for sl, u, J, d1, d2 in rows.blocks():
         b = u.shape[0]
@@ -404,33 +490,31 @@ def approximate_loo(
         uall[sl], step_all[sl] = u, step
         if keep_A:
             Aall[sl] = A
-        leverage[sl] = lev
+        leverage[sl], tops[sl] = lev, top
         pointwise[sl] = rows.nll(sl, u + du)
-
-    high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
-    refined = np.zeros(n, dtype=bool)
-    if refine and hasattr(rows, "leave_out") and method == "newton":
-        cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
-        cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
-                                         leverage[cand], np.inf))]  # fmt: skip
-        cand = cand[: int(max_refine)]
-        if Aall is not None and cand.size:
-            value, ok = _refine_batch(curv, rows, Q, Aall, uall, cand, step_all[cand])
-            pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
-            for i in cand[~ok]:  # the batch did not converge: one row at a time
-                value = _refine_row(curv, rows, Q, i)
-                if value is not None:
-                    pointwise[i], refined[i] = value, True
-        else:
-            for i in cand:
-                value = _refine_row(curv, rows, Q, i)
-                if value is not None:
-                    pointwise[i], refined[i] = value, True
-    return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
-                   refined)  # fmt: skip
+    batch = (Aall, uall, step_all) if keep_A else None
+    return pointwise, leverage, shift, tops, Q, batch
 
 
-def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined):
+def _refine(curv, rows, Q, batch, cand, pointwise, refined):
+    """Iterate the rows ``cand`` to their exact leave-one-out fit (in place)."""
+    if not cand.size:
+        return
+    rest = cand
+    if batch is not None:
+        A, u, step = batch
+        value, ok = _refine_batch(curv, rows, Q, A, u, cand, step[cand])
+        pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
+        rest = cand[~ok]  # the batch did not converge: one row at a time
+    for i in rest:
+        value = _refine_row(curv, rows, Q, i)
+        if value is not None:
+            pointwise[i], refined[i] = value, True
+
+
+def _result(
+    curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined, no_fit
+):
     """The :class:`LOOResult` of per-row values (totals and standard error)."""
     contrib = w * pointwise
     loo_nll = float(np.sum(contrib[w > 0]))
@@ -457,6 +541,7 @@ def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, ref
         method=method,
         flags=tuple(curv.flags),
         refined=refined,
+        no_fit=no_fit,
     )
 
 

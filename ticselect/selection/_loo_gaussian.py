@@ -49,13 +49,13 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-__all__ = ["applies", "gaussian_loo"]
+__all__ = ["SINGULAR", "applies", "gaussian_loo"]
 
 #: Floats per block of the design's rows held at a time (2**20 = 8 MiB).
 _BLOCK_FLOATS = 2**20
 #: ``1 − aᵢ`` below this: the left-out ridge system is singular (the row is needed to
 #: identify a coefficient), and its leave-one-out fit does not exist.
-_SINGULAR = 1e-10
+SINGULAR = 1e-10
 
 
 def applies(curv, rows):
@@ -136,6 +136,9 @@ def gaussian_loo(curv, rows):
     leverage : ndarray of shape (n_rows,)
         The one-step diagnostic of :func:`ticselect.approximate_loo`, the spectral
         radius of ``wᵢΛᵢMᵢ`` (``wᵢhᵢ/φ`` when ``φ`` is fixed).
+    singular : ndarray of bool of shape (n_rows,)
+        Rows whose left-out ridge system is singular (``1 − aᵢ ≤ SINGULAR``): the
+        leave-one-out fit does not exist (``pointwise`` is ``inf``).
 
     Raises
     ------
@@ -199,7 +202,7 @@ def gaussian_loo(curv, rows):
             last[sl] = S[k]
     # deviance units: A = φB, so aᵢ = wᵢx̃ᵢᵀA⁻¹x̃ᵢ = wᵢhᵢ/φ, vᵢᵀX̃ᵀWr = vtr/φ, ...
     a = w * h / phi
-    ok = 1.0 - a > _SINGULAR
+    ok = 1.0 - a > SINGULAR
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         one_minus = np.where(ok, 1.0 - a, 1.0)
         r_out = r / one_minus
@@ -235,4 +238,4 @@ def gaussian_loo(curv, rows):
     pointwise = np.where(ok, pointwise, np.inf)
     if getattr(rows, "nll_offset", None) is not None:
         pointwise = pointwise + rows.nll_offset
-    return pointwise, shift, leverage
+    return pointwise, shift, leverage, ~ok
