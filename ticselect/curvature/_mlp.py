@@ -50,10 +50,18 @@ Gauge
     direction that adds ``c`` to ``coefs_[-1][a, :]`` (or to ``intercepts_[-1]``) leaves
     every ``ℓᵢ`` unchanged: these ``fan_in + 1`` orthonormal directions are the gauge
     (as for the multinomial GLM; the penalty fixes the weight directions when
-    ``alpha > 0``, nothing fixes the bias direction).  Nonlinear symmetries (unit
-    permutations, the rescaling of a ``relu`` unit's incoming and outgoing weights) are
-    not linear subspaces and are not gauge directions; the penalty breaks the
-    rescaling.
+    ``alpha > 0``, nothing fixes the bias direction).  Identity hidden units make the
+    network a linear model ``x ↦ x W₁⋯W_L + c`` whose weights are not identified:
+    ``(W₁, W₂) → (W₁A, A⁻¹W₂)`` for every invertible ``A``, a continuous symmetry of
+    dimension ``h²`` (more when a layer is wider than ``min(p, K)``).  Its tangent
+    directions at ``θ̂``, the null space of the map from ``θ`` to the network's
+    function (computed exactly, :func:`_linear_network_gauge`), are gauge directions
+    too, so that ``k`` counts the identified weights (5 for a 3-3-1 regressor with
+    ``σ²``, not 17).  The orbits are curved: the loss is flat along them, and at an
+    unpenalised optimum ``H`` vanishes on their tangents; an L2 penalty keeps only
+    the rotations ``A ∈ O(h)`` flat.  Other nonlinear symmetries (unit permutations,
+    the rescaling of a ``relu`` unit's incoming and outgoing weights) are not gauge
+    directions; the penalty breaks the rescaling.
 """
 
 from __future__ import annotations
@@ -150,12 +158,17 @@ class MLPSpec:
         return np.concatenate(parts)
 
     def gauge(self):
-        """Orthonormal gauge directions (softmax output only).
+        """Orthonormal gauge directions (see "Gauge" in the module docstring).
+
+        The softmax output's common logit shift, and for identity hidden units the
+        directions along which the network's function does not change.
 
         Returns
         -------
         ndarray of shape (n_params, r)
         """
+        if self.activation == "identity" and len(self.coefs) > 1:
+            return _linear_network_gauge(self)
         d = self.n_params
         if self.output != "softmax":
             return np.zeros((d, 0))
@@ -165,6 +178,51 @@ class MLPSpec:
         for a in range(rows):
             g[start + a * K : start + (a + 1) * K, a] = 1.0 / np.sqrt(K)
         return g
+
+
+#: Singular values of the probe Jacobian below this fraction of the largest are zero.
+LINEAR_GAUGE_RCOND = 1e-10
+
+
+def _linear_network_gauge(spec):
+    """Null space of ``θ ↦ (x ↦ z)`` for a network whose hidden units are linear.
+
+    With identity activations ``z = x M + c`` with ``M = W₁⋯W_L`` and ``c`` the
+    propagated biases, so ``(W₁, W₂) → (W₁A, A⁻¹W₂)`` (any invertible ``A``) and, when
+    a hidden layer is wider than ``min(p, K)``, more, leave every ``ℓᵢ`` unchanged.
+    The function is determined by its outputs at the ``p + 1`` probe inputs ``0,
+    e₁, …, e_p``, so the directions ``v`` with ``J v = 0`` for the Jacobian ``J`` of
+    those outputs (``(p + 1)·K × n_weights``; for a softmax output, of the outputs
+    minus their mean over classes, which also removes the common logit shift) are
+    the first-order gauge: its rank, ``k``, is the number of identified weights
+    (``r(p + K − r) + K`` for a product of rank ``r``).  The loss is exactly flat
+    along the curved orbits these directions are tangent to, so at a stationary
+    point of the unpenalised loss ``H`` vanishes on them; as for the softmax, the
+    criteria work on their complement.
+    """
+    p = spec.X.shape[1]
+    K = spec.Y.shape[1]
+    probe = np.vstack([np.zeros((1, p)), np.eye(p)])
+    Jz = output_jacobian(
+        MLPSpec(
+            coefs=spec.coefs,
+            intercepts=spec.intercepts,
+            activation="identity",
+            output=spec.output,
+            X=probe,
+            Y=np.zeros((p + 1, K)),
+            sample_weight=np.ones(p + 1),
+        )  # fmt: skip
+    )  # (p + 1, K, n_weights)
+    if spec.output == "softmax":
+        Jz = Jz - Jz.mean(axis=1, keepdims=True)
+    J = Jz.reshape(-1, Jz.shape[2])
+    _, sv, Vt = np.linalg.svd(J, full_matrices=True)
+    rank = int(np.count_nonzero(sv > LINEAR_GAUGE_RCOND * sv[0])) if sv.size else 0
+    null = Vt[rank:].T
+    if spec.sigma2_is_param:
+        null = np.vstack([null, np.zeros((1, null.shape[1]))])
+    return null
 
 
 def flatten(coefs, intercepts):
