@@ -63,6 +63,7 @@ import warnings
 
 import numpy as np
 
+from .._html import key_value_table
 from ._factor import penalized_solve
 from ._linalg import DEFAULT_RCOND
 
@@ -419,6 +420,23 @@ class Curvature:
             f"n_params={self.n_params}, nll={self.nll:.6g}, "
             f"stationarity={self.stationarity:.2g})"
         )
+
+    def _repr_html_(self):
+        mapping = {
+            "family": self.family,
+            "link": self.link or "-",
+            "n_samples": self.n_samples,
+            "n_rows": self.n_rows,
+            "n_params": self.n_params,
+            "n_free_params": self.n_free_params,
+            "nll": self.nll,
+            "dispersion": self.dispersion,
+            "dispersion_is_param": self.dispersion_is_param,
+            "max penalty": float(self.penalty.max()) if self.penalty.size else 0.0,
+            "stationarity": self.stationarity,
+            "flags": tuple(self.flags),
+        }
+        return key_value_table(f"Curvature of {self.model_name}", mapping)
 
     def add_flag(self, flag):
         """Record a reason the criteria of this fit may not be trusted.

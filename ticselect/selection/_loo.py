@@ -75,6 +75,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from .._html import key_value_table
 from ..curvature import SeparationWarning
 from ..curvature._linalg import (
     DEFAULT_RCOND,
@@ -216,6 +217,23 @@ class LOOResult:
     def optimism(self):
         """``loo_nll − nll``: estimated summed gap between LOO and training NLL."""
         return self.loo_nll - self.nll
+
+    def _repr_html_(self):
+        mapping = {
+            "loo (deviance scale)": self.loo,
+            "loo_se": self.loo_se,
+            "loo_nll": self.loo_nll,
+            "training nll": self.nll,
+            "optimism": self.optimism,
+            "loo per sample": self.loo_per_sample,
+            "n_samples": self.n_samples,
+            "method": self.method,
+            "n_high_leverage": self.n_high_leverage,
+            "n_refined": self.n_refined,
+            "n_no_fit": self.n_no_fit,
+            "flags": tuple(self.flags),
+        }
+        return key_value_table("Approximate leave-one-out", mapping)
 
     def __repr__(self):
         no_fit = f", n_no_fit={self.n_no_fit}" if self.n_no_fit else ""

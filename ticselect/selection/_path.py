@@ -37,6 +37,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from .._html import format_value, table
 from ..criteria import criteria
 from ..curvature import curvature
 from ._estimator import InformationCriteria
@@ -418,6 +419,23 @@ class CriterionPath:
             f"<CriterionPath over {self.param_name}, {len(self.values)} values, "
             f"TIC's pick {self._label(i)}{note}>"
         )
+
+    def _repr_html_(self):
+        names = [c for c in ("aic", "bic", "tic", "alo") if c != "alo" or self._has_alo]
+        picks = {c: self.best_index(c) for c in names}
+        header = [self.param_name, *[c.upper() for c in names], "gap", "flags"]
+        rows = []
+        for i, (v, crit) in enumerate(zip(self.values, self.criteria, strict=True)):
+            cells = [format_value(v)]
+            for c in names:
+                mark = "*" if picks[c] == i else ""
+                cells.append(f"{format_value(self.deviance(c)[i])}{mark}")
+            cells += [format_value(crit.gap_estimate), flags_text(crit.flags) or "-"]
+            rows.append(cells)
+        footer = ["deviance scale, lower is better; * marks each criterion's pick"]
+        if self.pick_note:
+            footer.append(f"warning: {self.pick_note}")
+        return table(f"Criterion path over {self.param_name}", header, rows, footer)
 
     @property
     def _has_alo(self):
