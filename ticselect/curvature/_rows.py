@@ -29,6 +29,7 @@ import numpy as np
 from ._families import _DevianceDispersionFamily
 from ._glm import _linear_predictor, glm_curvature
 from ._mlp import forward, output_jacobian, output_loss
+from ._numdiff import gradient_differences
 
 __all__ = ["GLMRows", "LikelihoodRows", "MLPRows", "attach_rows"]
 
@@ -387,10 +388,9 @@ class MLPRows(_Rows):
         return np.where(np.isfinite(out), out, np.inf)
 
 
-#: Relative steps of the central differences: of ``score_obs`` (``eps^(1/3)``, first
-#: differences) and of ``loglikeobs`` (``eps^(1/4)``, second differences), where the
-#: truncation and rounding errors balance.
-_FD_STEP = np.finfo(float).eps ** (1.0 / 3.0)
+#: Relative step of the second differences of ``loglikeobs`` (``eps^(1/4)``, where
+#: the truncation and rounding errors balance; first differences of ``score_obs``:
+#: :mod:`ticselect.curvature._numdiff`).
 _FD2_STEP = np.finfo(float).eps ** 0.25
 #: Largest ``n·d²`` (floats) of per-row Hessians held for a likelihood model (1 GiB).
 MAX_ROW_HESSIAN_FLOATS = 2**27
@@ -500,27 +500,16 @@ class LikelihoodRows(_Rows):
                 "or compute ALO on a subsample of the rows."
             )
         theta = self.theta if theta is None else np.asarray(theta, dtype=float)
-        pick = slice(None) if rows is None else np.asarray(rows)
         if self._choose_scheme() == "score":
-            out = self._score_differences(theta, pick, n_kept)
+            out = gradient_differences(
+                lambda t: -self._call(self._score_obs, t), theta, rows
+            )
         else:
+            pick = slice(None) if rows is None else np.asarray(rows)
             out = self._loglike_differences(theta, pick, n_kept)
-        out = 0.5 * (out + out.transpose(0, 2, 1))
         if at_fit:
             self._check_sum(out)
             self._row_hessians = out
-        return out
-
-    def _score_differences(self, theta, pick, n_kept):
-        d = self.n_params
-        h = _FD_STEP * np.maximum(1.0, np.abs(theta))
-        out = np.empty((n_kept, d, d))
-        for j in range(d):
-            e = np.zeros(d)
-            e[j] = h[j]
-            up = self._call(self._score_obs, theta + e)[pick]
-            down = self._call(self._score_obs, theta - e)[pick]
-            out[:, :, j] = (down - up) / (2.0 * h[j])  # ∂gᵢ/∂θⱼ, gᵢ = -score_obs
         return out
 
     def _loglike_differences(self, theta, pick, n_kept):

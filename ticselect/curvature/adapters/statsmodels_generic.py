@@ -53,6 +53,7 @@ from statsmodels.regression import linear_model as lm
 from .._families import get_family
 from .._glm import GLMSpec, glm_curvature
 from .._identify import check_likelihood_exists
+from .._numdiff import gradient_differences, hessian_mismatch
 from .._result import Curvature, NotStationaryWarning
 
 __all__ = ["is_generic_statsmodels", "statsmodels_generic_curvature"]
@@ -331,6 +332,7 @@ def _generic_curvature(res):
     G = -S
     H = -0.5 * (Hs + Hs.T)
     n = ll.shape[0]
+    H, hessian_of = _checked_hessian(model, params, H, name)
 
     def loss_fn(theta):
         with np.errstate(all="ignore"):
@@ -341,8 +343,7 @@ def _generic_curvature(res):
         return value if np.isfinite(value) else np.inf
 
     def hessian_fn(theta):
-        Ht = -np.asarray(model.hessian(np.asarray(theta, float)), dtype=float)
-        return 0.5 * (Ht + Ht.T)
+        return hessian_of(np.asarray(theta, float))
 
     curv = Curvature(
         params=params,
@@ -372,10 +373,57 @@ def _generic_curvature(res):
             "grads": G,
             "loglikeobs": loglikeobs,
             "score_obs": model.score_obs,
-            "hessian": model.hessian,
+            "hessian": lambda theta: -hessian_of(np.asarray(theta, float)),
         },
     )
     return _apply_count(curv, _statsmodels_k(res, d))
+
+
+#: Relative error, along one direction, above which a model's own ``hessian`` is
+#: replaced by central differences of its ``score_obs``.
+HESSIAN_CHECK_TOL = 1e-5
+
+
+def _checked_hessian(model, params, H, name):
+    """``H`` of the loss, checked against differences of ``score_obs``.
+
+    statsmodels 0.15's zero-inflated models with a logit inflation (e.g.
+    ``ZeroInflatedPoisson``) return a ``hessian`` whose block of cross-derivatives
+    between the inflation and the count parameters is zero (its ``hessian`` copies
+    the lower triangle over the upper one after filling the upper one).  One central
+    difference of the summed ``score_obs`` along a fixed direction (two calls)
+    catches such a Hessian; it is then rebuilt from ``2d`` differences of the
+    analytic ``score_obs`` (about ``1e-10`` relative), with a warning.
+
+    Returns
+    -------
+    H : ndarray of shape (d, d)
+    hessian_of : callable
+        ``theta -> H(θ)`` by the same route.
+    """
+
+    def grad_obs(theta):
+        return -np.asarray(model.score_obs(theta), dtype=float)
+
+    def own(theta):
+        Ht = -np.asarray(model.hessian(theta), dtype=float)
+        return 0.5 * (Ht + Ht.T)
+
+    err = hessian_mismatch(grad_obs, params, H)
+    if not err > HESSIAN_CHECK_TOL:
+        return H, own
+
+    def by_differences(theta):
+        return gradient_differences(grad_obs, theta, summed=True)
+
+    warnings.warn(
+        f"{name}: statsmodels' hessian() differs from differences of its score_obs "
+        f"by {err:.2g} (relative, along one direction); ticselect uses the Hessian "
+        "from central differences of score_obs instead.",
+        UserWarning,
+        stacklevel=5,
+    )
+    return by_differences(params), by_differences
 
 
 def statsmodels_generic_curvature(results, *, dispersion=None):
