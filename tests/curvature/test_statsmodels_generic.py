@@ -16,6 +16,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from numpy.testing import assert_allclose
 from scipy import stats
+from sklearn.linear_model import LinearRegression
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.discrete.count_model import (
     ZeroInflatedGeneralizedPoisson,
@@ -305,3 +306,24 @@ def test_negative_binomial_alpha_at_its_boundary_warns():
     with pytest.warns(ts.NotStationaryWarning, match="boundary"):
         curv = ts.curvature(res, stationarity_tol=np.inf)
     assert "not_stationary" in curv.flags
+
+
+def test_ols_with_no_more_rows_than_columns_is_refused():
+    # 20 rows, 50 columns: statsmodels reports loglik +650 and AIC -1260 for an
+    # exact fit; ticselect refuses it as it refuses LinearRegression (issue 24 item 6)
+    rng = np.random.default_rng(11)
+    X, y = rng.normal(size=(20, 50)), rng.normal(size=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.OLS(y, X).fit()
+    assert res.llf > 600  # statsmodels' unbounded likelihood
+    with pytest.raises(ValueError, match="has no likelihood: 20 rows for a design"):
+        ts.curvature(res)
+    with pytest.raises(ValueError, match="has no likelihood: 20 rows for a design"):
+        ts.curvature(LinearRegression().fit(X, y), X, y)
+    # a fixed dispersion gives a likelihood: accepted, as for LinearRegression
+    assert np.isfinite(ts.criteria(ts.curvature(res, dispersion=1.0)).aic)
+    # n > k: unchanged
+    X2 = X[:, :5]
+    assert np.isclose(ts.criteria(ts.curvature(sm.OLS(y, X2).fit())).aic,
+                      sm.OLS(y, X2).fit().aic)  # fmt: skip
