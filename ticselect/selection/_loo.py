@@ -585,6 +585,7 @@ def _refine_row(curv, rows, Q, i):
         if not decrement > 0:  # not a descent direction: indefinite Hessian
             delta, decrement = g / max(np.max(np.abs(np.diag(HQ))), 1e-300), 0.0
         if decrement < _REFINE_TOL and decrement >= 0 and _ > 0:
+            theta = theta - Q @ delta  # the last, tiny, step (see _refine_batch)
             break
         t = 1.0
         for _half in range(30):
@@ -682,6 +683,9 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         ok[act[bad]] = False
         conv = ~bad & (dec < _REFINE_TOL)
         done[act[conv]] = True
+        # the last step too: its decrement is below tolerance, but the error it
+        # removes from θ is √(2·decrement/λ), which the row's NLL would keep
+        z[act[conv]] -= delta[conv]
         keep = ~bad & ~conv
         act, delta, dec = act[keep], delta[keep], dec[keep]
         # in Newton's quadratic phase take the full step without evaluating F₋ᵢ
