@@ -51,22 +51,16 @@ Gauge
     every ``ℓᵢ`` unchanged: these ``fan_in + 1`` orthonormal directions are the gauge
     (as for the multinomial GLM; the penalty fixes the weight directions when
     ``alpha > 0``, nothing fixes the bias direction).  Identity hidden units make the
-    network a linear model ``x ↦ x W₁⋯W_L + c`` whose weights are not identified:
-    ``(W₁, W₂) → (W₁A, A⁻¹W₂)`` for every invertible ``A``, a continuous symmetry of
-    dimension ``h²`` (more when a layer is wider than ``min(p, K)``).  Its tangent
-    directions at ``θ̂``, the null space of the map from ``θ`` to the network's
-    function (computed exactly, :func:`_linear_network_gauge`), are gauge directions
-    too, so that ``k`` counts the identified weights (5 for a 3-3-1 regressor with
-    ``σ²``, not 17).  The orbits are curved: the loss is flat along them, and at an
-    unpenalised optimum ``H`` vanishes on their tangents; an L2 penalty keeps only
-    the rotations ``A ∈ O(h)`` flat.  Other nonlinear symmetries (unit permutations,
-    the rescaling of a ``relu`` unit's incoming and outgoing weights) are not gauge
-    directions; the penalty breaks the rescaling.
+    network linear, ``x ↦ x W₁⋯W_L + c``, and ``(W₁, W₂) → (W₁A, A⁻¹W₂)`` changes
+    nothing: the tangents of that symmetry (:func:`_linear_network_gauge`) are gauge
+    directions too, so ``k`` counts the identified weights (5 for a 3-3-1 regressor
+    with ``σ²``, not 17).  Other nonlinear symmetries (unit permutations, the
+    rescaling of a ``relu`` unit's weights) are not; the penalty breaks the rescaling.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import autograd.numpy as anp
 import numpy as np
@@ -187,33 +181,17 @@ LINEAR_GAUGE_RCOND = 1e-10
 def _linear_network_gauge(spec):
     """Null space of ``θ ↦ (x ↦ z)`` for a network whose hidden units are linear.
 
-    With identity activations ``z = x M + c`` with ``M = W₁⋯W_L`` and ``c`` the
-    propagated biases, so ``(W₁, W₂) → (W₁A, A⁻¹W₂)`` (any invertible ``A``) and, when
-    a hidden layer is wider than ``min(p, K)``, more, leave every ``ℓᵢ`` unchanged.
-    The function is determined by its outputs at the ``p + 1`` probe inputs ``0,
-    e₁, …, e_p``, so the directions ``v`` with ``J v = 0`` for the Jacobian ``J`` of
-    those outputs (``(p + 1)·K × n_weights``; for a softmax output, of the outputs
-    minus their mean over classes, which also removes the common logit shift) are
-    the first-order gauge: its rank, ``k``, is the number of identified weights
-    (``r(p + K − r) + K`` for a product of rank ``r``).  The loss is exactly flat
-    along the curved orbits these directions are tangent to, so at a stationary
-    point of the unpenalised loss ``H`` vanishes on them; as for the softmax, the
-    criteria work on their complement.
+    ``z = x W₁⋯W_L + c`` is fixed by its values at the ``p + 1`` inputs ``0, e₁, …,
+    e_p``: the directions ``v`` with ``J v = 0`` for the Jacobian ``J`` of those
+    outputs (of the outputs minus their class mean for a softmax, which adds its
+    logit shift) are the gauge, and ``rank J`` the identified weights
+    (``r(p + K − r) + K`` for a product of rank ``r``).  The loss is flat along the
+    curved orbits they are tangent to (an L2 penalty keeps only ``A ∈ O(h)``), so
+    at an unpenalised optimum ``H`` vanishes on them.
     """
-    p = spec.X.shape[1]
-    K = spec.Y.shape[1]
-    probe = np.vstack([np.zeros((1, p)), np.eye(p)])
-    Jz = output_jacobian(
-        MLPSpec(
-            coefs=spec.coefs,
-            intercepts=spec.intercepts,
-            activation="identity",
-            output=spec.output,
-            X=probe,
-            Y=np.zeros((p + 1, K)),
-            sample_weight=np.ones(p + 1),
-        )  # fmt: skip
-    )  # (p + 1, K, n_weights)
+    p, K = spec.X.shape[1], spec.Y.shape[1]
+    probe = replace(spec, X=np.vstack([np.zeros((1, p)), np.eye(p)]))
+    Jz = output_jacobian(probe)  # (p + 1, K, n_weights)
     if spec.output == "softmax":
         Jz = Jz - Jz.mean(axis=1, keepdims=True)
     J = Jz.reshape(-1, Jz.shape[2])

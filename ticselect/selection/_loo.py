@@ -26,8 +26,9 @@ biased towards optimism where leverage is high.
 
 Where the one-step estimate is unreliable (leverage near 1, below) ``refine=True``
 continues Newton's method on ``F − wᵢℓᵢ`` to convergence for those rows (at most
-``max_refine``, GLMs only; all of them at once, from their one-step fits, since
-``uᵢ`` is linear in ``θ``), so their value is the exact leave-one-out NLL: the remedy
+``max_refine``; for GLMs all of them at once, from their one-step fits, since ``uᵢ``
+is linear in ``θ``; for statsmodels' likelihood models one at a time; not for
+networks), so their value is the exact leave-one-out NLL: the remedy
 PSIS-LOO applies to the rows its diagnostic flags (Vehtari, Gelman & Gabry 2017,
 Statistics and Computing 27).  For a Gaussian GLM with the identity link
 (``Ridge``, ``LinearRegression``, OLS, ...) ``refine=True`` gives every row its exact
@@ -35,6 +36,11 @@ leave-one-out value in closed form instead, also with the dispersion estimated
 (where one Newton step is not exact): the coefficients by the Sherman–Morrison
 identity, the left-out ML variance from the left-out residual sum of squares, all
 rows in ``O(n·k²)`` (:mod:`ticselect.selection._loo_gaussian`).
+
+Rows without a leave-one-out fit get ``inf`` and ``no_fit`` (with a warning): a GLM
+row of leverage 1 (``1 − aᵢ ≤ 1e-10``: without it an unpenalised direction has no
+data), or one whose removal makes the maximum-likelihood fit diverge
+(:mod:`ticselect.selection._loo_exists`).
 
 Cost: one factorisation of ``H_λ`` (on the complement of the gauge directions, as in
 :func:`ticselect.criteria`), then ``O(n·K'·k²)`` for the ``Mᵢ`` in row blocks (for a
@@ -294,8 +300,11 @@ def approximate_loo(
     Parameters
     ----------
     curv : Curvature
-        From :func:`ticselect.curvature` (GLMs, statsmodels results and networks carry
-        the needed per-row model in ``curv.rows``).
+        From :func:`ticselect.curvature` (GLMs, statsmodels results, OLS/WLS included,
+        and networks carry the needed per-row model in ``curv.rows``; statsmodels'
+        likelihood models use :class:`~ticselect.curvature._rows.LikelihoodRows`).
+        Curvatures built from dask arrays or by :func:`ticselect.curvature_from_loss`
+        have none: a ``ValueError`` says so.
     method : {"newton", "ij"}, default="newton"
         ``"newton"``: one-step ALO with the per-row downdate (Rad & Maleki 2020).
         ``"ij"``: infinitesimal jackknife, ``θ₋ᵢ ≈ θ̂ + H_λ⁻¹wᵢgᵢ`` (cheaper, more
@@ -311,7 +320,10 @@ def approximate_loo(
         step is one pass over the data for every row at once, and a row's
         Hessian (``O(n·K'²·k²)``) is recomputed only when a step with the
         previous one (a chord step) fails to cut its Newton decrement tenfold;
-        typically 3–5 steps.  Networks are not refined.  The approach of PSIS-LOO
+        typically 3–5 steps.  statsmodels' likelihood models refine one row at a
+        time, from statsmodels' own ``loglikeobs``, ``score_obs`` and ``hessian``
+        (about ``2d + 3`` passes over the data per step).  Networks are not
+        refined.  The approach of PSIS-LOO
         (Vehtari, Gelman & Gabry 2017), which refits the rows its diagnostic flags.
         Gaussian GLMs with the identity link instead get the exact leave-one-out
         value of **every** row in closed form (``O(n·k²)``, cheaper than the
@@ -320,7 +332,7 @@ def approximate_loo(
         ML variance of the left-out fit: what refitting the estimator without the
         row gives.
     max_refine : int, default=20
-        At most this many rows are refined.
+        At most this many rows are refined (a non-negative integer).
     refine_tol : float, default=0.5
         Rows with leverage above this (and every flagged row) are candidates for
         refinement, highest leverage first.  Below ``leverage_tol`` so that rows of
@@ -337,8 +349,13 @@ def approximate_loo(
 
     Raises
     ------
+    TypeError
+        When ``curv`` is not a :class:`~ticselect.Curvature` (a fitted model:
+        pass ``ticselect.curvature(model, X, y)``), or ``max_refine`` is not an
+        integer.
     ValueError
-        When ``curv`` has no per-row model, or for an unknown ``method``.
+        When ``curv`` has no per-row model, for an unknown ``method``, or a negative
+        ``max_refine``.
 
     Examples
     --------
