@@ -189,7 +189,7 @@ def _linear_network_gauge(spec):
     curved orbits they are tangent to (an L2 penalty keeps only ``A ∈ O(h)``), so
     at an unpenalised optimum ``H`` vanishes on them.
     """
-    p, K = spec.X.shape[1], spec.Y.shape[1]
+    p = spec.X.shape[1]
     probe = replace(spec, X=np.vstack([np.zeros((1, p)), np.eye(p)]))
     Jz = output_jacobian(probe)  # (p + 1, K, n_weights)
     if spec.output == "softmax":
