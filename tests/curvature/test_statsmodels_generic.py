@@ -30,6 +30,7 @@ from statsmodels.discrete.discrete_model import (
 )
 from statsmodels.discrete.truncated_model import HurdleCountModel, TruncatedLFPoisson
 from statsmodels.miscmodels.ordinal_model import OrderedModel
+from statsmodels.tools.numdiff import approx_fprime
 
 import ticselect as ts
 
@@ -64,6 +65,7 @@ COUNT_MODELS = {
 
 
 @pytest.mark.filterwarnings("error::ticselect.NotStationaryWarning")
+@pytest.mark.filterwarnings("ignore:.*differs from differences of its score_obs")
 @pytest.mark.parametrize("case", sorted(COUNT_MODELS))
 def test_count_models_match_statsmodels(case):
     y, X = _randhie()
@@ -74,14 +76,27 @@ def test_count_models_match_statsmodels(case):
     assert_allclose(crit.loglik, res.llf, rtol=1e-10)
     assert_allclose(crit.aic, res.aic, rtol=1e-10)
     assert_allclose(crit.bic, res.bic, rtol=1e-10)
-    # statsmodels' TIC: inv(-hessian) @ S'S by an explicit inverse; ours by Cholesky.
-    assert_allclose(crit.tic, res.info_criteria("tic"), rtol=1e-6)
-    # TIC is dominated by 2·NLL (~1e4 here), so rtol 1e-6 on it leaves the penalty
-    # (~10-90) unchecked to ~1e-3 relative: compare the penalty itself.  Same H and
-    # scores, inverse vs Cholesky on well-conditioned H: measured agreement 1e-13.
-    assert_allclose(
-        crit.tic_penalty, (res.info_criteria("tic") + 2.0 * res.llf) / 2.0, rtol=1e-9
-    )
+    # H by statsmodels' own numdiff of its analytic summed score: where statsmodels'
+    # hessian() disagrees with it (statsmodels 0.15: NegativeBinomialP with p != 1,
+    # 2 and the zero-inflated models miss cross-derivatives), ticselect uses
+    # differences of score_obs too, and says so (issue 24)
+    H_fd = -approx_fprime(res.params, lambda t: res.model.score_obs(t).sum(0),
+                          centered=True)  # fmt: skip
+    H_fd = 0.5 * (H_fd + H_fd.T)
+    H_sm = -res.model.hessian(res.params)
+    if np.linalg.norm(H_sm - H_fd) <= 1e-6 * np.linalg.norm(H_fd):
+        # statsmodels' TIC: inv(-hessian) @ S'S by an explicit inverse; ours by
+        # Cholesky.  TIC is dominated by 2·NLL (~1e4 here), so the penalty (~10-90)
+        # is compared too: same H and scores, measured agreement 1e-13.
+        assert_allclose(crit.tic, res.info_criteria("tic"), rtol=1e-6)
+        penalty = (res.info_criteria("tic") + 2.0 * res.llf) / 2.0
+        assert_allclose(crit.tic_penalty, penalty, rtol=1e-9)
+    else:
+        # two central-difference schemes of the same analytic score: ~1e-9 apart
+        assert_allclose(curv.hessian, H_fd, rtol=1e-6, atol=1e-7 * np.abs(H_fd).max())
+        S = res.model.score_obs(res.params)
+        penalty = np.trace(np.linalg.solve(H_fd, S.T @ S))
+        assert_allclose(crit.tic_penalty, penalty, rtol=1e-6)
     assert curv.param_names == list(res.model.data.param_names)
     assert crit.flags == ()
 

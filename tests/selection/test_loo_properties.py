@@ -22,14 +22,11 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import stats
 from sklearn.base import clone
-from sklearn.linear_model import (
-    LinearRegression,
-    LogisticRegression,
-    PoissonRegressor,
-    Ridge,
-)
 
 import ticselect as ts
+
+from ..curvature.test_identification_properties import _data as _glm_data
+from ..curvature.test_identification_properties import _model
 
 SETTINGS = settings(
     max_examples=15,
@@ -41,29 +38,17 @@ families = st.sampled_from(["gaussian", "binomial", "poisson", "multinomial"])
 
 
 def _data(family, n, p, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, p))
-    eta = 0.6 * X[:, 0]
-    if family == "gaussian":
-        y = eta + rng.normal(size=n)
-    elif family == "binomial":
-        y = (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(int)
-    elif family == "multinomial":
-        y = np.digitize(eta + rng.logistic(size=n), [-0.7, 0.7])
-    else:
-        y = rng.poisson(np.exp(eta))
-    w = rng.integers(1, 3, size=n).astype(float)
+    """The designs of the criteria's property tests, with weights 1 or 2."""
+    X, y = _glm_data(family, n, p, seed)
+    w = np.random.default_rng(seed + 7).integers(1, 3, size=n).astype(float)
     return X, y, w
 
 
-def _model(family, penalised):
-    if family == "gaussian":
-        return Ridge(alpha=1.0) if penalised else LinearRegression()
-    if family in ("binomial", "multinomial"):
-        return LogisticRegression(C=1.0 if penalised else np.inf, tol=1e-12,
-                                  solver="newton-cholesky", max_iter=1000)  # fmt: skip
-    return PoissonRegressor(alpha=0.05 if penalised else 0.0, tol=1e-12,
-                            solver="newton-cholesky", max_iter=1000)  # fmt: skip
+def _fitted(family, penalised, X, y, w):
+    model = _model(family, penalised)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # solver chatter
+        return model.fit(X, y, sample_weight=w)
 
 
 def _alo(model, X, y, w, **kw):
@@ -91,10 +76,7 @@ def _row_nll(family, fit, x, yi, sigma2):
 )
 def test_row_order_does_not_matter(family, n, p, penalised, seed):
     X, y, w = _data(family, n, p, seed)
-    model = _model(family, penalised)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X, y, sample_weight=w)
+    model = _fitted(family, penalised, X, y, w)
     perm = np.random.default_rng(seed + 1).permutation(n)
     a = _alo(model, X, y, w)
     b = _alo(model, X[perm], y[perm], w[perm])
@@ -118,10 +100,7 @@ def test_row_order_does_not_matter(family, n, p, penalised, seed):
 )
 def test_weights_are_rows_left_out_whole(family, n, penalised, seed):
     X, y, w = _data(family, n, 2, seed)
-    model = _model(family, penalised)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X, y, sample_weight=w)
+    model = _fitted(family, penalised, X, y, w)
     rows = np.repeat(np.arange(n), w.astype(int))
     every = {"refine_tol": 1e-12, "max_refine": 10 * n}  # refine every row
     weighted = _alo(model, X, y, w, **every)
@@ -165,10 +144,7 @@ def test_weights_are_rows_left_out_whole(family, n, penalised, seed):
 )
 def test_pointwise_sums_to_the_total(family, n, p, penalised, seed, refine):
     X, y, w = _data(family, n, p, seed)
-    model = _model(family, penalised)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X, y, sample_weight=w)
+    model = _fitted(family, penalised, X, y, w)
     alo = _alo(model, X, y, w, refine=refine)
     assert_allclose(alo.loo_nll, np.sum(w * alo.pointwise), rtol=1e-12)
     assert alo.loo == 2 * alo.loo_nll
