@@ -110,13 +110,15 @@ def test_weights_are_rows_left_out_whole(family, n, penalised, seed):
     dup = _alo(model, X[rows], y[rows], None, **every)
     # the same fit and the same sums: a row of weight 1 is its single copy
     first = np.searchsorted(rows, np.arange(n))
-    single = w == 1
+    # rows whose left-out fit runs towards separation (NLL above 30 nats: a
+    # probability below 1e-13) have no digits to compare: where Newton stops decides
+    single = (w == 1) & (weighted.pointwise < 30)
     assert_allclose(
         weighted.pointwise[single], dup.pointwise[first][single], rtol=1e-6
     )  # fmt: skip (refined to a 1e-10 nats decrement)
     # a row of weight 2 is both copies left out: a refit on the duplicated data
     n_dup = rows.size
-    for i in np.flatnonzero(w == 2)[:3]:
+    for i in np.flatnonzero((w == 2) & (weighted.pointwise < 30))[:3]:
         keep = rows != i
         fit = clone(model)
         if family == "poisson":  # scikit-learn averages: same penalty in loss units
