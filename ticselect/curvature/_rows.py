@@ -421,8 +421,8 @@ class LikelihoodRows(_Rows):
     evaluations (``2**21 / n`` rows).  The expansion is poor for steps that change
     an extra parameter such as the negative-binomial ``alpha``: on 300 RAND HIE
     rows it alone put the summed one-step NLL 1.8 nats low, one row 1.6 nats; the
-    rule evaluates 51 rows there and leaves 1e-4 nats in all.  For large ``n`` the steps are ``O(1/n)``:
-    on the 20 190 rows, 3 rows, and 5e-5 nats left.
+    rule evaluates 51 rows there and leaves 1e-4 nats in all.  For large ``n`` the
+    steps are ``O(1/n)``: on the 20 190 rows, 3 rows, and 5e-5 nats left.
 
     Parameters
     ----------

@@ -449,10 +449,13 @@ def mlp_curvature(
         )
     seconds, limit = exact_seconds_need(est, X.shape[0], dispersion, max_seconds)
     if seconds > limit:
+        low = dense_seconds(_n_params(est, dispersion), X.shape[0], route="subspace")
         raise ValueError(
             f"The exact curvature and criteria of this network ({d} parameters, "
-            f"{X.shape[0]} rows) would take about {seconds:.3g} s on this machine, "
-            f"more than max_seconds={limit:g}: use the matrix-free estimators "
+            f"{X.shape[0]} rows) would take about {seconds:.3g} s on this machine "
+            f"({low:.3g} s if its penalised Hessian is indefinite, as for "
+            f"near-interpolating fits), more than max_seconds={limit:g}: use the "
+            "matrix-free estimators "
             "(ts.tic_penalty(model, X, y), which routes to estimate_tic_penalty, or "
             "ts.curvature_operators with hessian_spectral_density), or pass a larger "
             "max_seconds (None for no limit)."
