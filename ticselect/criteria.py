@@ -45,6 +45,9 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   some directions (intercepts) are unpenalised; docs/flatness.md recommends
   ``effective_dim / n`` as the calibrated-model estimate.  All are per sample, in NLL
   units (nats);
+- ``log_evidence``: the Laplace evidence of :func:`ticselect.evidence` (penalty as
+  prior, exact Hessian, unpenalised directions integrated; ``nan`` without a
+  penalty); it reads the factorisation below, so it costs ``O(d)`` here;
 - ``penalty_ratio = tic_penalty / effective_dim = tr(H_λ⁻¹C) / tr(H_λ⁻¹H)``: about 1
   for a correctly specified model (``C ≈ H``, the information identity), ``≪ 1``
   when the per-sample gradients vanish on the training rows while the curvature does
@@ -87,6 +90,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import linalg
 
+from ._evidence import evidence, key_value_table
 from .curvature._factor import frobenius_dot
 from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
@@ -192,6 +196,11 @@ class Criteria:
         ``tic_penalty / effective_dim``: about 1 for a correctly specified model,
         ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``);
         ``nan`` when ``effective_dim`` is 0.
+    log_evidence : float
+        Laplace log marginal likelihood in nats (greater is better), the fit's
+        penalty as a Gaussian prior and the exact Hessian:
+        ``ticselect.evidence(curv).log_evidence`` (see :mod:`ticselect._evidence`);
+        ``nan`` for an unpenalised fit (no proper prior) or an indefinite ``H_λ``.
 
     Examples
     --------
@@ -231,6 +240,7 @@ class Criteria:
     soft_rank_gap_estimate: float
     flags: tuple = ()
     penalty_ratio: float = float("nan")
+    log_evidence: float = float("nan")
 
     def __post_init__(self):
         # plain Python numbers, so that the repr reads 1.5, not np.float64(1.5)
@@ -270,12 +280,7 @@ class Criteria:
         -------
         str
         """
-        rows = [(k, v) for k, v in self.to_dict().items()]
-        width = max(len(k) for k, _ in rows)
-        lines = [f"{'criterion':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
-        for k, v in rows:
-            lines.append(f"{k:<{width}}  {_format_value(v)}")
-        return "\n".join(lines)
+        return key_value_table(list(self.to_dict().items()), "criterion", _format_value)
 
     def to_frame(self):
         """Return a one-row :class:`pandas.DataFrame` (requires pandas).
@@ -425,6 +430,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
         penalty_ratio=float(ratio),
+        log_evidence=evidence(curv, rcond=rcond).log_evidence,
     )
     return crit, ev, C
 

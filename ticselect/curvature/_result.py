@@ -26,6 +26,14 @@ Penalty
     divide by it (``Ridge(alpha)``: ``λ = alpha / σ̂²``; ``GammaRegressor(alpha)``:
     ``λ = alpha · Σw / φ̂``), evaluated at the estimated dispersion.  The penalised
     Hessian is ``H_λ = H + diag(penalty)``.
+Penalty as a prior (evidence)
+    The penalty ``½ θᵀ diag(penalty) θ`` is the Gaussian prior ``N(0, Λ⁻¹)``,
+    ``Λ = diag(penalty)``, on the penalised entries; unpenalised entries
+    (intercepts, biases) get a flat prior and the dispersion is held at its value
+    above.  :func:`ticselect.evidence` gives the Laplace log marginal likelihood
+    ``-L(θ̂) - ½θ̂ᵀΛθ̂ + ½ log|Λ|₊ - ½ log|H_λ| + (m/2) log 2π`` in nats (greater is
+    better; ``m`` unpenalised identified directions, REML-style), ``nan`` for an
+    unpenalised fit; details in :mod:`ticselect._evidence`.
 Parameters ``θ``
     For scikit-learn GLMs: the coefficients in ``coef_`` order, then the intercept
     (last, as in scikit-learn), then the dispersion ``φ`` for families that have one

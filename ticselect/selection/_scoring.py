@@ -235,6 +235,13 @@ class _ALOScorer(_CriterionScorer):
         return self.value(approximate_loo(curv))
 
 
+class _NegTwice(_CriterionAttr):
+    """Picklable ``crit -> -2 · getattr(crit, name)`` (a log-likelihood to deviance)."""
+
+    def __call__(self, crit):
+        return -2.0 * getattr(crit, self.name)
+
+
 def _looks_like_metric(fn):
     """Whether ``fn`` has the ``(y_true, y_pred)`` signature of a metric.
 
@@ -324,6 +331,8 @@ _SCORERS = {
     "neg_aicc": _CriterionScorer("aicc", _CriterionAttr("aicc")),
     "neg_bic": _CriterionScorer("bic", _CriterionAttr("bic")),
     "neg_alo": _ALOScorer(),
+    # log p(y) / n: the deviance-scale -2 log p(y) divided by 2n and negated
+    "log_evidence": _CriterionScorer("log_evidence", _NegTwice("log_evidence")),
     "neg_gap_estimate": _CriterionScorer(
         "gap_estimate", _CriterionAttr("gap_estimate"), per_sample=False
     ),
