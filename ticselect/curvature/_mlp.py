@@ -52,7 +52,7 @@ Gauge
     (as for the multinomial GLM; the penalty fixes the weight directions when
     ``alpha > 0``, nothing fixes the bias direction).  Identity hidden units make the
     network linear, ``x ↦ x W₁⋯W_L + c``, and ``(W₁, W₂) → (W₁A, A⁻¹W₂)`` changes
-    nothing: the tangents of that symmetry (:func:`_linear_network_gauge`) are gauge
+    nothing: that symmetry's tangents (:mod:`ticselect.curvature._mlp_gauge`) are gauge
     directions too, so ``k`` counts the identified weights (5 for a 3-3-1 regressor
     with ``σ²``, not 17).  Other nonlinear symmetries (unit permutations, the
     rescaling of a ``relu`` unit's weights) are not; the penalty breaks the rescaling.
@@ -60,7 +60,7 @@ Gauge
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import autograd.numpy as anp
 import numpy as np
@@ -152,17 +152,15 @@ class MLPSpec:
         return np.concatenate(parts)
 
     def gauge(self):
-        """Orthonormal gauge directions (see "Gauge" in the module docstring).
+        """Orthonormal gauge directions of the softmax output's logit shift.
 
-        The softmax output's common logit shift, and for identity hidden units the
-        directions along which the network's function does not change.
+        Identity hidden units add more: :func:`ticselect.curvature._mlp_gauge.
+        network_gauge` (which the curvature uses) includes them.
 
         Returns
         -------
         ndarray of shape (n_params, r)
         """
-        if self.activation == "identity" and len(self.coefs) > 1:
-            return _linear_network_gauge(self)
         d = self.n_params
         if self.output != "softmax":
             return np.zeros((d, 0))
@@ -172,35 +170,6 @@ class MLPSpec:
         for a in range(rows):
             g[start + a * K : start + (a + 1) * K, a] = 1.0 / np.sqrt(K)
         return g
-
-
-#: Singular values of the probe Jacobian below this fraction of the largest are zero.
-LINEAR_GAUGE_RCOND = 1e-10
-
-
-def _linear_network_gauge(spec):
-    """Null space of ``θ ↦ (x ↦ z)`` for a network whose hidden units are linear.
-
-    ``z = x W₁⋯W_L + c`` is fixed by its values at the ``p + 1`` inputs ``0, e₁, …,
-    e_p``: the directions ``v`` with ``J v = 0`` for the Jacobian ``J`` of those
-    outputs (of the outputs minus their class mean for a softmax, which adds its
-    logit shift) are the gauge, and ``rank J`` the identified weights
-    (``r(p + K − r) + K`` for a product of rank ``r``).  The loss is flat along the
-    curved orbits they are tangent to (an L2 penalty keeps only ``A ∈ O(h)``), so
-    at an unpenalised optimum ``H`` vanishes on them.
-    """
-    p = spec.X.shape[1]
-    probe = replace(spec, X=np.vstack([np.zeros((1, p)), np.eye(p)]))
-    Jz = output_jacobian(probe)  # (p + 1, K, n_weights)
-    if spec.output == "softmax":
-        Jz = Jz - Jz.mean(axis=1, keepdims=True)
-    J = Jz.reshape(-1, Jz.shape[2])
-    _, sv, Vt = np.linalg.svd(J, full_matrices=True)
-    rank = int(np.count_nonzero(sv > LINEAR_GAUGE_RCOND * sv[0])) if sv.size else 0
-    null = Vt[rank:].T
-    if spec.sigma2_is_param:
-        null = np.vstack([null, np.zeros((1, null.shape[1]))])
-    return null
 
 
 def flatten(coefs, intercepts):

@@ -44,6 +44,7 @@ from .._mlp import (
     output_loss,
     unflatten,
 )
+from .._mlp_gauge import network_gauge
 from .._output import OutputJacobians
 from .._result import Curvature
 from .._timing import DEFAULT_MAX_SECONDS, dense_seconds
@@ -494,7 +495,7 @@ def mlp_curvature(
         gradient=w @ G + penalty * params,
         abs_grad_sum=w @ np.abs(G),
         per_sample_grads=G,
-        gauge=spec.gauge(),
+        gauge=network_gauge(spec),
         dispersion=spec.sigma2,
         dispersion_is_param=spec.sigma2_is_param,
         family="mlp",
