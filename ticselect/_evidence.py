@@ -45,6 +45,10 @@ Laplace evidence (``unpenalized="integrate"``, the default; mgcv's REML score)
 Profile variant (``unpenalized="profile"``; mgcv's ML score)
     The unpenalised coefficients are maximised, not integrated: ``log|H_Λ|`` runs
     over the penalised block of ``H_Λ`` only and the ``2π`` term drops.
+L1 and elastic-net fits
+    Their L1 term is a Laplace prior with a kink at 0 (the inactive coefficients sit
+    on it): the Gaussian approximation does not apply, ``log_evidence`` is ``nan``
+    with the flag ``"l1_prior"``.
 Unpenalised fits
     No proper prior: ``log_evidence`` is ``nan`` with the reason (flag
     ``"no_prior"``).  Its large-``n`` limit is ``-BIC/2`` (the prior terms are
@@ -103,6 +107,9 @@ EVIDENCE_FLAGS = {
     "from the fit's penalty): Laplace around θ̂ with a Newton correction, exact for "
     "Gaussian linear models only",
     "not_stationary": "the fit is not at a stationary point of its penalised loss",
+    "l1_prior": "the fit has an L1 (lasso, elastic-net) penalty, a Laplace prior "
+    "with a kink at 0: the Gaussian Laplace approximation does not apply and the "
+    "evidence is undefined",
 }
 
 _HESSIANS = ("exact", "ggn")
@@ -496,6 +503,8 @@ def evidence(
         flags.append("off_mode")
     base = _Base(curv, prior, hessian, unpenalized, rcond)
     base.profile_dispersion = dispersion == "profile"
+    if np.any(getattr(curv, "penalty_linear", 0.0) != 0):
+        return base.undefined(flags, "l1_prior")
     if not prior.groups:
         return base.undefined(flags, "no_prior")
     fast = (

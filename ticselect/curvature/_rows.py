@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from ._families import _DevianceDispersionFamily
-from ._glm import _linear_predictor, glm_curvature
+from ._glm import _linear_predictor, glm_curvature, kept_params
 from ._mlp import forward, output_jacobian, output_loss
 from ._numdiff import gradient_differences
 
@@ -96,11 +96,7 @@ class GLMRows(_Rows):
         self.n_params = int(n_params)
         self.n_rows = spec.X.shape[0]
         self.weights = np.asarray(spec.sample_weight, dtype=float)
-        full = m * self.pt + int(self.phi_is_param)
-        keep = np.ones(full, dtype=bool)
-        for c in spec.drop_classes:
-            keep[c * self.pt : (c + 1) * self.pt] = False
-        self.keep = None if keep.all() else np.flatnonzero(keep)
+        self.keep = kept_params(spec, self.phi_is_param)
         self._eta = _linear_predictor(spec)  # (n, m)
 
     def local(self, sl):
@@ -161,21 +157,24 @@ class GLMRows(_Rows):
         )
         return new, (full[-1] if self.phi_is_param else self.phi)
 
-    def leave_out(self, i, theta, penalty):
+    def leave_out(self, i, theta, penalty, l1=None):
         """Value, gradient and Hessian of the penalised loss without row ``i``.
 
-        ``F₋ᵢ(θ) = Σ_{j≠i} wⱼℓⱼ(θ) + ½ θᵀ diag(penalty) θ`` with the penalty held fixed
-        (as in :func:`ticselect.approximate_loo`).  One pass over the data
-        (``O(n·d²)``).
+        ``F₋ᵢ(θ) = Σ_{j≠i} wⱼℓⱼ(θ) + ½ θᵀ diag(penalty) θ + Σⱼ l1ⱼ|θⱼ|`` with the
+        penalty held fixed (as in :func:`ticselect.approximate_loo`).  One pass over
+        the data (``O(n·d²)``).
 
         Parameters
         ----------
-        i : int
-            Row left out.
+        i : int or ndarray of int
+            Row (or rows: a group) left out.
         theta : ndarray of shape (n_params,)
             Parameters.
         penalty : ndarray of shape (n_params,)
             Diagonal of the penalty in loss units.
+        l1 : ndarray of shape (n_params,) or None, default=None
+            L1 strengths in loss units (``|Curvature.penalty_linear|``; its Hessian
+            is 0 away from ``θⱼ = 0``).
 
         Returns
         -------
@@ -198,7 +197,10 @@ class GLMRows(_Rows):
             return np.inf, None, None
         theta = np.asarray(theta, dtype=float)
         value = c.nll + 0.5 * float(np.sum(penalty * theta**2))
-        grad = c.gradient - c.penalty * theta + penalty * theta
+        grad = c.gradient - c.penalty * theta - c.penalty_linear + penalty * theta
+        if l1 is not None:
+            value += float(np.sum(l1 * np.abs(theta)))
+            grad = grad + l1 * np.sign(theta)
         if not (np.isfinite(value) and np.all(np.isfinite(c.hessian))):
             return np.inf, None, None
         return value, grad, c.hessian + np.diag(penalty)
@@ -601,17 +603,19 @@ class LikelihoodRows(_Rows):
             return np.inf
         return value if np.isfinite(value) else np.inf
 
-    def leave_out(self, i, theta, penalty):
+    def leave_out(self, i, theta, penalty, l1=None):
         """Value, gradient and Hessian of the loss without row ``i`` (exact).
 
         Parameters
         ----------
-        i : int
-            Row left out.
+        i : int or ndarray of int
+            Row (or rows: a group) left out.
         theta : ndarray of shape (d,)
             Parameters.
         penalty : ndarray of shape (d,)
             Diagonal of an L2 penalty (zeros for statsmodels' maximum likelihood).
+        l1 : ndarray of shape (d,) or None, default=None
+            L1 strengths (zeros for statsmodels' maximum likelihood).
 
         Returns
         -------
@@ -627,13 +631,18 @@ class LikelihoodRows(_Rows):
             H = -self._call(self._hessian, theta)
         except (ValueError, FloatingPointError, OverflowError):
             return np.inf, None, None
-        keep = np.arange(self.n_rows) != i
+        out = np.atleast_1d(i)
+        keep = np.ones(self.n_rows, dtype=bool)
+        keep[out] = False
         value = -float(np.sum(ll[keep])) + 0.5 * float(np.sum(penalty * theta**2))
+        grad = -S[keep].sum(axis=0) + penalty * theta
+        if l1 is not None:
+            value += float(np.sum(l1 * np.abs(theta)))
+            grad = grad + l1 * np.sign(theta)
         finite = np.all(np.isfinite(S)) and np.all(np.isfinite(H))
         if not (np.isfinite(value) and finite):
             return np.inf, None, None
-        grad = -S[keep].sum(axis=0) + penalty * theta
-        H = 0.5 * (H + H.T) - self.row_hessians(theta, rows=[i])[0]
+        H = 0.5 * (H + H.T) - self.row_hessians(theta, rows=out).sum(axis=0)
         return value, grad, H + np.diag(penalty)
 
 

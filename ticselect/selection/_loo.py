@@ -76,13 +76,14 @@ Leverage
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import linalg
 
 from .._html import key_value_table
 from ..curvature import SeparationWarning
+from ..curvature._groups import group_codes
 from ..curvature._linalg import (
     DEFAULT_RCOND,
     SingularHessianWarning,
@@ -93,6 +94,8 @@ from ..curvature._rows import GLMRows
 from ..curvature._spectral import check_curvature
 from . import _loo_gaussian as gaussian
 from ._loo_exists import divergent_rows
+from ._loo_groups import leave_groups_out, newton_leave_out
+from ._loo_l1 import active_set_changes, refit_nll, refitable
 
 __all__ = ["LOOResult", "approximate_loo"]
 
@@ -168,6 +171,19 @@ class LOOResult:
         first kind by minimum-norm least squares, a value that depends on how the
         columns are coded (it changes under ``X → XA``), so it is not reported.
 
+    groups : ndarray of int of shape (n_rows,) or None
+        Leave-group-out (``groups=``): the group code of each row; ``leverage``,
+        ``high_leverage`` and ``refined`` then give each row its group's value,
+        ``pointwise[i]`` is ``ℓᵢ`` at the fit without row ``i``'s group, and
+        ``loo_se`` is over groups (:mod:`ticselect.selection._loo_groups`).
+        ``None`` for leave-one-row-out.
+    n_groups : int or None
+        Number of groups.
+    group_pointwise : ndarray of shape (n_groups,) or None
+        ``Σ_{i∈g} wᵢ pointwise[i]``, each group's left-out NLL.
+    group_leverage : ndarray of shape (n_groups,) or None
+        Spectral radius of ``H_λ⁻¹H_g``, the group's share of the curvature.
+
     Examples
     --------
     >>> import numpy as np, ticselect as ts
@@ -198,6 +214,10 @@ class LOOResult:
     flags: tuple = ()
     refined: np.ndarray = None
     no_fit: np.ndarray = None
+    groups: np.ndarray = None
+    n_groups: int = None
+    group_pointwise: np.ndarray = None
+    group_leverage: np.ndarray = None
 
     @property
     def n_no_fit(self):
@@ -290,6 +310,7 @@ def approximate_loo(
     max_refine=MAX_REFINE,
     refine_tol=REFINE_TOL,
     rcond=DEFAULT_RCOND,
+    groups=None,
 ):
     """Approximate leave-one-out NLL of a fitted model from its single fit.
 
@@ -342,6 +363,14 @@ def approximate_loo(
         splits with 0.7 and on 30 of 30 with 0.5.
     rcond : float, default=1e-10
         Relative eigenvalue cutoff when ``H_λ`` is not positive definite.
+    groups : array-like of shape (n_rows,), default=None
+        Group label of each row: leave one **group** out at a time (one Newton step
+        per group by a block Woodbury update, refinement of the groups of high
+        leverage, the standard error over groups; see
+        :mod:`ticselect.selection._loo_groups`).  ``leverage_tol``,
+        ``refine_tol`` and ``max_refine`` then apply to groups.  With one row per
+        group the result is the ungrouped one.  A curvature built with
+        ``groups=`` is still left out row by row unless ``groups`` is given here.
 
     Returns
     -------
@@ -401,6 +430,9 @@ def approximate_loo(
             f"max_refine must be a non-negative integer (0 refines no row), got "
             f"{max_refine}."
         )
+    if groups is not None:
+        return _leave_groups_out(curv, rows, groups, method, leverage_tol, refine,
+                                 max_refine, refine_tol, rcond)  # fmt: skip
     w = rows.weights
     glm = isinstance(rows, GLMRows)
     divergent = divergent_rows(curv, rows) if glm else None
@@ -413,6 +445,9 @@ def approximate_loo(
             no_fit = _no_fit(pointwise, singular & (w > 0), divergent)
             high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
             refined = np.isfinite(pointwise) & (w > 0)
+            if curv.active_set is not None:  # exact on the active set only
+                refined = _refine_l1(curv, pointwise, leverage, high, refine_tol,
+                                     max_refine)  # fmt: skip
             return _result(curv, pointwise, leverage, high, leverage_tol, shift, w,
                            method, refined, no_fit)  # fmt: skip
     pointwise, leverage, shift, top, Q, batch = _one_step(
@@ -424,11 +459,13 @@ def approximate_loo(
     no_fit = _no_fit(pointwise, singular, divergent)
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
     refined = np.zeros(rows.n_rows, dtype=bool)
-    if refine and hasattr(rows, "leave_out") and method == "newton":
-        cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0) & ~no_fit)
-        cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
-                                         leverage[cand], np.inf))]  # fmt: skip
-        _refine(curv, rows, Q, batch, cand[: int(max_refine)], pointwise, refined)
+    if refine and method == "newton" and curv.active_set is not None:
+        # L1: leaving a row out may change the active set; refit the whole problem
+        refined = _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine)
+    elif refine and hasattr(rows, "leave_out") and method == "newton":
+        lev = np.where(no_fit, -np.inf, leverage)  # no fit to refine to
+        cand = _candidates(lev, high & ~no_fit, w, refine_tol, max_refine)
+        _refine(curv, rows, Q, batch, cand, pointwise, refined)
     return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
                    refined, no_fit)  # fmt: skip
 
@@ -547,6 +584,56 @@ def _refine(curv, rows, Q, batch, cand, pointwise, refined):
             pointwise[i], refined[i] = value, True
 
 
+def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refine,
+                      refine_tol, rcond):  # fmt: skip
+    """:func:`approximate_loo` with ``groups``: the hook to ``_loo_groups``."""
+    codes, n_groups = group_codes(groups, rows.n_rows)
+    if n_groups == rows.n_rows:  # one row per group: the groups are the rows
+        res = approximate_loo(curv, method=method, leverage_tol=leverage_tol,
+                              refine=refine, max_refine=max_refine,
+                              refine_tol=refine_tol, rcond=rcond)  # fmt: skip
+        g_nll = np.zeros(n_groups)
+        g_nll[codes] = np.where(res.weights > 0, res.weights * res.pointwise, 0.0)
+        g_lev = np.empty(n_groups)
+        g_lev[codes] = res.leverage
+        return replace(res, groups=codes, n_groups=n_groups, group_pointwise=g_nll,
+                       group_leverage=g_lev)  # fmt: skip
+    gauge = curv.gauge if curv.gauge.shape[1] else None
+    Q = complement_basis(gauge, curv.n_params)
+    factor, sign = _inverse_factor(restrict(curv.penalized_hessian, Q), rcond)
+    fields = leave_groups_out(curv, rows, codes, n_groups, factor, sign, Q,
+                              method=method, leverage_tol=leverage_tol, refine=refine,
+                              max_refine=max_refine, refine_tol=refine_tol)  # fmt: skip
+    return LOOResult(**fields)
+
+
+def _candidates(leverage, high, w, refine_tol, max_refine):
+    """Rows to refine: leverage above ``refine_tol`` or flagged, highest first."""
+    cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
+    order = np.argsort(-np.where(np.isfinite(leverage[cand]), leverage[cand], np.inf))
+    return cand[order][: int(max_refine)]
+
+
+def _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine):
+    """Exact leave-one-out NLL of an L1 fit's doubtful rows (``pointwise`` in place).
+
+    Candidates are the rows of high leverage and those whose one-step fit changes
+    the active set; each gets a whole-problem refit
+    (:mod:`ticselect.selection._loo_l1`).  None when refits do not apply
+    (multinomial, very wide designs).
+    """
+    refined = np.zeros(pointwise.shape[0], dtype=bool)
+    if not refitable(curv):
+        return refined
+    w = curv.rows.weights
+    flagged = high | active_set_changes(curv)
+    cand = _candidates(leverage, flagged, w, refine_tol, max_refine)
+    for i, value in zip(cand, refit_nll(curv, [[i] for i in cand]), strict=True):
+        if value is not None:
+            pointwise[i], refined[i] = value[0], True
+    return refined
+
+
 def _result(
     curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined, no_fit
 ):
@@ -583,38 +670,10 @@ def _result(
 def _refine_row(curv, rows, Q, i):
     """Exact leave-one-out NLL of row ``i`` by damped Newton from ``θ̂``, or ``None``.
 
-    Works in the gauge complement ``θ = θ̂ + Qδ``; halves a step that does not lower
-    the leave-one-out objective.  ``None`` when it does not converge.
+    :func:`ticselect.selection._loo_groups.newton_leave_out` with one row.
     """
-    pen = curv.penalty
-    theta = curv.params.copy()
-    value, grad, hess = rows.leave_out(i, theta, pen)
-    for _ in range(_REFINE_STEPS):
-        if grad is None:
-            return None
-        g = Q.T @ grad
-        HQ = restrict(hess, Q)
-        try:
-            delta = linalg.solve(HQ, g, assume_a="sym", check_finite=False)
-        except (linalg.LinAlgError, ValueError):
-            delta = np.linalg.lstsq(HQ, g, rcond=None)[0]
-        decrement = 0.5 * float(g @ delta)
-        if not decrement > 0:  # not a descent direction: indefinite Hessian
-            delta, decrement = g / max(np.max(np.abs(np.diag(HQ))), 1e-300), 0.0
-        if decrement < _REFINE_TOL and decrement >= 0 and _ > 0:
-            theta = theta - Q @ delta  # the last, tiny, step (see _refine_batch)
-            break
-        t = 1.0
-        for _half in range(30):
-            new = theta - t * (Q @ delta)
-            v_new, g_new, h_new = rows.leave_out(i, new, pen)
-            if v_new <= value:
-                break
-            t *= 0.5
-        else:
-            return None
-        theta, value, grad, hess = new, v_new, g_new, h_new
-    else:
+    theta = newton_leave_out(curv, rows, Q, i)
+    if theta is None:
         return None
     out = rows.row_nll(i, theta)
     return out if np.isfinite(out) else None
@@ -639,6 +698,7 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
     b = idx.size
     w = rows.weights
     pen = curv.penalty
+    l1 = np.abs(curv.penalty_linear)  # an L1 fit's term on its active set
     theta0 = curv.params
     PQ = (Q.T * pen) @ Q  # Qᵀ diag(penalty) Q
     HQ = restrict(curv.penalized_hessian, Q)
@@ -653,7 +713,7 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         ell = rows.nll(all_rows[: act.size * n], U.reshape(-1, Kp)).reshape(act.size, n)
         with np.errstate(invalid="ignore"):
             val = np.sum(np.where(W[act] > 0, W[act] * ell, 0.0), axis=1)
-        return val + 0.5 * np.sum(pen * theta**2, axis=1), U
+        return val + 0.5 * np.sum(pen * theta**2, axis=1) + np.abs(theta) @ l1, U
 
     try:
         z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
@@ -678,7 +738,7 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         d1, d2 = rows.derivatives_at(all_rows[: act.size * n], U[act].reshape(-1, Kp))
         d1 = d1.reshape(act.size, n, Kp) * W[act, :, None]
         theta = theta0[None] + z[act] @ Q.T
-        grad = d1.reshape(act.size, -1) @ Af + (theta * pen) @ Q
+        grad = d1.reshape(act.size, -1) @ Af + (theta * pen + np.sign(theta) * l1) @ Q
         if new.size:
             d2 = d2.reshape(act.size, n, Kp, Kp)[stale[act]] * W[new, :, None, None]
             if Kp == 1:
