@@ -10,6 +10,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import ticselect as ts
+from ticselect.selection._table import format_cell
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -31,6 +32,12 @@ def _cells(text):
     return re.findall(r"<td>(.*?)</td>", text)
 
 
+def _tic_cell(path):
+    """TIC's cell at its pick, as the path's text summary writes it."""
+    i = path.best_index("tic")
+    return format_cell("tic", path.deviance("tic")[i]) + "*"
+
+
 def test_html_reprs(fitted):
     curv, path = fitted
     alo = ts.approximate_loo(curv)
@@ -39,7 +46,7 @@ def test_html_reprs(fitted):
         (curv, "Curvature of LogisticRegression", f"{curv.nll:.6g}"),
         (alo, "Approximate leave-one-out", f"{alo.loo:.6g}"),
         (flat, "Flatness measures", f"{flat.trace:.6g}"),
-        (path, "Criterion path over C", f"{path.deviance('tic')[1]:.6g}*"),
+        (path, "Criterion path over C", _tic_cell(path)),
     ):
         text = obj._repr_html_()
         assert text.startswith("<table><caption>") and text.endswith("</table>")
@@ -48,6 +55,9 @@ def test_html_reprs(fitted):
     text = path._repr_html_()
     assert sum(c.endswith("*") for c in _cells(text)) >= 4
     assert "marks each criterion" in text
+    # and leads the recommended value with ">", as its summary does
+    assert f"&gt; {path.best_value():g}" in _cells(text)
+    assert f"recommended: C={path.best_value():g}" in text
 
 
 def test_criteria_repr_holds_plain_numbers():
@@ -56,7 +66,8 @@ def test_criteria_repr_holds_plain_numbers():
     y = X[:, 0] + rng.normal(size=40)
     crit = ts.criteria(ts.curvature(LinearRegression().fit(X, y), X, y))
     assert "np.float64" not in repr(crit) and "np.int64" not in repr(crit)
-    assert all(type(v) in (float, int, tuple) for v in crit.to_dict().values())
+    plain = (float, int, tuple, type(None))  # None: undefined (pseudo-R² of a network)
+    assert all(type(v) in plain for v in crit.to_dict().values())
 
 
 def _top_level_docs():

@@ -31,7 +31,7 @@ def test_report_fits_at_selects_recommendation(jobs_csv):
     data = ["--csv", str(jobs_csv), "--target", "bought"]
     status, out, err = run_main(["select", *data, "--json"])
     assert status == 0, err
-    pick = json.loads(out)["default_pick"]
+    pick = json.loads(out)["recommended"]
     status, out, err = run_main(["report", *data, "--json"])
     assert status == 0, err
     rep = json.loads(out)

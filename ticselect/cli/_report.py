@@ -1,7 +1,7 @@
 """``ticselect report``: coefficients, criteria, calibration (curvature, flatness).
 
 The model is fitted at ``--value`` or, by default, at the value ``ticselect
-select`` recommends with the same data and model options (its ``default_pick``, from
+select`` recommends with the same data and model options (its ``recommended``, from
 all rows, with select's own defaults for everything else): the report then describes
 the model ``select`` would have you fit.  The report opens with the coefficient table
 of :func:`ticselect.inference` (GLMs; ``--cov-type``, default ``HC1``, or ``cluster``
@@ -109,7 +109,7 @@ def _recommended(select_args):
     from ._select import run_select
 
     result = run_select(select_args, err=io.StringIO())
-    pick = result.get("default_pick")
+    pick = result.get("recommended")
     if not pick:
         raise CLIError("select made no recommendation here; pass --value.")
     param = result["param"]
@@ -325,12 +325,18 @@ def _block(title, mapping):
     return lines
 
 
+#: Criteria shown beside :attr:`ticselect.Criteria.SUMMARY_FIELDS` without --details.
+_FIRST_EXTRA = ("mcfadden_r2", "nagelkerke_r2", "c_hat", "qaic", "qaicc")
+
+
 def format_report(rep):
     """Aligned text of a :func:`run_report` result.
 
-    The coefficient table and the criteria first, then the per-sample NLL and the
-    calibration report; the curvature summary and the flatness measures only with
-    ``--details``.
+    The coefficient table and the criteria first (the first screen of
+    :meth:`ticselect.Criteria.summary` with the pseudo-R² and QAIC), then the
+    per-sample NLL and the calibration report; every criterion, the curvature summary
+    and the flatness measures only with ``--details`` (the JSON always holds every
+    criterion).
 
     Parameters
     ----------
@@ -341,6 +347,7 @@ def format_report(rep):
     -------
     str
     """
+    from ..criteria import Criteria
     from ..curvature._result import RELIABILITY_FLAGS
 
     d = rep["data"]
@@ -355,7 +362,12 @@ def format_report(rep):
     ]
     if rep.get("coefficients"):
         lines += _coef_lines(rep["coefficients"]) + [""]
-    lines += _block("Criteria (training rows; deviance scale)", rep["criteria"])
+    crit = rep["criteria"]
+    if not rep.get("details"):  # Criteria's first screen (every field in --json)
+        crit = {
+            k: crit[k] for k in (*Criteria.SUMMARY_FIELDS, *_FIRST_EXTRA) if k in crit
+        }
+    lines += _block("Criteria (training rows; deviance scale)", crit)
     lines += [
         f"warning: flagged {flag}: {RELIABILITY_FLAGS.get(flag, flag)}."
         for flag in rep["criteria"].get("flags") or []
@@ -366,7 +378,11 @@ def format_report(rep):
     cal = rep["calibration"]
     lines += _block(f"Calibration ({cal['data']} rows)", cal["metrics"])
     if not rep.get("details"):
-        lines += ["", "(--details adds the curvature summary and flatness measures)"]
+        lines += [
+            "",
+            "(--details adds every criterion, the curvature summary and the flatness "
+            "measures)",
+        ]
         return "\n".join(lines)
     lines += [""] + _block("Curvature (training rows)", rep["curvature"]) + [""]
     if rep["flatness"] is None:
