@@ -347,8 +347,8 @@ class Criteria:
     #: Fields of :meth:`summary`'s first screen (``full=True`` shows every field).
     SUMMARY_FIELDS = (
         "loglik", "n_params", "n_samples", "aic", "bic", "tic", "tic_penalty",
-        "effective_dim", "aic_edf", "gap_estimate", "penalty_ratio", "log_evidence",
-        "stationarity", "flags",
+        "effective_dim", "aic_edf", "bic_edf", "gap_estimate", "penalty_ratio",
+        "log_evidence", "stationarity", "flags",
     )  # fmt: skip
 
     def __post_init__(self):
