@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ._loo_gaussian import _SINGULAR, _design
+from ._loo_gaussian import SINGULAR, _design
 from ._tuning_grad import _total_se as total_se
 
 __all__ = ["gaussian_loo_gradient"]
@@ -120,7 +120,7 @@ def _rows_block(sl, Z, ctx, pointwise, grad):
     vDv = Dg @ (V * V)  # (G, b)
     da = -wb[None] * vDv
     dr_out = dr / one_minus + rb * da / one_minus**2
-    ok = one_minus > _SINGULAR  # else the left-out fit does not exist: inf
+    ok = one_minus > SINGULAR  # else the left-out fit does not exist: inf
     if not phi_param:
         pt = 0.5 * np.log(2 * np.pi * phi) + r_out**2 / (2 * phi)
         pointwise[sl] = np.where(ok, pt, np.inf)
