@@ -57,6 +57,7 @@ from .flatness import Flatness, flatness, hessian_spectral_density, relative_fla
 from .selection import (
     Comparison,
     CriterionPath,
+    CriterionSearch,
     FlaggedCriterionWarning,
     FormulaComparison,
     HeldOutDataWarning,
@@ -121,6 +122,7 @@ __all__ = [
     "LOOResult",
     "approximate_loo",
     "CriterionPath",
+    "CriterionSearch",
     "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "check_scoring",
