@@ -182,13 +182,16 @@ def _checked_glm(spec, dispersion, n_samples=None):
     per-row model (``curv.rows``, :mod:`ticselect.curvature._rows`) is what
     :func:`ticselect.approximate_loo` needs.
     """
-    curv = glm_curvature(spec, dispersion=dispersion)
+    point = {}  # the fit's per-row derivatives, reused by the checks below
+    curv = glm_curvature(spec, dispersion=dispersion, _point=point)
     if n_samples is not None:
         curv.n_samples = float(n_samples)
     check_likelihood_exists(curv, spec.y, spec.sample_weight)
     note_aliased(curv)
-    check_separation(spec, curv)
-    rows = GLMRows(spec, curv.dispersion, curv.dispersion_is_param, curv.n_params)
+    check_separation(spec, curv, point)
+    rows = GLMRows(
+        spec, curv.dispersion, curv.dispersion_is_param, curv.n_params, point["eta"]
+    )
     return attach_rows(curv, rows)
 
 

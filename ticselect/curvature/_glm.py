@@ -124,7 +124,7 @@ def _softmax_gauge(K, pt):
     return g
 
 
-def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
+def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=None):
     """Build the :class:`~ticselect.Curvature` of a GLM described by ``spec``.
 
     Parameters
@@ -137,6 +137,11 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
     _dispersion_is_param : bool, default=False
         Internal: treat a given ``dispersion`` as the value of the parameter (used to
         evaluate the Hessian away from the fitted point).
+    _point : dict or None, default=None
+        Internal: filled with what the checks after the curvature reuse (``eta``,
+        ``d1``, ``d2``, and the data term's ``hessian``, ``gradient`` and
+        ``abs_gradient`` (``Σ wᵢ|ℓ'ᵢ||x̃ᵢ|``) over the coefficients, before any
+        dispersion border or dropped class).
 
     Returns
     -------
@@ -189,6 +194,10 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         H, C, grad, abs_grad = _accumulate_dense(X, w, d1[:, 0], d2[:, 0, 0], fit_int)
     else:
         H, C, grad, abs_grad = _accumulate_general(X, w, d1, d2, fit_int)
+    if _point is not None:
+        _point.update(
+            eta=eta_full, d1=d1, d2=d2, hessian=H, gradient=grad, abs_gradient=abs_grad
+        )
 
     params = np.column_stack(
         [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])

@@ -66,9 +66,11 @@ class GLMRows(_Rows):
         Whether ``φ`` is a parameter (last entry of ``θ``).
     n_params : int
         Length of ``θ`` in the curvature (after dropping reference classes).
+    eta : ndarray of shape (n, m) or None, default=None
+        The linear predictors at the fit when already computed.
     """
 
-    def __init__(self, spec, phi, phi_is_param, n_params):
+    def __init__(self, spec, phi, phi_is_param, n_params, eta=None):
         self.spec = spec
         self.phi = phi
         self.phi_is_param = bool(phi_is_param)
@@ -85,7 +87,7 @@ class GLMRows(_Rows):
         for c in spec.drop_classes:
             keep[c * self.pt : (c + 1) * self.pt] = False
         self.keep = None if keep.all() else np.flatnonzero(keep)
-        self._eta = _linear_predictor(spec)  # (n, m)
+        self._eta = _linear_predictor(spec) if eta is None else eta  # (n, m)
 
     def local(self, sl):
         """Local parameters, Jacobians and derivatives of the rows ``sl``.
