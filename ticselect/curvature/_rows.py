@@ -25,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 
 from ._families import _DevianceDispersionFamily
-from ._glm import _linear_predictor, glm_curvature
+from ._glm import _linear_predictor
 from ._mlp import forward, output_jacobian, output_loss
 
 __all__ = ["GLMRows", "MLPRows", "attach_rows"]
@@ -129,73 +129,6 @@ class GLMRows(_Rows):
         if self.keep is not None:
             J = J[:, :, self.keep]
         return u, J, d1, d2
-
-    def _spec_at(self, theta, weights):
-        spec, m, pt = self.spec, self.m, self.pt
-        full = np.asarray(theta, dtype=float)
-        if self.keep is not None:
-            full = np.zeros(m * pt + int(self.phi_is_param))
-            full[self.keep] = theta
-        coefs = full[: m * pt].reshape(m, pt)
-        p = spec.X.shape[1]
-        new = replace(
-            spec,
-            coef=coefs[:, :p],
-            intercept=coefs[:, p] if spec.intercept is not None else None,
-            sample_weight=weights,
-        )
-        return new, (full[-1] if self.phi_is_param else self.phi)
-
-    def leave_out(self, i, theta, penalty):
-        """Value, gradient and Hessian of the penalised loss without row ``i``.
-
-        ``F₋ᵢ(θ) = Σ_{j≠i} wⱼℓⱼ(θ) + ½ θᵀ diag(penalty) θ`` with the penalty held fixed
-        (as in :func:`ticselect.approximate_loo`).  One pass over the data
-        (``O(n·d²)``).
-
-        Parameters
-        ----------
-        i : int
-            Row left out.
-        theta : ndarray of shape (n_params,)
-            Parameters.
-        penalty : ndarray of shape (n_params,)
-            Diagonal of the penalty in loss units.
-
-        Returns
-        -------
-        value : float
-            ``inf`` outside the parameter space.
-        gradient : ndarray of shape (n_params,) or None
-        hessian : ndarray of shape (n_params, n_params) or None
-        """
-        w = self.weights.copy()
-        w[i] = 0.0
-        new, phi = self._spec_at(theta, w)
-        if phi is not None and not phi > 0:
-            return np.inf, None, None
-        try:
-            with np.errstate(all="ignore"):
-                c = glm_curvature(
-                    new, dispersion=phi, _dispersion_is_param=self.phi_is_param
-                )
-        except ValueError:  # outside the mean space: the likelihood is zero
-            return np.inf, None, None
-        theta = np.asarray(theta, dtype=float)
-        value = c.nll + 0.5 * float(np.sum(penalty * theta**2))
-        grad = c.gradient - c.penalty * theta + penalty * theta
-        if not (np.isfinite(value) and np.all(np.isfinite(c.hessian))):
-            return np.inf, None, None
-        return value, grad, c.hessian + np.diag(penalty)
-
-    def row_nll(self, i, theta):
-        """Unweighted ``ℓᵢ(θ)`` of row ``i`` at any parameters, float."""
-        new, phi = self._spec_at(theta, self.weights)
-        sl = slice(i, i + 1)
-        eta = _linear_predictor(replace(new, X=new.X[sl], offset=None if new.offset
-                                        is None else new.offset[sl]))  # fmt: skip
-        u = eta if not self.phi_is_param else np.column_stack([eta, [[phi]]])
-        return float(self.nll(sl, u)[0])
 
     def derivatives_at(self, idx, u):
         """``ℓ'ᵢ`` and ``Λᵢ`` of the rows ``idx`` at any local parameters ``u``.

@@ -25,16 +25,21 @@ downdate (``uᵢ⁻ⁱ − uᵢ = Mᵢwᵢℓ'ᵢ``): the infinitesimal jackknif
 biased towards optimism where leverage is high.
 
 Where the one-step estimate is unreliable (leverage near 1, below) ``refine=True``
-continues Newton's method on ``F − wᵢℓᵢ`` to convergence for those rows (at most
-``max_refine``, GLMs only; all of them at once, from their one-step fits, since
-``uᵢ`` is linear in ``θ``), so their value is the exact leave-one-out NLL: the remedy
-PSIS-LOO applies to the rows its diagnostic flags (Vehtari, Gelman & Gabry 2017,
-Statistics and Computing 27).  For a Gaussian GLM with the identity link
-(``Ridge``, ``LinearRegression``, OLS, ...) ``refine=True`` gives every row its exact
-leave-one-out value in closed form instead, also with the dispersion estimated
-(where one Newton step is not exact): the coefficients by the Sherman–Morrison
-identity, the left-out ML variance from the left-out residual sum of squares, all
-rows in ``O(n·k²)`` (:mod:`ticselect.selection._loo_gaussian`).
+iterates those rows to the minimum of ``F − wᵢℓᵢ`` (at most ``max_refine``, GLMs
+only; all of them at once, from their one-step fits, since ``uᵢ`` is linear in ``θ``:
+quasi-Newton from the leave-one-out Hessian at the fit, which the one factorisation
+gives by Woodbury, :mod:`ticselect.selection._loo_refine`), so their value is the
+exact leave-one-out NLL: the remedy PSIS-LOO applies to the rows its diagnostic flags
+(Vehtari, Gelman & Gabry 2017, Statistics and Computing 27).  Its cost is bounded by
+the one-step ALO's plus one fit per batch of 10 rows; rows still iterating at that
+point keep their one-step value and the result is flagged ``"refine_budget"``.
+
+For a Gaussian GLM with the identity link (``Ridge``, ``LinearRegression``, OLS,
+...) ``refine=True`` gives every row its exact leave-one-out value in closed form
+instead, also with the dispersion estimated (where one Newton step is not exact):
+the coefficients by the Sherman–Morrison identity, the left-out ML variance from the
+left-out residual sum of squares, all rows in ``O(n·k²)``
+(:mod:`ticselect.selection._loo_gaussian`).
 
 Cost: one factorisation of ``H_λ`` (on the complement of the gauge directions, as in
 :func:`ticselect.criteria`), then ``O(n·K'·k²)`` for the ``Mᵢ`` in row blocks (for a
@@ -70,7 +75,7 @@ Leverage
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import linalg
@@ -82,6 +87,7 @@ from ..curvature._linalg import (
     restrict,
 )
 from . import _loo_gaussian as gaussian
+from ._loo_refine import refine_rows
 
 __all__ = ["LOOResult", "approximate_loo"]
 
@@ -91,14 +97,6 @@ LEVERAGE_TOL = 0.7
 REFINE_TOL = 0.5
 #: Default number of flagged rows whose leave-one-out fit is iterated to convergence.
 MAX_REFINE = 20
-#: Newton iterations per refined row, and the Newton decrement (nats) that stops them.
-_REFINE_STEPS, _REFINE_TOL = 30, 1e-10
-#: Largest ``n·K'·k`` for which the refinement keeps all row Jacobians (batched).
-_BATCH_FLOATS = 2**22
-#: A chord step (Hessian kept) must cut the Newton decrement by this factor.
-_CHORD_RATE = 0.1
-#: Newton decrement (nats) below which a step is taken without a line search.
-_FULL_STEP = 1e-3
 
 _METHODS = ("newton", "ij")
 
@@ -137,7 +135,9 @@ class LOOResult:
     method : str
         ``"newton"`` (one-step ALO) or ``"ij"`` (infinitesimal jackknife).
     flags : tuple of str
-        Reliability flags of the curvature (see :attr:`ticselect.Criteria.flags`).
+        Reliability flags of the curvature (see :attr:`ticselect.Criteria.flags`),
+        and ``"refine_budget"`` when the refinement stopped at its cost bound with
+        rows still iterating (those keep their one-step value, ``refined`` False).
     refined : ndarray of bool of shape (n_rows,)
         Rows whose ``pointwise`` value is the exact leave-one-out NLL, found by
         iterating Newton's method to convergence from the one-step fit
@@ -263,15 +263,18 @@ def approximate_loo(
     leverage_tol : float, default=0.7
         Rows with leverage ``hᵢwᵢℓ''ᵢ`` above this are flagged in ``high_leverage``.
     refine : bool, default=True
-        For GLMs, continue Newton's method to convergence on the rows of leverage
-        above ``refine_tol`` (the ``max_refine`` of highest leverage), which makes
+        For GLMs, iterate the rows of leverage above ``refine_tol`` (the
+        ``max_refine`` of highest leverage) to their leave-one-out fits, which makes
         their value the exact leave-one-out NLL.  All of them are iterated
         together, starting from their one-step fits
-        ``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ`` (from the one factorisation); each
-        step is one pass over the data for every row at once, and a row's
-        Hessian (``O(n·K'²·k²)``) is recomputed only when a step with the
-        previous one (a chord step) fails to cut its Newton decrement tenfold;
-        typically 3–5 steps.  Networks are not refined.  The approach of PSIS-LOO
+        ``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ`` (from the one factorisation), by
+        limited-memory BFGS from each row's leave-one-out Hessian at the fit (no
+        Hessian is formed); each step is one pass over the data for every row at
+        once, about 10 steps per row.  The cost is bounded by the one-step ALO's
+        plus one fit (100 gradient passes) per batch of 10 rows; rows not done by
+        then keep their one-step value and the result carries the flag
+        ``"refine_budget"`` (see :mod:`ticselect.selection._loo_refine`).
+        Networks are not refined.  The approach of PSIS-LOO
         (Vehtari, Gelman & Gabry 2017), which refits the rows its diagnostic flags.
         Gaussian GLMs with the identity link instead get the exact leave-one-out
         value of **every** row in closed form (``O(n·k²)``, cheaper than the
@@ -354,11 +357,6 @@ def approximate_loo(
     pointwise = np.empty(n)
     leverage = np.empty(n)
     shift = np.empty((n, Kp))
-    uall = np.empty((n, Kp))
-    batched = hasattr(rows, "derivatives_at") and n * Kp * Q.shape[1] <= _BATCH_FLOATS
-    keep_A = bool(refine) and batched
-    Aall = np.empty((n, Kp, Q.shape[1])) if keep_A else None
-    step_all = np.empty((n, Kp))
     eye = np.eye(Kp)
     for sl, u, J, d1, d2 in rows.blocks():
         b = u.shape[0]
@@ -384,33 +382,23 @@ def approximate_loo(
             step[ok] = np.linalg.solve(eye - WM[ok], step[ok][:, :, None])[:, :, 0]
         du = np.matmul(M, step[:, :, None])[:, :, 0]
         shift[sl] = du
-        uall[sl], step_all[sl] = u, step
-        if keep_A:
-            Aall[sl] = A
         leverage[sl] = lev
         pointwise[sl] = rows.nll(sl, u + du)
 
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
     refined = np.zeros(n, dtype=bool)
+    out_of_budget = False
     if refine and hasattr(rows, "derivatives_at") and method == "newton":
         cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
         cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
                                          leverage[cand], np.inf))]  # fmt: skip
         cand = cand[: int(max_refine)]
-        if Aall is not None and cand.size:
-            value, ok = _refine_batch(curv, rows, Q, Aall, uall, cand, step_all[cand])
-            pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
-            for i in cand[~ok]:  # the batch did not converge: one row at a time
-                value = _refine_row(curv, rows, Q, i)
-                if value is not None:
-                    pointwise[i], refined[i] = value, True
-        else:
-            for i in cand:
-                value = _refine_row(curv, rows, Q, i)
-                if value is not None:
-                    pointwise[i], refined[i] = value, True
-    return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
-                   refined)  # fmt: skip
+        # all at once, within one-step ALO + one fit (see _loo_refine)
+        value, ok, out_of_budget, _ = refine_rows(curv, rows, Q, cand)
+        pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
+    res = _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
+                  refined)  # fmt: skip
+    return replace(res, flags=res.flags + ("refine_budget",)) if out_of_budget else res
 
 
 def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined):
@@ -441,156 +429,3 @@ def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, ref
         flags=tuple(curv.flags),
         refined=refined,
     )
-
-
-def _refine_row(curv, rows, Q, i):
-    """Exact leave-one-out NLL of row ``i`` by damped Newton from ``θ̂``, or ``None``.
-
-    Works in the gauge complement ``θ = θ̂ + Qδ``; halves a step that does not lower
-    the leave-one-out objective.  ``None`` when it does not converge.
-    """
-    pen = curv.penalty
-    theta = curv.params.copy()
-    value, grad, hess = rows.leave_out(i, theta, pen)
-    for _ in range(_REFINE_STEPS):
-        if grad is None:
-            return None
-        g = Q.T @ grad
-        HQ = restrict(hess, Q)
-        try:
-            delta = linalg.solve(HQ, g, assume_a="sym", check_finite=False)
-        except (linalg.LinAlgError, ValueError):
-            delta = np.linalg.lstsq(HQ, g, rcond=None)[0]
-        decrement = 0.5 * float(g @ delta)
-        if not decrement > 0:  # not a descent direction: indefinite Hessian
-            delta, decrement = g / max(np.max(np.abs(np.diag(HQ))), 1e-300), 0.0
-        if decrement < _REFINE_TOL and decrement >= 0 and _ > 0:
-            break
-        t = 1.0
-        for _half in range(30):
-            new = theta - t * (Q @ delta)
-            v_new, g_new, h_new = rows.leave_out(i, new, pen)
-            if v_new <= value:
-                break
-            t *= 0.5
-        else:
-            return None
-        theta, value, grad, hess = new, v_new, g_new, h_new
-    else:
-        return None
-    out = rows.row_nll(i, theta)
-    return out if np.isfinite(out) else None
-
-
-def _refine_batch(curv, rows, Q, A, u0, idx, step):
-    """Exact leave-one-out NLL of the rows ``idx`` by damped Newton, all at once.
-
-    The same iteration as :func:`_refine_row` (Newton on ``F − wᵢℓᵢ`` in the gauge
-    complement ``θ = θ̂ + Qz``, step halving), vectorised over the rows: for a GLM
-    the local parameters are linear in ``θ``, ``U = u₀ + A z`` (``A = JQ``), so one
-    pass evaluates every left-out fit.  It starts from the one-step ALO fit
-    ``z = H_λ⁻¹Aᵢᵀ stepᵢ`` (Woodbury), which the Newton iteration then corrects.
-
-    Returns
-    -------
-    value : ndarray of shape (b,)
-    ok : ndarray of bool of shape (b,)
-        False where a row did not converge (the caller refits it alone).
-    """
-    n, Kp, r = A.shape
-    b = idx.size
-    w = rows.weights
-    pen = curv.penalty
-    theta0 = curv.params
-    PQ = (Q.T * pen) @ Q  # Qᵀ diag(penalty) Q
-    HQ = restrict(curv.penalized_hessian, Q)
-    Af = A.reshape(n * Kp, r)
-    W = np.tile(w, (b, 1))
-    W[np.arange(b), idx] = 0.0
-    all_rows = np.tile(np.arange(n), b)
-
-    def evaluate(z, act):
-        U = u0[None] + (Af @ z[act].T).T.reshape(act.size, n, Kp)
-        theta = theta0[None] + z[act] @ Q.T
-        ell = rows.nll(all_rows[: act.size * n], U.reshape(-1, Kp)).reshape(act.size, n)
-        with np.errstate(invalid="ignore"):
-            val = np.sum(np.where(W[act] > 0, W[act] * ell, 0.0), axis=1)
-        return val + 0.5 * np.sum(pen * theta**2, axis=1), U
-
-    try:
-        z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
-                         assume_a="sym", check_finite=False).T  # fmt: skip
-    except (linalg.LinAlgError, ValueError):
-        z = np.zeros((b, r))
-    value, U = evaluate(z, np.arange(b))
-    out_of_space = np.flatnonzero(~np.isfinite(value))  # then start from θ̂
-    if out_of_space.size:
-        z[out_of_space] = 0.0
-        value[out_of_space], U[out_of_space] = evaluate(z, out_of_space)
-    done = np.zeros(b, dtype=bool)
-    ok = np.isfinite(value)
-    Hs = np.empty((b, r, r))  # inverse Hessians of the left-out losses
-    stale = np.ones(b, dtype=bool)  # recompute the row's Hessian before its next step
-    last = np.full(b, np.inf)
-    for _ in range(_REFINE_STEPS):
-        act = np.flatnonzero(~done & ok)
-        if not act.size:
-            break
-        new = act[stale[act]]
-        d1, d2 = rows.derivatives_at(all_rows[: act.size * n], U[act].reshape(-1, Kp))
-        d1 = d1.reshape(act.size, n, Kp) * W[act, :, None]
-        theta = theta0[None] + z[act] @ Q.T
-        grad = d1.reshape(act.size, -1) @ Af + (theta * pen) @ Q
-        if new.size:
-            d2 = d2.reshape(act.size, n, Kp, Kp)[stale[act]] * W[new, :, None, None]
-            if Kp == 1:
-                H = np.matmul(A[:, 0, :].T[None] * d2[:, None, :, 0, 0], A[:, 0, :])
-            else:
-                DA = np.matmul(d2, A[None]).reshape(new.size, -1, r)
-                H = np.matmul(Af.T[None], DA)
-            try:
-                Hs[new] = np.linalg.inv(H + PQ)
-            except np.linalg.LinAlgError:
-                Hs[new] = np.linalg.pinv(H + PQ, hermitian=True)
-        delta = np.matmul(Hs[act], grad[:, :, None])[:, :, 0]
-        dec = 0.5 * np.sum(grad * delta, axis=1)
-        # chord steps (the Hessian kept) while they converge fast; else a Newton step
-        slow = ~stale[act] & (dec > _CHORD_RATE * last[act])
-        stale[act] = slow
-        last[act] = dec
-        bad = ~(dec > 0)  # not a descent direction: leave it to the per-row route
-        ok[act[bad]] = False
-        conv = ~bad & (dec < _REFINE_TOL)
-        done[act[conv]] = True
-        keep = ~bad & ~conv
-        act, delta, dec = act[keep], delta[keep], dec[keep]
-        # in Newton's quadratic phase take the full step without evaluating F₋ᵢ
-        # (its value is computed when a later step needs a line search)
-        full = dec < _FULL_STEP
-        f = act[full]
-        z[f] -= delta[full]
-        U[f] = u0[None] + (Af @ z[f].T).T.reshape(f.size, n, Kp)
-        value[f] = np.nan
-        act, delta = act[~full], delta[~full]
-        lazy = act[np.isnan(value[act])]
-        if lazy.size:
-            value[lazy], U[lazy] = evaluate(z, lazy)
-        t = np.ones(act.size)
-        pending = np.ones(act.size, dtype=bool)
-        for _half in range(30):
-            if not pending.any():
-                break
-            p = np.flatnonzero(pending)
-            trial = z.copy()
-            trial[act[p]] = z[act[p]] - t[p, None] * delta[p]
-            vt, Ut = evaluate(trial, act[p])
-            good = np.isfinite(vt) & (vt <= value[act[p]])
-            g = act[p[good]]
-            z[g], value[g], U[g] = trial[g], vt[good], Ut[good]
-            pending[p[good]] = False
-            stale[act[p[~good]]] = True
-            t[p[~good]] *= 0.5
-        ok[act[pending]] = False
-    ok &= done
-    out = rows.nll(idx, u0[idx] + np.einsum("bkr,br->bk", A[idx], z))
-    return out, ok & np.isfinite(out)
