@@ -61,6 +61,8 @@ _TOL = 1e-10
 _MIN_STEP = 2.0**-30
 #: Steps remembered per row by the quasi-Newton update.
 _MEMORY = 8
+#: Largest ``n·K'·d`` whose row Jacobians are kept between passes (32 MiB).
+_KEEP_FLOATS = 2**22
 
 
 def budget_passes(n_rows, n_local, n_params, n_free, n_refine):
@@ -172,12 +174,18 @@ def _values(state, rows, z, done):
 
 
 def _inverse(HQ):
-    """``g ↦ H⁻¹g`` for a positive definite ``H`` (Cholesky), else ``None``."""
+    """``G ↦ H⁻¹G`` for a positive definite ``H`` (Cholesky), else ``None``.
+
+    The inverse is formed once (``k³``, against the one-step pass's ``n·K'·k²``): it
+    only preconditions the iteration, whose fixed point is exact whatever its
+    rounding, and a product is far cheaper per step than two triangular solves.
+    """
     try:
         factor = linalg.cho_factor(HQ, lower=True, check_finite=False)
     except (linalg.LinAlgError, ValueError):
         return None
-    return lambda G: linalg.cho_solve(factor, G, check_finite=False)
+    Hinv = linalg.cho_solve(factor, np.eye(HQ.shape[0]), check_finite=False)
+    return lambda G: Hinv @ G
 
 
 class _Chord:
@@ -191,57 +199,56 @@ class _Chord:
         WM = np.matmul(WL, M)
         top = np.max(np.linalg.eigvals(WM).real, axis=1) if b else np.zeros(0)
         # Cᵢ positive definite iff every eigenvalue of WᵢMᵢ is below 1; else use H
-        self.WL = np.where((top < 1.0 - 1e-9)[:, None, None], WL, 0.0)
-        self.T = np.eye(Kp)[None] - np.matmul(self.WL, M)
+        WL = np.where((top < 1.0 - 1e-9)[:, None, None], WL, 0.0)
+        self.TW = np.linalg.solve(np.eye(Kp)[None] - np.matmul(WL, M), WL)
 
     def solve(self, G, act):
         Y = self.hinv(G)
         A = self.A[act]
         a = np.einsum("bkr,rb->bk", A, Y)
-        c = np.linalg.solve(self.T[act], np.matmul(self.WL[act], a[:, :, None]))
-        return Y + self.hinv(np.einsum("bkr,bk->rb", A, c[:, :, 0]))
+        c = np.einsum("bkl,bl->bk", self.TW[act], a)  # (I − WᵢMᵢ)⁻¹Wᵢ aᵢ
+        return Y + self.hinv(np.einsum("bkr,bk->rb", A, c))
 
 
 class _QuasiNewton:
     """Limited-memory BFGS over the rows, from the chord matrices ``Cᵢ``.
 
     The two-loop recursion with ``Cᵢ⁻¹`` (Woodbury) as the initial inverse Hessian
-    and the last :data:`_MEMORY` steps of each row: the chord method's linear rate
-    turns superlinear without forming a Hessian.
+    and the last :data:`_MEMORY` steps of each row (newest first in the arrays): the
+    chord method's linear rate turns superlinear without forming a Hessian.
     """
 
     def __init__(self, chord, k, b):
         self.chord = chord
-        self.S = np.zeros((_MEMORY, k, b))
-        self.Y = np.zeros((_MEMORY, k, b))
-        self.rho = np.zeros((_MEMORY, b))
-        self.head = np.zeros(b, dtype=int)  # slot of the next pair, per row
+        self.S = np.zeros((b, _MEMORY, k))
+        self.Y = np.zeros((b, _MEMORY, k))
+        self.rho = np.zeros((b, _MEMORY))
+        self.count = np.zeros(b, dtype=int)
 
     def update(self, act, s, y):
         sy = np.sum(s * y, axis=0)
         good = sy > 1e-12 * np.sqrt(np.sum(s * s, axis=0) * np.sum(y * y, axis=0))
-        rows, slot = act[good], self.head[act[good]] % _MEMORY
-        self.S[slot, :, rows] = s[:, good].T
-        self.Y[slot, :, rows] = y[:, good].T
-        self.rho[slot, rows] = 1.0 / sy[good]
-        self.head[rows] += 1
+        rows = act[good]
+        for arr, new in ((self.S, s[:, good].T), (self.Y, y[:, good].T)):
+            arr[rows, 1:] = arr[rows, :-1]
+            arr[rows, 0] = new
+        self.rho[rows, 1:] = self.rho[rows, :-1]
+        self.rho[rows, 0] = 1.0 / sy[good]
+        self.count[rows] += 1
 
     def solve(self, G, act):
-        q = G.copy()
-        order = [(self.head[act] - 1 - j) % _MEMORY for j in range(_MEMORY)]
-        alpha = np.zeros((_MEMORY, act.size))
-        for j, slot in enumerate(order):  # newest first
-            S, Y = self.S[slot, :, act].T, self.Y[slot, :, act].T
-            rho = self.rho[slot, act]
-            alpha[j] = rho * np.sum(S * q, axis=0)
-            q -= alpha[j] * Y
-        r = self.chord.solve(q, act)
-        for j in reversed(range(_MEMORY)):
-            slot = order[j]
-            S, Y = self.S[slot, :, act].T, self.Y[slot, :, act].T
-            beta = self.rho[slot, act] * np.sum(Y * r, axis=0)
-            r += S * (alpha[j] - beta)
-        return r
+        q = G.T.copy()  # (b, k)
+        m = min(_MEMORY, int(self.count[act].max(initial=0)))
+        S, Y, rho = self.S[act, :m], self.Y[act, :m], self.rho[act, :m]
+        alpha = np.zeros((act.size, m))
+        for j in range(m):  # newest first
+            alpha[:, j] = rho[:, j] * np.sum(S[:, j] * q, axis=1)
+            q -= alpha[:, j, None] * Y[:, j]
+        r = self.chord.solve(q.T, act).T
+        for j in reversed(range(m)):
+            beta = rho[:, j] * np.sum(Y[:, j] * r, axis=1)
+            r += S[:, j] * (alpha[:, j] - beta)[:, None]
+        return r.T
 
 
 class _State:
@@ -261,6 +268,20 @@ class _State:
         self.A = np.empty((b, Kp, Q.shape[1]))
         self.WL = np.empty((b, Kp, Kp))
         self._first = True
+        # small problems keep the row blocks (u, J) instead of rebuilding them
+        small = rows.n_rows * Kp * curv.n_params <= _KEEP_FLOATS
+        self._blocks = [] if small else None
+
+    def _passes(self):
+        if self._blocks is not None and not self._first:
+            yield from self._blocks
+            return
+        for sl, u, J, _, d2 in self.rows.blocks():
+            if self._first:
+                self._keep(sl, u, J, d2)
+                if self._blocks is not None:
+                    self._blocks.append((sl, u, J))
+            yield sl, u, J
 
     def evaluate(self, delta, act):
         """``F₋ᵢ(θ̂ + Δ)`` and its gradient ``Qᵀ∇F₋ᵢ`` for the candidates ``act``."""
@@ -270,11 +291,9 @@ class _State:
         b, d = act.size, curv.n_params
         value = np.zeros(b)
         grad = np.zeros((d, b))
-        for sl, u, J, _, d2 in rows.blocks():
+        for sl, u, J in self._passes():
             bs, Kp = u.shape
             Jf = J.reshape(bs * Kp, d)
-            if self._first:
-                self._keep(sl, u, J, d2)
             U = (u.reshape(bs * Kp, 1) + Jf @ delta).reshape(bs, Kp, b)
             U = U.transpose(0, 2, 1).reshape(bs * b, Kp)
             idx = np.repeat(np.arange(sl.start, sl.stop), b)
