@@ -7,6 +7,7 @@ import json
 import math
 import sys
 
+from ._budget import DEFAULT_MAX_SECONDS, max_seconds_arg
 from ._data import FAMILIES, CLIError
 
 __all__ = ["main"]
@@ -193,6 +194,12 @@ def build_parser():
     grid.add_argument(
         "--cv", type=_folds, default=5, metavar="K",
         help="folds of the CV log-loss; 0 skips CV (default: 5)",
+    )  # fmt: skip
+    grid.add_argument(
+        "--max-seconds", type=max_seconds_arg, default=DEFAULT_MAX_SECONDS,
+        metavar="S",
+        help="refuse a run estimated to take longer; 'inf' for no limit (default: "
+        f"{DEFAULT_MAX_SECONDS:g}, ten minutes)",
     )  # fmt: skip
     sel.add_argument("--plot", metavar="FILE", help="save the criterion-path plot")
     sel.add_argument(
