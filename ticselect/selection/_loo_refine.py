@@ -86,8 +86,8 @@ def budget_passes(n_rows, n_local, n_params, n_free, n_refine):
 
     Examples
     --------
-    >>> round(budget_passes(1000, 1, 30, 30, 20), 1)  # one-step ALO = 30 passes
-    230.0
+    >>> round(budget_passes(1000, 1, 30, 30, 20))  # one-step ALO: 30 passes
+    230
     """
     n, Kp, d, k = (max(1, int(v)) for v in (n_rows, n_local, n_params, n_free))
     one_step = (n * Kp * d * k + n * Kp * k * k + k**3 / 3) / (2 * n * Kp * d)
