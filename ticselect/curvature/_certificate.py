@@ -140,14 +140,16 @@ def certify_not_separated(spec, signs, point):
     need = np.sqrt(h.max(initial=0.0)) * R + 3 * _EPS * np.abs(u).max(initial=0.0)
     if not np.isfinite(need):
         return False
+    need /= 1 - 3 * _EPS
     a = np.asarray(spec.X @ v[:p], dtype=float).ravel()
     if spec.intercept is not None:
         a += v[p]
     a *= h
     np.subtract(u, a, out=a)
     a *= signs
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(~(a * (1 - 3 * _EPS) > need))  # NaN fails too
+    if not np.isfinite(a.sum()):
+        return False
+    bad = np.flatnonzero(a <= need)
     # rows of zero weight and interior rows need no sign
     return not np.any((signs[bad] != 0) & (w[bad] > 0))
 

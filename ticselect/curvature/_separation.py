@@ -148,6 +148,8 @@ def _signs(spec, y, rows):
     """``+1`` top of the range, ``-1`` bottom, ``0`` interior; ``None``: no test."""
     fam = spec.family
     if fam.name == "binomial":
+        if np.ndim(fam.n_trials) == 0 and fam.n_trials == 1:  # Bernoulli: y is 0 or 1
+            return (y > 0).astype(float) * 2.0 - 1.0
         n_trials = np.broadcast_to(fam.n_trials, np.shape(spec.y))[rows]
         return np.where(y <= 0, -1.0, np.where(y >= n_trials, 1.0, 0.0))
     if fam.name in ("poisson", "negative_binomial") and fam.link.name == "log":
