@@ -276,7 +276,7 @@ def test_separated_large_fit_still_flagged():
     assert any(issubclass(w.category, ts.SeparationWarning) for w in caught)
 
 
-@pytest.mark.parametrize("family", ["logistic", "poisson"])
+@pytest.mark.parametrize("family", ["logistic", "poisson", "multinomial"])
 def test_rare_dummy_outside_the_row_subsample_is_found(family):
     """A dummy column non-zero on 3 rows separates them.  When the programme's seeded
     row subsample misses those rows it used to answer "not separated"."""
@@ -284,9 +284,14 @@ def test_rare_dummy_outside_the_row_subsample_is_found(family):
     n = 20_000  # above the programme's budget of 12 000 rows at 5 parameters
     X = rng.normal(size=(n, 4))
     X[:, 3] = 0.0
-    sub = np.random.default_rng(0).choice(np.arange(n), 12_000, replace=False)
+    size = 3000 if family == "multinomial" else 12_000  # 20 entries per row there
+    sub = np.random.default_rng(0).choice(np.arange(n), size, replace=False)
     outside = np.setdiff1d(np.arange(n), sub)
-    if family == "logistic":
+    if family == "multinomial":
+        y = np.digitize(X[:, 0] + rng.logistic(size=n), [-1.0, 1.0])
+        rare = outside[y[outside] == 2][:3]  # only rows of class 2
+        model = LogisticRegression(C=1e4)
+    elif family == "logistic":
         y = (X @ [1.0, -1.0, 0.5, 0.0] + rng.logistic(size=n) > 0).astype(int)
         rare = outside[y[outside] == 1][:3]  # only rows of class 1
         model = LogisticRegression(C=1e4)
@@ -297,7 +302,7 @@ def test_rare_dummy_outside_the_row_subsample_is_found(family):
         model = PoissonRegressor(alpha=1e-6)
     X[rare, 3] = 1.0
     model.fit(X, y)
-    assert _separation._rows_to_solve(_spec(model, X, y))[1].size == 12_000
+    assert _separation._rows_to_solve(_spec(model, X, y))[1].size == size
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ts.criteria(ts.curvature(model, X, y))
@@ -305,4 +310,5 @@ def test_rare_dummy_outside_the_row_subsample_is_found(family):
     assert len(messages) == 1 and "3 of 20000 rows" in messages[0]
     d, n_extreme, method = _separation._direction(_spec(model, X, y))
     assert method == "lp-subsample" and n_extreme == 3
-    assert np.flatnonzero(d).tolist() == [3]
+    # the dummy's coefficient (in every class block for the multinomial)
+    assert np.unique(np.flatnonzero(d) % 5).tolist() == [3]

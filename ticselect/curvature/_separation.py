@@ -313,14 +313,15 @@ def _proved_not_separated(spec, point):
     """
     if spec.family.name == "multinomial":
         return False
-    signs = _signs(spec, np.asarray(spec.y), slice(None))
-    if not np.all(signs):  # interior rows exist
+    y = np.asarray(spec.y)
+    if spec.family.name != "binomial" or np.ndim(spec.family.n_trials):
+        # interior rows may exist (Bernoulli rows are all at an end)
         rows, sub, _ = _rows_to_solve(spec)
         if sub is not None and not sp.issparse(spec.X):
             X, scale = _design(spec, sub)
-            if _pinned(X / scale, signs[sub] == 0):
+            if _pinned(X / scale, _signs(spec, y[sub], sub) == 0):
                 return not _unseen_rows(spec, rows, sub).size
-    return certify_not_separated(spec, signs, point)
+    return certify_not_separated(spec, _signs(spec, y, slice(None)), point)
 
 
 def _unseen_rows(spec, rows, sub):
@@ -336,16 +337,15 @@ def _unseen_rows(spec, rows, sub):
     if sub.size == rows.size:
         return np.zeros(0, dtype=int)
     y = np.asarray(spec.y)
-    groups = (
-        [np.round(y).astype(int) == k for k in range(spec.coef.shape[0])]
-        if spec.family.name == "multinomial"
-        else [np.ones(y.shape[0], dtype=bool)]
-    )
-    in_sub = np.zeros(y.shape[0], dtype=bool)
-    in_sub[sub] = True
+    if spec.family.name == "multinomial":
+        codes = np.round(y).astype(int)
+        K = spec.coef.shape[0]
+        groups = [(np.flatnonzero(codes[sub] == k), k) for k in range(K)]
+    else:
+        groups = [(np.arange(sub.size), None)]
     out = []
-    for g in groups:
-        S = np.flatnonzero(g & in_sub)
+    for at, k in groups:
+        S = sub[at]
         X, scale = _design(spec, S)
         Xs = X.toarray() if sp.issparse(X) else X
         Xs = Xs / scale
@@ -360,7 +360,7 @@ def _unseen_rows(spec, rows, sub):
         null = null / scale[None, :]
         if not null.shape[0]:
             continue
-        F = np.setdiff1d(rows[g[rows]], S)
+        F = np.setdiff1d(rows if k is None else rows[codes[rows] == k], S)
         seen = _sees(spec, F, null)
         out.append(F[np.argsort(-seen)][: np.count_nonzero(seen > 0)])
     return np.concatenate(out) if out else np.zeros(0, dtype=int)
