@@ -296,9 +296,11 @@ def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):
     the border vectors, the absolute-gradient scale) runs while it is in cache.
     """
     n, p = X.shape
-    hw, cw = w * h, w * r**2
-    aw = w * np.abs(r)
-    V = np.column_stack([hw, cw, w * r])  # borders of H and C, and the gradient
+    if w.min(initial=1.0) == w.max(initial=1.0) == 1.0:  # unit weights: w· is exact
+        hw, cw, aw, wr = h, r * r, np.abs(r), r
+    else:
+        hw, cw, aw, wr = w * h, w * r**2, w * np.abs(r), w * r
+    V = np.column_stack([hw, cw, wr])  # borders of H and C, and the gradient
     HX = np.zeros((p, p))
     CX = np.zeros((p, p))
     XtV = np.zeros((p, 3))
