@@ -45,6 +45,9 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   some directions (intercepts) are unpenalised; docs/flatness.md recommends
   ``effective_dim / n`` as the calibrated-model estimate.  All are per sample, in NLL
   units (nats);
+- ``log_evidence``: the Laplace evidence of :func:`ticselect.evidence` (penalty as
+  prior, exact Hessian, unpenalised directions integrated; ``nan`` without a
+  penalty); it reads the factorisation below, so it costs ``O(d)`` here;
 - ``penalty_ratio = tic_penalty / effective_dim = tr(H_λ⁻¹C) / tr(H_λ⁻¹H)``: about 1
   for a correctly specified model (``C ≈ H``, the information identity), ``≪ 1``
   when the per-sample gradients vanish on the training rows while the curvature does
@@ -56,6 +59,28 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   ratio ≤ 0.27 and a true gap at least 3 times TIC's estimate; every GLM had ≥ 0.64
   and every early-stopped network ≥ 0.5 (table in the selection guide).  ``nan``
   when ``effective_dim`` is 0.
+
+- ``mcfadden_r2 = 1 − L/L₀``, ``cox_snell_r2 = 1 − exp(2(L − L₀)/n)`` and
+  ``nagelkerke_r2 = cox_snell_r2 / (1 − exp(−2L₀/n))`` with ``L₀`` the NLL of the
+  intercept-only model (:attr:`Curvature.null_nll`, see
+  :mod:`ticselect.curvature._null`; McFadden 1974, Cox & Snell 1989, Nagelkerke
+  1991, Biometrika 78(3)).  McFadden's equals statsmodels' ``prsquared`` and Cox and
+  Snell's its ``pseudo_rsquared("cs")`` (which equals the classical ``R²`` of a
+  Gaussian linear model); Nagelkerke's rescales Cox and Snell's to a maximum of 1,
+  which exists only when the likelihood is a probability (binomial, multinomial,
+  Poisson, negative binomial): it is ``None`` for densities.  All are ``None``
+  when the null model is unknown (networks, likelihoods without one);
+- ``qaic = 2L/ĉ + 2K`` and ``qaicc = qaic + 2K(K + 1)/(n − K − 1)`` (Burnham &
+  Anderson 2002, §2.5 and §6.2), for overdispersed counts, with ``ĉ`` the given
+  ``c_hat`` or, for binomial, Poisson and negative binomial GLMs, Pearson's
+  ``X²/(n − k)`` (:attr:`Curvature.pearson_chi2`).  ``K = k``, plus 1 when ``ĉ`` is
+  estimated (it is then a parameter too), so ``qaic`` equals statsmodels' GLM
+  ``info_criteria("qaic", scale=ĉ, dk_params=1)`` for an estimated ``ĉ`` (its
+  ``fit(scale="X2").scale``) and ``dk_params=0`` for a given one.  ``ĉ`` is not
+  floored at 1 (Burnham & Anderson advise using 1 when ``ĉ < 1``: pass
+  ``c_hat=1``); compare QAIC values only at one ``ĉ``, estimated from the largest
+  model, as statsmodels' docs say.  ``None`` (and ``c_hat`` too) when ``ĉ`` is
+  neither given nor estimable.
 
 When ``H_λ`` is not positive definite (the fit is not at a minimum, or parameters
 are not determined), ``tic_penalty``, ``effective_dim`` (then in ``[0, r]``) and the
@@ -82,11 +107,12 @@ from __future__ import annotations
 
 import html
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import linalg
 
+from ._evidence import evidence, key_value_table
 from .curvature._factor import frobenius_dot
 from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
@@ -192,6 +218,23 @@ class Criteria:
         ``tic_penalty / effective_dim``: about 1 for a correctly specified model,
         ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``);
         ``nan`` when ``effective_dim`` is 0.
+    log_evidence : float
+        Laplace log marginal likelihood in nats (greater is better), the fit's
+        penalty as a Gaussian prior and the exact Hessian:
+        ``ticselect.evidence(curv).log_evidence`` (see :mod:`ticselect._evidence`);
+        ``nan`` for an unpenalised fit (no proper prior) or an indefinite ``H_λ``.
+    null_loglik : float or None
+        ``-L₀``, the log-likelihood of the intercept-only model (``None`` when the
+        null model is unknown: networks, likelihoods without one).
+    mcfadden_r2, cox_snell_r2, nagelkerke_r2 : float or None
+        Pseudo-R² against the null model (see the module conventions); ``None``
+        without a null model, and ``nagelkerke_r2`` also for densities.
+    c_hat : float or None
+        Overdispersion factor ``ĉ`` used by QAIC (given, or estimated for binomial,
+        Poisson and negative binomial GLMs; ``None`` otherwise).
+    qaic, qaicc : float or None
+        Quasi-AIC ``2L/ĉ + 2K`` and its small-sample version (deviance scale;
+        ``None`` without ``ĉ``).
 
     Examples
     --------
@@ -231,6 +274,14 @@ class Criteria:
     soft_rank_gap_estimate: float
     flags: tuple = ()
     penalty_ratio: float = float("nan")
+    log_evidence: float = float("nan")
+    null_loglik: float | None = None
+    mcfadden_r2: float | None = None
+    cox_snell_r2: float | None = None
+    nagelkerke_r2: float | None = None
+    c_hat: float | None = None
+    qaic: float | None = None
+    qaicc: float | None = None
 
     @property
     def reliable(self):
@@ -264,12 +315,7 @@ class Criteria:
         -------
         str
         """
-        rows = [(k, v) for k, v in self.to_dict().items()]
-        width = max(len(k) for k, _ in rows)
-        lines = [f"{'criterion':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
-        for k, v in rows:
-            lines.append(f"{k:<{width}}  {_format_value(v)}")
-        return "\n".join(lines)
+        return key_value_table(list(self.to_dict().items()), "criterion", _format_value)
 
     def to_frame(self):
         """Return a one-row :class:`pandas.DataFrame` (requires pandas).
@@ -301,6 +347,8 @@ class Criteria:
 
 
 def _format_value(v):
+    if v is None:
+        return "-"
     if isinstance(v, tuple | list):
         return ", ".join(v) if v else "none"
     return f"{v:d}" if isinstance(v, int) else f"{v:.6g}"
@@ -311,8 +359,8 @@ def _default_lambda(curv):
     return float(np.mean(pen)) if pen.size else 0.0
 
 
-def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
-    """Compute log-likelihood, AIC, AICc, BIC, TIC and complexity measures.
+def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND, c_hat=None):
+    """Compute log-likelihood, AIC, AICc, BIC, TIC, QAIC, pseudo-R² and complexity.
 
     Parameters
     ----------
@@ -325,10 +373,19 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
         Relative eigenvalue cutoff when ``H_λ`` is singular (see
         :func:`ticselect.curvature._linalg.solve_trace`), and of the numerical ranks
         (``hessian_rank``; ``soft_rank`` and ``fisher_soft_rank`` at ``λ = 0``).
+    c_hat : float or None, default=None
+        Overdispersion factor ``ĉ`` of QAIC; ``None`` estimates it as Pearson's
+        ``X²/(n − k)`` for binomial, Poisson and negative binomial GLMs (see the
+        module conventions).
 
     Returns
     -------
     Criteria
+
+    Raises
+    ------
+    ValueError
+        For a ``c_hat`` that is not a positive finite number.
 
     Examples
     --------
@@ -342,10 +399,47 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
     >>> bool(np.isclose(crit.loglik, res.llf)), bool(np.isclose(crit.aic, res.aic))
     (True, True)
     """
-    return _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=False)[0]
+    if c_hat is not None:
+        c_hat = float(c_hat)
+        if not (np.isfinite(c_hat) and c_hat > 0):
+            raise ValueError(f"c_hat must be a positive finite number, got {c_hat!r}.")
+    return _criteria_and_spectrum(
+        curv, soft_rank_lambda, rcond, full_spectrum=False, c_hat=c_hat
+    )[0]
 
 
-def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
+def _quasi_and_pseudo(curv, crit, c_hat):
+    """QAIC, QAICc, ``ĉ`` and the pseudo-R² fields (see the module conventions)."""
+    L, k, n = -crit.loglik, crit.n_params, crit.n_samples
+    out = {}
+    L0 = getattr(curv, "null_nll", None)
+    if L0 is not None and np.isfinite(L0):
+        cs = -np.expm1(2.0 * (L - L0) / n)
+        discrete = curv.family in ("binomial", "multinomial", "poisson",
+                                   "negative_binomial")  # fmt: skip
+        out.update(
+            null_loglik=-float(L0),
+            mcfadden_r2=float(1.0 - L / L0) if L0 != 0 else None,
+            cox_snell_r2=float(cs),
+            # (L₀ = 0: one class or value only, Cox–Snell has no room to rescale)
+            nagelkerke_r2=(
+                float(cs / -np.expm1(-2.0 * L0 / n)) if discrete and L0 > 0 else None
+            ),
+        )
+    K = k
+    pearson = getattr(curv, "pearson_chi2", None)
+    if c_hat is None and pearson is not None and n - k > 0:
+        c_hat, K = pearson / (n - k), k + 1
+    if c_hat is not None and np.isfinite(c_hat) and c_hat > 0:
+        qaic = 2.0 * L / c_hat + 2.0 * K
+        qaicc = qaic + 2.0 * K * (K + 1) / (n - K - 1) if n - K - 1 > 0 else np.inf
+        out.update(c_hat=float(c_hat), qaic=float(qaic), qaicc=float(qaicc))
+    return out
+
+
+def _criteria_and_spectrum(
+    curv, soft_rank_lambda, rcond, full_spectrum=True, c_hat=None
+):
     """:func:`criteria` plus the (gauge-restricted) eigenvalues of ``H`` and ``C``.
 
     ``full_spectrum=False`` returns ``None`` for the eigenvalues of ``H`` on the
@@ -419,8 +513,9 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
         penalty_ratio=float(ratio),
+        log_evidence=evidence(curv, rcond=rcond).log_evidence,
     )
-    return crit, ev, C
+    return replace(crit, **_quasi_and_pseudo(curv, crit, c_hat)), ev, C
 
 
 def _subspace_soft_rank(curv, gc, sol, lam):

@@ -275,7 +275,7 @@ def test_bad_calls_raise_clear_errors():
         ts.curvature(ar)
     with pytest.raises(TypeError, match="GLS"):
         ts.curvature(sm.GLS(y, X).fit())
-    with pytest.raises(TypeError, match="[Rr]egularised"):
+    with pytest.raises(ValueError, match="do not record their penalty"):
         ts.curvature(sm.OLS(y, X).fit_regularized(alpha=0.1, L1_wt=0.0))
 
 

@@ -87,6 +87,18 @@ def _penalty_value(text):
     return value
 
 
+def _c_hat(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive finite number, got {text!r}"
+        )
+    return value
+
+
 def _folds(text):
     try:
         value = int(text)
@@ -225,6 +237,11 @@ def build_parser():
         "--cov-type", choices=("nonrobust", "HC0", "HC1", "cluster"), default=None,
         help="standard errors of the coefficient table (default: cluster with "
         "--groups, else HC1)",
+    )  # fmt: skip
+    rep.add_argument(
+        "--c-hat", type=_c_hat, default=None, metavar="C",
+        help="overdispersion factor of QAIC (default: Pearson X²/(n - k) for "
+        "binomial and Poisson models, none otherwise)",
     )  # fmt: skip
     rep.add_argument(
         "--test-size", type=float, default=0.25, metavar="F",

@@ -245,6 +245,7 @@ def run_select(args, out=None, err=None):
                     "soft_rank": d["soft_rank"],
                     "stationarity": d["stationarity"],
                     "penalty_ratio": d["penalty_ratio"],
+                    "log_evidence": d["log_evidence"],
                     "cv_log_loss": cv_loss,
                     "cv_se": cv_se,
                     "flags": list(crit.flags),
@@ -495,6 +496,7 @@ def format_select(result):
         ("ALO", "alo", "alo"),
         ("ALO/2n", "alo_per_sample", None),
         ("gap", "gap_estimate", None),
+        ("logEv", "log_evidence", None),
     ]
     if has_cv:
         cols.append((f"CV{result['cv_folds']} logloss", "cv_log_loss", "cv"))
@@ -525,7 +527,8 @@ def format_select(result):
             else ""
         ),
         "criteria on the deviance scale (lower is better); TIC/2n, ALO/2n and CV "
-        "logloss are NLL per sample; * marks each pick",
+        "logloss are NLL per sample; logEv: Laplace log evidence, nats (higher is "
+        "better; - without a penalty); * marks each pick",
         *(format_data_notes(d) if "encoded" in d else []),
         "".join(f"{t:>{w + 1}}" for (t, _, _), w in zip(cols, widths, strict=True)),
     ]

@@ -59,6 +59,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .._evidence import evidence
 from ..criteria import Criteria, criteria
 from ..curvature import curvature
 from ..curvature.adapters.statsmodels import is_statsmodels_results
@@ -84,6 +85,7 @@ COLUMNS = (
     ("stationarity", "stationarity"),
     ("n_samples", "n_samples"),
     ("penalty_ratio", "penalty_ratio"),
+    ("log_evidence", "log_evidence"),  # Laplace evidence, nats, greater is better
 )
 _SUMMARY_COLUMNS = (
     "k",
@@ -453,6 +455,33 @@ class Comparison:
         return self.names[int(np.argmin(np.where(np.isnan(tic), np.inf, tic)))]
 
     @property
+    def evidence_note(self):
+        """One line when the models' evidences are not comparable, else ``""``.
+
+        Like REML likelihoods, two evidences compare only when the models have the
+        same unpenalised directions (:attr:`ticselect.Evidence.unpenalized_names`):
+        a flat prior has no normalising constant.  :meth:`summary` prints the line
+        when it shows ``log_evidence``.
+
+        Returns
+        -------
+        str
+        """
+        spaces = {}
+        for name, curv in self.curvatures.items():
+            if curv is not None and np.isfinite(self._rows[name]["log_evidence"]):
+                spaces[name] = evidence(curv).unpenalized_names
+        if len(set(spaces.values())) <= 1:
+            return ""
+        parts = "; ".join(
+            f"{name}: {', '.join(s) or 'none'}" for name, s in spaces.items()
+        )
+        return (
+            "log_evidence is not comparable across these models: their unpenalised "
+            f"(flat-prior) parameters differ ({parts})"
+        )
+
+    @property
     def pick_note(self):
         """One line when TIC's pick carries a reliability flag, else ``""``.
 
@@ -560,6 +589,8 @@ class Comparison:
         lines.append("  ".join("-" * w for w in widths))
         lines += ["  ".join(f(c) for f, c in zip(fmt, r, strict=True)) for r in rows]
         lines = [line.rstrip() for line in lines] + self._footer()
+        if "log_evidence" in columns and self.evidence_note:
+            lines.append(f"note: {self.evidence_note}")
         note = self.pick_note
         if note:
             lines.append(f"warning: {note}")

@@ -80,6 +80,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import linalg
 
+from ..curvature._groups import group_codes
 from ..curvature._linalg import (
     DEFAULT_RCOND,
     SingularHessianWarning,
@@ -87,6 +88,8 @@ from ..curvature._linalg import (
     restrict,
 )
 from . import _loo_gaussian as gaussian
+from ._loo_groups import leave_groups_out
+from ._loo_l1 import active_set_changes, refit_nll, refitable
 from ._loo_refine import refine_rows
 
 __all__ = ["LOOResult", "approximate_loo"]
@@ -145,6 +148,18 @@ class LOOResult:
         the one-step estimate.  Gaussian/identity fits: every row of positive
         weight whose leave-one-out fit exists, in closed form, with the exact
         ``local_shift``.
+    groups : ndarray of int of shape (n_rows,) or None
+        Leave-group-out (``groups=``): the group code of each row; ``leverage``,
+        ``high_leverage`` and ``refined`` then give each row its group's value,
+        ``pointwise[i]`` is ``ℓᵢ`` at the fit without row ``i``'s group, and
+        ``loo_se`` is over groups (:mod:`ticselect.selection._loo_groups`).
+        ``None`` for leave-one-row-out.
+    n_groups : int or None
+        Number of groups.
+    group_pointwise : ndarray of shape (n_groups,) or None
+        ``Σ_{i∈g} wᵢ pointwise[i]``, each group's left-out NLL.
+    group_leverage : ndarray of shape (n_groups,) or None
+        Spectral radius of ``H_λ⁻¹H_g``, the group's share of the curvature.
 
     Examples
     --------
@@ -175,6 +190,10 @@ class LOOResult:
     method: str
     flags: tuple = ()
     refined: np.ndarray = None
+    groups: np.ndarray = None
+    n_groups: int = None
+    group_pointwise: np.ndarray = None
+    group_leverage: np.ndarray = None
 
     @property
     def n_refined(self):
@@ -244,6 +263,7 @@ def approximate_loo(
     max_refine=MAX_REFINE,
     refine_tol=REFINE_TOL,
     rcond=DEFAULT_RCOND,
+    groups=None,
 ):
     """Approximate leave-one-out NLL of a fitted model from its single fit.
 
@@ -293,6 +313,14 @@ def approximate_loo(
         splits with 0.7 and on 30 of 30 with 0.5.
     rcond : float, default=1e-10
         Relative eigenvalue cutoff when ``H_λ`` is not positive definite.
+    groups : array-like of shape (n_rows,), default=None
+        Group label of each row: leave one **group** out at a time (one Newton step
+        per group by a block Woodbury update, refinement of the groups of high
+        leverage, the standard error over groups; see
+        :mod:`ticselect.selection._loo_groups`).  ``leverage_tol``,
+        ``refine_tol`` and ``max_refine`` then apply to groups.  With one row per
+        group the result is the ungrouped one.  A curvature built with
+        ``groups=`` is still left out row by row unless ``groups`` is given here.
 
     Returns
     -------
@@ -337,6 +365,9 @@ def approximate_loo(
     refine_tol = float(refine_tol)
     if not refine_tol > 0:
         raise ValueError(f"refine_tol must be positive, got {refine_tol!r}.")
+    if groups is not None:
+        return _leave_groups_out(curv, rows, groups, method, leverage_tol, refine,
+                                 max_refine, refine_tol, rcond)  # fmt: skip
     if method == "newton" and refine and gaussian.applies(curv, rows):
         try:
             pointwise, shift, leverage = gaussian.gaussian_loo(curv, rows)
@@ -346,6 +377,9 @@ def approximate_loo(
             w = rows.weights
             high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
             refined = np.isfinite(pointwise) & (w > 0)
+            if curv.active_set is not None:  # exact on the active set only
+                refined = _refine_l1(curv, pointwise, leverage, high, refine_tol,
+                                     max_refine)  # fmt: skip
             return _result(curv, pointwise, leverage, high, leverage_tol, shift, w,
                            method, refined)  # fmt: skip
     gauge = curv.gauge if curv.gauge.shape[1] else None
@@ -388,17 +422,67 @@ def approximate_loo(
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
     refined = np.zeros(n, dtype=bool)
     out_of_budget = False
-    if refine and hasattr(rows, "derivatives_at") and method == "newton":
-        cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
-        cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
-                                         leverage[cand], np.inf))]  # fmt: skip
-        cand = cand[: int(max_refine)]
-        # all at once, within one-step ALO + one fit (see _loo_refine)
+    if refine and method == "newton" and curv.active_set is not None:
+        # L1: leaving a row out may change the active set; refit the whole problem
+        refined = _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine)
+    elif refine and hasattr(rows, "derivatives_at") and method == "newton":
+        cand = _candidates(leverage, high, w, refine_tol, max_refine)
+        # all at once, within one-step ALO + one fit per 10 rows (see _loo_refine)
         value, ok, out_of_budget, _ = refine_rows(curv, rows, Q, cand)
         pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
     res = _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
                   refined)  # fmt: skip
     return replace(res, flags=res.flags + ("refine_budget",)) if out_of_budget else res
+
+
+def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refine,
+                      refine_tol, rcond):  # fmt: skip
+    """:func:`approximate_loo` with ``groups``: the hook to ``_loo_groups``."""
+    codes, n_groups = group_codes(groups, rows.n_rows)
+    if n_groups == rows.n_rows:  # one row per group: the groups are the rows
+        res = approximate_loo(curv, method=method, leverage_tol=leverage_tol,
+                              refine=refine, max_refine=max_refine,
+                              refine_tol=refine_tol, rcond=rcond)  # fmt: skip
+        g_nll = np.zeros(n_groups)
+        g_nll[codes] = np.where(res.weights > 0, res.weights * res.pointwise, 0.0)
+        g_lev = np.empty(n_groups)
+        g_lev[codes] = res.leverage
+        return replace(res, groups=codes, n_groups=n_groups, group_pointwise=g_nll,
+                       group_leverage=g_lev)  # fmt: skip
+    gauge = curv.gauge if curv.gauge.shape[1] else None
+    Q = complement_basis(gauge, curv.n_params)
+    factor, sign = _inverse_factor(restrict(curv.penalized_hessian, Q), rcond)
+    fields = leave_groups_out(curv, rows, codes, n_groups, factor, sign, Q,
+                              method=method, leverage_tol=leverage_tol, refine=refine,
+                              max_refine=max_refine, refine_tol=refine_tol)  # fmt: skip
+    return LOOResult(**fields)
+
+
+def _candidates(leverage, high, w, refine_tol, max_refine):
+    """Rows to refine: leverage above ``refine_tol`` or flagged, highest first."""
+    cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
+    order = np.argsort(-np.where(np.isfinite(leverage[cand]), leverage[cand], np.inf))
+    return cand[order][: int(max_refine)]
+
+
+def _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine):
+    """Exact leave-one-out NLL of an L1 fit's doubtful rows (``pointwise`` in place).
+
+    Candidates are the rows of high leverage and those whose one-step fit changes
+    the active set; each gets a whole-problem refit
+    (:mod:`ticselect.selection._loo_l1`).  None when refits do not apply
+    (multinomial, very wide designs).
+    """
+    refined = np.zeros(pointwise.shape[0], dtype=bool)
+    if not refitable(curv):
+        return refined
+    w = curv.rows.weights
+    flagged = high | active_set_changes(curv)
+    cand = _candidates(leverage, flagged, w, refine_tol, max_refine)
+    for i, value in zip(cand, refit_nll(curv, [[i] for i in cand]), strict=True):
+        if value is not None:
+            pointwise[i], refined[i] = value[0], True
+    return refined
 
 
 def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined):

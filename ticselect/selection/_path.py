@@ -46,7 +46,7 @@ from ._path_start import NewtonStart, warm_start_key
 
 __all__ = ["CriterionPath", "criterion_path"]
 
-PATH_CRITERIA = ("aic", "aicc", "bic", "tic", "alo")
+PATH_CRITERIA = ("aic", "aicc", "bic", "tic", "alo", "evidence")
 
 
 def criterion_path(
@@ -251,9 +251,12 @@ class CriterionPath:
     def deviance(self, criterion):
         """Criterion values on the deviance scale.
 
+        ``"evidence"`` is ``-2 log p(y)`` from :attr:`ticselect.Criteria.log_evidence`
+        (``nan`` for an unpenalised grid value).
+
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}
             Which criterion.
 
         Returns
@@ -268,6 +271,8 @@ class CriterionPath:
                     "alo=True)."
                 )
             return np.array([r.loo for r in self.loo], dtype=float)
+        if criterion == "evidence":  # -2 log p(y): lower is better, like the others
+            return np.array([-2.0 * c.log_evidence for c in self.criteria], dtype=float)
         return np.array([getattr(c, criterion) for c in self.criteria], dtype=float)
 
     def per_sample(self, criterion):
@@ -275,7 +280,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}
             Which criterion.
 
         Returns
@@ -290,21 +295,32 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}, default="tic"
             Which criterion.
 
         Returns
         -------
         int
+
+        Raises
+        ------
+        ValueError
+            When the criterion is undefined (``nan``) at every grid value.
         """
-        return int(np.argmin(self.deviance(criterion)))
+        values = self.deviance(criterion)  # nan (an undefined evidence) never wins
+        if np.all(np.isnan(values)):
+            raise ValueError(
+                f"{criterion} is undefined at every grid value (the evidence of an "
+                "unpenalised or indefinite fit is nan): nothing to pick."
+            )
+        return int(np.argmin(np.where(np.isnan(values), np.inf, values)))
 
     def best_value(self, criterion="tic"):
         """Grid value the criterion picks.
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}, default="tic"
             Which criterion.
 
         Returns
@@ -319,7 +335,7 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
+        criterion : {"aic", "aicc", "bic", "tic", "alo", "evidence"}, default="tic"
             Which criterion.
 
         Returns
@@ -366,6 +382,8 @@ class CriterionPath:
     def to_dict(self):
         """Return ``{"param": values, "<criterion>": values, ..., "picks": {...}}``.
 
+        ``"evidence"`` is ``-2 log p(y)`` (``None`` where undefined; no pick when
+        it is undefined everywhere).
         Besides the criteria, ``"gap_estimate"``, ``"penalty_ratio"`` and ``"flags"``
         (each point's reliability flags joined by ``","``, ``""`` when reliable) are
         lists over the grid, and ``"pick_note"`` is :attr:`pick_note`.
@@ -378,6 +396,10 @@ class CriterionPath:
         names = [c for c in PATH_CRITERIA if c != "alo" or self._has_alo]
         for c in names:
             out[c] = self.deviance(c).tolist()
+        # an undefined evidence (unpenalised or indefinite fit) is null, not NaN
+        out["evidence"] = [None if np.isnan(v) else v for v in out["evidence"]]
+        if all(v is None for v in out["evidence"]):
+            names.remove("evidence")
         out["gap_estimate"] = [c.gap_estimate for c in self.criteria]
         out["penalty_ratio"] = [c.penalty_ratio for c in self.criteria]
         out["flags"] = [flags_text(c.flags) for c in self.criteria]

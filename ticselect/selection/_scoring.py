@@ -22,6 +22,7 @@ from ..curvature import SUPPORTED, curvature
 from ..curvature._dispatch import is_sklearn_mlp
 from ..curvature._result import STATIONARITY_TOL
 from ..curvature.adapters.dask_ml import is_dask_ml_glm
+from ..curvature.adapters.l1 import is_sklearn_l1
 from ..curvature.adapters.sklearn_glm import SKLEARN_GLMS
 from ._estimator import InformationCriteria
 from ._loo import approximate_loo
@@ -212,27 +213,54 @@ class _CriterionScorer:
 
 
 class _ALOScorer(_CriterionScorer):
-    """``neg_alo``: ``-loo / (2n)`` from :func:`~ticselect.approximate_loo`."""
+    """``neg_alo``: ``-loo / (2n)`` from :func:`~ticselect.approximate_loo`.
 
-    def __init__(self):
-        super().__init__("alo", _CriterionAttr("loo"))
+    With ``groups`` it leaves one group out at a time (approximate leave-group-out).
+    """
+
+    def __init__(self, groups=None):
+        super().__init__("alo", _CriterionAttr("loo"), groups=groups)
 
     def with_groups(self, groups):
-        """Refuse ``groups=``: approximate LOO leaves out rows, not groups.
+        """Return a copy that leaves out one group at a time.
 
         Parameters
         ----------
-        groups : array-like
-            Cluster labels.
+        groups : array-like of shape (n_samples,)
+            Group label of every row (the scorer must see every row:
+            ``cv=ticselect.InSample()``).
+
+        Returns
+        -------
+        _ALOScorer
         """
-        raise ValueError(
-            "neg_alo leaves out one row at a time; groups= (leave one group out) is "
-            "not supported. Use neg_tic with groups=, or GroupKFold cross-validation."
-        )
+        return _ALOScorer(groups=groups)
+
+    def loo(self, curv):
+        """The :class:`~ticselect.LOOResult` of ``curv`` (grouped when set).
+
+        Parameters
+        ----------
+        curv : Curvature
+
+        Returns
+        -------
+        LOOResult
+        """
+        return approximate_loo(curv, groups=self.groups)
 
     def __call__(self, estimator, X, y, sample_weight=None):
-        curv = _fitted_curvature(estimator, X, y, sample_weight, warn_once=self)
-        return self.value(approximate_loo(curv))
+        curv = _fitted_curvature(
+            estimator, X, y, sample_weight, groups=self.groups, warn_once=self
+        )
+        return self.value(self.loo(curv))
+
+
+class _NegTwice(_CriterionAttr):
+    """Picklable ``crit -> -2 · getattr(crit, name)`` (a log-likelihood to deviance)."""
+
+    def __call__(self, crit):
+        return -2.0 * getattr(crit, self.name)
 
 
 def _looks_like_metric(fn):
@@ -324,6 +352,8 @@ _SCORERS = {
     "neg_aicc": _CriterionScorer("aicc", _CriterionAttr("aicc")),
     "neg_bic": _CriterionScorer("bic", _CriterionAttr("bic")),
     "neg_alo": _ALOScorer(),
+    # log p(y) / n: the deviance-scale -2 log p(y) divided by 2n and negated
+    "log_evidence": _CriterionScorer("log_evidence", _NegTwice("log_evidence")),
     "neg_gap_estimate": _CriterionScorer(
         "gap_estimate", _CriterionAttr("gap_estimate"), per_sample=False
     ),
@@ -376,8 +406,9 @@ def get_scorer(scoring, *, groups=None):
         ``"neg_log_loss"``, or a scorer ``(estimator, X, y) -> float`` (returned as
         is).
     groups : array-like of shape (n_samples,), default=None
-        Cluster labels for ticselect's criterion scorers (clustered TIC; use with
-        ``cv=ticselect.InSample()``).  Refused for other scorers.
+        Cluster labels for ticselect's criterion scorers (clustered TIC, and
+        leave-group-out for ``neg_alo``; use with ``cv=ticselect.InSample()``).
+        Refused for other scorers.
 
     Returns
     -------
@@ -437,7 +468,10 @@ def _is_supported(estimator):
     if isinstance(last, InformationCriteria):
         return _is_supported(last.estimator)
     return (
-        isinstance(last, SKLEARN_GLMS) or is_sklearn_mlp(last) or is_dask_ml_glm(last)
+        isinstance(last, SKLEARN_GLMS)
+        or is_sklearn_l1(last)
+        or is_sklearn_mlp(last)
+        or is_dask_ml_glm(last)
     )
 
 
@@ -501,9 +535,9 @@ class _MultiCriterionScorer:
         self.groups = groups
         self._scorers = {name: get_scorer(name) for name in self.names}
         if groups is not None:
-            for scorer in self._scorers.values():
-                if isinstance(scorer, _ALOScorer):
-                    scorer.with_groups(groups)  # refuses: ALO leaves out rows
+            for name, scorer in self._scorers.items():
+                if isinstance(scorer, _ALOScorer):  # leave-group-out
+                    self._scorers[name] = scorer.with_groups(groups)
 
     def __call__(self, estimator, X, y, sample_weight=None):
         out = {}
@@ -512,9 +546,10 @@ class _MultiCriterionScorer:
             if isinstance(scorer, _ALOScorer):
                 if curv is None:
                     curv = _fitted_curvature(
-                        estimator, X, y, sample_weight, warn_once=self
-                    )
-                out[name] = scorer.value(approximate_loo(curv))
+                        estimator, X, y, sample_weight, groups=self.groups,
+                        warn_once=self,
+                    )  # fmt: skip
+                out[name] = scorer.value(scorer.loo(curv))
             elif isinstance(scorer, _CriterionScorer):
                 if crit is None:
                     crit = (
