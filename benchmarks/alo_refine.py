@@ -14,7 +14,8 @@ run (best of ``--repeat``, one BLAS thread):
 - ``CV``: 5-fold ``cross_val_score`` (log loss) of the same estimator;
 - ``rows``: rows refined / candidates, and whether the budget stopped it.
 
-Usage: ``python benchmarks/alo_refine.py [--repeat 3] [--quick]``.
+Usage: ``python benchmarks/alo_refine.py [--repeat 3] [--quick] [--cpu]`` (``--cpu``:
+CPU time instead of wall time, for a loaded machine).
 """
 
 import argparse
@@ -22,7 +23,7 @@ import importlib
 import warnings
 
 import numpy as np
-from _timing import best_of
+from _timing import best_of, use_cpu_clock
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -85,7 +86,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one C per data set")
+    parser.add_argument(
+        "--cpu", action="store_true", help="CPU time, not wall time (loaded machine)"
+    )
     args = parser.parse_args()
+    use_cpu_clock(args.cpu)
     spent = _spy()
     header = (
         f"{'data':<8}{'C':>7}{'fit':>8}{'1-step':>8}{'ALO':>8}{'refine':>8}"

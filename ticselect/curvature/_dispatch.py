@@ -225,9 +225,15 @@ _active`) instead of the separation test;
         check_separation(spec, curv, point)
     else:  # the L1 term keeps coefficients finite; check the kinks instead
         check_inactive(curv, plan)
-    attach_null(curv, spec)
+    attach_null(curv, spec, point["eta"])
     rows = GLMRows(
-        spec, curv.dispersion, curv.dispersion_is_param, curv.n_params, point["eta"]
+        spec,
+        curv.dispersion,
+        curv.dispersion_is_param,
+        curv.n_params,
+        point["eta"],
+        (point["d1"], point["d2"]),
+        point.get("row_norms"),
     )
     return attach_rows(curv, rows)
 

@@ -195,7 +195,8 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
         Internal: filled with what the checks after the curvature reuse (``eta``,
         ``d1``, ``d2``, and the data term's ``hessian``, ``gradient`` and
         ``abs_gradient`` (``Σ wᵢ|ℓ'ᵢ||x̃ᵢ|``) over the coefficients, before any
-        dispersion border or dropped class).
+        dispersion border or dropped class; ``row_norms``, ``‖xᵢ‖²`` of a dense
+        design with one predictor, else ``None``).
 
     Returns
     -------
@@ -244,14 +245,19 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
     d2 = d2.reshape(n, m, m)
 
     pt = X.shape[1] + int(fit_int)  # parameters per linear predictor
+    row_norms = None
     if m == 1 and not sp.issparse(X):
-        H, C, grad, abs_grad = _accumulate_dense(X, w, d1[:, 0], d2[:, 0, 0], fit_int)
+        row_norms = np.empty(n) if _point is not None else None
+        H, C, grad, abs_grad = _accumulate_dense(
+            X, w, d1[:, 0], d2[:, 0, 0], fit_int, row_norms=row_norms
+        )
     else:
         H, C, grad, abs_grad = _accumulate_general(X, w, d1, d2, fit_int)
     if _point is not None:
         _point.update(
-            eta=eta_full, d1=d1, d2=d2, hessian=H, gradient=grad, abs_gradient=abs_grad
-        )
+            eta=eta_full, d1=d1, d2=d2, hessian=H, gradient=grad, abs_gradient=abs_grad,
+            row_norms=row_norms,
+        )  # fmt: skip
 
     params = np.column_stack(
         [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])
@@ -344,8 +350,11 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
     return curv
 
 
-def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):
+def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17, row_norms=None):
     """One pass over row blocks of a dense design, one linear predictor.
+
+    ``row_norms`` (shape ``(n,)``), when given, is filled with ``‖xᵢ‖²`` from the
+    blocks in cache (the leverage bound of :mod:`ticselect.curvature._leverage`).
 
     The intercept column is handled by its border (``Xᵀv`` and ``Σv``) rather than
     by copying each block with a column of ones; one cache-sized block buffer is
@@ -383,6 +392,9 @@ def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):
         XtV += Xb.T @ V[start:stop]
         np.abs(Xb, out=B)
         abs_grad += B.T @ aw[start:stop]
+        if row_norms is not None:
+            np.multiply(B, B, out=B)
+            np.sum(B, axis=1, out=row_norms[start:stop])
     if not psd_h:
         HX = 0.5 * (HX + HX.T)
     grad = XtV[:, 2]

@@ -33,6 +33,8 @@ __all__ = ["GLMRows", "MLPRows", "attach_rows"]
 
 #: Floats per block of dense Jacobians (2**22 = 32 MiB).
 _BLOCK_FLOATS = 2**22
+#: Floats of a block that stays in cache while it is squared and summed (1 MiB).
+_CACHE_FLOATS = 2**17
 
 
 class _Rows:
@@ -69,9 +71,16 @@ class GLMRows(_Rows):
         Length of ``θ`` in the curvature (after dropping reference classes).
     eta : ndarray of shape (n, m) or None, default=None
         The linear predictors at the fit when already computed.
+    derivs : tuple of ndarray or None, default=None
+        ``(d1, d2)`` of shapes ``(n, m)`` and ``(n, m, m)``: the derivatives of
+        ``ℓᵢ`` in ``η`` at the fit when already computed (with ``eta``).
+    row_norms : ndarray of shape (n,) or None, default=None
+        ``‖xᵢ‖²`` when already computed (:meth:`jacobian_norms` bounds from it).
     """
 
-    def __init__(self, spec, phi, phi_is_param, n_params, eta=None):
+    def __init__(
+        self, spec, phi, phi_is_param, n_params, eta=None, derivs=None, row_norms=None
+    ):
         self.spec = spec
         self.phi = phi
         self.phi_is_param = bool(phi_is_param)
@@ -85,6 +94,8 @@ class GLMRows(_Rows):
         self.weights = np.asarray(spec.sample_weight, dtype=float)
         self.keep = kept_params(spec, self.phi_is_param)
         self._eta = _linear_predictor(spec) if eta is None else eta  # (n, m)
+        self._derivs = derivs if eta is not None else None
+        self._row_norms = row_norms
 
     def local(self, sl):
         """Local parameters, Jacobians and derivatives of the rows ``sl``.
@@ -132,7 +143,10 @@ class GLMRows(_Rows):
         phi = 1.0 if self.phi is None else self.phi
         y = spec.y[sl]
         e = eta if self.multi else eta[:, 0]
-        g1, g2 = fam.eta_derivatives(y, e, phi)
+        if self._derivs is None:
+            g1, g2 = fam.eta_derivatives(y, e, phi)
+        else:  # the fit's, computed with the curvature
+            g1, g2 = self._derivs[0][sl], self._derivs[1][sl]
         Kp = self.n_local
         d1 = np.zeros((b, Kp))
         d2 = np.zeros((b, Kp, Kp))
@@ -147,7 +161,7 @@ class GLMRows(_Rows):
             u = np.column_stack([u, np.full(b, phi)])
         return u, d1, d2
 
-    def jacobian_norms(self, scale=None):
+    def jacobian_norms(self, scale=None, bound=False):
         """``‖Jᵢ D‖_F²`` of every row, without forming the Jacobians (``O(n·p)``).
 
         Parameters
@@ -155,11 +169,17 @@ class GLMRows(_Rows):
         scale : ndarray of shape (n_params,) or None, default=None
             The diagonal of ``D`` (parameter layout of the curvature); ``None`` is
             the identity.
+        bound : bool, default=False
+            Return the upper bound ``‖xᵢ‖² maxⱼ Σₖ dₖⱼ² + (the intercepts' and the
+            dispersion's entries)`` from the row norms the curvature kept (no pass
+            over ``X``); ``None`` when it kept none.
 
         Returns
         -------
-        ndarray of shape (n_rows,)
+        ndarray of shape (n_rows,) or None
         """
+        if bound and self._row_norms is None:
+            return None
         X = self.spec.X
         full = self.m * self.pt + int(self.phi_is_param)
         s2 = np.ones(full)
@@ -167,15 +187,29 @@ class GLMRows(_Rows):
             s2 = np.zeros(full)  # dropped reference classes are not in J
             s2[self.keep if self.keep is not None else slice(None)] = scale**2
         p = X.shape[1]
-        sparse = hasattr(X, "multiply")
-        X2 = X.multiply(X).tocsr() if sparse else np.square(np.asarray(X, float))
-        out = np.zeros(X.shape[0])
+        # Σₖ ‖xᵢ ⊙ sₖ‖² = xᵢ² · Σₖ sₖ² (the predictors share the row), plus the
+        # intercepts' and the dispersion's entries
+        per_col = np.zeros(p)
+        const = s2[-1] if self.phi_is_param else 0.0
         for k in range(self.m):
             block = s2[k * self.pt : (k + 1) * self.pt]
-            out += np.asarray(X2 @ block[:p], dtype=float).ravel()
+            per_col += block[:p]
             if self.spec.intercept is not None:
-                out += block[p]
-        return out + (s2[-1] if self.phi_is_param else 0.0)
+                const += block[p]
+        if bound:
+            return self._row_norms * per_col.max(initial=0.0) + const
+        if hasattr(X, "multiply"):
+            out = np.asarray(X.multiply(X).tocsr() @ per_col, dtype=float).ravel()
+            return out + const
+        out = np.empty(X.shape[0])
+        step = max(1, _CACHE_FLOATS // max(1, p))
+        buf = np.empty((min(step, X.shape[0]), p))
+        for start in range(0, X.shape[0], step):  # cache-sized blocks, no n × p copy
+            Xb = np.asarray(X[start : start + step], dtype=float)
+            B = buf[: Xb.shape[0]]
+            np.multiply(Xb, Xb, out=B)
+            np.dot(B, per_col, out=out[start : start + Xb.shape[0]])
+        return out + const
 
     def _spec_at(self, theta, weights):
         spec, m, pt = self.spec, self.m, self.pt
