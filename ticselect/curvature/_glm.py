@@ -374,6 +374,7 @@ def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17, row_norms=None):
     abs_grad = np.zeros(p)
     block = max(1, min(n, block_floats // max(1, p)))
     buf = np.empty((block, p))
+    ones = np.ones(p)
     psd_h = bool(np.all(hw >= 0))
     sqrt_h = np.sqrt(hw) if psd_h else None
     sqrt_c = np.sqrt(cw)
@@ -394,7 +395,7 @@ def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17, row_norms=None):
         abs_grad += B.T @ aw[start:stop]
         if row_norms is not None:
             np.multiply(B, B, out=B)
-            np.sum(B, axis=1, out=row_norms[start:stop])
+            np.dot(B, ones, out=row_norms[start:stop])  # BLAS, not a row reduction
     if not psd_h:
         HX = 0.5 * (HX + HX.T)
     grad = XtV[:, 2]
