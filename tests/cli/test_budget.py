@@ -1,33 +1,17 @@
 """``select``'s total time budget (issue 24 item 8): estimate, refusal, progress bar."""
 
-import contextlib
 import importlib
-import io
 import json
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.neural_network import MLPClassifier
-from threadpoolctl import threadpool_limits
 
-from ticselect.cli import main
+from .test_cli import _one_blas_thread, run_main  # noqa: F401 (the fixture)
 
 budget = importlib.import_module("ticselect.cli._budget")
 timing = importlib.import_module("ticselect.curvature._timing")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
 
 
 def test_large_network_is_refused_before_any_fit(monkeypatch):

@@ -101,6 +101,16 @@ def _closed_form_intercept(fam, y, w):
     return b if np.isfinite(back) and np.isclose(back, mean, rtol=1e-10) else None
 
 
+def _is_bernoulli_logit(fam):
+    trials = getattr(fam, "n_trials", None)
+    return (
+        fam.name == "binomial"
+        and fam.link.name == "logit"
+        and np.ndim(trials) == 0
+        and float(trials) == 1.0
+    )
+
+
 def null_nll(spec, phi, phi_is_param, eta=None):
     """Summed NLL of the intercept-only model of ``spec`` (see the module docstring).
 
@@ -150,6 +160,10 @@ def null_nll(spec, phi, phi_is_param, eta=None):
         b = _null_intercept(fam, y, w, off, start, phi_fit)
     if b is None:
         return None
+    if spec.offset is None and _is_bernoulli_logit(fam):
+        # ℓ = log(1 + e^b) − y b at a constant b: two sums, no pass for the NLL
+        value = float(np.sum(w)) * float(np.logaddexp(0.0, b)) - b * float(np.dot(w, y))
+        return value if np.isfinite(value) else None
     eta = b + off
     phi0 = fam.ml_dispersion(y, eta, w) if phi_is_param else phi_fit
     if phi_is_param and not phi0 > 0:
