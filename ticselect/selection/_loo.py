@@ -392,12 +392,7 @@ def approximate_loo(
     leverage = np.empty(n)
     shift = np.empty((n, Kp))
     eye = np.eye(Kp)
-    for sl, u, J, d1, d2 in rows.blocks():
-        b = u.shape[0]
-        A = J if gauge is None else J @ Q  # (b, K', k)
-        S = factor(A.reshape(b * Kp, -1).T)  # (r, b·K')
-        S3 = S.T.reshape(b, Kp, -1)
-        M = np.matmul(S3 * sign, S3.transpose(0, 2, 1))  # Jᵢ H_λ⁻¹ Jᵢᵀ
+    for sl, u, M, d1, d2 in _row_products(rows, factor, sign, Q, gauge is None):
         wb = w[sl]
         WM = wb[:, None, None] * np.matmul(d2, M)  # wᵢΛᵢMᵢ
         step = wb[:, None] * d1
@@ -433,6 +428,48 @@ def approximate_loo(
     res = _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
                   refined)  # fmt: skip
     return replace(res, flags=res.flags + ("refine_budget",)) if out_of_budget else res
+
+
+def _structured(rows):
+    """Whether the rows are a GLM's with several predictors and no dispersion."""
+    return getattr(rows, "m", 1) > 1 and not rows.phi_is_param and hasattr(rows, "_eta")
+
+
+def _row_products(rows, factor, sign, Q, identity):
+    """``(sl, u, Mᵢ = JᵢQ H_λ⁻¹ QᵀJᵢᵀ, d1, d2)`` over row blocks.
+
+    Several linear predictors without a dispersion parameter: ``Jᵢ = I_m ⊗ x̃ᵢ``
+    (the kept entries), so ``Mᵢ[k, l] = x̃ᵢᵀ P_kl x̃ᵢ`` with ``P = Q H_λ⁻¹ Qᵀ`` formed
+    once: ``n·m²·p̃²`` flops instead of ``n·m·k²`` (``k ≈ m·p̃``), ``m`` times fewer
+    (issue 24 item 12: the one-step ALO of digits' 10 classes).
+    """
+    if not _structured(rows):
+        Kp = rows.n_local
+        for sl, u, J, d1, d2 in rows.blocks():
+            b = u.shape[0]
+            A = J if identity else J @ Q  # (b, K', k)
+            S = factor(A.reshape(b * Kp, -1).T)  # (r, b·K')
+            S3 = S.T.reshape(b, Kp, -1)
+            yield sl, u, np.matmul(S3 * sign, S3.transpose(0, 2, 1)), d1, d2
+        return
+    m, pt, X = rows.m, rows.pt, rows.spec.X
+    F = factor(Q.T)  # (r, d)
+    P = np.zeros((m * pt, m * pt))
+    keep = rows.keep if rows.keep is not None else slice(None)
+    P[np.ix_(np.arange(m * pt)[keep], np.arange(m * pt)[keep])] = (F.T * sign) @ F
+    step = max(16, 2**18 // (m * pt))
+    for start in range(0, rows.n_rows, step):
+        sl = slice(start, min(rows.n_rows, start + step))
+        Xb = X[sl]
+        Xb = Xb.toarray() if hasattr(Xb, "toarray") else np.asarray(Xb, dtype=float)
+        if rows.spec.intercept is not None:
+            Xb = np.column_stack([Xb, np.ones(Xb.shape[0])])
+        M = np.empty((Xb.shape[0], m, m))
+        for k in range(m):
+            Z = (Xb @ P[k * pt : (k + 1) * pt]).reshape(-1, m, pt)
+            M[:, k, :] = np.einsum("bmj,bj->bm", Z, Xb)
+        u, d1, d2 = rows.derivatives(sl)
+        yield sl, u, M, d1, d2
 
 
 def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refine,
