@@ -1,9 +1,10 @@
 """The ALO refinement's cost bound (issue 24 item 12): logic, not timing.
 
-Work is counted, not timed: every evaluation of the per-row derivatives at moved
-parameters is ``entries / n`` gradient passes, and every Hessian of the data
-(``glm_curvature`` at a leave-one-out point, what a refit per row costs) is
-``1 + d/2`` passes (its ``n·K'·d²`` flops against a pass's ``2·n·K'·d``).  The bound
+Work is counted, not timed: every evaluation of the per-row derivatives (or of
+the NLL with its gradient) at moved parameters is ``entries / n`` gradient passes,
+and every Hessian of the data (``glm_curvature`` at a leave-one-out point, what a
+refit per row costs) is ``1 + d/2`` passes (its ``n·K'·d²`` flops against a
+pass's ``2·n·K'·d``).  The bound
 is the one-step ALO plus one fit (100 passes) per batch of 10 refined rows.
 """
 
@@ -48,7 +49,20 @@ class _Work:
                 work.passes += 1 + d / 2
             return real_c(*args, **kwargs)
 
+        real_g = _rows.GLMRows.nll_and_gradient
+
+        def nll_and_gradient(rows, idx, u):
+            if work.counting:
+                work.passes += len(idx) / n
+                work.counting = False  # its fallback calls derivatives_at
+                try:
+                    return real_g(rows, idx, u)
+                finally:
+                    work.counting = True
+            return real_g(rows, idx, u)
+
         monkeypatch.setattr(_rows.GLMRows, "derivatives_at", derivatives_at)
+        monkeypatch.setattr(_rows.GLMRows, "nll_and_gradient", nll_and_gradient)
         if real_c is not None:  # the per-row refits of earlier versions
             monkeypatch.setattr(_rows, "glm_curvature", glm_curvature)
 

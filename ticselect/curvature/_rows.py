@@ -24,6 +24,7 @@ import copy
 from dataclasses import replace
 
 import numpy as np
+from scipy import special
 
 from ._families import _DevianceDispersionFamily
 from ._glm import _linear_predictor, glm_curvature, kept_params
@@ -274,6 +275,26 @@ class GLMRows(_Rows):
         if not (np.isfinite(value) and np.all(np.isfinite(c.hessian))):
             return np.inf, None, None
         return value, grad, c.hessian + np.diag(penalty)
+
+    def nll_and_gradient(self, idx, u):
+        """``ℓᵢ(u)`` (``inf`` outside the mean space) and ``ℓ'ᵢ`` of the rows ``idx``.
+
+        One softmax for a multinomial row (no ``K × K`` Hessian formed); other models
+        call :meth:`nll` and :meth:`derivatives_at`.
+
+        Returns
+        -------
+        nll : ndarray of shape (b,)
+        d1 : ndarray of shape (b, K')
+        """
+        if not self.multi or self.phi_is_param:
+            return self.nll(idx, u), self.derivatives_at(idx, u)[0]
+        Y = self.spec.family._onehot(self.spec.y[idx], u.shape[1])
+        with np.errstate(all="ignore"):
+            lse = special.logsumexp(u, axis=1)
+            out = lse - np.sum(Y * u, axis=1)
+            d1 = np.exp(u - lse[:, None]) - Y
+        return np.where(np.isfinite(out), out, np.inf), d1
 
     def derivatives_at(self, idx, u):
         """``ℓ'ᵢ`` and ``Λᵢ`` of the rows ``idx`` at any local parameters ``u``.

@@ -349,8 +349,8 @@ class _State:
                 U[:, :, m] = rows.phi + full[-1][None, :]
             idx = np.repeat(np.arange(start, stop), b)
             Uf = U.reshape(bs * b, Kp)
-            ell = rows.nll(idx, Uf).reshape(bs, b)
-            d1 = rows.derivatives_at(idx, Uf)[0].reshape(bs, b, Kp)
+            ell, d1 = rows.nll_and_gradient(idx, Uf)
+            ell, d1 = ell.reshape(bs, b), d1.reshape(bs, b, Kp)
             W = w[start:stop, None] * (np.arange(start, stop)[:, None] != who[None])
             with np.errstate(invalid="ignore"):
                 value += np.sum(np.where(W > 0, W * ell, 0.0), axis=0)
