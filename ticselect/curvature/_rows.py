@@ -24,7 +24,6 @@ import copy
 from dataclasses import replace
 
 import numpy as np
-from scipy import special
 
 from ._families import _DevianceDispersionFamily
 from ._glm import _linear_predictor, glm_curvature, kept_params
@@ -291,9 +290,11 @@ class GLMRows(_Rows):
             return self.nll(idx, u), self.derivatives_at(idx, u)[0]
         Y = self.spec.family._onehot(self.spec.y[idx], u.shape[1])
         with np.errstate(all="ignore"):
-            lse = special.logsumexp(u, axis=1)
-            out = lse - np.sum(Y * u, axis=1)
-            d1 = np.exp(u - lse[:, None]) - Y
+            top = np.max(u, axis=1, keepdims=True)
+            e = np.exp(u - top)
+            total = np.sum(e, axis=1, keepdims=True)
+            out = (top + np.log(total))[:, 0] - np.sum(Y * u, axis=1)
+            d1 = e / total - Y
         return np.where(np.isfinite(out), out, np.inf), d1
 
     def derivatives_at(self, idx, u):
