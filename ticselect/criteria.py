@@ -351,6 +351,12 @@ class Criteria:
         "stationarity", "flags",
     )  # fmt: skip
 
+    def __post_init__(self):
+        # plain Python numbers, so that the repr reads 1.5, not np.float64(1.5)
+        for name, value in asdict(self).items():
+            if isinstance(value, np.generic):
+                object.__setattr__(self, name, value.item())
+
     @property
     def reliable(self):
         """Whether no reliability flag is raised (see :attr:`flags`)."""

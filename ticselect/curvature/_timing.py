@@ -12,18 +12,16 @@ next to the measured time):
 
 - kernel: ``KERNEL_FACTOR · 2·n·d² / rate``;
 - criteria: ``DENSE_FACTOR · 2·d³ / rate`` on the Cholesky route (``H_λ`` positive
-  definite: the inverse of the whole ``H_λ`` and the spectrum of ``H``), and
-  ``SUBSPACE_FACTOR · 2·d³ / rate`` on the subspace route (``H_λ`` singular, as for
-  most networks: a pivoted Cholesky and the inverse of the well-determined block,
-  no eigenvalues).
+  definite), ``SUBSPACE_FACTOR · 2·d³ / rate`` on the subspace route that an
+  indefinite ``H_λ`` takes (near-interpolating networks; no eigenvalues there).
 
-The route is known only once ``H`` is factored, so the guard bounds the time by the
-Cholesky route; on the subspace route that bound errs on the slow side by 1.6–1.9×
-at d = 4.8k–7.2k (``benchmarks/mlp_curvature.py``), the subspace estimate by
-1.1–1.3×.  The constants are set for the sizes where a 60 s budget binds (d of
-several thousand); small networks run up to 2–3× longer than estimated, seconds
-either way.  The estimate bounds the waiting time, it does not predict it to the
-second.
+Which route a network takes is only known once ``H`` is computed, so the guard
+refuses by the Cholesky route's estimate, the slower one, and its message gives both.
+
+The constants are set for the sizes where a 60 s budget binds (d of several
+thousand), erring on the slow side there (by 1.3–1.8× in the benchmark); small
+networks run up to 2–3× longer than estimated, seconds either way.  The estimate
+bounds the waiting time, it does not predict it to the second.
 """
 
 from __future__ import annotations
@@ -46,9 +44,9 @@ DEFAULT_MAX_SECONDS = 60.0
 #: Time of the criteria's ``O(d³)`` steps in units of one ``d × d`` matrix product
 #: (measured on digits networks: 0.7–0.9 at d = 4.8k–7.2k, 2–4 at d = 1.2k–2.4k).
 DENSE_FACTOR = 1.2
-#: The same on the subspace route (measured 0.55 at d = 4.8k, 0.69 at d = 7.2k with
-#: first-touch page faults, 0.88 at d = 2.4k: the criteria's part of the public time
-#: in ``benchmarks/mlp_curvature.py``, at the rate its guard column implies).
+#: The same on the subspace route (``benchmarks/README.md``, MLP table: the criteria
+#: took 0.55 of these units at d = 4810 and 0.69 at d = 7210, where the one estimate
+#: of the Cholesky route overstated the whole call 1.9× and 1.6×).
 SUBSPACE_FACTOR = 0.7
 #: Time of the network kernel in units of ``2·n·d²`` flops at the matmul rate
 #: (measured: 0.6–0.9 at d = 4.8k–7.2k, 1.6–2.1 at d = 1.2k–2.4k).
@@ -94,7 +92,7 @@ def dense_seconds(n_params, n_rows, rate=None, route="cholesky"):
     rate : float or None, default=None
         Flop/s to assume; ``None`` measures it (:func:`matmul_rate`).
     route : {"cholesky", "subspace"}, default="cholesky"
-        Route of the factorisation; ``"cholesky"`` (the slower) bounds both.
+        The factorisation the criteria take: ``H_λ`` positive definite, or not.
 
     Returns
     -------
@@ -104,7 +102,7 @@ def dense_seconds(n_params, n_rows, rate=None, route="cholesky"):
     --------
     >>> dense_seconds(30_000, 100) > dense_seconds(3_000, 100)
     True
-    >>> dense_seconds(5000, 2000, 1e10, "subspace") < dense_seconds(5000, 2000, 1e10)
+    >>> dense_seconds(5_000, 100, route="subspace") < dense_seconds(5_000, 100)
     True
     """
     if route not in ("cholesky", "subspace"):
