@@ -352,6 +352,9 @@ class GLMRows(_Rows):
             return d1, d2
         for phi in np.unique(u[:, m]):  # the families take a scalar φ
             r = np.flatnonzero(u[:, m] == phi)
+            if not (np.isfinite(phi) and phi > 0):  # outside the model (ℓ = inf)
+                d1[r], d2[r] = np.nan, np.nan
+                continue
             e = u[r, 0]
             with np.errstate(all="ignore"):
                 g1, g2 = fam.eta_derivatives(y[r], e, float(phi))
