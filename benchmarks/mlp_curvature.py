@@ -29,7 +29,9 @@ BLAS thread (as CI runs), best of ``--repeat`` for every timed column (autograd 
   ``fisher`` the Fisher soft rank (Gram matrix + Cholesky), ``rest`` = public
   minus kernel, factor, eig and fisher (validation, gradients, copies, Python);
 - guard: the time guard's estimate (:func:`ticselect.curvature._timing.dense_seconds`)
-  for the same network (the runs above pass ``max_seconds=None`` to measure it).
+  for the same network (the runs above pass ``max_seconds=None`` to measure it): its
+  bound (the Cholesky route) and, after the slash, its estimate for the route the
+  fit took (``route="subspace"`` on the subspace route).
 """
 
 import argparse
@@ -105,7 +107,7 @@ def main():
         f"{'h':>3} {'d':>5} {'iters':>5} {'route':>8} | {'public':>7} {'IC.fit':>7} "
         f"| {'kernel':>7} {'eigvalsh':>8} {'k+e':>7} | {'autograd':>8} | "
         f"{'pub/(k+e)':>9} {'autograd/pub':>12} | {'factor':>6} {'eig':>5} "
-        f"{'fisher':>6} {'rest':>5} | {'guard est':>9} | {'ratio':>8}"
+        f"{'fisher':>6} {'rest':>5} | {'guard est':>11} | {'ratio':>8}"
     )
     print(hdr)
     print("-" * len(hdr))
@@ -173,7 +175,8 @@ def main():
             f"{t_bf:>8.2f} | {t_pub / base:>9.2f} {t_bf / t_pub:>11.1f}x | "
             f"{t_f:>6.2f} {t_eig:>5.2f} {t_fi:>6.2f} "
             f"{t_pub - t_k - t_f - t_eig - t_fi:>5.2f} | "
-            f"{dense_seconds(d, n):>9.1f} | {crit.penalty_ratio:>8.2g}",
+            f"{dense_seconds(d, n):>5.1f}/{dense_seconds(d, n, route=route):<5.1f} | "
+            f"{crit.penalty_ratio:>8.2g}",
             flush=True,
         )
 

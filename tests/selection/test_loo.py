@@ -314,15 +314,11 @@ def test_scorer_compare_and_path_agree():
     assert "alo" not in no_alo.to_dict()["picks"]
 
 
-@pytest.mark.parametrize("batched", [True, False])
 @pytest.mark.parametrize("multi", [False, True])
-def test_refined_rows_are_exact_loo(multi, batched, monkeypatch):
+def test_refined_rows_are_exact_loo(multi):
     # Near separation the one-step estimate of high-leverage rows falls short; those
     # rows are iterated to their exact leave-one-out fit (gauge-restricted for the
-    # softmax): all at once (default), or one at a time (the route for data too
-    # large to keep every row's Jacobian).
-    if not batched:
-        monkeypatch.setattr(_loo, "_BATCH_FLOATS", 0)
+    # softmax), all at once.
     rng, X = _data(15, n=40, p=12)
     y = (X[:, 0] + 0.3 * rng.normal(size=40) > 0).astype(int)
     if multi:

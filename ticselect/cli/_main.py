@@ -9,6 +9,7 @@ import re
 import sys
 import textwrap
 
+from ._budget import DEFAULT_MAX_SECONDS, max_seconds_arg
 from ._data import FAMILIES, CLIError
 
 __all__ = ["main"]
@@ -213,6 +214,12 @@ def build_parser():
         "--tune", action="store_true",
         help="also tune the penalty without a grid (ts.CriterionSearch, ALO, within "
         "the grid's range) and print its value, fits and time under the table",
+    )  # fmt: skip
+    grid.add_argument(
+        "--max-seconds", type=max_seconds_arg, default=DEFAULT_MAX_SECONDS,
+        metavar="S",
+        help="refuse a run estimated to take longer; 'inf' for no limit (default: "
+        f"{DEFAULT_MAX_SECONDS:g}, ten minutes)",
     )  # fmt: skip
     sel.add_argument("--plot", metavar="FILE", help="save the criterion-path plot")
     sel.add_argument(

@@ -29,6 +29,8 @@ import warnings
 import numpy as np
 
 from .._validation import final_step
+from ..curvature._timing import DEFAULT_MAX_SECONDS as DEFAULT_CURVATURE_SECONDS
+from ._budget import check_run_time
 from ._data import (
     CLASSIFICATION,
     CLIError,
@@ -55,7 +57,7 @@ MAX_GRID_VALUES = 200
 class Progress:
     """A tqdm progress bar on a text stream; silent when disabled or without tqdm."""
 
-    def __init__(self, total, enabled, stream=None):
+    def __init__(self, total, enabled, stream=None, note=None):
         self.total = total
         self.done = 0
         self.bar = None
@@ -66,7 +68,7 @@ class Progress:
                 return
             self.bar = tqdm(
                 total=total, file=sys.stderr if stream is None else stream,
-                unit="fit", dynamic_ncols=True, leave=True,
+                unit="fit", dynamic_ncols=True, leave=True, desc=note,
             )  # fmt: skip
 
     def update(self, label=""):
@@ -178,8 +180,14 @@ def run_select(args, out=None, err=None):
     X = data.X
     loss = HeldOutLoss(family)
     splits = _splits(family, y, n_folds, args.seed, groups) if n_folds else []
-    progress = Progress(len(grid), args.progress, err)
+    estimate = check_run_time(args, data, family, y, len(grid), n_folds)  # or refuse
+    note = f"select, est. {estimate.label()}"
+    if not args.progress and estimate.seconds > 30 and not getattr(args, "quiet", 0):
+        err.write(f"ticselect: {note}\n")
+    progress = Progress(len(grid), args.progress, err, note=note)
     rows, crits, fitted_all, loos = [], [], [], []
+    # the run's budget bounds each curvature too (not only the time guard's 60 s)
+    curv_limit = max(DEFAULT_CURVATURE_SECONDS, getattr(args, "max_seconds", 0))
     with (
         warnings.catch_warnings(record=True) as caught,
         blas_threads(args.threads, data),
@@ -194,7 +202,7 @@ def run_select(args, out=None, err=None):
             t0 = time.perf_counter()
             est.fit(X, y)
             t1 = time.perf_counter()
-            curv = curvature(est, X, y, groups=groups)
+            curv = curvature(est, X, y, groups=groups, max_seconds=curv_limit)
             crit = criteria(curv)
             t2 = time.perf_counter()
             loo = approximate_loo(curv)

@@ -216,17 +216,26 @@ _active`) instead of the separation test;
     plan = None
     if has_l1(spec):  # L1 / elastic net: the smooth model on the active set
         spec, plan = restrict(spec)
-    curv = glm_curvature(spec, dispersion=dispersion)
+    point = {}  # the fit's per-row derivatives, reused by the checks below
+    curv = glm_curvature(spec, dispersion=dispersion, _point=point)
     if n_samples is not None:
         curv.n_samples = float(n_samples)
     check_likelihood_exists(curv, spec.y, spec.sample_weight)
     note_aliased(curv)
     if plan is None:
-        check_separation(spec, curv)
+        check_separation(spec, curv, point)
     else:  # the L1 term keeps coefficients finite; check the kinks instead
         check_inactive(curv, plan)
-    attach_null(curv, spec)
-    rows = GLMRows(spec, curv.dispersion, curv.dispersion_is_param, curv.n_params)
+    attach_null(curv, spec, point["eta"])
+    rows = GLMRows(
+        spec,
+        curv.dispersion,
+        curv.dispersion_is_param,
+        curv.n_params,
+        point["eta"],
+        (point["d1"], point["d2"]),
+        point.get("row_norms"),
+    )
     return attach_rows(curv, rows)
 
 

@@ -178,7 +178,7 @@ def _softmax_gauge(K, pt):
     return g
 
 
-def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
+def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=None):
     """Build the :class:`~ticselect.Curvature` of a GLM described by ``spec``.
 
     Parameters
@@ -191,6 +191,12 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
     _dispersion_is_param : bool, default=False
         Internal: treat a given ``dispersion`` as the value of the parameter (used to
         evaluate the Hessian away from the fitted point).
+    _point : dict or None, default=None
+        Internal: filled with what the checks after the curvature reuse (``eta``,
+        ``d1``, ``d2``, and the data term's ``hessian``, ``gradient`` and
+        ``abs_gradient`` (``Σ wᵢ|ℓ'ᵢ||x̃ᵢ|``) over the coefficients, before any
+        dispersion border or dropped class; ``row_norms``, ``‖xᵢ‖²`` of a dense
+        design with one predictor, else ``None``).
 
     Returns
     -------
@@ -239,10 +245,19 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
     d2 = d2.reshape(n, m, m)
 
     pt = X.shape[1] + int(fit_int)  # parameters per linear predictor
+    row_norms = None
     if m == 1 and not sp.issparse(X):
-        H, C, grad, abs_grad = _accumulate_dense(X, w, d1[:, 0], d2[:, 0, 0], fit_int)
+        row_norms = np.empty(n) if _point is not None else None
+        H, C, grad, abs_grad = _accumulate_dense(
+            X, w, d1[:, 0], d2[:, 0, 0], fit_int, row_norms=row_norms
+        )
     else:
         H, C, grad, abs_grad = _accumulate_general(X, w, d1, d2, fit_int)
+    if _point is not None:
+        _point.update(
+            eta=eta_full, d1=d1, d2=d2, hessian=H, gradient=grad, abs_gradient=abs_grad,
+            row_norms=row_norms,
+        )  # fmt: skip
 
     params = np.column_stack(
         [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])
@@ -335,8 +350,11 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
     return curv
 
 
-def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):
+def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17, row_norms=None):
     """One pass over row blocks of a dense design, one linear predictor.
+
+    ``row_norms`` (shape ``(n,)``), when given, is filled with ``‖xᵢ‖²`` from the
+    blocks in cache (the leverage bound of :mod:`ticselect.curvature._leverage`).
 
     The intercept column is handled by its border (``Xᵀv`` and ``Σv``) rather than
     by copying each block with a column of ones; one cache-sized block buffer is
@@ -345,15 +363,18 @@ def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):
     the border vectors, the absolute-gradient scale) runs while it is in cache.
     """
     n, p = X.shape
-    hw, cw = w * h, w * r**2
-    aw = w * np.abs(r)
-    V = np.column_stack([hw, cw, w * r])  # borders of H and C, and the gradient
+    if w.min(initial=1.0) == w.max(initial=1.0) == 1.0:  # unit weights: w· is exact
+        hw, cw, aw, wr = h, r * r, np.abs(r), r
+    else:
+        hw, cw, aw, wr = w * h, w * r**2, w * np.abs(r), w * r
+    V = np.column_stack([hw, cw, wr])  # borders of H and C, and the gradient
     HX = np.zeros((p, p))
     CX = np.zeros((p, p))
     XtV = np.zeros((p, 3))
     abs_grad = np.zeros(p)
     block = max(1, min(n, block_floats // max(1, p)))
     buf = np.empty((block, p))
+    ones = np.ones(p)
     psd_h = bool(np.all(hw >= 0))
     sqrt_h = np.sqrt(hw) if psd_h else None
     sqrt_c = np.sqrt(cw)
@@ -372,6 +393,9 @@ def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17):
         XtV += Xb.T @ V[start:stop]
         np.abs(Xb, out=B)
         abs_grad += B.T @ aw[start:stop]
+        if row_norms is not None:
+            np.multiply(B, B, out=B)
+            np.dot(B, ones, out=row_norms[start:stop])  # BLAS, not a row reduction
     if not psd_h:
         HX = 0.5 * (HX + HX.T)
     grad = XtV[:, 2]

@@ -13,7 +13,9 @@ TIC's penalty is the first-order term of leave-one-out in these leverages
 (``1/(1 − hᵢ) ≈ 1 + hᵢ``), which fails where they are large.
 
 Cost: one Cholesky factor of ``H_λ`` and its triangular inverse (``k³/3`` flops
-each), one pass over the design (``O(n·p)``, no Jacobian formed) for the bound
+each), one pass over the design (``O(n·p)``, no Jacobian formed; none when the
+looser bound from the row norms ``‖xᵢ‖²`` the curvature kept, with ``maxⱼ dⱼ²`` for
+``D``, already stays below the threshold) for the bound
 ``ρ(wᵢΛᵢMᵢ) ≤ wᵢ‖Λᵢ‖₂ ‖JᵢD‖_F² ‖(DH_λD)⁻¹‖₂`` (``D`` the equilibration; the norm
 of the inverse bounded by ``min(tr, ‖L⁻¹‖₁‖L⁻¹‖_∞)`` of the Cholesky factor), and
 triangular solves only for the rows whose bound exceeds the threshold asked
@@ -35,6 +37,16 @@ def _spectral_radius(WM):
     if WM.shape[1] == 1:
         return np.abs(WM[:, 0, 0])
     return np.max(np.abs(np.linalg.eigvals(WM)), axis=1)
+
+
+def _row_bounds(rows, w, norms):
+    """``wᵢ ρ(Λᵢ) normsᵢ`` of every row, blockwise."""
+    out = np.empty(rows.n_rows)
+    step = rows.rows_per_block()
+    for start in range(0, rows.n_rows, step):
+        sl = slice(start, min(rows.n_rows, start + step))
+        out[sl] = w[sl] * _spectral_radius(rows.derivatives(sl)[2]) * norms[sl]
+    return out
 
 
 def max_leverage(curv, floor=0.5):
@@ -95,11 +107,16 @@ def max_leverage(curv, floor=0.5):
         float(np.sum(Linv * Linv)),
         float(np.abs(Linv).sum(axis=0).max() * np.abs(Linv).sum(axis=1).max()),
     )
+    w = rows.weights
     if gauge is None:
+        loose = rows.jacobian_norms(scale, bound=True)  # free, from the curvature
+        if loose is not None and not np.any(
+            _row_bounds(rows, w, loose) * inv_norm > floor
+        ):
+            return 0.0  # no row can exceed the floor: none solved
         norms = rows.jacobian_norms(scale) * inv_norm
     else:
         norms = rows.jacobian_norms() * float(np.max(scale)) ** 2 * inv_norm
-    w = rows.weights
     best = 0.0
     step = rows.rows_per_block()
     for start in range(0, rows.n_rows, step):

@@ -3,11 +3,14 @@
 Null model
     The **intercept-only** model with the same family, link, offset (and exposure),
     frequency weights, binomial trial counts and dispersion treatment as the fit: the
-    intercept is its maximum-likelihood value (damped Newton in one dimension from
-    the mean of the fitted linear predictor, converged to 1e-13), the dispersion is
-    the ML estimate of the null model when the fit estimates it and the same fixed
-    value otherwise.  Without an offset its mean is the weighted mean of ``y``
-    (per trial for the binomial) for every link.  This is statsmodels' ``llnull``
+    intercept is its maximum-likelihood value, the dispersion is the ML estimate of
+    the null model when the fit estimates it and the same fixed value otherwise.
+    Without an offset its mean is the weighted mean of ``y`` (per trial for the
+    binomial) for every family and link here (the score of a constant mean is
+    ``Σ wᵢ(yᵢ − μ)/V(μ)``), so the intercept is ``g(ȳ)`` in closed form (one pass for
+    the likelihood, none for the fit: issue 24 item 14); with an offset, damped
+    Newton in one dimension from the mean of the fitted linear predictor, converged
+    to 1e-13.  This is statsmodels' ``llnull``
     (a constant-only model with the offset kept) and R's null deviance model.  The
     multinomial null model has the weighted class frequencies as probabilities.
     ``Curvature.null_nll`` holds its summed NLL, in the units of ``nll``.
@@ -30,6 +33,17 @@ __all__ = ["attach_null", "null_nll", "pearson_chi2"]
 
 _NEWTON_STEPS, _NEWTON_TOL = 100, 1e-13
 _PEARSON = ("binomial", "poisson", "negative_binomial")
+#: The links ``η = g(μ)`` (the families hold their inverses).
+_LINKS = {
+    "identity": lambda mu: mu,
+    "log": np.log,
+    "logit": special.logit,
+    "probit": special.ndtri,
+    "cloglog": lambda mu: np.log(-np.log1p(-mu)),
+    "inverse": lambda mu: 1.0 / mu,
+    "inverse_squared": lambda mu: mu**-2.0,
+    "sqrt": np.sqrt,
+}
 
 
 def _objective(fam, y, w, off, phi):
@@ -72,7 +86,32 @@ def _null_intercept(fam, y, w, off, start, phi):
     return b
 
 
-def null_nll(spec, phi, phi_is_param):
+def _closed_form_intercept(fam, y, w):
+    """``g(ȳ)``, the ML intercept without an offset, or ``None`` outside the range."""
+    m = getattr(fam, "n_trials", 1.0) if fam.name == "binomial" else 1.0
+    total = float(np.sum(w * m)) if np.ndim(m) else float(np.sum(w)) * float(m)
+    link = _LINKS.get(fam.link.name)
+    if link is None or not total > 0:
+        return None
+    mean = float(np.dot(w, y)) / total
+    with np.errstate(all="ignore"):
+        b = float(link(mean))
+        back = float(fam.mean(np.array([b]))[0]) if np.isfinite(b) else np.nan
+    # the inverse must give ȳ back (a mean on the boundary, e.g. ȳ = 0: Newton's)
+    return b if np.isfinite(back) and np.isclose(back, mean, rtol=1e-10) else None
+
+
+def _is_bernoulli_logit(fam):
+    trials = getattr(fam, "n_trials", None)
+    return (
+        fam.name == "binomial"
+        and fam.link.name == "logit"
+        and np.ndim(trials) == 0
+        and float(trials) == 1.0
+    )
+
+
+def null_nll(spec, phi, phi_is_param, eta=None):
     """Summed NLL of the intercept-only model of ``spec`` (see the module docstring).
 
     Parameters
@@ -83,6 +122,9 @@ def null_nll(spec, phi, phi_is_param):
         The fit's dispersion.
     phi_is_param : bool
         Whether the fit estimates it (then the null model does too).
+    eta : ndarray of shape (n, m) or None, default=None
+        The fit's linear predictor when already computed (the start of Newton's
+        iteration with an offset).
 
     Returns
     -------
@@ -111,10 +153,17 @@ def null_nll(spec, phi, phi_is_param):
         return float(-np.sum(special.xlogy(counts, p)))
     off = np.zeros(y.shape[0]) if spec.offset is None else np.asarray(spec.offset)
     phi_fit = 1.0 if phi is None or phi_is_param else float(phi)
-    start = float(np.average(_linear_predictor(spec)[:, 0], weights=w))
-    b = _null_intercept(fam, y, w, off, start, phi_fit)
+    b = None if spec.offset is not None else _closed_form_intercept(fam, y, w)
+    if b is None:
+        eta = _linear_predictor(spec) if eta is None else eta
+        start = float(np.average(eta[:, 0], weights=w))
+        b = _null_intercept(fam, y, w, off, start, phi_fit)
     if b is None:
         return None
+    if spec.offset is None and _is_bernoulli_logit(fam):
+        # ℓ = log(1 + e^b) − y b at a constant b: two sums, no pass for the NLL
+        value = float(np.sum(w)) * float(np.logaddexp(0.0, b)) - b * float(np.dot(w, y))
+        return value if np.isfinite(value) else None
     eta = b + off
     phi0 = fam.ml_dispersion(y, eta, w) if phi_is_param else phi_fit
     if phi_is_param and not phi0 > 0:
@@ -124,12 +173,14 @@ def null_nll(spec, phi, phi_is_param):
     return value if np.isfinite(value) else None
 
 
-def pearson_chi2(spec):
+def pearson_chi2(spec, eta=None):
     """Pearson's ``X²`` of a binomial, Poisson or negative binomial fit, else None.
 
     Parameters
     ----------
     spec : GLMSpec
+    eta : ndarray of shape (n, m) or None, default=None
+        The fit's linear predictor when already computed.
 
     Returns
     -------
@@ -140,7 +191,7 @@ def pearson_chi2(spec):
         return None
     y = np.asarray(spec.y, dtype=float)
     w = np.asarray(spec.sample_weight, dtype=float)
-    mu = fam.mean(_linear_predictor(spec)[:, 0])
+    mu = fam.mean((_linear_predictor(spec) if eta is None else eta)[:, 0])
     with np.errstate(divide="ignore", invalid="ignore"):
         if fam.name == "binomial":
             m = fam.n_trials
@@ -152,7 +203,7 @@ def pearson_chi2(spec):
     return float(np.sum(np.where(w > 0, w * resid2, 0.0)))
 
 
-def attach_null(curv, spec):
+def attach_null(curv, spec, eta=None):
     """Set ``curv.null_nll`` and ``curv.pearson_chi2`` of a GLM (in place).
 
     Parameters
@@ -160,11 +211,13 @@ def attach_null(curv, spec):
     curv : Curvature
     spec : GLMSpec
         The spec ``curv`` was built from.
+    eta : ndarray of shape (n, m) or None, default=None
+        Its linear predictor when already computed.
 
     Returns
     -------
     Curvature
     """
-    curv.null_nll = null_nll(spec, curv.dispersion, curv.dispersion_is_param)
-    curv.pearson_chi2 = pearson_chi2(spec)
+    curv.null_nll = null_nll(spec, curv.dispersion, curv.dispersion_is_param, eta)
+    curv.pearson_chi2 = pearson_chi2(spec, eta)
     return curv

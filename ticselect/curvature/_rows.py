@@ -35,6 +35,8 @@ __all__ = ["GLMRows", "LikelihoodRows", "MLPRows", "attach_rows"]
 
 #: Floats per block of dense Jacobians (2**22 = 32 MiB).
 _BLOCK_FLOATS = 2**22
+#: Floats of a block that stays in cache while it is squared and summed (1 MiB).
+_CACHE_FLOATS = 2**17
 
 
 class _Rows:
@@ -69,6 +71,13 @@ class GLMRows(_Rows):
         Whether ``φ`` is a parameter (last entry of ``θ``).
     n_params : int
         Length of ``θ`` in the curvature (after dropping reference classes).
+    eta : ndarray of shape (n, m) or None, default=None
+        The linear predictors at the fit when already computed.
+    derivs : tuple of ndarray or None, default=None
+        ``(d1, d2)`` of shapes ``(n, m)`` and ``(n, m, m)``: the derivatives of
+        ``ℓᵢ`` in ``η`` at the fit when already computed (with ``eta``).
+    row_norms : ndarray of shape (n,) or None, default=None
+        ``‖xᵢ‖²`` when already computed (:meth:`jacobian_norms` bounds from it).
     refit_dispersion : bool, default=False
         ``φ`` is fixed in the curvature (not a parameter) but refitting the model
         estimates it, as statsmodels' OLS/WLS do (``σ̂² = SSR/n``): the exact
@@ -80,8 +89,8 @@ class GLMRows(_Rows):
     """
 
     def __init__(
-        self, spec, phi, phi_is_param, n_params, *, refit_dispersion=False,
-        nll_offset=None,
+        self, spec, phi, phi_is_param, n_params, eta=None, derivs=None,
+        row_norms=None, *, refit_dispersion=False, nll_offset=None,
     ):  # fmt: skip
         self.spec = spec
         self.phi = phi
@@ -97,7 +106,9 @@ class GLMRows(_Rows):
         self.n_rows = spec.X.shape[0]
         self.weights = np.asarray(spec.sample_weight, dtype=float)
         self.keep = kept_params(spec, self.phi_is_param)
-        self._eta = _linear_predictor(spec)  # (n, m)
+        self._eta = _linear_predictor(spec) if eta is None else eta  # (n, m)
+        self._derivs = derivs if eta is not None else None
+        self._row_norms = row_norms
 
     def local(self, sl):
         """Local parameters, Jacobians and derivatives of the rows ``sl``.
@@ -145,7 +156,10 @@ class GLMRows(_Rows):
         phi = 1.0 if self.phi is None else self.phi
         y = spec.y[sl]
         e = eta if self.multi else eta[:, 0]
-        g1, g2 = fam.eta_derivatives(y, e, phi)
+        if self._derivs is None:
+            g1, g2 = fam.eta_derivatives(y, e, phi)
+        else:  # the fit's, computed with the curvature
+            g1, g2 = self._derivs[0][sl], self._derivs[1][sl]
         Kp = self.n_local
         d1 = np.zeros((b, Kp))
         d2 = np.zeros((b, Kp, Kp))
@@ -160,7 +174,7 @@ class GLMRows(_Rows):
             u = np.column_stack([u, np.full(b, phi)])
         return u, d1, d2
 
-    def jacobian_norms(self, scale=None):
+    def jacobian_norms(self, scale=None, bound=False):
         """``‖Jᵢ D‖_F²`` of every row, without forming the Jacobians (``O(n·p)``).
 
         Parameters
@@ -168,11 +182,17 @@ class GLMRows(_Rows):
         scale : ndarray of shape (n_params,) or None, default=None
             The diagonal of ``D`` (parameter layout of the curvature); ``None`` is
             the identity.
+        bound : bool, default=False
+            Return the upper bound ``‖xᵢ‖² maxⱼ Σₖ dₖⱼ² + (the intercepts' and the
+            dispersion's entries)`` from the row norms the curvature kept (no pass
+            over ``X``); ``None`` when it kept none.
 
         Returns
         -------
-        ndarray of shape (n_rows,)
+        ndarray of shape (n_rows,) or None
         """
+        if bound and self._row_norms is None:
+            return None
         X = self.spec.X
         full = self.m * self.pt + int(self.phi_is_param)
         s2 = np.ones(full)
@@ -180,15 +200,29 @@ class GLMRows(_Rows):
             s2 = np.zeros(full)  # dropped reference classes are not in J
             s2[self.keep if self.keep is not None else slice(None)] = scale**2
         p = X.shape[1]
-        sparse = hasattr(X, "multiply")
-        X2 = X.multiply(X).tocsr() if sparse else np.square(np.asarray(X, float))
-        out = np.zeros(X.shape[0])
+        # Σₖ ‖xᵢ ⊙ sₖ‖² = xᵢ² · Σₖ sₖ² (the predictors share the row), plus the
+        # intercepts' and the dispersion's entries
+        per_col = np.zeros(p)
+        const = s2[-1] if self.phi_is_param else 0.0
         for k in range(self.m):
             block = s2[k * self.pt : (k + 1) * self.pt]
-            out += np.asarray(X2 @ block[:p], dtype=float).ravel()
+            per_col += block[:p]
             if self.spec.intercept is not None:
-                out += block[p]
-        return out + (s2[-1] if self.phi_is_param else 0.0)
+                const += block[p]
+        if bound:
+            return self._row_norms * per_col.max(initial=0.0) + const
+        if hasattr(X, "multiply"):
+            out = np.asarray(X.multiply(X).tocsr() @ per_col, dtype=float).ravel()
+            return out + const
+        out = np.empty(X.shape[0])
+        step = max(1, _CACHE_FLOATS // max(1, p))
+        buf = np.empty((min(step, X.shape[0]), p))
+        for start in range(0, X.shape[0], step):  # cache-sized blocks, no n × p copy
+            Xb = np.asarray(X[start : start + step], dtype=float)
+            B = buf[: Xb.shape[0]]
+            np.multiply(Xb, Xb, out=B)
+            np.dot(B, per_col, out=out[start : start + Xb.shape[0]])
+        return out + const
 
     def _spec_at(self, theta, weights):
         spec, m, pt = self.spec, self.m, self.pt
@@ -254,8 +288,33 @@ class GLMRows(_Rows):
             return np.inf, None, None
         return value, grad, c.hessian + np.diag(penalty)
 
+    def nll_and_gradient(self, idx, u):
+        """``ℓᵢ(u)`` (``inf`` outside the mean space) and ``ℓ'ᵢ`` of the rows ``idx``.
+
+        One softmax for a multinomial row (no ``K × K`` Hessian formed); other models
+        call :meth:`nll` and :meth:`derivatives_at`.
+
+        Returns
+        -------
+        nll : ndarray of shape (b,)
+        d1 : ndarray of shape (b, K')
+        """
+        if not self.multi or self.phi_is_param or self.nll_offset is not None:
+            return self.nll(idx, u), self.derivatives_at(idx, u)[0]
+        Y = self.spec.family._onehot(self.spec.y[idx], u.shape[1])
+        with np.errstate(all="ignore"):
+            top = np.max(u, axis=1, keepdims=True)
+            e = np.exp(u - top)
+            total = np.sum(e, axis=1, keepdims=True)
+            out = (top + np.log(total))[:, 0] - np.sum(Y * u, axis=1)
+            d1 = e / total - Y
+        return np.where(np.isfinite(out), out, np.inf), d1
+
     def row_nll(self, i, theta):
-        """Unweighted ``ℓᵢ(θ)`` of row ``i`` at any parameters, float."""
+        """Unweighted ``ℓᵢ(θ)`` of row ``i`` at any parameters, float.
+
+        Used by the single-row refinement and by tests of the left-out fits.
+        """
         new, phi = self._spec_at(theta, self.weights)
         sl = slice(i, i + 1)
         eta = _linear_predictor(replace(new, X=new.X[sl], offset=None if new.offset
@@ -305,6 +364,9 @@ class GLMRows(_Rows):
             return d1, d2
         for phi in np.unique(u[:, m]):  # the families take a scalar φ
             r = np.flatnonzero(u[:, m] == phi)
+            if not (np.isfinite(phi) and phi > 0):  # outside the model (ℓ = inf)
+                d1[r], d2[r] = np.nan, np.nan
+                continue
             e = u[r, 0]
             with np.errstate(all="ignore"):
                 g1, g2 = fam.eta_derivatives(y[r], e, float(phi))

@@ -22,14 +22,21 @@ optimum is positive (when the rows with ``sᵢ = 0`` alone determine every direc
 the design sees, ``X̃d = 0`` on every feasible ``d`` and the programme is not solved);
 the non-zero entries of the optimal ``d`` name the separating columns.  Multinomial:
 the same with one block of ``d`` per class and the constraints ``x̃ᵢᵀ(d_{yᵢ} - d_k) ≥ 0``
-for every other class ``k``.  The programme is solved by
-HiGHS (:func:`scipy.optimize.linprog`) when it has at most :data:`LP_MAX_ENTRIES`
+for every other class ``k``.
+
+Before any programme, a fitted point usually proves that the data are not separated
+(:mod:`ticselect.curvature._certificate`: ``O(n)`` on what the curvature computed
+anyway), and so do interior rows that pin every direction (:func:`_pinned`); the
+programme runs only when both fail.  It is solved by HiGHS
+(:func:`scipy.optimize.linprog`) when it has at most :data:`LP_MAX_ENTRIES`
 constraint entries.  Larger problems solve it on a seeded subsample of rows: a
-subsample that is not separated proves that the full data are not (more rows only
-add constraints), and a direction that separates the subsample is kept when every
-row satisfies it.  Otherwise, and for wide dense designs (more than
-:data:`LP_HARD_MAX` entries even for the smallest useful subsample), R's
-fitted-probability test decides (a fitted
+subsample that is not separated proves that the full data are not when every row
+is a combination of the subsample's rows (of its class, for the multinomial; then a
+direction with every subsample margin 0 has every margin 0), and rows that see a
+direction the subsample does not (a rare dummy column) join it otherwise; a
+direction that separates the subsample is kept when every row satisfies it.
+Otherwise, and for wide dense designs (more than :data:`LP_HARD_MAX` entries even
+for the smallest useful subsample), R's fitted-probability test decides (a fitted
 probability within ``10 · eps`` of 0 or 1, the threshold of R's ``glm.fit``), which
 sees only separation that the optimiser has already followed.  Results are cached
 by a fingerprint of the data, so a grid of penalties solves the programme once.
@@ -52,6 +59,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.special import logit, ndtri
+
+from ._certificate import certify_not_separated
 
 __all__ = [
     "LP_HARD_MAX",
@@ -143,6 +152,8 @@ def _signs(spec, y, rows):
     """``+1`` top of the range, ``-1`` bottom, ``0`` interior; ``None``: no test."""
     fam = spec.family
     if fam.name == "binomial":
+        if np.ndim(fam.n_trials) == 0 and fam.n_trials == 1:  # Bernoulli: y is 0 or 1
+            return (y > 0).astype(float) * 2.0 - 1.0
         n_trials = np.broadcast_to(fam.n_trials, np.shape(spec.y))[rows]
         return np.where(y <= 0, -1.0, np.where(y >= n_trials, 1.0, 0.0))
     if fam.name in ("poisson", "negative_binomial") and fam.link.name == "log":
@@ -199,13 +210,18 @@ def _fingerprint(spec):
     return h.digest()
 
 
-def separating_direction(spec):
+def separating_direction(spec, point=None):
     """Return a direction along which the likelihood of ``spec`` rises forever.
 
     Parameters
     ----------
     spec : GLMSpec
         The fitted model and its data (see :mod:`ticselect.curvature._glm`).
+    point : dict or None, default=None
+        The fit's per-row derivatives, Hessian and gradient (from
+        :func:`~ticselect.curvature._glm.glm_curvature`): when given, the
+        no-separation certificate (:mod:`ticselect.curvature._certificate`) is
+        tried first and the programme runs only when it fails.
 
     Returns
     -------
@@ -216,7 +232,8 @@ def separating_direction(spec):
     n_extreme : int
         Rows whose fitted probability (or mean) goes to 0 or 1 (to 0) along ``d``.
     method : str
-        ``"lp"``, ``"fitted"`` (the fitted-probability fallback) or ``"none"``.
+        ``"lp"``, ``"fitted"`` (the fitted-probability fallback), ``"certificate"``
+        (proved not separated without the programme) or ``"none"``.
     """
     fam = spec.family
     tested = fam.name in ("binomial", "multinomial") or (
@@ -224,6 +241,8 @@ def separating_direction(spec):
     )
     if not tested:  # other links bound the mean away from 0 differently
         return None, 0, "none"
+    if point is not None and _proved_not_separated(spec, point):
+        return None, 0, "certificate"
     if _size(spec.X) > _CACHE_MAX_ENTRIES:  # hashing would cost more than it saves
         return _direction(spec)
     key = _fingerprint(spec)
@@ -241,10 +260,38 @@ def separating_direction(spec):
 def _direction(spec):
     """The programme on every row, or by constraint generation on a large problem.
 
-    A subset of rows that is not separated proves the full data are not (they only
-    add constraints); a direction that separates the subset is kept when every row
+    A subset of rows that is not separated proves the full data are not when it
+    sees every direction they see (:func:`_unseen_rows`; else the rows that see
+    more join it); a direction that separates the subset is kept when every row
     satisfies it, else the violated rows join the subset (a few rounds), and then
     the fitted-probability test decides.
+    """
+    rows, sub, budget = _rows_to_solve(spec)
+    if sub is None:
+        # a wide dense design: the programme would cost more than the curvature
+        return _fitted_fallback(spec, rows, np.asarray(spec.y)[rows], None)
+    if rows.size <= budget:
+        return _lp(spec, rows)
+    for _ in range(_ROUNDS):
+        d, _, _ = _lp(spec, sub)
+        if d is None:
+            unseen = _unseen_rows(spec, rows, sub)
+            if not unseen.size:
+                return None, 0, "lp-subsample"
+            sub = np.union1d(sub, unseen[:budget])
+            continue
+        n_extreme, violated = _verify(spec, rows, d)
+        if not violated.size:
+            return d, n_extreme, "lp-subsample"
+        sub = np.union1d(sub, violated[:budget])
+    return _fitted_fallback(spec, rows, np.asarray(spec.y)[rows], None)
+
+
+def _rows_to_solve(spec):
+    """Rows of weight > 0, the programme's starting row subset, the size budget.
+
+    The subset is all rows when they fit the budget, a seeded sample otherwise, and
+    ``None`` when even the smallest useful programme is too wide to solve.
     """
     rows = np.flatnonzero(np.asarray(spec.sample_weight) > 0)
     K = spec.coef.shape[0]
@@ -254,20 +301,91 @@ def _direction(spec):
     budget = max(LP_MAX_ENTRIES // per_row, 4 * pt * max(K - 1, 1))
     density = _size(spec.X) / max(np.prod(spec.X.shape), 1)
     if min(budget, rows.size) * per_row * density > LP_HARD_MAX:
-        # a wide dense design: the programme would cost more than the curvature
-        return _fitted_fallback(spec, rows, np.asarray(spec.y)[rows], None)
+        return rows, None, budget
     if rows.size <= budget:
-        return _lp(spec, rows)
+        return rows, rows, budget
     sub = np.sort(np.random.default_rng(0).choice(rows, budget, replace=False))
-    for _ in range(_ROUNDS):
-        d, _, _ = _lp(spec, sub)
-        if d is None:
-            return None, 0, "lp-subsample"
-        n_extreme, violated = _verify(spec, rows, d)
-        if not violated.size:
-            return d, n_extreme, "lp-subsample"
-        sub = np.union1d(sub, violated[:budget])
-    return _fitted_fallback(spec, rows, np.asarray(spec.y)[rows], None)
+    return rows, sub, budget
+
+
+def _proved_not_separated(spec, point):
+    """The cheap proofs of "not separated", tried before any programme.
+
+    Interior rows that pin every direction of the starting subset (:func:`_pinned`,
+    a small SVD) when that subset sees every direction, else the fitted point's
+    certificate (:mod:`ticselect.curvature._certificate`).
+    """
+    if spec.family.name == "multinomial":
+        return False
+    y = np.asarray(spec.y)
+    if spec.family.name != "binomial" or np.ndim(spec.family.n_trials):
+        # interior rows may exist (Bernoulli rows are all at an end)
+        rows, sub, _ = _rows_to_solve(spec)
+        if sub is not None and not sp.issparse(spec.X):
+            X, scale = _design(spec, sub)
+            if _pinned(X / scale, _signs(spec, y[sub], sub) == 0):
+                return not _unseen_rows(spec, rows, sub).size
+    return certify_not_separated(spec, _signs(spec, y, slice(None)), point)
+
+
+def _unseen_rows(spec, rows, sub):
+    """Rows outside ``sub`` that see a direction no row of ``sub`` sees.
+
+    A subset ``S`` of the rows that is not separated proves the full data are not
+    only when every row ``x̃ⱼ`` is a combination of rows of ``S`` (of its own class,
+    for the multinomial): then any ``d`` with all of ``S``'s margins 0 has every
+    margin 0.  A random subset of a continuous design has full column rank and
+    this costs one SVD of ``S``; a column that is non-zero on a few rows only (a
+    rare dummy) is the case it catches.  Returns those rows, most exposed first.
+    """
+    if sub.size == rows.size:
+        return np.zeros(0, dtype=int)
+    y = np.asarray(spec.y)
+    if spec.family.name == "multinomial":
+        codes = np.round(y).astype(int)
+        K = spec.coef.shape[0]
+        groups = [(np.flatnonzero(codes[sub] == k), k) for k in range(K)]
+    else:
+        groups = [(np.arange(sub.size), None)]
+    out = []
+    for at, k in groups:
+        S = sub[at]
+        X, scale = _design(spec, S)
+        Xs = X.toarray() if sp.issparse(X) else X
+        Xs = Xs / scale
+        r, Vt = 0, np.zeros((0, Xs.shape[1]))
+        if Xs.shape[0]:
+            _, sv, Vt = np.linalg.svd(Xs, full_matrices=False)
+            r = int(np.count_nonzero(sv > 1e-10 * sv[0])) if sv[0] > 0 else 0
+        # the directions S does not see (the orthogonal complement of its rows),
+        # in the original units
+        null = np.linalg.svd(Vt[:r], full_matrices=True)[2][r:] if r else None
+        null = np.eye(Xs.shape[1]) if null is None else null
+        null = null / scale[None, :]
+        if not null.shape[0]:
+            continue
+        F = np.setdiff1d(rows if k is None else rows[codes[rows] == k], S)
+        seen = _sees(spec, F, null)
+        out.append(F[np.argsort(-seen)][: np.count_nonzero(seen > 0)])
+    return np.concatenate(out) if out else np.zeros(0, dtype=int)
+
+
+def _sees(spec, F, null, block=2**16):
+    """``max_k |x̃ⱼᵀnₖ| / Σᵢ|x̃ⱼᵢ||nₖᵢ|`` above rounding (else 0), rows ``F``."""
+    p = spec.X.shape[1]
+    out = np.zeros(F.size)
+    for start in range(0, F.size, block):
+        Xb = spec.X[F[start : start + block]]
+        Z = np.asarray(Xb @ null[:, :p].T, dtype=float)
+        B = np.asarray(abs(Xb) @ np.abs(null[:, :p]).T, dtype=float)
+        if spec.intercept is not None:
+            Z = Z + null[:, p]
+            B = B + np.abs(null[:, p])
+        ratio = np.divide(np.abs(Z), B, out=np.zeros_like(Z), where=B > 0)
+        out[start : start + block] = np.where(ratio > 1e-8, ratio, 0.0).max(
+            axis=1, initial=0.0
+        )
+    return out
 
 
 def _verify(spec, rows, d):
@@ -396,12 +514,12 @@ def _kron_rows(sel, Xo):
 
 
 def _fitted_fallback(spec, rows, y, signs):
-    """R's rule: some fitted probability within ``10·eps`` of 0 or 1 (or μ ≈ 0)."""
-    eta = np.asarray(spec.X[rows] @ spec.coef.T, dtype=float)
-    if spec.intercept is not None:
-        eta = eta + spec.intercept[None, :]
-    if spec.offset is not None:
-        eta = eta + np.asarray(spec.offset)[rows, None]
+    """R's rule: some fitted probability within ``10·eps`` of 0 or 1 (or μ ≈ 0).
+
+    The linear predictor of every row, then the rows' (no copy of ``X[rows]``,
+    which costs seconds on a wide design of a million rows).
+    """
+    eta = _eta(spec)[rows]
     mu = spec.family.mean(eta if spec.family.name == "multinomial" else eta[:, 0])
     if spec.family.name == "poisson" or spec.family.name == "negative_binomial":
         hit = mu < _R_EPS
@@ -419,7 +537,7 @@ def _fitted_fallback(spec, rows, y, signs):
 
 
 # ------------------------------------------------------------------- the check
-def check_separation(spec, curv):
+def check_separation(spec, curv, point=None):
     """Warn and flag ``curv`` when the MLE of ``spec`` does not exist.
 
     Unpenalised fits get a :class:`SeparationWarning` and the ``"separation"`` flag:
@@ -437,12 +555,14 @@ def check_separation(spec, curv):
         The fitted model and its data.
     curv : Curvature
         Its curvature (flagged in place).
+    point : dict or None, default=None
+        Passed to :func:`separating_direction` (the certificate's inputs).
 
     Returns
     -------
     Curvature
     """
-    d, n_extreme, method = separating_direction(spec)
+    d, n_extreme, method = separating_direction(spec, point)
     if d is None:
         return curv
     coef_names = _coef_names(curv, d.shape[0], spec)

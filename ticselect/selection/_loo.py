@@ -25,12 +25,16 @@ downdate (``uᵢ⁻ⁱ − uᵢ = Mᵢwᵢℓ'ᵢ``): the infinitesimal jackknif
 biased towards optimism where leverage is high.
 
 Where the one-step estimate is unreliable (leverage near 1, below) ``refine=True``
-continues Newton's method on ``F − wᵢℓᵢ`` to convergence for those rows (at most
-``max_refine``; for GLMs all of them at once, from their one-step fits, since ``uᵢ``
-is linear in ``θ``; for statsmodels' likelihood models one at a time; not for
-networks), so their value is the exact leave-one-out NLL: the remedy
-PSIS-LOO applies to the rows its diagnostic flags (Vehtari, Gelman & Gabry 2017,
-Statistics and Computing 27).  For a Gaussian GLM with the identity link
+iterates those rows to the minimum of ``F − wᵢℓᵢ`` (at most ``max_refine``; for GLMs
+all of them at once, from their one-step fits, since ``uᵢ`` is linear in ``θ``:
+quasi-Newton from the leave-one-out Hessian at the fit, which the one factorisation
+gives by Woodbury, :mod:`ticselect.selection._loo_refine`; for statsmodels'
+likelihood models Newton one row at a time; not for networks), so their value is the
+exact leave-one-out NLL: the remedy PSIS-LOO applies to the rows its diagnostic
+flags (Vehtari, Gelman & Gabry 2017, Statistics and Computing 27).  For GLMs its
+cost is bounded by the one-step ALO's plus one fit per batch of 10 rows; rows still
+iterating at that point keep their one-step value and the result is flagged
+``"refine_budget"``.  For a Gaussian GLM with the identity link
 (``Ridge``, ``LinearRegression``, OLS, ...) ``refine=True`` gives every row its exact
 leave-one-out value in closed form instead, also with the dispersion estimated
 (where one Newton step is not exact): the coefficients by the Sherman–Morrison
@@ -96,6 +100,7 @@ from . import _loo_gaussian as gaussian
 from ._loo_exists import divergent_rows
 from ._loo_groups import leave_groups_out, newton_leave_out
 from ._loo_l1 import active_set_changes, refit_nll, refitable
+from ._loo_refine import refine_rows
 
 __all__ = ["LOOResult", "approximate_loo"]
 
@@ -105,14 +110,6 @@ LEVERAGE_TOL = 0.7
 REFINE_TOL = 0.5
 #: Default number of flagged rows whose leave-one-out fit is iterated to convergence.
 MAX_REFINE = 20
-#: Newton iterations per refined row, and the Newton decrement (nats) that stops them.
-_REFINE_STEPS, _REFINE_TOL = 30, 1e-10
-#: Largest ``n·K'·k`` for which the refinement keeps all row Jacobians (batched).
-_BATCH_FLOATS = 2**22
-#: A chord step (Hessian kept) must cut the Newton decrement by this factor.
-_CHORD_RATE = 0.1
-#: Newton decrement (nats) below which a step is taken without a line search.
-_FULL_STEP = 1e-3
 
 _METHODS = ("newton", "ij")
 
@@ -345,14 +342,17 @@ def approximate_loo(
         above ``refine_tol`` (the ``max_refine`` of highest leverage), which makes
         their value the exact leave-one-out NLL.  All of them are iterated
         together, starting from their one-step fits
-        ``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ`` (from the one factorisation); each
-        step is one pass over the data for every row at once, and a row's
-        Hessian (``O(n·K'²·k²)``) is recomputed only when a step with the
-        previous one (a chord step) fails to cut its Newton decrement tenfold;
-        typically 3–5 steps.  statsmodels' likelihood models refine one row at a
-        time, from statsmodels' own ``loglikeobs``, ``score_obs`` and ``hessian``
-        (about ``2d + 3`` passes over the data per step).  Networks are not
-        refined.  The approach of PSIS-LOO
+        ``θ̂ + H_λ⁻¹Jᵢᵀ(I − wᵢΛᵢMᵢ)⁻¹wᵢℓ'ᵢ`` (from the one factorisation), by
+        limited-memory BFGS from each row's leave-one-out Hessian at the fit (no
+        Hessian is formed); each step is one pass over the data for every row at
+        once, about 10 steps per row.  The cost is bounded by the one-step ALO's
+        plus one fit (100 gradient passes) per batch of 10 rows; rows not done by
+        then keep their one-step value and the result carries the flag
+        ``"refine_budget"`` (see :mod:`ticselect.selection._loo_refine`).
+        statsmodels' likelihood models refine one row at a time, from
+        statsmodels' own ``loglikeobs``, ``score_obs`` and ``hessian`` (about
+        ``2d + 3`` passes over the data per step).  Networks are not refined.
+        The approach of PSIS-LOO
         (Vehtari, Gelman & Gabry 2017), which refits the rows its diagnostic flags.
         Gaussian GLMs with the identity link instead get the exact leave-one-out
         value of **every** row in closed form (``O(n·k²)``, cheaper than the
@@ -458,15 +458,14 @@ def approximate_loo(
                                      max_refine)  # fmt: skip
             return _result(curv, pointwise, leverage, high, leverage_tol, shift, w,
                            method, refined, no_fit)  # fmt: skip
-    pointwise, leverage, shift, top, Q, batch = _one_step(
-        curv, rows, method, keep_jacobians=bool(refine), rcond=rcond
-    )
+    pointwise, leverage, shift, top, Q = _one_step(curv, rows, method, rcond=rcond)
     # a GLM row at leverage 1 is the only one informing some direction: without it
     # that direction has no data and the leave-one-out fit is not identified
     singular = (top >= 1.0 - gaussian.SINGULAR) & (w > 0) & glm
     no_fit = _no_fit(pointwise, singular, divergent)
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
     refined, params = np.zeros(rows.n_rows, dtype=bool), None
+    out_of_budget = False
     l1 = refine and method == "newton" and curv.active_set is not None
     if l1:
         # L1: leaving a row out may change the active set; refit the whole problem
@@ -474,9 +473,11 @@ def approximate_loo(
     elif refine and hasattr(rows, "leave_out") and method == "newton":
         lev = np.where(no_fit, -np.inf, leverage)  # no fit to refine to
         cand = _candidates(lev, high & ~no_fit, w, refine_tol, max_refine)
-        params = _refine(curv, rows, Q, batch, cand, pointwise, refined)
+        params, out_of_budget = _refine(curv, rows, Q, cand, pointwise, refined)
     res = _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
                   refined, no_fit, params)  # fmt: skip
+    if out_of_budget:
+        res = replace(res, flags=res.flags + ("refine_budget",))
     return replace(res, left_out_params=None) if l1 else res
 
 
@@ -512,7 +513,7 @@ def _no_fit(pointwise, singular, divergent):
     return no_fit
 
 
-def _one_step(curv, rows, method, *, keep_jacobians, rcond):
+def _one_step(curv, rows, method, *, rcond):
     """One Newton (or jackknife) step per row from ``θ̂`` (module docstring).
 
     Returns
@@ -523,9 +524,6 @@ def _one_step(curv, rows, method, *, keep_jacobians, rcond):
         Largest real eigenvalue of ``wᵢΛᵢMᵢ``.
     Q : ndarray of shape (n_params, r)
         Basis of the gauge complement.
-    batch : tuple or None
-        ``(A, u, step)`` of every row for the batched refinement (``None`` when
-        the rows do not support it or their Jacobians exceed the memory budget).
     """
     gauge = curv.gauge if curv.gauge.shape[1] else None
     Q = complement_basis(gauge, curv.n_params)
@@ -534,24 +532,15 @@ def _one_step(curv, rows, method, *, keep_jacobians, rcond):
     w = rows.weights
     pointwise, leverage, tops = np.empty(n), np.empty(n), np.empty(n)
     shift = np.empty((n, Kp))
-    batched = hasattr(rows, "derivatives_at") and n * Kp * Q.shape[1] <= _BATCH_FLOATS
-    keep_A = keep_jacobians and batched
-    Aall = np.empty((n, Kp, Q.shape[1])) if keep_A else None
-    uall, step_all = np.empty((n, Kp)), np.empty((n, Kp))
     eye = np.eye(Kp)
-    for sl, u, J, d1, d2 in rows.blocks():
-        b = u.shape[0]
-        A = J if gauge is None else J @ Q  # (b, K', k)
-        S = factor(A.reshape(b * Kp, -1).T)  # (r, b·K')
-        S3 = S.T.reshape(b, Kp, -1)
-        M = np.matmul(S3 * sign, S3.transpose(0, 2, 1))  # Jᵢ H_λ⁻¹ Jᵢᵀ
+    for sl, u, M, S3, d1, d2 in _row_products(rows, factor, sign, Q, gauge is None):
         wb = w[sl]
         WM = wb[:, None, None] * np.matmul(d2, M)  # wᵢΛᵢMᵢ
         step = wb[:, None] * d1
         if Kp == 1:
             lev = WM[:, 0, 0]
             top = lev
-        elif Kp >= S3.shape[2] and np.all(sign > 0):
+        elif S3 is not None and Kp >= S3.shape[2] and np.all(sign > 0):
             # Mᵢ = SᵢSᵢᵀ: wᵢΛᵢMᵢ has the eigenvalues of the symmetric wᵢSᵢᵀΛᵢSᵢ
             T = wb[:, None, None] * np.matmul(S3.transpose(0, 2, 1), d2 @ S3)
             ev = np.linalg.eigvalsh(T)
@@ -569,39 +558,84 @@ def _one_step(curv, rows, method, *, keep_jacobians, rcond):
             step[ok] = np.linalg.solve(eye - WM[ok], step[ok][:, :, None])[:, :, 0]
         du = np.matmul(M, step[:, :, None])[:, :, 0]
         shift[sl] = du
-        uall[sl], step_all[sl] = u, step
-        if keep_A:
-            Aall[sl] = A
         leverage[sl], tops[sl] = lev, top
         pointwise[sl] = rows.nll(sl, u + du)
-    batch = (Aall, uall, step_all) if keep_A else None
-    return pointwise, leverage, shift, tops, Q, batch
+    return pointwise, leverage, shift, tops, Q
 
 
-def _refine(curv, rows, Q, batch, cand, pointwise, refined):
+def _structured(rows):
+    """Whether the rows are a GLM's with several predictors and no dispersion."""
+    return (
+        getattr(rows, "m", 1) > 1
+        and not rows.phi_is_param
+        and hasattr(rows, "_eta")
+        and getattr(rows, "nll_offset", None) is None
+    )
+
+
+def _row_products(rows, factor, sign, Q, identity):
+    """``(sl, u, Mᵢ = JᵢQ H_λ⁻¹ QᵀJᵢᵀ, Sᵢ or None, d1, d2)`` over row blocks.
+
+    Several linear predictors without a dispersion parameter: ``Jᵢ = I_m ⊗ x̃ᵢ``
+    (the kept entries), so ``Mᵢ[k, l] = x̃ᵢᵀ P_kl x̃ᵢ`` with ``P = Q H_λ⁻¹ Qᵀ`` formed
+    once: ``n·m²·p̃²`` flops instead of ``n·m·k²`` (``k ≈ m·p̃``), ``m`` times fewer
+    (issue 24 item 12: the one-step ALO of digits' 10 classes).  Otherwise
+    ``Sᵢ = F QᵀJᵢᵀ`` (``H_λ⁻¹ = Fᵀ diag(sign) F``) and ``Mᵢ = Sᵢᵀ diag(sign) Sᵢ``.
+    """
+    if not _structured(rows):
+        Kp = rows.n_local
+        for sl, u, J, d1, d2 in rows.blocks():
+            b = u.shape[0]
+            A = J if identity else J @ Q  # (b, K', k)
+            S = factor(A.reshape(b * Kp, -1).T)  # (r, b·K')
+            S3 = S.T.reshape(b, Kp, -1)
+            M = np.matmul(S3 * sign, S3.transpose(0, 2, 1))
+            yield sl, u, M, S3, d1, d2
+        return
+    m, pt, X = rows.m, rows.pt, rows.spec.X
+    F = factor(Q.T)  # (r, d)
+    P = np.zeros((m * pt, m * pt))
+    keep = np.arange(m * pt)[rows.keep if rows.keep is not None else slice(None)]
+    P[np.ix_(keep, keep)] = (F.T * sign) @ F
+    step = max(16, 2**18 // (m * pt))
+    for start in range(0, rows.n_rows, step):
+        sl = slice(start, min(rows.n_rows, start + step))
+        Xb = X[sl]
+        Xb = Xb.toarray() if hasattr(Xb, "toarray") else np.asarray(Xb, dtype=float)
+        if rows.spec.intercept is not None:
+            Xb = np.column_stack([Xb, np.ones(Xb.shape[0])])
+        M = np.empty((Xb.shape[0], m, m))
+        for k in range(m):
+            Z = (Xb @ P[k * pt : (k + 1) * pt]).reshape(-1, m, pt)
+            M[:, k, :] = np.einsum("bmj,bj->bm", Z, Xb)
+        u, d1, d2 = rows.derivatives(sl)
+        yield sl, u, M, None, d1, d2
+
+
+def _refine(curv, rows, Q, cand, pointwise, refined):
     """Iterate the rows ``cand`` to their exact leave-one-out fit (in place).
 
-    Returns the left-out fits ``θ₋ᵢ`` of the refined rows, shape
-    (n_refined, n_params), in row order (``None`` when none is refined).
+    GLM rows all at once within the cost bound of :mod:`._loo_refine`; other
+    likelihoods one row at a time.  Returns the left-out fits ``θ₋ᵢ`` of the
+    refined rows, shape (n_refined, n_params), in row order (``None`` when none is
+    refined), and whether the cost bound stopped some row.
     """
     if not cand.size:
-        return None
-    left_out = {}  # row -> θ₋ᵢ
-    rest = cand
-    if batch is not None:
-        A, u, step = batch
-        value, ok, theta = _refine_batch(curv, rows, Q, A, u, cand, step[cand])
+        return None, False
+    left_out, out_of_budget = {}, False  # row -> θ₋ᵢ
+    if isinstance(rows, GLMRows):
+        value, ok, out_of_budget, _, theta = refine_rows(curv, rows, Q, cand)
         pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
         left_out.update(zip(cand[ok].tolist(), theta[ok], strict=True))
-        rest = cand[~ok]  # the batch did not converge: one row at a time
-    for i in rest:
-        found = _refine_row(curv, rows, Q, i)
-        if found is not None:
-            pointwise[i], refined[i] = found[0], True
-            left_out[int(i)] = found[1]
+    else:
+        for i in cand:
+            found = _refine_row(curv, rows, Q, i)
+            if found is not None:
+                pointwise[i], refined[i] = found[0], True
+                left_out[int(i)] = found[1]
     if not left_out:
-        return None
-    return np.array([left_out[i] for i in np.flatnonzero(refined)])
+        return None, out_of_budget
+    return np.array([left_out[i] for i in np.flatnonzero(refined)]), out_of_budget
 
 
 def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refine,
@@ -702,125 +736,3 @@ def _refine_row(curv, rows, Q, i):
         return None
     out = rows.row_nll(i, theta)
     return (out, theta) if np.isfinite(out) else None
-
-
-def _refine_batch(curv, rows, Q, A, u0, idx, step):
-    """Exact leave-one-out NLL of the rows ``idx`` by damped Newton, all at once.
-
-    The same iteration as :func:`_refine_row` (Newton on ``F − wᵢℓᵢ`` in the gauge
-    complement ``θ = θ̂ + Qz``, step halving), vectorised over the rows: for a GLM
-    the local parameters are linear in ``θ``, ``U = u₀ + A z`` (``A = JQ``), so one
-    pass evaluates every left-out fit.  It starts from the one-step ALO fit
-    ``z = H_λ⁻¹Aᵢᵀ stepᵢ`` (Woodbury), which the Newton iteration then corrects.
-
-    Returns
-    -------
-    value : ndarray of shape (b,)
-    ok : ndarray of bool of shape (b,)
-        False where a row did not converge (the caller refits it alone).
-    theta : ndarray of shape (b, n_params)
-        The left-out fits ``θ₋ᵢ = θ̂ + Qzᵢ``.
-    """
-    n, Kp, r = A.shape
-    b = idx.size
-    w = rows.weights
-    pen = curv.penalty
-    l1 = np.abs(curv.penalty_linear)  # an L1 fit's term on its active set
-    theta0 = curv.params
-    PQ = (Q.T * pen) @ Q  # Qᵀ diag(penalty) Q
-    HQ = restrict(curv.penalized_hessian, Q)
-    Af = A.reshape(n * Kp, r)
-    W = np.tile(w, (b, 1))
-    W[np.arange(b), idx] = 0.0
-    all_rows = np.tile(np.arange(n), b)
-
-    def evaluate(z, act):
-        U = u0[None] + (Af @ z[act].T).T.reshape(act.size, n, Kp)
-        theta = theta0[None] + z[act] @ Q.T
-        ell = rows.nll(all_rows[: act.size * n], U.reshape(-1, Kp)).reshape(act.size, n)
-        with np.errstate(invalid="ignore"):
-            val = np.sum(np.where(W[act] > 0, W[act] * ell, 0.0), axis=1)
-        return val + 0.5 * np.sum(pen * theta**2, axis=1) + np.abs(theta) @ l1, U
-
-    try:
-        with warnings.catch_warnings():  # a poor start is corrected by Newton below
-            warnings.simplefilter("ignore", linalg.LinAlgWarning)
-            z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
-                             assume_a="sym", check_finite=False).T  # fmt: skip
-    except (linalg.LinAlgError, ValueError):
-        z = np.zeros((b, r))
-    value, U = evaluate(z, np.arange(b))
-    out_of_space = np.flatnonzero(~np.isfinite(value))  # then start from θ̂
-    if out_of_space.size:
-        z[out_of_space] = 0.0
-        value[out_of_space], U[out_of_space] = evaluate(z, out_of_space)
-    done = np.zeros(b, dtype=bool)
-    ok = np.isfinite(value)
-    Hs = np.empty((b, r, r))  # inverse Hessians of the left-out losses
-    stale = np.ones(b, dtype=bool)  # recompute the row's Hessian before its next step
-    last = np.full(b, np.inf)
-    for _ in range(_REFINE_STEPS):
-        act = np.flatnonzero(~done & ok)
-        if not act.size:
-            break
-        new = act[stale[act]]
-        d1, d2 = rows.derivatives_at(all_rows[: act.size * n], U[act].reshape(-1, Kp))
-        d1 = d1.reshape(act.size, n, Kp) * W[act, :, None]
-        theta = theta0[None] + z[act] @ Q.T
-        grad = d1.reshape(act.size, -1) @ Af + (theta * pen + np.sign(theta) * l1) @ Q
-        if new.size:
-            d2 = d2.reshape(act.size, n, Kp, Kp)[stale[act]] * W[new, :, None, None]
-            if Kp == 1:
-                H = np.matmul(A[:, 0, :].T[None] * d2[:, None, :, 0, 0], A[:, 0, :])
-            else:
-                DA = np.matmul(d2, A[None]).reshape(new.size, -1, r)
-                H = np.matmul(Af.T[None], DA)
-            try:
-                Hs[new] = np.linalg.inv(H + PQ)
-            except np.linalg.LinAlgError:
-                Hs[new] = np.linalg.pinv(H + PQ, hermitian=True)
-        delta = np.matmul(Hs[act], grad[:, :, None])[:, :, 0]
-        dec = 0.5 * np.sum(grad * delta, axis=1)
-        # chord steps (the Hessian kept) while they converge fast; else a Newton step
-        slow = ~stale[act] & (dec > _CHORD_RATE * last[act])
-        stale[act] = slow
-        last[act] = dec
-        bad = ~(dec > 0)  # not a descent direction: leave it to the per-row route
-        ok[act[bad]] = False
-        conv = ~bad & (dec < _REFINE_TOL)
-        done[act[conv]] = True
-        # the last step too: its decrement is below tolerance, but the error it
-        # removes from θ is √(2·decrement/λ), which the row's NLL would keep
-        z[act[conv]] -= delta[conv]
-        keep = ~bad & ~conv
-        act, delta, dec = act[keep], delta[keep], dec[keep]
-        # in Newton's quadratic phase take the full step without evaluating F₋ᵢ
-        # (its value is computed when a later step needs a line search)
-        full = dec < _FULL_STEP
-        f = act[full]
-        z[f] -= delta[full]
-        U[f] = u0[None] + (Af @ z[f].T).T.reshape(f.size, n, Kp)
-        value[f] = np.nan
-        act, delta = act[~full], delta[~full]
-        lazy = act[np.isnan(value[act])]
-        if lazy.size:
-            value[lazy], U[lazy] = evaluate(z, lazy)
-        t = np.ones(act.size)
-        pending = np.ones(act.size, dtype=bool)
-        for _half in range(30):
-            if not pending.any():
-                break
-            p = np.flatnonzero(pending)
-            trial = z.copy()
-            trial[act[p]] = z[act[p]] - t[p, None] * delta[p]
-            vt, Ut = evaluate(trial, act[p])
-            good = np.isfinite(vt) & (vt <= value[act[p]])
-            g = act[p[good]]
-            z[g], value[g], U[g] = trial[g], vt[good], Ut[good]
-            pending[p[good]] = False
-            stale[act[p[~good]]] = True
-            t[p[~good]] *= 0.5
-        ok[act[pending]] = False
-    ok &= done
-    out = rows.nll(idx, u0[idx] + np.einsum("bkr,br->bk", A[idx], z))
-    return out, ok & np.isfinite(out), theta0[None] + z @ Q.T

@@ -1,0 +1,67 @@
+"""The largest-leverage bound read from the curvature's row norms (issue 24 item 14).
+
+``max_leverage`` first bounds every row's leverage by ``‖xᵢ‖² maxⱼ dⱼ²`` from the
+row norms the accumulator kept; only when that bound reaches the floor does it pass
+over ``X`` for the exact weighted norms, and then solves the rows above the floor.
+The oracle is ALO's per-row leverage (its own Woodbury route on the same ``H_λ``).
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.linear_model import LogisticRegression
+
+import ticselect as ts
+from ticselect.curvature import _rows
+from ticselect.curvature._leverage import max_leverage
+
+
+def _count_exact_passes(monkeypatch):
+    calls = []
+    real = _rows.GLMRows.jacobian_norms
+
+    def counted(self, scale=None, bound=False):
+        if not bound:
+            calls.append(1)
+        return real(self, scale, bound)
+
+    monkeypatch.setattr(_rows.GLMRows, "jacobian_norms", counted)
+    return calls
+
+
+def _logistic(n, p, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = (rng.random(n) < 1 / (1 + np.exp(-X @ rng.standard_normal(p)))).astype(float)
+    return X, y
+
+
+def test_low_leverage_needs_no_pass_over_x(monkeypatch):
+    X, y = _logistic(4000, 6)
+    curv = ts.curvature(LogisticRegression(tol=1e-10).fit(X, y), X, y)
+    assert curv.rows.jacobian_norms(bound=True) is not None  # the norms were kept
+    calls = _count_exact_passes(monkeypatch)
+    assert max_leverage(curv, 0.7) == 0.0  # no row can reach 0.7 at n/k = 570
+    assert calls == []
+    # with a floor of 0 every row is solved, and the value is ALO's
+    alo = ts.approximate_loo(curv, refine=False).leverage.max()
+    assert_allclose(max_leverage(curv, 0.0), alo, rtol=1e-8)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loose_bound_falls_back_to_the_exact_route(monkeypatch, weighted):
+    """A badly scaled column makes the kept-norm bound loose: the exact norms decide,
+    and a genuinely high-leverage row is found exactly (with weights too)."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 4))
+    X[:, 0] *= 1e3  # equilibration then differs by 1e6 between columns
+    X[0, 1] = 25.0  # one far row
+    y = (rng.random(300) < 1 / (1 + np.exp(-X[:, 2]))).astype(float)
+    w = rng.integers(1, 4, 300).astype(float) if weighted else None
+    est = LogisticRegression(C=1e4, tol=1e-12, max_iter=10000)
+    curv = ts.curvature(est.fit(X, y, sample_weight=w), X, y, sample_weight=w)
+    calls = _count_exact_passes(monkeypatch)
+    alo = ts.approximate_loo(curv, refine=False).leverage.max()
+    assert alo > 0.05  # the far row
+    assert_allclose(max_leverage(curv, 0.05), alo, rtol=1e-8)
+    assert len(calls) == 1
