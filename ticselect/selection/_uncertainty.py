@@ -1,0 +1,416 @@
+"""How sure is a pick: paired differences, their diagnostics, weights and checks.
+
+Pure functions of pointwise matrices (no model objects), shared by the comparison
+tables, the criterion paths, :class:`~ticselect.ModelAverage` and the command line.
+
+Conventions
+-----------
+Pointwise matrix
+    ``losses[i, k]`` is row ``i``'s contribution to candidate ``k``'s criterion on the
+    **deviance scale**, per unit of weight, so that the criterion is
+    ``Σᵢ wᵢ losses[i, k]``: ``2·ℓᵢ(θ₋ᵢ)`` for ALO (``2·LOOResult.pointwise``), ``ticᵢ``
+    for TIC (:func:`ticselect.pointwise`).  Lower is better.  R's ``loo`` works on the
+    ELPD scale, ``elpd_i = -losses[i, k] / 2``: its ``elpd_diff`` is ``-d / 2`` and
+    its ``se_diff`` is ``se / 2``.
+Paired difference to the best
+    ``d_k = Σᵢ wᵢ (losses[i, k] - losses[i, b])`` with ``b`` the best candidate (the
+    first with the smallest criterion), so ``d_b = 0`` and ``d_k ≥ 0``.
+Its standard error
+    ``se_k = √(n · s²)`` with ``s²`` the weighted sample variance (divisor ``n - 1``)
+    of ``δᵢ = losses[i, k] - losses[i, b]`` over ``n = Σᵢ wᵢ`` samples: R ``loo``'s
+    ``se_diff = √N · sd(δ)`` (Vehtari, Gelman & Gabry 2017, Statistics and Computing
+    27, eq. 24) times 2.  The same divisor as :attr:`ticselect.LOOResult.loo_se`.
+    With ``groups`` the ``wᵢδᵢ`` are summed within groups and ``se = √G · sd`` over
+    the ``G`` group sums (leave-one-group-out units).
+``p_worse``
+    ``Φ(d / se)``: the probability, under the normal approximation of loo's
+    ``loo_compare`` (Sivula, Magnusson, Matamoros & Vehtari 2025, arXiv 2008.10296),
+    that the candidate's expected test loss is higher than the best's; ``nan`` for
+    the best (``d = 0``).
+Diagnostics (``diag``)
+    Sivula et al. show that the normal approximation, and with it ``se`` and
+    ``p_worse``, is poorly calibrated (the error distribution is skewed, ``p_worse``
+    too large) when the data are small or the candidates predict alike.  As loo's
+    ``diag_diff``: ``"n<100"`` on every candidate but the best when ``n < 100``
+    (``G`` groups when grouped); otherwise ``"|d|<8"`` where ``0 < d < 8`` (loo's
+    ``|elpd_diff| < 4`` on the deviance scale).  ``""`` when neither applies.
+Weights, cumulative weight, evidence ratio, confidence set
+    For Akaike-type weights ``wₖ ∝ exp(-dₖ / 2)``: the cumulative weight of the
+    candidates ranked at or above ``k`` (AICcmodavg's ``Cum.Wt``), the evidence ratio
+    ``w_b / wₖ = exp(dₖ / 2)`` (Burnham & Anderson 2002, §2.10), and membership of the
+    ``level`` confidence set: the smallest set of top-ranked candidates whose weights
+    sum to at least ``level`` (Burnham & Anderson 2002, §4.2; AICcmodavg's
+    ``confset(method = "raw")``).
+Best of many (order-statistic check)
+    When more than 11 candidates are compared, the best one's margin may be what the
+    maximum of that many equally good candidates gives by chance (McLatchie &
+    Vehtari 2023, arXiv 2309.03742, as R ``loo`` applies it): with the candidate
+    ranked ``⌊M/2⌋`` (counting from 1, best first) as the baseline and ``mₖ`` each
+    candidate's improvement over it (``(crit_base - critₖ)``), ``σ`` is the root mean
+    square of the ``mₖ`` at or above their median (a half-normal fit to the upper
+    half), and the check fires when ``max mₖ ≤ σ·Φ⁻¹(1 - 1/(2K))``, ``K = M - 1``,
+    the expected maximum of ``K`` such draws.  The scale of ``m`` cancels, so it
+    reads the same on the deviance and the ELPD scale.
+One-standard-error rule
+    The most regularised candidate (smallest ``complexity``, e.g. the effective
+    dimension) whose ``d`` is at most its paired ``se``: within one standard error
+    of the best, measured by the standard error of the difference (the quantity the
+    rule compares) rather than of the best's own criterion (Breiman et al. 1984's
+    rule for cross-validation, which has no paired values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "BEST_OF_MANY_MIN",
+    "PairedDifferences",
+    "BestOfMany",
+    "best_of_many",
+    "one_se_index",
+    "paired_differences",
+    "weight_summary",
+]
+
+#: Fewest candidates for which the best-of-many check is diagnosed (R ``loo``'s rule:
+#: a worst model plus at least ten candidates above the baseline).
+BEST_OF_MANY_MIN = 12
+#: Below this many samples the normal approximation of ``se``/``p_worse`` is flagged.
+SMALL_N = 100
+#: Deviance-scale differences below this are flagged as similar predictions (loo's
+#: ``|elpd_diff| < 4``).
+SIMILAR_D = 8.0
+
+
+@dataclass(frozen=True)
+class PairedDifferences:
+    """Differences of candidates to the best (built by :func:`paired_differences`).
+
+    Attributes
+    ----------
+    totals : ndarray of shape (n_models,)
+        ``Σᵢ wᵢ losses[i, k]``, each candidate's criterion (deviance scale).
+    d : ndarray of shape (n_models,)
+        ``totals - totals[best]`` (``inf`` where a total is not finite).
+    se : ndarray of shape (n_models,)
+        Standard error of ``d`` from the paired rows (0 for the best; ``nan`` where
+        ``d`` is not finite).
+    p_worse : ndarray of shape (n_models,)
+        ``Φ(d / se)`` (``nan`` for the best and where ``d`` is not finite).
+    diag : tuple of str
+        ``"n<100"``, ``"|d|<8"`` or ``""`` per candidate (module docstring).
+    best : int
+        Index of the reference candidate.
+    n : float
+        Independent units: ``Σ wᵢ``, or the number of groups.
+
+    Examples
+    --------
+    >>> losses = np.array([[1.0, 1.5], [2.0, 2.1], [0.5, 1.4]])
+    >>> res = paired_differences(losses)
+    >>> res.best, res.d.tolist()
+    (0, [0.0, 1.5])
+    >>> res.diag
+    ('', 'n<100')
+    """
+
+    totals: np.ndarray
+    d: np.ndarray
+    se: np.ndarray
+    p_worse: np.ndarray
+    diag: tuple
+    best: int
+    n: float
+
+
+def _unit_sums(values, w, groups):
+    """``(units, unit weights)``: the weighted rows, or group sums of weight 1."""
+    if groups is None:
+        return values, w
+    codes = np.unique(groups, return_inverse=True)[1].ravel()
+    summed = np.zeros((int(codes.max()) + 1, values.shape[1]))
+    np.add.at(summed, codes, w[:, None] * values)
+    return summed, np.ones(summed.shape[0])
+
+
+def _paired_se(delta, w, n):
+    """``√(n·s²)``, ``s²`` the ``w``-weighted variance of ``delta`` (divisor n - 1)."""
+    if not n > 1:
+        return np.full(delta.shape[1:], np.nan)
+    mean = (w @ delta) / n
+    var = (w @ (delta - mean) ** 2) / (n - 1)
+    return np.sqrt(n * np.maximum(var, 0.0))
+
+
+def paired_differences(losses, sample_weight=None, groups=None, *, best=None):
+    """Differences of each candidate's criterion to the best one, with paired SEs.
+
+    Parameters
+    ----------
+    losses : array-like of shape (n_rows, n_models)
+        Per-row criterion contributions on the deviance scale, per unit of weight
+        (see the conventions of :mod:`ticselect.selection._uncertainty`).
+    sample_weight : array-like of shape (n_rows,), default=None
+        Frequency weights ``wᵢ`` (``n = Σ wᵢ``).
+    groups : array-like of shape (n_rows,), default=None
+        Group labels: the paired differences are summed within groups first.
+    best : int or None, default=None
+        Reference candidate; ``None`` is the first with the smallest total.
+
+    Returns
+    -------
+    PairedDifferences
+
+    Raises
+    ------
+    ValueError
+        For a matrix that is not 2-D, weights or groups of the wrong length, or a
+        ``best`` out of range.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> losses = rng.normal(2.0, 0.5, size=(200, 3)) + [0.0, 0.05, 0.3]
+    >>> res = paired_differences(losses)
+    >>> res.best, bool(np.all(res.d >= 0)), float(res.se[res.best])
+    (0, True, 0.0)
+    >>> delta = losses[:, 2] - losses[:, 0]
+    >>> bool(np.isclose(res.se[2], np.sqrt(200) * delta.std(ddof=1)))  # loo's se_diff
+    True
+    """
+    L = np.asarray(losses, dtype=float)
+    if L.ndim != 2:
+        raise ValueError(
+            f"losses must be a 2-D array (n_rows, n_models), got shape {L.shape}."
+        )
+    n_rows, K = L.shape
+    for name, arr in (("sample_weight", sample_weight), ("groups", groups)):
+        if arr is not None and np.shape(arr) != (n_rows,):
+            raise ValueError(
+                f"{name} must have one entry per row ({n_rows}), got shape "
+                f"{np.shape(arr)}."
+            )
+    w = np.ones(n_rows) if sample_weight is None else np.asarray(sample_weight, float)
+    with np.errstate(invalid="ignore"):  # 0 · inf for rows of weight 0
+        totals = np.where(w[:, None] > 0, w[:, None] * L, 0.0).sum(axis=0)
+    finite = np.isfinite(totals)
+    if best is None:
+        best = int(np.argmin(np.where(finite, totals, np.inf)))
+    elif not 0 <= int(best) < K:
+        raise ValueError(f"best must be in [0, {K}), got {best!r}.")
+    best = int(best)
+    use = w > 0
+    g = None if groups is None else np.asarray(groups)[use]
+    n = float(w.sum()) if g is None else float(np.unique(g).size)
+    d = np.full(K, np.inf)
+    se = np.full(K, np.nan)
+    p_worse = np.full(K, np.nan)
+    ok = finite & np.isfinite(totals[best])
+    if np.any(ok):
+        delta = L[use][:, ok] - L[use][:, [best]]
+        units, uw = _unit_sums(delta, w[use], g)
+        d[ok] = totals[ok] - totals[best]
+        se[ok] = _paired_se(units, uw, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(se[ok] > 0, d[ok] / se[ok], np.sign(d[ok]) * np.inf)
+        p_worse[ok] = np.where(d[ok] == 0, np.nan, stats.norm.cdf(z))
+    diag = tuple(_diag(n, dk) for dk in d)
+    return PairedDifferences(totals, d, se, p_worse, diag, best, n)
+
+
+def _diag(n, d):
+    if not (d > 0 and np.isfinite(d)):
+        return ""
+    if n < SMALL_N:
+        return "n<100"
+    return "|d|<8" if d < SIMILAR_D else ""
+
+
+def weight_summary(delta, weights, level=0.95):
+    """Cumulative weight, evidence ratio and confidence-set membership.
+
+    Parameters
+    ----------
+    delta : array-like of shape (n_models,)
+        Differences to the best on the deviance scale (``inf`` allowed).
+    weights : array-like of shape (n_models,)
+        Akaike-type weights ``∝ exp(-delta / 2)`` summing to 1.
+    level : float, default=0.95
+        Level of the confidence set.
+
+    Returns
+    -------
+    cumulative : ndarray of shape (n_models,)
+        Sum of the weights of the candidates ranked at or above each one (ranked
+        by ``delta``, ties in input order).
+    evidence_ratio : ndarray of shape (n_models,)
+        ``exp(delta / 2)``: how many times more likely the best is (1 for the best).
+    in_set : ndarray of bool of shape (n_models,)
+        Whether the candidate belongs to the ``level`` confidence set.
+
+    Raises
+    ------
+    ValueError
+        For a ``level`` outside (0, 1) or arrays of different lengths.
+
+    Examples
+    --------
+    >>> cum, er, in_set = weight_summary([0.0, 2.0, 9.0], [0.7, 0.26, 0.04])
+    >>> cum.round(2).tolist(), er.round(2).tolist(), in_set.tolist()
+    ([0.7, 0.96, 1.0], [1.0, 2.72, 90.02], [True, True, False])
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}.")
+    delta = np.asarray(delta, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if delta.shape != weights.shape:
+        raise ValueError(
+            f"delta and weights differ in shape: {delta.shape} and {weights.shape}."
+        )
+    order = np.argsort(np.where(np.isnan(delta), np.inf, delta), kind="stable")
+    cumulative = np.empty_like(weights)
+    cumulative[order] = np.cumsum(weights[order])
+    before = cumulative - weights
+    # rounding: a set that reaches the level exactly must not take one more model
+    in_set = before < level - 1e-12
+    with np.errstate(over="ignore"):
+        evidence = np.exp(0.5 * delta)
+    return cumulative, evidence, in_set
+
+
+@dataclass(frozen=True)
+class BestOfMany:
+    """Result of the best-of-many check (built by :func:`best_of_many`).
+
+    Attributes
+    ----------
+    n_candidates : int
+        Candidates compared (``M``).
+    diagnosed : bool
+        ``M ≥ 12``: the check applies (fewer candidates: no verdict).
+    chance : bool
+        The best margin does not exceed the chance level (``False`` when not
+        diagnosed).
+    baseline : int
+        Index of the baseline candidate (ranked ``⌊M/2⌋``), ``-1`` when not diagnosed.
+    margin : float
+        Best candidate's improvement over the baseline, ``crit_base - crit_best``
+        (criterion units).
+    threshold : float
+        Expected maximum improvement of ``M - 1`` equally good candidates,
+        ``σ·Φ⁻¹(1 - 1/(2(M - 1)))``.
+    sd : float
+        ``σ``, the half-normal scale of the improvements above their median.
+
+    Examples
+    --------
+    >>> res = best_of_many(np.r_[0.0, 20 + np.arange(11.0)])  # one clear winner
+    >>> res.diagnosed, res.chance, res.margin
+    (True, False, 24.0)
+    """
+
+    n_candidates: int
+    diagnosed: bool
+    chance: bool
+    baseline: int
+    margin: float
+    threshold: float
+    sd: float
+
+    @property
+    def message(self):
+        """One line when the best may have won by chance, else ``""``."""
+        if not self.chance:
+            return ""
+        return (
+            f"the best of {self.n_candidates} candidates may have won by chance: its "
+            f"margin over the median candidate ({self.margin:.3g}) does not exceed "
+            f"the expected maximum of {self.n_candidates - 1} equally good ones "
+            f"({self.threshold:.3g}; McLatchie & Vehtari 2023). Prefer averaging "
+            "(ts.ModelAverage) or a simpler candidate to the pick."
+        )
+
+
+def best_of_many(totals):
+    """Order-statistic check of whether the best candidate's margin may be chance.
+
+    Parameters
+    ----------
+    totals : array-like of shape (n_models,)
+        Each candidate's criterion, lower is better (deviance or any linear scale);
+        non-finite values rank last and are left out.
+
+    Returns
+    -------
+    BestOfMany
+        See the conventions of :mod:`ticselect.selection._uncertainty`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(4)
+    >>> flat = 500 + rng.normal(0, 2.0, size=15)     # 15 equally good candidates
+    >>> best_of_many(flat).chance
+    True
+    >>> best_of_many(flat - np.r_[40.0, np.zeros(14)]).chance  # one real winner
+    False
+    >>> best_of_many(flat[:11]).diagnosed             # too few candidates to tell
+    False
+    """
+    t = np.asarray(totals, dtype=float).ravel()
+    M = int(np.sum(np.isfinite(t)))
+    if M < BEST_OF_MANY_MIN:
+        return BestOfMany(M, False, False, -1, np.nan, np.nan, np.nan)
+    idx = np.flatnonzero(np.isfinite(t))
+    order = idx[np.argsort(t[idx], kind="stable")]
+    baseline = int(order[M // 2 - 1])
+    improvement = t[baseline] - t[idx]
+    upper = improvement[improvement >= np.median(improvement)]
+    sd = float(np.sqrt(np.mean(upper**2)))
+    threshold = sd * float(stats.norm.ppf(1.0 - 1.0 / (2.0 * (M - 1))))
+    margin = float(improvement.max())
+    return BestOfMany(M, True, bool(margin <= threshold), baseline, margin,
+                      threshold, sd)  # fmt: skip
+
+
+def one_se_index(d, se, complexity):
+    """The most regularised candidate within one paired standard error of the best.
+
+    Parameters
+    ----------
+    d : array-like of shape (n_models,)
+        Differences to the best (``PairedDifferences.d``; 0 at the best).
+    se : array-like of shape (n_models,)
+        Their paired standard errors (``nan`` counts as unknown: only the best and
+        candidates with ``d = 0`` then qualify).
+    complexity : array-like of shape (n_models,)
+        Lower is more regularised (e.g. the effective dimension
+        :attr:`ticselect.Criteria.effective_dim`).
+
+    Returns
+    -------
+    int
+        Among the candidates with ``d ≤ se``, the one of smallest ``complexity``
+        (ties: the smaller ``d``, then the first).
+
+    Examples
+    --------
+    >>> one_se_index([0.0, 1.0, 5.0], [0.0, 2.0, 2.0], complexity=[9, 5, 2])
+    1
+    """
+    d = np.asarray(d, dtype=float)
+    se = np.asarray(se, dtype=float)
+    c = np.asarray(complexity, dtype=float)
+    if not d.shape == se.shape == c.shape:
+        raise ValueError(
+            f"d, se and complexity differ in shape: {d.shape}, {se.shape}, {c.shape}."
+        )
+    within = (d == 0) | (d <= np.where(np.isfinite(se), se, -np.inf))
+    if not within.any():
+        raise ValueError("no candidate has d = 0: pass differences to the best.")
+    cand = np.flatnonzero(within)
+    key = np.lexsort((cand, d[cand], np.where(np.isnan(c[cand]), np.inf, c[cand])))
+    return int(cand[key[0]])
