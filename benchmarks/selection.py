@@ -15,7 +15,10 @@ log-loss (mean NLL per sample) on an independent test set of 2·10⁵ rows.
 
 ``--alo`` runs instead the real-data study of approximate leave-one-out (ALO) beside
 TIC, AIC, BIC, 5-fold CV and exact leave-one-out refits (``_alo_study``), and
-``--alo-mlp`` the digits network grid (``_alo_networks``).  Otherwise the synthetic
+``--alo-mlp`` the digits network grid (``_alo_networks``); ``--average`` compares
+``ts.ModelAverage`` over the same paths with single picks (``_averaging``), and
+``--best-of-many`` measures how often the best-of-many check fires
+(``_best_of_many``).  Otherwise the synthetic
 runs add ALO's pick along the warm path.
 
 Run: ``python benchmarks/selection.py`` (add ``--quick`` for a smoke run).  Everything
@@ -31,6 +34,8 @@ import warnings
 import numpy as np
 from _alo_networks import run_networks
 from _alo_study import run_study
+from _averaging import run_averaging
+from _best_of_many import run_best_of_many
 from _timing import best_of
 from scipy.special import gammaln
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
@@ -232,7 +237,19 @@ def main():
         action="store_true",
         help="only the digits network study of ALO vs 5-fold CV",
     )
-    parser.add_argument("--splits", type=int, default=30, help="splits (--alo)")
+    parser.add_argument(
+        "--average",
+        action="store_true",
+        help="only ModelAverage over the ALO study's paths vs single picks",
+    )
+    parser.add_argument(
+        "--best-of-many",
+        action="store_true",
+        help="only the firing rates of the best-of-many check",
+    )
+    parser.add_argument(
+        "--splits", type=int, default=30, help="splits (--alo, --average)"
+    )
     parser.add_argument(
         "--exact-splits", type=int, default=10, help="splits with exact LOO (--alo)"
     )
@@ -250,6 +267,12 @@ def main():
             return
         if args.alo_mlp:
             run_networks()
+            return
+        if args.average:
+            run_averaging(args.splits, args.only)
+            return
+        if args.best_of_many:
+            run_best_of_many(args.splits)
             return
         if args.quick:
             run("logistic", 2000, list(np.logspace(-3, 1, 5)), True, repeat=1)
