@@ -147,7 +147,8 @@ def _quiet_curvature(model, X, y, sample_weight, dispersion):
         return curvature(model, X, y, sample_weight, dispersion=dispersion)
 
 
-def _from_models(models, names, X, y, sample_weight, dispersion, need_loo):
+def _from_models(models, names, X, y, sample_weight, dispersion, need_loo,
+                 crits=None):  # fmt: skip
     if X is None or y is None:
         if not all(is_statsmodels_results(m) for m in models):
             raise ValueError(
@@ -155,7 +156,8 @@ def _from_models(models, names, X, y, sample_weight, dispersion, need_loo):
                 "the training rows X, y to fit (statsmodels results carry their own)."
             )
     cands = []
-    for name, model in zip(names, models, strict=True):
+    crits = [None] * len(models) if crits is None else crits
+    for name, model, crit in zip(names, models, crits, strict=True):
         if is_statsmodels_results(model):
             curv = curvature(model, dispersion=dispersion)
             fitted, own = model, True
@@ -168,7 +170,7 @@ def _from_models(models, names, X, y, sample_weight, dispersion, need_loo):
             own = not _is_fitted(model)
             fitted = _fit_one(model, X, y, sample_weight) if own else model
             curv = _quiet_curvature(fitted, X, y, sample_weight, dispersion)
-        cand = _Candidate(name, fitted, curv)
+        cand = _Candidate(name, fitted, curv, crit)
         if not own:
             _check_stationary(cand)
         cands.append(cand)
@@ -214,8 +216,11 @@ def _from_path(path, X, y, sample_weight, dispersion, need_loo):
             f"ModelAverage: the path was computed on {n_path} rows but fit got "
             f"{len(y)}; pass the rows of criterion_path."
         )
-    cands = _from_models(path.estimators_, names, X, y, sample_weight, dispersion,
-                         need_loo=False)  # fmt: skip
+    with warnings.catch_warnings():
+        # criterion_path has already warned about these very fits on these rows
+        warnings.simplefilter("ignore")
+        cands = _from_models(path.estimators_, names, X, y, sample_weight,
+                             dispersion, need_loo=False, crits=path.criteria)  # fmt: skip
     for c, loo in zip(cands, path.loo, strict=True):
         c.loo = loo if loo is not None or not need_loo else _loo_or_none(c.curv)
     return cands
