@@ -18,10 +18,8 @@ pick of the one-SE rule on ALO and how often the best-of-many check fired.
 from __future__ import annotations
 
 import numpy as np
-from _alo_study import _g, datasets, test_nll
+from _alo_study import _g, datasets, split, test_nll
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.preprocessing import StandardScaler
 
 import ticselect as ts
 from ticselect.selection._uncertainty import (
@@ -40,16 +38,9 @@ def _param(estimator):
 def one_split(spec, seed):
     """Test NLL per sample of every method on one split, ``{method: nats}``."""
     X, y, kind, make, grid, n_train = spec
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(y))
-    tr, te = idx[:n_train], idx[n_train:]
-    scaler = StandardScaler().fit(X[tr])
-    Xtr, Xte = scaler.transform(X[tr]), scaler.transform(X[te])
-    ytr, yte = y[tr], y[te]
+    Xtr, Xte, ytr, yte, folds = split(spec, seed)
     est = make(grid[0])
     path = ts.criterion_path(est, _param(est), list(grid), Xtr, ytr)
-    folds_cls = StratifiedKFold if kind == "class" else KFold
-    folds = list(folds_cls(5, shuffle=True, random_state=seed).split(Xtr, ytr))
     cv = np.zeros(len(grid))
     for g, value in enumerate(grid):
         for a, b in folds:

@@ -27,10 +27,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from _alo_study import datasets
+from _alo_study import datasets, split
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 import ticselect as ts
 from ticselect.selection._uncertainty import best_of_many
@@ -80,10 +79,9 @@ def synthetic_path(seed, n=200, p=20):
 
 
 def data_path(spec, seed):
-    X, y, kind, make, grid, n_train = spec
-    idx = np.random.default_rng(seed).permutation(len(y))[:n_train]
-    Xtr = StandardScaler().fit_transform(X[idx])
-    return _alo_losses([make(v) for v in grid], [Xtr] * len(grid), y[idx])
+    make, grid = spec[3], spec[4]
+    Xtr, _, ytr, _, _ = split(spec, seed)
+    return _alo_losses([make(v) for v in grid], [Xtr] * len(grid), ytr)
 
 
 def run_best_of_many(n_splits=30, out=print):

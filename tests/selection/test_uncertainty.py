@@ -4,13 +4,11 @@ Hand-computed oracles (numpy/scipy written out here) and R ``loo``'s own
 ``loo_compare`` on the same matrices (tests/reference/loo_weights.R).
 """
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from tests.reference import LOO_CASES, loo_matrix, loo_reference
 from ticselect.selection._uncertainty import (
     best_of_many,
     one_se_index,
@@ -18,24 +16,17 @@ from ticselect.selection._uncertainty import (
     weight_summary,
 )
 
-REF = Path(__file__).resolve().parents[1] / "reference"
-CASES = ("breast_subsets", "poisson_path", "diabetes_small")
-
-
-def _matrix(case):
-    return np.loadtxt(REF / f"loo_{case}.csv", delimiter=",", skiprows=1)
-
 
 @pytest.fixture(scope="module")
 def loo_ref():
-    return json.loads((REF / "loo_reference.json").read_text())
+    return loo_reference()
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", LOO_CASES)
 def test_differences_equal_loo_compare(case, loo_ref):
     """elpd_diff, se_diff and p_worse of R loo on the same matrix, to 1e-6."""
     ref = loo_ref[case]
-    L = _matrix(case)
+    L = loo_matrix(case)
     res = paired_differences(L)
     order = [ref["models"].index(m) for m in ref["compare_order"]]
     assert order[0] == res.best

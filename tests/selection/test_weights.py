@@ -1,38 +1,29 @@
 """Stacking and pseudo-BMA(+) weights: R loo's values, optimality, invariances."""
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import special
 
+from tests.reference import LOO_CASES, loo_matrix, loo_reference
 from ticselect.selection._weights import pseudo_bma_weights, stacking_weights
-
-REF = Path(__file__).resolve().parents[1] / "reference"
-CASES = ("breast_subsets", "poisson_path", "diabetes_small")
-
-
-def _matrix(case):
-    return np.loadtxt(REF / f"loo_{case}.csv", delimiter=",", skiprows=1)
 
 
 @pytest.fixture(scope="module")
 def loo_ref():
-    return json.loads((REF / "loo_reference.json").read_text())
+    return loo_reference()
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", LOO_CASES)
 def test_stacking_equals_loo_model_weights(case, loo_ref):
     # R's constrOptim run with reltol = 1e-14 (its defaults stop ~1e-3 short of
     # the optimum on diabetes_small, stored as stacking_default for the record)
-    w = stacking_weights(_matrix(case))
+    w = stacking_weights(loo_matrix(case))
     np.testing.assert_allclose(w, loo_ref[case]["stacking"], rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", LOO_CASES)
 def test_pseudo_bma_equals_loo(case, loo_ref):
-    L = _matrix(case)
+    L = loo_matrix(case)
     plain = pseudo_bma_weights(L, bootstrap=False)
     np.testing.assert_allclose(plain, loo_ref[case]["pseudobma"], rtol=0, atol=1e-12)
     # Bayesian bootstrap, 1e5 replicates on each side: a weight per replicate lies
@@ -46,10 +37,10 @@ def _log_score(L, w):
     return np.sum(special.logsumexp(-L / 2, b=w, axis=1))
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", LOO_CASES)
 def test_stacking_is_optimal(case):
     """KKT on the simplex: equal gradients on the support, lower elsewhere."""
-    L = _matrix(case)
+    L = loo_matrix(case)
     w = stacking_weights(L)
     assert np.isclose(w.sum(), 1.0, atol=1e-14) and np.all(w >= 0)
     E = np.exp(-L / 2)

@@ -219,8 +219,10 @@ def _from_path(path, X, y, sample_weight, dispersion, need_loo):
     with warnings.catch_warnings():
         # criterion_path has already warned about these very fits on these rows
         warnings.simplefilter("ignore")
-        cands = _from_models(path.estimators_, names, X, y, sample_weight,
-                             dispersion, need_loo=False, crits=path.criteria)  # fmt: skip
+        cands = _from_models(
+            path.estimators_, names, X, y, sample_weight, dispersion,
+            need_loo=False, crits=path.criteria,
+        )  # fmt: skip
     for c, loo in zip(cands, path.loo, strict=True):
         c.loo = loo if loo is not None or not need_loo else _loo_or_none(c.curv)
     return cands
