@@ -10,7 +10,9 @@ from scipy import integrate, stats
 
 from tests.reference import LOO_CASES, loo_matrix, loo_reference
 from ticselect.selection._uncertainty import (
+    UNCERTAINTY_COLUMNS,
     best_of_many,
+    criterion_columns,
     one_se_index,
     paired_differences,
     weight_summary,
@@ -198,3 +200,24 @@ def test_one_se_index():
     assert one_se_index(d, np.full(4, np.nan), edf) == 0
     with pytest.raises(ValueError, match="d = 0"):
         one_se_index(d + 1, se, edf)
+
+
+@pytest.mark.parametrize("case", LOO_CASES)
+def test_criterion_columns_combine_the_pieces(case, loo_ref):
+    L = loo_matrix(case)
+    cols, check = criterion_columns("alo", L)
+    res = paired_differences(L)
+    np.testing.assert_array_equal(cols["d_alo"], res.d)
+    np.testing.assert_array_equal(cols["d_alo_se"], res.se)
+    np.testing.assert_array_equal(cols["p_worse_alo"], res.p_worse)
+    assert tuple(cols["diag_alo"]) == res.diag
+    # the weights behind cum_w/er/in_set are loo's pseudo-BMA (no bootstrap) weights
+    ref = loo_ref[case]
+    w = np.array(ref["pseudobma"])
+    order = np.argsort(res.d, kind="stable")
+    np.testing.assert_allclose(
+        cols["cum_w_alo"][order], np.cumsum(w[order]), atol=1e-10
+    )
+    np.testing.assert_allclose(cols["er_alo"], w.max() / w, rtol=1e-8)
+    assert check.n_candidates == L.shape[1]
+    assert set(cols) == {c.format(c="alo") for c in UNCERTAINTY_COLUMNS}

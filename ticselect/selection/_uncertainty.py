@@ -79,6 +79,8 @@ from scipy import stats
 
 __all__ = [
     "BEST_OF_MANY_MIN",
+    "UNCERTAINTY_COLUMNS",
+    "criterion_columns",
     "PairedDifferences",
     "BestOfMany",
     "best_of_many",
@@ -87,6 +89,11 @@ __all__ = [
     "weight_summary",
 ]
 
+#: Columns :func:`criterion_columns` adds per criterion ``c`` (``d_{c}`` included).
+UNCERTAINTY_COLUMNS = (
+    "d_{c}", "d_{c}_se", "p_worse_{c}", "diag_{c}", "cum_w_{c}", "er_{c}",
+    "in_set_{c}",
+)  # fmt: skip
 #: Fewest candidates for which the best-of-many check is diagnosed.
 BEST_OF_MANY_MIN = 5
 #: Below this many samples the normal approximation of ``se``/``p_worse`` is flagged.
@@ -450,3 +457,53 @@ def one_se_index(d, se, complexity):
     cand = np.flatnonzero(within)
     key = np.lexsort((cand, d[cand], np.where(np.isnan(c[cand]), np.inf, c[cand])))
     return int(cand[key[0]])
+
+
+def criterion_columns(criterion, losses, sample_weight=None, groups=None, *,
+                      level=0.95):  # fmt: skip
+    """Every table column of one criterion's uncertainty, from its pointwise matrix.
+
+    Parameters
+    ----------
+    criterion : str
+        Name used in the column names (``"alo"``, ``"tic"``).
+    losses : array-like of shape (n_rows, n_models)
+        Per-row contributions on the deviance scale (see the module conventions).
+    sample_weight : array-like of shape (n_rows,), default=None
+        Frequency weights.
+    groups : array-like of shape (n_rows,), default=None
+        Group labels (differences summed within groups).
+    level : float, default=0.95
+        Level of the confidence set.
+
+    Returns
+    -------
+    columns : dict of str to ndarray of shape (n_models,)
+        ``d_{c}``, ``d_{c}_se``, ``p_worse_{c}``, ``diag_{c}`` (str), ``cum_w_{c}``,
+        ``er_{c}`` and ``in_set_{c}`` (bool), with the Akaike-type weights
+        ``exp(-d/2)/Σ`` behind the last three.
+    best_of_many : BestOfMany
+        The order-statistic check of the same matrix.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> losses = rng.normal(2.0, 0.5, size=(200, 3))
+    >>> cols, check = criterion_columns("alo", losses)
+    >>> sorted(cols)[:4]
+    ['cum_w_alo', 'd_alo', 'd_alo_se', 'diag_alo']
+    >>> cols["d_alo"].round(1).tolist(), cols["d_alo_se"].round(1).tolist()
+    ([0.0, 10.3, 1.8], [0.0, 10.1, 10.4])
+    >>> cols["in_set_alo"].tolist(), check.diagnosed
+    ([True, False, True], False)
+    """
+    diff = paired_differences(losses, sample_weight, groups)
+    rel = np.where(np.isfinite(diff.d), np.exp(-0.5 * diff.d), 0.0)
+    weights = rel / rel.sum()
+    cumulative, evidence, in_set = weight_summary(diff.d, weights, level)
+    values = (diff.d, diff.se, diff.p_worse, np.array(diff.diag, dtype=object),
+              cumulative, evidence, in_set)  # fmt: skip
+    names = [c.format(c=criterion) for c in UNCERTAINTY_COLUMNS]
+    return dict(zip(names, values, strict=True)), best_of_many(
+        losses, sample_weight, groups
+    )
