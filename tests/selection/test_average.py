@@ -146,6 +146,9 @@ def test_refuses_candidates_fitted_to_different_rows(logistic):
     with pytest.raises(ValueError, match="stationary point.*different rows") as err:
         ts.ModelAverage([path.estimators_[1], other]).fit(X, y)
     assert "\n" not in str(err.value)
+    table = ts.compare(dict(zip("ab", path.estimators_[:2], strict=True)), X, y)
+    with pytest.raises(ValueError, match="fitted to 150 rows but fit got 100"):
+        ts.ModelAverage(table).fit(X[:100], y[:100])
     with pytest.raises(ValueError, match="path was computed on 150 rows"):
         ts.ModelAverage(path).fit(X[:100], y[:100])
     data = sm.datasets.anes96.load_pandas().data

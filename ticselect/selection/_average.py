@@ -431,6 +431,12 @@ default="stacking"
                 raise ValueError("ModelAverage needs at least one candidate.")
             cands = _from_models(models, names, X, y, sample_weight, self.dispersion,
                                  need_loo)  # fmt: skip
+        n_rows = cands[0].curv.n_rows
+        if y is not None and len(y) != n_rows:
+            raise ValueError(
+                f"ModelAverage: the candidates were fitted to {n_rows} rows but fit "
+                f"got {len(y)}; pass their training rows (or none for a Comparison)."
+            )
         self._set_fitted(cands)
         return self
 
