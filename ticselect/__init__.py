@@ -57,6 +57,7 @@ from .flatness import Flatness, flatness, hessian_spectral_density, relative_fla
 from .selection import (
     Comparison,
     CriterionPath,
+    FlaggedCriterionWarning,
     FormulaComparison,
     HeldOutDataWarning,
     InferenceResult,
@@ -122,6 +123,7 @@ __all__ = [
     "ModelAverage",
     "approximate_loo",
     "CriterionPath",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "check_scoring",
     "compare",

@@ -44,6 +44,7 @@ Held-out detection rule
 
 from .selection._scoring import (
     HELD_OUT_THRESHOLD,
+    FlaggedCriterionWarning,
     HeldOutDataWarning,
     InSample,
     check_scoring,
@@ -55,6 +56,7 @@ from .selection._scoring import (
 
 __all__ = [
     "HELD_OUT_THRESHOLD",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "InSample",
     "check_scoring",

@@ -82,7 +82,11 @@ def test_count_models_match_statsmodels(case):
         crit.tic_penalty, (res.info_criteria("tic") + 2.0 * res.llf) / 2.0, rtol=1e-9
     )
     assert curv.param_names == list(res.model.data.param_names)
-    assert crit.flags == ()
+    # RAND HIE's counts are over-dispersed: the Poisson-type models are flagged
+    # misspecified (tr(H⁻¹C) well above their dimension), the NB-type ones are not
+    poisson_type = ("geometric", "zip", "truncated-poisson", "hurdle-poisson")
+    expected = ("misspecified",) if case in poisson_type else ()
+    assert crit.flags == expected, (case, crit.penalty_ratio)
 
 
 def test_exposure_and_offset_enter_as_the_model_holds_them():

@@ -99,8 +99,11 @@ from ._linalg import DEFAULT_RCOND
 
 __all__ = [
     "DECREMENT_TOL",
+    "FIT_FLAGS",
+    "MODEL_BASED_FLAGS",
     "RELIABILITY_FLAGS",
     "STATIONARITY_TOL",
+    "TIC_FLAGS",
     "Curvature",
     "NotStationaryWarning",
 ]
@@ -113,16 +116,37 @@ DECREMENT_TOL = 1e-3
 #: Reasons a criterion may not be trusted, shown per row by tables and the CLI:
 #: ``"not_stationary"`` (the fit stopped away from its optimum), ``"overconfident"``
 #: (per-sample gradients vanish on the training rows while the curvature does not, so
-#: ``tr(H_λ⁻¹C)`` predicts no gap), ``"separation"`` (the unpenalised MLE does not
-#: exist: coefficients diverge), ``"rank_deficient"`` (aliased parameters).
+#: ``tr(H_λ⁻¹C)`` predicts no gap), ``"high_leverage"`` (rows of high leverage: TIC's
+#: first-order penalty understates the gap, see :mod:`ticselect.criteria`),
+#: ``"separation"`` (an unpenalised fit whose MLE does not exist: coefficients
+#: diverge), ``"rank_deficient"`` (aliased parameters) and ``"misspecified"``
+#: (``tr(H_λ⁻¹C)`` well above the effective dimension: the model-based quantities,
+#: AIC/BIC's ``k``, likelihood-ratio tests and non-robust standard errors, are off;
+#: TIC and robust errors are the ones that hold).  :data:`TIC_FLAGS`,
+#: :data:`FIT_FLAGS` and :data:`MODEL_BASED_FLAGS` say what each one concerns.
 RELIABILITY_FLAGS = {
     "not_stationary": "the fit is not at a stationary point of its penalised loss",
     "overconfident": "per-sample gradients nearly vanish (near interpolation): TIC "
     "underestimates the gap",
-    "separation": "the classes are (quasi-)separated: the unpenalised MLE is infinite",
+    "high_leverage": "rows of high leverage: TIC's first-order penalty understates "
+    "the gap (ALO, which keeps the leverage terms, holds)",
+    "separation": "the classes are (quasi-)separated and the fit is unpenalised: the "
+    "MLE is infinite",
     "rank_deficient": "some parameters are aliased (numerically rank-deficient "
     "Hessian)",
+    "misspecified": "tr(H⁻¹C) is well above the effective dimension: AIC/BIC's k, "
+    "likelihood-ratio tests and model-based standard errors are off; TIC and robust "
+    "errors hold",
 }
+#: Flags under which TIC (and its gap estimate) is not to be trusted: TIC's pick is
+#: then not recommended (:mod:`ticselect.selection._recommend`).
+TIC_FLAGS = ("overconfident", "high_leverage", "separation", "not_stationary")
+#: Flags under which no criterion of the fit holds, leave-one-out included (the fit
+#: is not the optimum the criteria assume, or that optimum does not exist).
+FIT_FLAGS = ("not_stationary", "separation")
+#: Flags that concern the model-based quantities only (AIC, BIC, likelihood-ratio
+#: tests, model-based standard errors), not TIC, ALO or robust errors.
+MODEL_BASED_FLAGS = ("misspecified",)
 
 
 class NotStationaryWarning(UserWarning):

@@ -21,6 +21,7 @@ from ._inference import InferenceResult, inference
 from ._loo import LOOResult, approximate_loo
 from ._path import CriterionPath, criterion_path
 from ._scoring import (
+    FlaggedCriterionWarning,
     HeldOutDataWarning,
     InSample,
     check_scoring,
@@ -34,6 +35,7 @@ from ._tic_penalty import tic_penalty
 __all__ = [
     "Comparison",
     "CriterionPath",
+    "FlaggedCriterionWarning",
     "FormulaComparison",
     "HeldOutDataWarning",
     "InSample",

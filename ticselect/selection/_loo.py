@@ -576,8 +576,10 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         return val + 0.5 * np.sum(pen * theta**2, axis=1) + np.abs(theta) @ l1, U
 
     try:
-        z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
-                         assume_a="sym", check_finite=False).T  # fmt: skip
+        with warnings.catch_warnings():  # a poor start is corrected by Newton below
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
+                             assume_a="sym", check_finite=False).T  # fmt: skip
     except (linalg.LinAlgError, ValueError):
         z = np.zeros((b, r))
     value, U = evaluate(z, np.arange(b))

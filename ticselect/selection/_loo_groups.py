@@ -45,6 +45,8 @@ degree of freedom removed): the groups, not the rows, are the independent units.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -260,7 +262,11 @@ def newton_leave_out(curv, rows, Q, idx):
         g = Q.T @ grad
         HQ = restrict(hess, Q)
         try:
-            delta = linalg.solve(HQ, g, assume_a="sym", check_finite=False)
+            with warnings.catch_warnings():
+                # an ill-conditioned step is checked by the decrement and the line
+                # search below: scipy's LinAlgWarning adds nothing
+                warnings.simplefilter("ignore", linalg.LinAlgWarning)
+                delta = linalg.solve(HQ, g, assume_a="sym", check_finite=False)
         except (linalg.LinAlgError, ValueError):
             delta = np.linalg.lstsq(HQ, g, rcond=None)[0]
         decrement = 0.5 * float(g @ delta)
