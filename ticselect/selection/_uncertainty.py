@@ -81,6 +81,7 @@ __all__ = [
     "BEST_OF_MANY_MIN",
     "UNCERTAINTY_COLUMNS",
     "criterion_columns",
+    "table_columns",
     "PairedDifferences",
     "BestOfMany",
     "best_of_many",
@@ -497,13 +498,95 @@ def criterion_columns(criterion, losses, sample_weight=None, groups=None, *,
     >>> cols["in_set_alo"].tolist(), check.diagnosed
     ([True, False, True], False)
     """
-    diff = paired_differences(losses, sample_weight, groups)
-    rel = np.where(np.isfinite(diff.d), np.exp(-0.5 * diff.d), 0.0)
-    weights = rel / rel.sum()
-    cumulative, evidence, in_set = weight_summary(diff.d, weights, level)
-    values = (diff.d, diff.se, diff.p_worse, np.array(diff.diag, dtype=object),
-              cumulative, evidence, in_set)  # fmt: skip
+    L = np.asarray(losses, dtype=float)
+    if L.ndim != 2:
+        raise ValueError(
+            f"losses must be a 2-D array (n_rows, n_models), got shape {L.shape}."
+        )
+    w = np.ones(L.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    with np.errstate(invalid="ignore"):  # 0 · inf for rows of weight 0
+        totals = np.where(w[:, None] > 0, w[:, None] * L, 0.0).sum(axis=0)
+    return table_columns(criterion, totals, list(L.T), sample_weight, groups,
+                         level=level)  # fmt: skip
+
+
+def _akaike(totals):
+    """``(d, w)``: differences to the smallest finite total and Akaike weights."""
+    t = np.asarray(totals, dtype=float)
+    finite = np.isfinite(t)
+    d = np.full(t.shape, np.inf)
+    if not finite.any():
+        return d, np.zeros(t.shape)
+    d[finite] = t[finite] - t[finite].min()
+    rel = np.where(finite, np.exp(-0.5 * np.where(finite, d, 0.0)), 0.0)
+    return d, rel / rel.sum()
+
+
+def table_columns(criterion, totals, vectors, sample_weight=None, groups=None, *,
+                  level=0.95):  # fmt: skip
+    """The uncertainty columns of one criterion over candidates of a table.
+
+    Unlike :func:`criterion_columns`, some candidates may lack per-row values
+    (a :class:`~ticselect.Criteria` input, a criterion not computed): their paired
+    columns (``d_{c}_se``, ``p_worse_{c}``) are ``nan`` and ``diag_{c}`` is ``""``,
+    while ``d_{c}``, ``cum_w_{c}``, ``er_{c}`` and ``in_set_{c}`` come from the
+    totals of every candidate.  The paired columns are ``nan`` for every candidate
+    when the best one (smallest total) has no per-row values.
+
+    Parameters
+    ----------
+    criterion : str
+        Name used in the column names.
+    totals : array-like of shape (n_models,)
+        Each candidate's criterion on the deviance scale (``Σᵢ wᵢ losses[i, k]``
+        where the per-row values exist; ``nan``/``inf`` allowed).
+    vectors : list of (ndarray of shape (n_rows,) or None)
+        Per-row values of each candidate (``None`` when unavailable); only those of
+        the best candidate's length are paired with it.
+    sample_weight : array-like of shape (n_rows,), default=None
+        Frequency weights of the rows.
+    groups : array-like of shape (n_rows,), default=None
+        Group labels.
+    level : float, default=0.95
+        Level of the confidence set.
+
+    Returns
+    -------
+    columns : dict of str to ndarray of shape (n_models,)
+        As :func:`criterion_columns`.
+    best_of_many : BestOfMany
+        The order-statistic check over the candidates with per-row values (not
+        diagnosed when some candidate lacks them).
+
+    Examples
+    --------
+    >>> cols, check = table_columns("tic", [10.0, 12.0, 30.0], [None, None, None])
+    >>> cols["d_tic"].tolist(), cols["in_set_tic"].tolist(), cols["diag_tic"].tolist()
+    ([0.0, 2.0, 20.0], [True, True, False], ['', '', ''])
+    >>> bool(np.isnan(cols["d_tic_se"]).all()), check.diagnosed
+    (True, False)
+    """
+    d, weights = _akaike(totals)
+    K = d.size
+    if len(vectors) != K:
+        raise ValueError(f"{len(vectors)} per-row vectors for {K} totals.")
+    cumulative, evidence, in_set = weight_summary(d, weights, level)
+    se = np.full(K, np.nan)
+    p_worse = np.full(K, np.nan)
+    diag = np.array([""] * K, dtype=object)
+    check = BestOfMany(int(np.isfinite(d).sum()), False, False, np.nan, np.nan,
+                       np.nan)  # fmt: skip
+    best = int(np.argmin(d)) if np.isfinite(d).any() else None
+    if best is not None and vectors[best] is not None:
+        m = np.shape(vectors[best])
+        have = [k for k in range(K) if vectors[k] is not None
+                and np.shape(vectors[k]) == m]  # fmt: skip
+        L = np.column_stack([np.asarray(vectors[k], dtype=float) for k in have])
+        diff = paired_differences(L, sample_weight, groups, best=have.index(best))
+        se[have], p_worse[have] = diff.se, diff.p_worse
+        diag[have] = np.array(diff.diag, dtype=object)
+        if len(have) == K:
+            check = best_of_many(L, sample_weight, groups)
+    values = (d, se, p_worse, diag, cumulative, evidence, in_set)
     names = [c.format(c=criterion) for c in UNCERTAINTY_COLUMNS]
-    return dict(zip(names, values, strict=True)), best_of_many(
-        losses, sample_weight, groups
-    )
+    return dict(zip(names, values, strict=True)), check
