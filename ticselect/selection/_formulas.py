@@ -583,7 +583,8 @@ class FormulaComparison(Comparison):
     def _default_columns(self):
         cols = list(_SUMMARY)
         if self.recommendation.alo_index is None:
-            cols = [c for c in cols if not c.startswith(("alo", "d_alo", "p_worse_alo"))]
+            alo = ("alo", "d_alo", "d_alo_se", "p_worse_alo")
+            cols = [c for c in cols if c not in alo]
         if self._misspecified:
             i = cols.index("lr_p") + 1
             cols[i:i] = list(_ROBUST)

@@ -134,9 +134,10 @@ for _c in ("alo", "tic"):
         _flags, "'n<100' or '|d|<8' where that normal approximation is unreliable"
     )
     COLUMNS[f"cum_w_{_c}"] = Column(_num(".3f"), f"cumulative {_u} weight by rank")
-    COLUMNS[f"er_{_c}"] = Column(_num(".2g"), f"evidence ratio w_best/w = exp(d_{_c}/2)")
+    COLUMNS[f"er_{_c}"] = Column(_num(".2g"), f"evidence ratio exp(d_{_c}/2)")
     COLUMNS[f"in_set_{_c}"] = Column(
-        _yes_no, f"in the 95 % confidence set of {_u} (smallest top set, Σw ≥ 0.95)",
+        _yes_no,
+        f"in the 95 % confidence set of {_u} (smallest top set, Σw ≥ 0.95)",
         f"set95_{_c}",
     )
 
