@@ -6,6 +6,8 @@ values (``ts.pointwise``, ``LOOResult.pointwise``), independent of
 Akaike weights, their cumulative sums, ``exp(d / 2)`` and the 95 % set.
 """
 
+import contextlib
+import io
 import json
 import warnings
 
@@ -225,9 +227,6 @@ def test_cli_select_columns_rule_and_check(tmp_path):
             "--cv", "0", "--json"]  # fmt: skip
     out = {}
     for rule in ("min", "one_se"):
-        import contextlib
-        import io
-
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -241,7 +240,7 @@ def test_cli_select_columns_rule_and_check(tmp_path):
     p_worse = [r["p_worse_alo"] for r in rows]
     best = int(np.argmin(d))
     assert p_worse[best] is None
-    for i, r in enumerate(rows):
+    for i in range(len(rows)):
         if i != best:
             assert p_worse[i] == pytest.approx(norm.cdf(d[i] / se[i]), rel=1e-9)
     edf = np.array([r["effective_dim"] for r in rows])
