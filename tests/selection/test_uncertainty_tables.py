@@ -109,24 +109,25 @@ def test_compare_summary_shows_the_columns_and_small_n_diagnostic():
     assert row["er_tic"] == pytest.approx(np.exp(row["d_tic"] / 2), rel=1e-12)
 
 
+def _one_feature_each(X, y):
+    """One logistic model per column of ``X`` (all fitted on the same rows)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    return {
+        f"x{j}": make_pipeline(
+            ColumnTransformer([("pick", "passthrough", [j])]),
+            LogisticRegression(tol=1e-10),
+        ).fit(X, y)
+        for j in range(X.shape[1])
+    }
+
+
 def test_compare_warns_when_the_best_of_many_may_be_chance():
     # eight logistic models on pure noise, each with a different single feature:
     # equal in truth, so the best one's margin is an order statistic
     X, y = _data(n=400, p=8, seed=3, noise=True)
-    models = {
-        f"x{j}": LogisticRegression(tol=1e-10).fit(X[:, [j]], y) for j in range(8)
-    }
-    # different designs: compare needs one X, so pass the columns through a selector
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import make_pipeline
-
-    pipes = {
-        name: make_pipeline(
-            ColumnTransformer([("pick", "passthrough", [j])]),
-            LogisticRegression(tol=1e-10),
-        ).fit(X, y)
-        for j, name in enumerate(models)
-    }
+    pipes = _one_feature_each(X, y)
     cmp = ts.compare(pipes, X, y)
     check = cmp.best_of_many["alo"]
     losses = np.column_stack([2 * cmp.loo[m].pointwise for m in pipes])
@@ -137,14 +138,7 @@ def test_compare_warns_when_the_best_of_many_may_be_chance():
     assert "warning: the best of 8 candidates may have won by chance" in text
     # a real optimum: one model has the signal
     Xs, ys = _data(n=400, p=8, seed=3)
-    pipes_s = {
-        name: make_pipeline(
-            ColumnTransformer([("pick", "passthrough", [j])]),
-            LogisticRegression(tol=1e-10),
-        ).fit(Xs, ys)
-        for j, name in enumerate(models)
-    }
-    real = ts.compare(pipes_s, Xs, ys)
+    real = ts.compare(_one_feature_each(Xs, ys), Xs, ys)
     assert real.best == "x0" and not real.best_of_many["alo"].chance
     assert real.chance_note == "" and "may have won by chance" not in real.summary()
 
