@@ -249,3 +249,19 @@ def test_cli_select_columns_rule_and_check(tmp_path):
         assert one["index"] == within[np.argmin(edf[within])]
         assert "One-SE rule" in one["note"]
     assert out["min"]["chance_note"] == out["one_se"]["chance_note"]
+
+
+def test_plot_of_a_one_se_path_marks_its_pick(path):
+    import matplotlib.pyplot as plt
+
+    p, X, y = path
+    one = ts.criterion_path(
+        LogisticRegression(tol=1e-10, max_iter=10_000), "C", p.values, X, y,
+        rule="one_se",
+    )  # fmt: skip
+    fig, ax = plt.subplots()
+    one.plot(ax=ax)  # AIC/BIC with edf keep their minimum: no one-SE for them
+    (line,) = [ln for ln in ax.lines if ln.get_gid() == "recommended"]
+    assert line.get_xdata()[0] == pytest.approx(one.best_value())
+    assert "one-SE rule" in line.get_label()
+    plt.close(fig)

@@ -280,7 +280,8 @@ def run_select(args, out=None, err=None):
     result["notes"] = select_notes(result)
     if args.plot:
         _save_plot(args.plot, param, grid, crits, fitted_all, rows, loos,
-                   curv.family)  # fmt: skip
+                   curv.family, rule=recommended["rule"], tics=tics,
+                   groups=groups)  # fmt: skip
     return result
 
 
@@ -368,6 +369,7 @@ def _uncertainty(rows, loos, tics, groups, recommended, rule, param):
         recommended["note"] += (
             f" --rule one_se applies to picks by ALO or TIC: {crit.upper()}'s is kept."
         )
+        recommended["rule"] = "min"
     elif rule == "one_se":
         edf = [r["effective_dim"] for r in rows]
         d = [r[f"d_{crit}"] for r in rows]
@@ -451,7 +453,8 @@ def _check_plot_path(path):
         raise CLIError(f"cannot save the plot to {path}: no directory {folder}.")
 
 
-def _save_plot(path, param, grid, crits, fitted, rows, loos=None, family=""):
+def _save_plot(path, param, grid, crits, fitted, rows, loos=None, family="", *,
+               rule="min", tics=None, groups=None):  # fmt: skip
     from ._data import CLIError
 
     try:
@@ -465,9 +468,11 @@ def _save_plot(path, param, grid, crits, fitted, rows, loos=None, family=""):
         ) from exc
     from ..selection import CriterionPath
 
+    if groups is not None or family == "mlp":  # the path knows neither groups nor CV
+        rule = "min"
     path_obj = CriterionPath(
         param, list(grid), crits, fitted, warm_started=False, fit_time=0.0, loo=loos,
-        family=family,
+        family=family, tic_pointwise=tics, rule=rule,
     )  # fmt: skip
     cv = [r["cv_log_loss"] for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))

@@ -673,7 +673,7 @@ class CriterionPath(PathUncertainty):
         for name in criteria:
             yv = self.per_sample(name)
             (line,) = ax.plot(x, yv, marker=".", label=name.upper())
-            i = self.best_index(name)
+            i = self.best_index(name, self._rule_of(name))
             ax.plot(x[i], yv[i], marker="o", ms=10, mfc="none", color=line.get_color())
             if flagged.any():
                 ax.plot(
@@ -686,9 +686,10 @@ class CriterionPath(PathUncertainty):
                 label=f"flagged ({self._flag_names()})",
             )  # fmt: skip
         rec = self.recommendation
+        rule = ", one-SE rule" if self.rule == "one_se" else ""
         ax.axvline(
-            x[rec.index], ls=":", color="0.4", gid="recommended",
-            label=f"recommended ({rec.criterion.upper()}'s pick)",
+            x[self.best_index()], ls=":", color="0.4", gid="recommended",
+            label=f"recommended ({rec.criterion.upper()}'s pick{rule})",
         )  # fmt: skip
         if cv_scores is not None:
             cx, cy = self._cv_curve(cv_scores)
