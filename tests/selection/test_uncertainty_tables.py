@@ -157,7 +157,15 @@ def path():
 def test_path_one_se_rule_equals_hand_computation(path):
     p, X, y = path
     edf = np.array([c.effective_dim for c in p.criteria])
-    for crit in ("alo", "tic"):
+    # without ALO the path keeps TIC's per-row values instead
+    p_tic = ts.criterion_path(
+        LogisticRegression(tol=1e-10, max_iter=10_000), "C", p.values, X, y,
+        alo=False,
+    )  # fmt: skip
+    assert_allclose([c.tic for c in p_tic.criteria], [c.tic for c in p.criteria])
+    with pytest.raises(ValueError, match="per-row values were not kept"):
+        p.uncertainty("tic")
+    for crit, q in (("alo", p), ("tic", p_tic)):
         if crit == "alo":
             losses = np.column_stack([2 * r.pointwise for r in p.loo])
         else:
@@ -165,14 +173,17 @@ def test_path_one_se_rule_equals_hand_computation(path):
                 [ts.pointwise(ts.curvature(m, X, y)).tic for m in p.estimators_]
             )
         d, se, *_ = _hand_columns(losses, losses.sum(axis=0))
-        cols, _ = p.uncertainty(crit)
-        assert_allclose(cols[f"d_{crit}_se"], se, rtol=1e-8, atol=1e-10)
+        cols, _ = q.uncertainty(crit)
+        # separate fits (ALO's path and TIC's): the solver's tolerance, 1e-10
+        assert_allclose(cols[f"d_{crit}_se"], se, rtol=1e-6, atol=1e-8)
         within = np.flatnonzero(d <= np.where(np.isnan(se), 0, se))
         expect = within[np.argmin(edf[within])]
-        assert p.best_index(crit, rule="one_se") == expect
-        assert edf[expect] <= edf[p.best_index(crit, rule="min")]
-    rec = p.recommendation.criterion
-    assert p.best_index(rule="one_se") == p.best_index(rec, rule="one_se")
+        assert q.best_index(crit, rule="one_se") == expect
+        assert edf[expect] <= edf[q.best_index(crit, rule="min")]
+    # the recommended pick's rule reads ALO's per-row values (a GLM path recommends
+    # TIC only where TIC and ALO pick the same value)
+    assert p.best_index(rule="one_se") == p.best_index("alo", rule="one_se")
+    assert p_tic.best_index(rule="one_se") == p_tic.best_index("tic", rule="one_se")
     assert p.best_index(rule="min") == p.recommendation.index
     with pytest.raises(ValueError, match="rule must be one of"):
         p.best_index(rule="1se")
@@ -200,12 +211,13 @@ def test_path_tables_carry_the_columns_and_the_check(path):
     cols, check = p.uncertainty("alo")
     out = p.to_dict()
     assert out["d_alo_se"] == cols["d_alo_se"].tolist()
+    assert out["p_worse_alo"][p.best_index("alo")] is None  # nan as null
     assert out["best_of_many_alo"] == check.message and out["rule"] == "min"
     frame = p.to_frame()
-    assert_allclose(frame["p_worse_tic"], p.uncertainty("tic")[0]["p_worse_tic"])
+    assert_allclose(frame["p_worse_alo"], cols["p_worse_alo"])
+    assert "p_worse_tic" not in frame  # TIC's per-row values are not kept with ALO
     header = p.summary().splitlines()[0].split()
-    c = p.recommendation.criterion  # the first screen: the recommended criterion's
-    assert {f"d_{c}", f"d_{c}_se", f"p_worse_{c}", f"diag_{c}"} <= set(header)
+    assert {"d_alo", "d_alo_se", "p_worse_alo", "diag_alo"} <= set(header)
     assert ("may have won by chance" in p.summary()) == p.best_of_many.chance
     with pytest.raises(ValueError, match="'alo' or 'tic'"):
         p.uncertainty("bic")
@@ -242,7 +254,10 @@ def test_cli_select_columns_rule_and_check(tmp_path):
     assert rec["rule"] == "min"
     one = out["one_se"]["recommended"]
     if rec["criterion"] in ("alo", "tic"):
-        c = rec["criterion"]
+        # a GLM: per-row TIC is not computed, TIC is recommended only where ALO
+        # picks the same row, and the rule reads ALO's paired differences
+        assert all(r["d_tic_se"] is None for r in rows)
+        c = "alo"
         dc = np.array([r[f"d_{c}"] for r in rows])
         sc = np.array([r[f"d_{c}_se"] for r in rows])
         within = np.flatnonzero(dc <= sc)

@@ -199,7 +199,8 @@ def run_select(args, out=None, err=None):
             crit = criteria(curv)
             t2 = time.perf_counter()
             loo = approximate_loo(curv)
-            tics.append(pointwise(curv).tic)  # paired TIC differences (d_tic_se)
+            # per-row TIC costs an n × d solve: only for networks, whose pick is TIC's
+            tics.append(pointwise(curv).tic if curv.family == "mlp" else None)
             t_alo = time.perf_counter() - t2
             t2 += t_alo
             cv_loss = cv_se = None
@@ -345,10 +346,11 @@ def _uncertainty(rows, loos, tics, groups, recommended, rule, param):
     """Add the uncertainty columns of ALO and TIC to ``rows``; apply ``rule``.
 
     Returns the best-of-many warning of the recommended criterion (ALO's when CV
-    recommends), ``""`` when there is none.  With ``rule="one_se"`` and a
-    recommendation by ALO or TIC, ``recommended`` moves to the most regularised
-    row within one paired standard error (``one_se`` in ``recommended`` says
-    whether it moved).
+    recommends, or TIC for a GLM, whose per-row TIC is not computed: TIC is then
+    recommended only where ALO picks the same row), ``""`` when there is none.
+    With ``rule="one_se"`` and a recommendation by ALO or TIC, ``recommended``
+    moves to the most regularised row within one paired standard error (its
+    ``rule`` says which rule applied).
     """
     from ..selection._uncertainty import one_se_index, table_columns
 
@@ -364,6 +366,8 @@ def _uncertainty(rows, loos, tics, groups, recommended, rule, param):
                 v = v.item() if hasattr(v, "item") else v
                 row[key] = None if isinstance(v, float) and np.isnan(v) else v
     crit = recommended["criterion"]
+    if crit == "tic" and tics[0] is None:  # a GLM: TIC recommended where ALO agrees
+        crit = "alo"
     recommended["rule"] = rule
     if rule == "one_se" and crit not in ("alo", "tic"):
         recommended["note"] += (
@@ -503,8 +507,8 @@ def _screen_columns(result, full):
     cols = [
         ("loglik", "loglik"), ("k", "k"), ("effective_dim", "edf"), ("aic", "AIC"),
         ("bic", "BIC"), ("aic_edf", "AIC(edf)"), ("bic_edf", "BIC(edf)"),
-        ("tic", "TIC"), ("tic_per_sample", "TIC/2n"), ("d_tic_se", "dTIC_se"),
-        ("alo", "ALO"), ("alo_per_sample", "ALO/2n"), ("d_alo", "dALO"),
+        ("tic", "TIC"), ("tic_per_sample", "TIC/2n"), ("alo", "ALO"),
+        ("alo_per_sample", "ALO/2n"), ("d_alo", "dALO"),
         ("d_alo_se", "dALO_se"), ("p_worse_alo", "p_worse"), ("diag_alo", "diag"),
         ("in_set_alo", "set95"), ("gap_estimate", "gap"),
         ("log_evidence", "logEv"), *cv[:1],

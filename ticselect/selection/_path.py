@@ -133,8 +133,9 @@ def criterion_path(
         How a criterion picks: its minimum, or the most regularised value (smallest
         effective dimension) whose paired difference to that minimum is within one
         paired standard error (:func:`ticselect.selection._uncertainty.one_se_index`;
-        ALO and TIC, and the recommended pick when it rests on one of them).  The
-        default of :meth:`CriterionPath.best_index`; either rule can be asked there.
+        for ALO, for TIC where its per-row values are kept (``alo=False``), and for
+        the recommended pick on ALO's when TIC's are not).  The default of
+        :meth:`CriterionPath.best_index`; either rule can be asked there.
 
     Returns
     -------
@@ -211,7 +212,11 @@ def criterion_path(
         curv = curvature(est, X, y, sample_weight, dispersion=dispersion)
         crits.append(criteria(curv))
         loos.append(approximate_loo(curv) if alo and curv.rows is not None else None)
-        tics.append(pointwise(curv).tic if curv.rows is not None else None)
+        # per-row TIC (an n × d solve, up to the cost of the fit and its curvature
+        # at n = 2·10⁴, d = 100) only where ALO, whose per-row values are free,
+        # is not computed
+        need_tic = not (alo and curv.rows is not None) and curv.family != "mlp"
+        tics.append(pointwise(curv).tic if need_tic else None)
         if keep_estimators:
             fitted.append(copy.deepcopy(est))
     elapsed = time.perf_counter() - start
@@ -258,7 +263,9 @@ class CriterionPath(PathUncertainty):
         :mod:`ticselect.selection._recommend`), by the minimum.
     tic_pointwise : list of ndarray or None
         Per-row TIC of each fit (:func:`ticselect.pointwise`), for the paired
-        standard errors of :meth:`uncertainty`.
+        standard errors of :meth:`uncertainty`; kept by :func:`criterion_path` only
+        for GLM paths without ALO (``alo=False``): ALO's per-row values come free
+        with it, TIC's cost an ``n × d`` solve per value.
     rule : {"min", "one_se"}
         The default rule of :meth:`best_index` (see :func:`criterion_path`).
     sample_weight : ndarray of shape (n_samples,) or None
@@ -523,8 +530,11 @@ class CriterionPath(PathUncertainty):
         for c in self._paired():
             cols, check = self.uncertainty(c)
             for key, v in cols.items():
-                if key != f"d_{c}":
-                    out[key] = v.tolist()
+                if key != f"d_{c}":  # nan (p_worse of the best) as None, as JSON
+                    out[key] = [
+                        None if isinstance(x, float) and np.isnan(x) else x
+                        for x in v.tolist()
+                    ]
             out[f"best_of_many_{c}"] = check.message
         out["chance_note"] = self.chance_note
         return out
@@ -549,8 +559,8 @@ class CriterionPath(PathUncertainty):
         if not self._has_alo:
             cols = [c for c in cols if c not in ("alo", "alo_se", "n_high_leverage")]
         paired = self._paired()
-        rec = self.recommendation.criterion
-        shown = paired if full else [c for c in paired if c == rec][:1]
+        first = self._paired_criterion()
+        shown = paired if full else [c for c in paired if c == first]
         for c in shown:  # the uncertainty columns after the criterion's own
             extra = [u.format(c=c) for u in UNCERTAINTY_COLUMNS]
             i = cols.index(c) + 1

@@ -75,10 +75,20 @@ class PathUncertainty:
                                              vectors, w)  # fmt: skip
         return cache[criterion]
 
+    def _paired_criterion(self):
+        """The criterion whose uncertainty the path reports first.
+
+        The recommended one when it has per-row values here, else ALO (a GLM path
+        recommends TIC only where TIC and ALO pick the same value), else ``None``.
+        """
+        paired = self._paired()
+        rec = self.recommendation.criterion
+        return rec if rec in paired else next(iter(paired), None)
+
     def _one_se(self, criterion):
-        crit = (
-            self.recommendation.criterion if criterion == "recommended" else criterion
-        )
+        crit = criterion
+        if crit == "recommended":
+            crit = self._paired_criterion() or self.recommendation.criterion
         if crit not in ("alo", "tic"):
             raise ValueError(
                 f"rule='one_se' needs a criterion with per-row values (ALO or TIC), "
@@ -92,18 +102,16 @@ class PathUncertainty:
     def best_of_many(self):
         """The best-of-many check of the recommended criterion (ALO or TIC).
 
-        ``None`` when the recommendation rests on neither (or their per-row values
-        were not kept); see :func:`ticselect.selection._uncertainty.best_of_many`.
+        ALO's when the recommended criterion's per-row values were not kept;
+        ``None`` when neither has them; see
+        :func:`ticselect.selection._uncertainty.best_of_many`.
 
         Returns
         -------
         BestOfMany or None
         """
-        crit = self.recommendation.criterion
-        try:
-            return self.uncertainty(crit)[1]
-        except ValueError:
-            return None
+        crit = self._paired_criterion()
+        return None if crit is None else self.uncertainty(crit)[1]
 
     @property
     def chance_note(self):
@@ -118,7 +126,7 @@ class PathUncertainty:
 
     def _rule_of(self, criterion):
         """The rule a criterion picks by here (``one_se`` only where it applies)."""
-        paired = ("alo", "tic", "recommended")
+        paired = (*self._paired(), "recommended")
         return self.rule if criterion in paired else "min"
 
     def _paired(self):
