@@ -213,9 +213,9 @@ def criterion_path(
         crits.append(criteria(curv))
         loos.append(approximate_loo(curv) if alo and curv.rows is not None else None)
         # per-row TIC (an n × d solve, up to the cost of the fit and its curvature
-        # at n = 2·10⁴, d = 100) only where ALO, whose per-row values are free,
-        # is not computed
-        need_tic = not (alo and curv.rows is not None) and curv.family != "mlp"
+        # at n = 2·10⁴, d = 100) only for an in-memory GLM path without ALO, whose
+        # per-row values come free (not for networks, nor out-of-core curvatures)
+        need_tic = not alo and curv.rows is not None and curv.family != "mlp"
         tics.append(pointwise(curv).tic if need_tic else None)
         if keep_estimators:
             fitted.append(copy.deepcopy(est))
