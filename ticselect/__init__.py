@@ -57,6 +57,7 @@ from .flatness import Flatness, flatness, hessian_spectral_density, relative_fla
 from .selection import (
     Comparison,
     CriterionPath,
+    CriterionSearch,
     FlaggedCriterionWarning,
     FormulaComparison,
     HeldOutDataWarning,
@@ -123,6 +124,7 @@ __all__ = [
     "ModelAverage",
     "approximate_loo",
     "CriterionPath",
+    "CriterionSearch",
     "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "check_scoring",
