@@ -18,7 +18,10 @@ TIC, AIC, BIC, 5-fold CV and exact leave-one-out refits (``_alo_study``),
 ``--alo-mlp`` the digits network grid (``_alo_networks``), ``--trust`` the study of
 the recommended pick and the reliability flags on 8 real-data cases
 (``_trust_study``, ``_trust_cases``, ``_trust_tables``; ``--trust-exact CASE`` adds
-exact leave-one-out refits on one of them).  Otherwise the synthetic
+exact leave-one-out refits on one of them), ``--average`` compares
+``ts.ModelAverage`` over the ALO study's paths with single picks (``_averaging``), and
+``--best-of-many`` measures how often the best-of-many check fires
+(``_best_of_many``).  Otherwise the synthetic
 runs add ALO's pick along the warm path.
 
 Run: ``python benchmarks/selection.py`` (add ``--quick`` for a smoke run).  Everything
@@ -34,6 +37,8 @@ import warnings
 import numpy as np
 from _alo_networks import run_networks
 from _alo_study import run_study
+from _averaging import run_averaging
+from _best_of_many import run_best_of_many
 from _timing import best_of
 from _trust_study import exact_check, run_trust
 from scipy.special import gammaln
@@ -237,6 +242,16 @@ def main():
         help="only the digits network study of ALO vs 5-fold CV",
     )
     parser.add_argument(
+        "--average",
+        action="store_true",
+        help="only ModelAverage over the ALO study's paths vs single picks",
+    )
+    parser.add_argument(
+        "--best-of-many",
+        action="store_true",
+        help="only the firing rates of the best-of-many check",
+    )
+    parser.add_argument(
         "--trust",
         action="store_true",
         help="only the study of the recommended pick and the flags (issue 23)",
@@ -249,7 +264,9 @@ def main():
         help="exact leave-one-out refits beside ALO and CV on the --trust case whose "
         "name contains CASE (--splits splits; slow: 12 × n refits per split)",
     )
-    parser.add_argument("--splits", type=int, default=30, help="splits (--alo)")
+    parser.add_argument(
+        "--splits", type=int, default=30, help="splits (--alo, --average, --trust)"
+    )
     parser.add_argument(
         "--exact-splits", type=int, default=10, help="splits with exact LOO (--alo)"
     )
@@ -273,6 +290,12 @@ def main():
             return
         if args.alo_mlp:
             run_networks()
+            return
+        if args.average:
+            run_averaging(args.splits, args.only)
+            return
+        if args.best_of_many:
+            run_best_of_many(args.splits)
             return
         if args.quick:
             run("logistic", 2000, list(np.logspace(-3, 1, 5)), True, repeat=1)

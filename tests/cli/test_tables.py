@@ -77,7 +77,10 @@ def test_compare_json_equals_statsmodels(regions_csv):
         # same fits, same arithmetic: rounding only
         assert_allclose(rows[f]["d_tic"], d.sum(), rtol=1e-8, atol=1e-8)
         assert_allclose(
-            rows[f]["d_tic_se"], np.sqrt(len(d) * np.var(d)), rtol=1e-8, atol=1e-12
+            rows[f]["d_tic_se"],
+            np.sqrt(len(d) * np.var(d, ddof=1)),
+            rtol=1e-8,
+            atol=1e-12,
         )
     assert rows["y ~ a * C(region)"]["lr_vs"] == "y ~ a"
     assert rows["y ~ a * C(region)"]["lr_df"] == 4

@@ -200,6 +200,6 @@ def test_compare_recommends_alo_pick_where_tic_fails():
     row, best = table.loo["C=100"], table.loo["C=10"]
     d = 2.0 * (row.pointwise - best.pointwise)
     assert_allclose(
-        table.to_dict()["C=100"]["d_alo_se"], np.sqrt(len(d) * d.var()), rtol=RTOL
+        table.to_dict()["C=100"]["d_alo_se"], np.sqrt(len(d) * d.var(ddof=1)), rtol=RTOL
     )
     assert compare(models, X, y, sort_by="tic").names[0] == "C=100"

@@ -25,8 +25,10 @@ def test_d_tic_se_equals_hand_computation():
     other = table.names[1]
     pw = {k: ts.pointwise(ts.curvature(m, X, y)) for k, m in models.items()}
     d = pw[other].tic - pw[best].tic
-    # ArviZ's dse: sqrt(n · var(d)), population variance
-    assert np.isclose(rows[other]["d_tic_se"], np.sqrt(len(d) * np.var(d)), rtol=1e-10)
+    # R loo's se_diff (x 2): sqrt(n · var(d)) with the divisor n - 1
+    assert np.isclose(
+        rows[other]["d_tic_se"], np.sqrt(len(d) * np.var(d, ddof=1)), rtol=1e-10
+    )
     assert rows[best]["d_tic_se"] == 0.0
     assert np.isclose(rows[other]["d_tic"], d.sum(), rtol=1e-8)
     assert "d_tic_se" in table.summary() and "d_tic_se" in table._repr_html_()
@@ -44,7 +46,7 @@ def test_d_tic_se_grouped_and_criteria_inputs():
     dg = np.bincount(g, weights=sign * (pa.tic - pb.tic))
     other = table.names[1]
     assert np.isclose(
-        table.to_dict()[other]["d_tic_se"], np.sqrt(30 * np.var(dg)), rtol=1e-10
+        table.to_dict()[other]["d_tic_se"], np.sqrt(30 * np.var(dg, ddof=1)), rtol=1e-10
     )
     # clustered TIC in the table
     assert np.isclose(

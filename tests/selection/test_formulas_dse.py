@@ -44,9 +44,9 @@ def test_d_tic_se_equals_hand_computation(randhie):
     n = len(randhie)
     for name in RANDHIE:
         d = tic[name] - tic[best]
-        se = np.sqrt(n * np.var(d))  # ArviZ's dse on the deviance scale
+        se = np.sqrt(n * np.var(d, ddof=1))  # loo's se_diff on the deviance scale
         # measured agreement 3e-13; 1e-9 leaves room for the fits' stopping points
-        # (an n - 1 in the variance would be off by 1.7e-4)
+        # (the divisor n instead of n - 1 would be off by 1.7e-4)
         assert_allclose(rows[name]["d_tic_se"], se, rtol=1e-9, atol=1e-9)
         assert_allclose(rows[name]["d_tic"], d.sum(), rtol=1e-9, atol=1e-8)
     assert rows[best]["d_tic_se"] == 0.0
@@ -73,5 +73,5 @@ def test_d_tic_se_with_groups_sums_within_clusters(randhie):
     best = table.best
     for name in RANDHIE:
         d_g = np.bincount(groups, weights=parts[name] - parts[best])
-        se = np.sqrt(len(d_g) * np.var(d_g))
+        se = np.sqrt(len(d_g) * np.var(d_g, ddof=1))
         assert_allclose(table.to_dict()[name]["d_tic_se"], se, rtol=1e-9, atol=1e-9)

@@ -101,7 +101,7 @@ def test_compare_equals_a_hand_computation(randhie):
     for name, (_, tic, _, _) in hand.items():
         d = tic - hand[best][1]
         assert_allclose(rows[name]["d_tic"], d.sum(), rtol=1e-8, atol=1e-6)
-        se = np.sqrt(len(d) * np.var(d))
+        se = np.sqrt(len(d) * np.var(d, ddof=1))  # loo's se_diff (n - 1)
         assert_allclose(rows[name]["d_tic_se"], se, rtol=1e-7, atol=1e-9)
     # the approximate leave-one-out of every model, no longer nan
     for name in fits:

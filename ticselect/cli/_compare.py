@@ -70,6 +70,7 @@ def run_compare(args):
         "sort_by": table.sort_by,
         "best": table.best,
         "pick_note": table.pick_note,
+        "chance_note": table.chance_note,
         "models": models,
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
         "recommended": table.recommended,

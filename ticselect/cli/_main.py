@@ -210,6 +210,11 @@ def build_parser():
         "--cv", type=_folds, default=5, metavar="K",
         help="folds of the CV log-loss; 0 skips CV (default: 5)",
     )  # fmt: skip
+    grid.add_argument(
+        "--rule", choices=("min", "one_se"), default="min",
+        help="how the recommended criterion picks: its minimum, or one_se, the most "
+        "regularised value within one paired standard error of it (default: min)",
+    )  # fmt: skip
     sel.add_argument(
         "--tune", action="store_true",
         help="also tune the penalty without a grid (ts.CriterionSearch, ALO, within "

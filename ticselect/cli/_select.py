@@ -158,6 +158,7 @@ def run_select(args, out=None, err=None):
     from ..criteria import criteria
     from ..curvature import curvature
     from ..selection import approximate_loo
+    from ..stattests import pointwise
 
     err = sys.stderr if err is None else err
     n_folds = args.cv
@@ -185,7 +186,7 @@ def run_select(args, out=None, err=None):
     if not args.progress and estimate.seconds > 30 and not getattr(args, "quiet", 0):
         err.write(f"ticselect: {note}\n")
     progress = Progress(len(grid), args.progress, err, note=note)
-    rows, crits, fitted_all, loos = [], [], [], []
+    rows, crits, fitted_all, loos, tics = [], [], [], [], []
     # the run's budget bounds each curvature too (not only the time guard's 60 s)
     curv_limit = max(DEFAULT_CURVATURE_SECONDS, getattr(args, "max_seconds", 0))
     with (
@@ -206,6 +207,8 @@ def run_select(args, out=None, err=None):
             crit = criteria(curv)
             t2 = time.perf_counter()
             loo = approximate_loo(curv)
+            # per-row TIC costs an n × d solve: only for networks, whose pick is TIC's
+            tics.append(pointwise(curv).tic if curv.family == "mlp" else None)
             t_alo = time.perf_counter() - t2
             t2 += t_alo
             cv_loss = cv_se = None
@@ -258,6 +261,8 @@ def run_select(args, out=None, err=None):
     crits, picks, recommended = _recommendation(
         rows, crits, loos, param, curv.family, grouped=groups is not None
     )
+    chance = _uncertainty(rows, loos, tics, groups, recommended,
+                          getattr(args, "rule", "min"), param)  # fmt: skip
     messages = _distinct_messages(caught)
     result = {
         "data": {
@@ -278,6 +283,7 @@ def run_select(args, out=None, err=None):
         "candidates": rows,
         "picks": picks,
         "recommended": recommended,
+        "chance_note": chance,
         "warnings": messages,
     }
     result["notes"] = select_notes(result)
@@ -287,7 +293,8 @@ def run_select(args, out=None, err=None):
         result["tune"] = run_tune(args, data, family, y, param, grid)
     if args.plot:
         _save_plot(args.plot, param, grid, crits, fitted_all, rows, loos,
-                   curv.family)  # fmt: skip
+                   curv.family, rule=recommended["rule"], tics=tics,
+                   groups=groups)  # fmt: skip
     return result
 
 
@@ -347,6 +354,50 @@ def _recommendation(rows, crits, loos, param, family, grouped=False):
     return crits, picks, recommended
 
 
+def _uncertainty(rows, loos, tics, groups, recommended, rule, param):
+    """Add the uncertainty columns of ALO and TIC to ``rows``; apply ``rule``.
+
+    Returns the best-of-many warning of the recommended criterion (ALO's when CV
+    recommends, or TIC for a GLM, whose per-row TIC is not computed: TIC is then
+    recommended only where ALO picks the same row), ``""`` when there is none.
+    With ``rule="one_se"`` and a recommendation by ALO or TIC, ``recommended``
+    moves to the most regularised row within one paired standard error (its
+    ``rule`` says which rule applied).
+    """
+    from ..selection._uncertainty import one_se_index, table_columns
+
+    checks = {}
+    for c, vectors, g in (
+        ("alo", [2.0 * np.asarray(r.pointwise, float) for r in loos], None),
+        ("tic", tics, groups),  # ALO leaves out rows even with groups
+    ):
+        w = loos[0].weights if c == "alo" else None
+        cols, checks[c] = table_columns(c, [r[c] for r in rows], vectors, w, g)
+        for key, values in cols.items():
+            for row, v in zip(rows, values, strict=True):
+                v = v.item() if hasattr(v, "item") else v
+                row[key] = None if isinstance(v, float) and np.isnan(v) else v
+    crit = recommended["criterion"]
+    if crit == "tic" and tics[0] is None:  # a GLM: TIC recommended where ALO agrees
+        crit = "alo"
+    recommended["rule"] = rule
+    if rule == "one_se" and crit not in ("alo", "tic"):
+        recommended["note"] += (
+            f" --rule one_se applies to picks by ALO or TIC: {crit.upper()}'s is kept."
+        )
+        recommended["rule"] = "min"
+    elif rule == "one_se":
+        edf = [r["effective_dim"] for r in rows]
+        d = [r[f"d_{crit}"] for r in rows]
+        i = one_se_index(d, [r[f"d_{crit}_se"] for r in rows], edf)
+        recommended["note"] += (
+            f" One-SE rule: {param}={rows[i][param]:.4g}, the most regularised "
+            f"value within one paired standard error of {crit.upper()}'s minimum."
+        )
+        recommended.update(index=i, **{param: rows[i][param]})
+    return checks.get(crit, checks["alo"]).message
+
+
 def select_notes(result):
     """The notes of a ``select`` result (also in ``--json``), one line each.
 
@@ -375,6 +426,8 @@ def select_notes(result):
     edge = edge_note([r[param] for r in rows], rec["index"], param)
     if edge:
         notes.append(f"warning: {edge[:-1]} (--grid=lo:hi:n, log10 bounds).")
+    if result.get("chance_note"):
+        notes.append(f"warning: {result['chance_note']}")
     return notes + _flag_notes(result)
 
 
@@ -416,7 +469,8 @@ def _check_plot_path(path):
         raise CLIError(f"cannot save the plot to {path}: no directory {folder}.")
 
 
-def _save_plot(path, param, grid, crits, fitted, rows, loos=None, family=""):
+def _save_plot(path, param, grid, crits, fitted, rows, loos=None, family="", *,
+               rule="min", tics=None, groups=None):  # fmt: skip
     from ._data import CLIError
 
     try:
@@ -430,9 +484,11 @@ def _save_plot(path, param, grid, crits, fitted, rows, loos=None, family=""):
         ) from exc
     from ..selection import CriterionPath
 
+    if groups is not None or family == "mlp":  # the path knows neither groups nor CV
+        rule = "min"
     path_obj = CriterionPath(
         param, list(grid), crits, fitted, warm_started=False, fit_time=0.0, loo=loos,
-        family=family,
+        family=family, tic_pointwise=tics, rule=rule,
     )  # fmt: skip
     cv = [r["cv_log_loss"] for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -457,13 +513,16 @@ def _screen_columns(result, full):
     if not full:
         return [
             ("alo_per_sample", "ALO/2n"), ("alo_se_per_sample", "se"),
-            ("tic_per_sample", "TIC/2n"), *cv, ("flags", "flags"),
+            ("p_worse_alo", "p_worse"), ("tic_per_sample", "TIC/2n"), *cv,
+            ("flags", "flags"),
         ]  # fmt: skip
     cols = [
         ("loglik", "loglik"), ("k", "k"), ("effective_dim", "edf"), ("aic", "AIC"),
         ("bic", "BIC"), ("aic_edf", "AIC(edf)"), ("bic_edf", "BIC(edf)"),
         ("tic", "TIC"), ("tic_per_sample", "TIC/2n"), ("alo", "ALO"),
-        ("alo_per_sample", "ALO/2n"), ("gap_estimate", "gap"),
+        ("alo_per_sample", "ALO/2n"), ("d_alo", "dALO"),
+        ("d_alo_se", "dALO_se"), ("p_worse_alo", "p_worse"), ("diag_alo", "diag"),
+        ("in_set_alo", "set95"), ("gap_estimate", "gap"),
         ("log_evidence", "logEv"), *cv[:1],
         ("fit_time", "fit [s]"), ("criteria_time", "crit [s]"),
         ("alo_time", "ALO [s]"),
@@ -515,6 +574,8 @@ def format_select(result, full=False):
         cell["flags"] = (
             ",".join(FLAG_LABELS.get(f, f) for f in flags) if full else ",".join(flags)
         ) or "-"
+        if "diag_alo" in cell:  # every cell one word (an empty one is "-")
+            cell["diag_alo"] = cell["diag_alo"] or "-"
         cells.append(cell)
     index = [f"{r[param]:.4g}" for r in rows]
     rec = result.get("recommended") or {}

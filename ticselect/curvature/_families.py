@@ -203,6 +203,27 @@ class Family(ABC):
         """
         return self._nll_mu(y, self.mean(eta), phi)
 
+    def nll_mean(self, y, mu, phi=1.0):
+        """Per-sample negative log-likelihood at the mean ``mu``, constants included.
+
+        :meth:`nll` with ``mu = g⁻¹(eta)`` given directly (e.g. a model's
+        ``predict``), for densities at new rows.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Responses.
+        mu : ndarray of shape (n_samples,)
+            Means.
+        phi : float, default=1.0
+            Dispersion (ignored by families without one).
+
+        Returns
+        -------
+        nll : ndarray of shape (n_samples,)
+        """
+        return self._nll_mu(y, np.asarray(mu, dtype=float), phi)
+
     def eta_derivatives(self, y, eta, phi=1.0):
         """First and second derivative of the per-sample NLL in ``eta``.
 

@@ -4,7 +4,10 @@ What this wing owns: :class:`~ticselect.InformationCriteria` (``_estimator``), t
 scorers and the :class:`~ticselect.InSample` splitter (``_scoring``, public as
 :mod:`ticselect.scoring`), :func:`~ticselect.criterion_path` with its Newton starts
 (``_path``, ``_path_start``), :func:`~ticselect.compare` (``_compare``),
-(``_formulas``), :func:`~ticselect.inference` (``_inference``),
+:func:`~ticselect.compare_formulas` (``_formulas``),
+:class:`~ticselect.ModelAverage` (``_average``, with the weights of ``_weights`` and
+the paired differences and checks of ``_uncertainty``), :func:`~ticselect.inference`
+(``_inference``),
 :func:`~ticselect.approximate_loo` (``_loo``) and :func:`~ticselect.tic_penalty`
 (``_tic_penalty``) and :class:`~ticselect.CriterionSearch`, which tunes penalties
 without a grid (``_tuning`` with its evaluator ``_tuning_eval``, the derivatives
@@ -14,6 +17,7 @@ flatness, calibration and curvature
 wings and is used only by the command line.
 """
 
+from ._average import ModelAverage
 from ._compare import Comparison, compare
 from ._estimator import InformationCriteria
 from ._formulas import FormulaComparison, compare_formulas
@@ -44,6 +48,7 @@ __all__ = [
     "InferenceResult",
     "InformationCriteria",
     "LOOResult",
+    "ModelAverage",
     "approximate_loo",
     "check_scoring",
     "compare",

@@ -23,16 +23,31 @@ fits, ``edf = tr(H_λ⁻¹H)``), TIC and ALO the table holds
   approximation); for TIC it is the same transform applied to TIC, which estimates the
   same expected test deviance as AIC without assuming a correct model.
 
-Standard error of a TIC difference
-----------------------------------
-``d_tic_se`` is the standard error of ``d_tic`` from the paired per-row
-contributions of :func:`ticselect.pointwise`: with ``dᵢ = ticᵢ(model) - ticᵢ(best)``
-(the best by TIC), ``d_tic_se = √(n · Var_w(d))``, the ``dse`` of ArviZ's
-``compare`` (Vehtari, Gelman & Gabry 2017) on the deviance scale (0 for the best
-model; ``nan`` for inputs without per-row values, i.e. :class:`~ticselect.Criteria`).
-With ``groups=`` the differences are summed within groups first.  A ``d_tic`` of a
-few ``d_tic_se`` is a difference the data resolve; for two non-nested models,
-:meth:`Comparison.vuong_test` turns it into a test.
+How sure is the pick
+--------------------
+For ALO and TIC, whose per-row terms are known (``2·ℓᵢ(θ₋ᵢ)`` of
+:func:`~ticselect.approximate_loo`, ``ticᵢ`` of :func:`ticselect.pointwise`), the
+table also holds, relative to that criterion's best model (conventions in
+:mod:`ticselect.selection._uncertainty`):
+
+- ``d_c_se``: the standard error of ``d_c`` from the paired per-row differences
+  ``δᵢ = cᵢ(model) - cᵢ(best)``, ``√(n · s²)`` with the divisor ``n - 1`` in ``s²``:
+  R loo's ``se_diff`` (Vehtari, Gelman & Gabry 2017) on the deviance scale (× 2), 0
+  for the best model, ``nan`` for inputs without per-row values
+  (:class:`~ticselect.Criteria`).  With ``groups=`` the TIC differences are summed
+  within groups first.  A ``d_tic`` of a few ``d_tic_se`` is a difference the data
+  resolve; for two non-nested models :meth:`Comparison.vuong_test` turns it into a
+  test.
+- ``p_worse_c = Φ(d_c / d_c_se)``, the probability that the model is worse than the
+  best under loo's normal approximation, and ``diag_c``: ``"n<100"`` or ``"|d|<8"``
+  where that approximation is known to be unreliable (Sivula et al. 2025).
+- ``cum_w_c`` (cumulative weight by rank), ``er_c = exp(d_c / 2)`` (evidence ratio
+  to the best) and ``in_set_c`` (membership of the 95 % confidence set, the
+  smallest set of top models whose weights reach 0.95; Burnham & Anderson 2002).
+
+:attr:`Comparison.best_of_many` checks whether the best of five or more models
+may have won by chance (an order statistic of the paired differences);
+:meth:`Comparison.summary` prints a ``warning:`` line when it may have.
 
 Approximate leave-one-out
 -------------------------
@@ -77,26 +92,33 @@ from .._evidence import evidence
 from ..criteria import Criteria, criteria
 from ..curvature import curvature
 from ..curvature.adapters.statsmodels import is_statsmodels_results
-from ..stattests import paired_difference_se, pointwise, vuong_test
+from ..stattests import pointwise, vuong_test
 from ._estimator import InformationCriteria
 from ._flags import flags_text
 from ._loo import approximate_loo
 from ._recommend import alo_flags, recommend
 from ._table import format_cell, text_table
+from ._uncertainty import UNCERTAINTY_COLUMNS, table_columns
 
 __all__ = ["Comparison", "compare"]
 
 CRITERIA = ("aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo")
 #: ``sort_by`` values: a criterion, or the one the recommendation rests on.
 SORT_BY = (*CRITERIA, "recommended")
+#: Criteria with per-row values: paired differences, p_worse, confidence sets.
+PAIRED = ("alo", "tic")
 COLUMNS = (
     ("loglik", "loglik"),
     ("k", "n_params"),
     *[(c, None if c == "alo" else c) for c in CRITERIA],  # alo: from the LOOResult
     *[(f"d_{c}", None) for c in CRITERIA],
     *[(f"w_{c}", None) for c in CRITERIA],
-    ("d_tic_se", None),
-    ("d_alo_se", None),
+    *[
+        (col.format(c=c), None)
+        for c in PAIRED
+        for col in UNCERTAINTY_COLUMNS
+        if col != "d_{c}"
+    ],
     ("alo_se", None),
     ("n_high_leverage", None),
     ("tic_penalty", "tic_penalty"),
@@ -109,11 +131,13 @@ COLUMNS = (
 )
 #: First screen of :meth:`Comparison.summary` (``full=True`` shows every column).
 SUMMARY_COLUMNS = (
-    "k", "loglik", "alo", "d_alo", "d_alo_se", "tic", "d_tic", "d_tic_se", "flags",
+    "k", "loglik", "alo", "d_alo", "d_alo_se", "p_worse_alo", "diag_alo",
+    "in_set_alo", "tic", "d_tic", "d_tic_se", "flags",
 )  # fmt: skip
 #: The first screen when ALO is unavailable (``Criteria`` inputs, generic models).
 SUMMARY_COLUMNS_NO_ALO = (
-    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "d_tic_se", "w_tic", "flags",
+    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "d_tic_se", "p_worse_tic",
+    "diag_tic", "w_tic", "in_set_tic", "flags",
 )  # fmt: skip
 
 
@@ -330,42 +354,51 @@ def compare(
     )
 
 
-def _d_tic_se(tic, curvatures):
-    """``√(n·Var(dᵢ))`` of each model's pointwise TIC minus the best model's."""
-    out = np.full(len(tic), np.nan)
+def _paired_tic(tic, curvatures):
+    """The uncertainty columns of TIC (paired rows: same weights and groups)."""
+    pws = [None if c is None else pointwise(c) for c in curvatures]
     finite = np.isfinite(tic)
-    if not np.any(finite):
-        return out
-    best = int(np.argmin(np.where(finite, tic, np.inf)))
-    if curvatures[best] is None:
-        return out
-    ref = pointwise(curvatures[best])
-    for i, curv in enumerate(curvatures):
-        if curv is None:
-            continue
-        pw = ref if i == best else pointwise(curv)
-        same_rows = pw.n_rows == ref.n_rows and np.array_equal(
-            pw.sample_weight, ref.sample_weight
-        )
-        if same_rows:
-            out[i] = paired_difference_se(pw.tic - ref.tic, pw.sample_weight, pw.groups)
-    return out
+    ref = pws[int(np.argmin(np.where(finite, tic, np.inf)))] if finite.any() else None
+    vectors = [None] * len(pws)
+    if ref is not None:
+        for i, pw in enumerate(pws):
+            if pw is not None and _same_rows(pw, ref):
+                vectors[i] = pw.tic
+    w = None if ref is None else ref.sample_weight
+    g = None if ref is None else ref.groups
+    return table_columns("tic", tic, vectors, w, g)
 
 
-def _d_alo_se(alo, loos):
-    """``√(n·Var(dᵢ))`` of each model's pointwise ALO minus the best model's."""
-    out = np.full(len(alo), np.nan)
+def _same_rows(a, b):
+    ga, gb = a.groups, b.groups
+    return (
+        a.n_rows == b.n_rows
+        and np.array_equal(a.sample_weight, b.sample_weight)
+        and (ga is None) == (gb is None)
+        and (ga is None or np.array_equal(ga, gb))
+    )
+
+
+def _paired_alo(alo, loos):
+    """The uncertainty columns of ALO (leave-one-row-out terms ``2·ℓᵢ(θ₋ᵢ)``)."""
     finite = np.isfinite(alo)
-    if not np.any(finite):
-        return out
-    ref = loos[int(np.argmin(np.where(finite, alo, np.inf)))]
-    for i, r in enumerate(loos):
-        if r is None or r.pointwise.shape != ref.pointwise.shape:
-            continue
-        diff = 2.0 * (np.asarray(r.pointwise) - np.asarray(ref.pointwise))
-        if np.array_equal(r.weights, ref.weights) and np.all(np.isfinite(diff)):
-            out[i] = paired_difference_se(diff, r.weights)
-    return out
+    ref = loos[int(np.argmin(np.where(finite, alo, np.inf)))] if finite.any() else None
+    vectors = [None] * len(loos)
+    if ref is not None:
+        for i, r in enumerate(loos):
+            if (
+                r is not None
+                and r.pointwise.shape == ref.pointwise.shape
+                and np.array_equal(r.weights, ref.weights)
+                and np.all(np.isfinite(r.pointwise))
+            ):
+                vectors[i] = 2.0 * np.asarray(r.pointwise, dtype=float)
+    return table_columns("alo", alo, vectors, None if ref is None else ref.weights)
+
+
+def _scalar(v):
+    """A Python scalar of a table cell (``diag_*`` cells are already ``str``)."""
+    return v.item() if hasattr(v, "item") else v
 
 
 def _family(curvatures):
@@ -404,6 +437,11 @@ class Comparison:
     curvatures : dict of str to Curvature or None
         Curvature of each model (``None`` for a :class:`~ticselect.Criteria` input),
         used for ``d_tic_se`` and :meth:`vuong_test`.
+    best_of_many : dict of str to BestOfMany
+        ``{"alo": ..., "tic": ...}``: whether the best model by that criterion may
+        have won by chance (:func:`ticselect.selection._uncertainty.best_of_many`;
+        diagnosed from 5 models with per-row values); :attr:`chance_note` is the
+        line for the ranking criterion.
 
     Examples
     --------
@@ -449,8 +487,14 @@ class Comparison:
         )
         for c in CRITERIA:
             table[f"d_{c}"], table[f"w_{c}"] = akaike_weights(table[c])
-        table["d_tic_se"] = _d_tic_se(table["tic"], curvatures)
-        table["d_alo_se"] = _d_alo_se(table["alo"], loos)
+        self.best_of_many = {}
+        for c, (cols, check) in (
+            ("alo", _paired_alo(table["alo"], loos)),
+            ("tic", _paired_tic(table["tic"], curvatures)),
+        ):
+            cols.pop(f"d_{c}")  # the same as akaike_weights' (from the totals)
+            table.update(cols)
+            self.best_of_many[c] = check
         order = np.argsort(table[sort_by], kind="stable")
         self.names = [names[i] for i in order]
         self.criteria = {names[i]: crits[i] for i in order}
@@ -463,7 +507,7 @@ class Comparison:
         self.columns = [*numeric, "flags"]
         self._rows = {}
         for i in order:
-            row = {col: table[col][i].item() for col in numeric}
+            row = {col: _scalar(table[col][i]) for col in numeric}
             row["k"] = int(row["k"])
             row["flags"] = flags_text(crits[i].flags)
             self._rows[names[i]] = row
@@ -543,6 +587,21 @@ class Comparison:
             "log_evidence is not comparable across these models: their unpenalised "
             f"(flat-prior) parameters differ ({parts})"
         )
+
+    @property
+    def chance_note(self):
+        """One line when the best by :attr:`sort_by` may have won by chance, else "".
+
+        The best-of-many check (:func:`ticselect.selection._uncertainty.best_of_many`)
+        of ALO or TIC, whichever ranks the table, over the paired per-row values of
+        at least 5 models; :attr:`best_of_many` holds both checks.
+
+        Returns
+        -------
+        str
+        """
+        check = self.best_of_many.get(self.sort_by)
+        return "" if check is None else check.message
 
     @property
     def pick_note(self):
@@ -639,6 +698,8 @@ class Comparison:
         lines += self._footer()
         if "log_evidence" in columns and self.evidence_note:
             lines.append(f"note: {self.evidence_note}")
+        if self.chance_note:
+            lines.append(f"warning: {self.chance_note}")
         lines.append(f"recommended: {self.recommended!r}; {self.pick_note}")
         return "\n".join(lines)
 

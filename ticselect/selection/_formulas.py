@@ -88,8 +88,8 @@ _SUPPORT = {
 _INSTANCE_NAMES = {"inversegaussian": "inverse_gaussian"}
 _NESTED_RTOL = 1e-8
 _SUMMARY = (
-    "k", "loglik", "aic", "bic", "alo", "d_alo", "tic", "d_tic", "d_tic_se",
-    "lr", "lr_df", "lr_p", "flags",
+    "k", "loglik", "aic", "bic", "alo", "d_alo", "d_alo_se", "p_worse_alo", "tic",
+    "d_tic", "d_tic_se", "lr", "lr_df", "lr_p", "flags",
 )  # fmt: skip
 #: Added after ``lr_p`` to the first screen when some row is flagged misspecified.
 _ROBUST = ("wald", "wald_p")
@@ -583,7 +583,8 @@ class FormulaComparison(Comparison):
     def _default_columns(self):
         cols = list(_SUMMARY)
         if self.recommendation.alo_index is None:
-            cols = [c for c in cols if c not in ("alo", "d_alo")]
+            alo = ("alo", "d_alo", "d_alo_se", "p_worse_alo")
+            cols = [c for c in cols if c not in alo]
         if self._misspecified:
             i = cols.index("lr_p") + 1
             cols[i:i] = list(_ROBUST)

@@ -48,7 +48,7 @@ from sklearn.pipeline import Pipeline
 from ..curvature import curvature
 from ..stattests import solve_penalised
 
-__all__ = ["InferenceResult", "inference"]
+__all__ = ["InferenceResult", "inference", "inference_from_curvature"]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
@@ -384,6 +384,37 @@ def inference(
             f"groups= is used by cov_type='cluster' only (got cov_type={cov_type!r})."
         )
     curv = curvature(model, X, y, sample_weight, dispersion=dispersion, groups=groups)
+    return inference_from_curvature(
+        curv, cov_type=cov_type, param_names=_pipeline_names(model, curv)
+    )
+
+
+def inference_from_curvature(curv, *, cov_type="nonrobust", param_names=None):
+    """The :class:`InferenceResult` of a curvature (see :func:`inference`).
+
+    Parameters
+    ----------
+    curv : Curvature
+        Curvature of the fit (with ``groups=`` for ``"cluster"``).
+    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default="nonrobust"
+        Covariance estimator; see :mod:`ticselect.selection._inference`.
+    param_names : list of str or None, default=None
+        Parameter names (``curv.param_names`` when ``None``).
+
+    Returns
+    -------
+    InferenceResult
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``cov_type``, fewer than two groups for ``"cluster"``, or no
+        residual degrees of freedom.
+    """
+    if cov_type not in COV_TYPES:
+        raise ValueError(
+            f"cov_type must be one of {list(COV_TYPES)}, got {cov_type!r}."
+        )
     d = curv.n_params
     Hinv = solve_penalised(curv, np.eye(d))
     Hinv = 0.5 * (Hinv + Hinv.T)
@@ -415,7 +446,7 @@ def inference(
             cov = cov * (n / df_resid)
         elif cov_type == "cluster":
             n_groups = curv.n_groups
-            if n_groups < 2:
+            if n_groups is None or n_groups < 2:
                 raise ValueError("cov_type='cluster' needs at least two groups.")
             cov = cov * (n_groups / (n_groups - 1) * (n - 1) / df_resid)
     return InferenceResult(
@@ -425,5 +456,5 @@ def inference(
         use_t=use_t,
         df_resid=df_resid,
         n_groups=n_groups,
-        param_names=_pipeline_names(model, curv),
+        param_names=list(curv.param_names) if param_names is None else param_names,
     )

@@ -52,12 +52,15 @@ from .._html import table
 from ..criteria import criteria
 from ..curvature import curvature
 from ..curvature._result import TIC_FLAGS
+from ..stattests import pointwise
 from ._estimator import InformationCriteria
 from ._flags import flags_text
 from ._loo import approximate_loo
 from ._path_start import NewtonStart, warm_start_key
+from ._path_uncertainty import PathUncertainty, check_rule
 from ._recommend import alo_flags, edge_note, recommend
 from ._table import COLUMNS, format_cell, text_table
+from ._uncertainty import UNCERTAINTY_COLUMNS
 
 __all__ = ["CriterionPath", "criterion_path"]
 
@@ -91,6 +94,7 @@ def criterion_path(
     dispersion=None,
     keep_estimators=True,
     alo=True,
+    rule="min",
 ):
     """Fit along a grid of one hyperparameter and compute the criteria at each point.
 
@@ -126,6 +130,13 @@ def criterion_path(
         Also compute the approximate leave-one-out deviance
         (:func:`ticselect.approximate_loo`, ``O(n·k²)`` per point, about the cost of
         the Hessian) so that ``"alo"`` can be read and picked like the criteria.
+    rule : {"min", "one_se"}, default="min"
+        How a criterion picks: its minimum, or the most regularised value (smallest
+        effective dimension) whose paired difference to that minimum is within one
+        paired standard error (:func:`ticselect.selection._uncertainty.one_se_index`;
+        for ALO, for TIC where its per-row values are kept (``alo=False``), and for
+        the recommended pick on ALO's when TIC's are not).  The default of
+        :meth:`CriterionPath.best_index`; either rule can be asked there.
 
     Returns
     -------
@@ -134,8 +145,8 @@ def criterion_path(
     Raises
     ------
     ValueError
-        If ``param_name`` is not a parameter of the estimator, ``values`` is empty
-        or ``warm_start`` is not one of the accepted values.
+        If ``param_name`` is not a parameter of the estimator, ``values`` is empty,
+        or ``warm_start`` or ``rule`` is not one of the accepted values.
 
     Examples
     --------
@@ -178,6 +189,7 @@ def criterion_path(
             "warm_start must be True, False, 'newton' or 'previous', got "
             f"{warm_start!r}."
         )
+    check_rule(rule)
     key = warm_start_key(est)
     warm = bool(warm_start) and key is not None
     if key is not None:  # also switch off a warm_start=True set on the estimator
@@ -190,7 +202,7 @@ def criterion_path(
             sw_key = f"{est.steps[-1][0]}__sample_weight"
         fit_kw[sw_key] = sample_weight
 
-    crits, fitted, loos = [], [], []
+    crits, fitted, loos, tics = [], [], [], []
     start = time.perf_counter()
     curv = None
     for i, value in enumerate(values):
@@ -201,6 +213,11 @@ def criterion_path(
         curv = curvature(est, X, y, sample_weight, dispersion=dispersion)
         crits.append(criteria(curv))
         loos.append(approximate_loo(curv) if alo and curv.rows is not None else None)
+        # per-row TIC (an n × d solve, up to the cost of the fit and its curvature
+        # at n = 2·10⁴, d = 100) only for an in-memory GLM path without ALO, whose
+        # per-row values come free (not for networks, nor out-of-core curvatures)
+        need_tic = not alo and curv.rows is not None and curv.family != "mlp"
+        tics.append(pointwise(curv).tic if need_tic else None)
         if keep_estimators:
             fitted.append(copy.deepcopy(est))
     elapsed = time.perf_counter() - start
@@ -214,10 +231,13 @@ def criterion_path(
         newton_starts=newton.n_applied,
         loo=loos,
         family=curv.family,
+        tic_pointwise=tics,
+        rule=rule,
+        sample_weight=curv.sample_weight,
     )
 
 
-class CriterionPath:
+class CriterionPath(PathUncertainty):
     """Criteria along a grid of one hyperparameter (built by :func:`criterion_path`).
 
     Attributes
@@ -241,7 +261,16 @@ class CriterionPath:
         Approximate leave-one-out at each value (``None`` entries when not computed).
     recommendation : Recommendation
         The recommended value's index, criterion and reason (see
-        :mod:`ticselect.selection._recommend`).
+        :mod:`ticselect.selection._recommend`), by the minimum.
+    tic_pointwise : list of ndarray or None
+        Per-row TIC of each fit (:func:`ticselect.pointwise`), for the paired
+        standard errors of :meth:`uncertainty`; kept by :func:`criterion_path` only
+        for GLM paths without ALO (``alo=False``): ALO's per-row values come free
+        with it, TIC's cost an ``n × d`` solve per value.
+    rule : {"min", "one_se"}
+        The default rule of :meth:`best_index` (see :func:`criterion_path`).
+    sample_weight : ndarray of shape (n_samples,) or None
+        Row weights of the fits (of the per-row values).
     penalised : bool
         Whether the fits carry an L2 penalty (then AIC and BIC are read with the
         effective degrees of freedom, see the module docstring).
@@ -274,7 +303,16 @@ class CriterionPath:
         newton_starts=0,
         loo=None,
         family="",
+        tic_pointwise=None,
+        rule="min",
+        sample_weight=None,
     ):
+        check_rule(rule)
+        self.rule = rule
+        self.sample_weight = sample_weight
+        self.tic_pointwise = (
+            [None] * len(crits) if tic_pointwise is None else list(tic_pointwise)
+        )
         self.param_name = param_name
         self.values = values
         self.estimators_ = estimators
@@ -339,7 +377,7 @@ class CriterionPath:
         n = np.array([c.n_samples for c in self.criteria], dtype=float)
         return self.deviance(criterion) / (2.0 * n)
 
-    def best_index(self, criterion="recommended"):
+    def best_index(self, criterion="recommended", rule=None):
         """Index of the grid value the criterion picks (first minimum).
 
         Parameters
@@ -348,6 +386,10 @@ class CriterionPath:
 "aic", "aicc", "bic"}, default="recommended"
             Which criterion; ``"recommended"`` is the recommended value (see
             :attr:`pick_note` for why).
+        rule : {"min", "one_se"} or None, default=None
+            ``"one_se"``: the most regularised value within one paired standard
+            error of the criterion's minimum (ALO or TIC; for ``"recommended"`` of
+            the criterion the recommendation rests on).  ``None``: :attr:`rule`.
 
         Returns
         -------
@@ -356,8 +398,13 @@ class CriterionPath:
         Raises
         ------
         ValueError
-            When the criterion is undefined (``nan``) at every grid value.
+            When the criterion is undefined (``nan``) at every grid value, or
+            ``"one_se"`` is asked of a criterion without per-row values.
         """
+        rule = self.rule if rule is None else rule
+        check_rule(rule)
+        if rule == "one_se":
+            return self._one_se(criterion)
         if criterion == "recommended":
             return self.recommendation.index
         values = self.deviance(criterion)  # nan (an undefined evidence) never wins
@@ -368,7 +415,7 @@ class CriterionPath:
             )
         return int(np.argmin(np.where(np.isnan(values), np.inf, values)))
 
-    def best_value(self, criterion="recommended"):
+    def best_value(self, criterion="recommended", rule=None):
         """Grid value the criterion picks.
 
         Parameters
@@ -376,12 +423,14 @@ class CriterionPath:
         criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "evidence", \
 "aic", "aicc", "bic"}, default="recommended"
             Which criterion.
+        rule : {"min", "one_se"} or None, default=None
+            As in :meth:`best_index`.
 
         Returns
         -------
         object
         """
-        value = self.values[self.best_index(criterion)]
+        value = self.values[self.best_index(criterion, rule)]
         return value.item() if hasattr(value, "item") else value
 
     def best_estimator(self, criterion="recommended"):
@@ -420,11 +469,20 @@ class CriterionPath:
         C=1.5: TIC's pick C=100 is flagged high_leverage: TIC cannot be trusted
         there.").
 
+        With ``rule="one_se"`` a second sentence names the one-standard-error pick.
+
         Returns
         -------
         str
         """
-        return self.recommendation.note
+        note = self.recommendation.note
+        if self.rule == "one_se":
+            i, crit = self.best_index(), self.recommendation.criterion.upper()
+            note += (
+                f" One-SE rule: {self._label(i)}, the most regularised value within "
+                f"one paired standard error of {crit}'s minimum."
+            )
+        return note
 
     def _picked(self):
         """Criteria that get a pick.
@@ -446,7 +504,10 @@ class CriterionPath:
         (each point's reliability flags joined by ``","``, ``""`` when reliable) are
         lists over the grid; ``"picks"`` has the value each criterion picks and the
         ``"recommended"`` one (no nominal AIC, AICc or BIC pick along a penalty), and
-        ``"pick_note"`` is :attr:`pick_note`.
+        ``"pick_note"`` is :attr:`pick_note`.  For ALO and TIC the lists of
+        :meth:`uncertainty` (``d_alo_se``, ``p_worse_alo``, ...) and
+        ``"best_of_many_alo"``/``"best_of_many_tic"`` (the warning, ``""`` when
+        none); ``"rule"`` and ``"chance_note"`` (:attr:`chance_note`).
 
         Returns
         -------
@@ -461,8 +522,22 @@ class CriterionPath:
         out["gap_estimate"] = [c.gap_estimate for c in self.criteria]
         out["penalty_ratio"] = [c.penalty_ratio for c in self.criteria]
         out["flags"] = [flags_text(c.flags) for c in self.criteria]
-        out["picks"] = {c: self.best_value(c) for c in [*self._picked(), "recommended"]}
+        out["picks"] = {
+            c: self.best_value(c, self._rule_of(c))
+            for c in [*self._picked(), "recommended"]
+        }
+        out["rule"] = self.rule
         out["pick_note"] = self.pick_note
+        for c in self._paired():
+            cols, check = self.uncertainty(c)
+            for key, v in cols.items():
+                if key != f"d_{c}":  # nan (p_worse of the best) as None, as JSON
+                    out[key] = [
+                        None if isinstance(x, float) and np.isnan(x) else x
+                        for x in v.tolist()
+                    ]
+            out[f"best_of_many_{c}"] = check.message
+        out["chance_note"] = self.chance_note
         return out
 
     def summary(self, full=False):
@@ -490,13 +565,21 @@ class CriterionPath:
         )
         lines.append(f"recommended: {self._label(self.best_index())}; {self.pick_note}")
         edge = edge_note(self.values, self.best_index(), self.param_name)
-        return "\n".join(lines + ([f"warning: {edge}"] if edge else []))
+        notes = [edge, self.chance_note]
+        return "\n".join(lines + [f"warning: {x}" for x in notes if x])
 
     def _screen(self, full):
         """Columns, row labels, row values and picks of :meth:`summary`."""
         cols = list(FULL_COLUMNS if full else SUMMARY_COLUMNS)
         if not self._has_alo:
             cols = [c for c in cols if c not in ("alo", "alo_se", "n_high_leverage")]
+        paired = self._paired()
+        first = self._paired_criterion()
+        shown = paired if full else [c for c in paired if c == first]
+        for c in shown:  # the uncertainty columns after the criterion's own
+            extra = [u.format(c=c) for u in UNCERTAINTY_COLUMNS]
+            i = cols.index(c) + 1
+            cols[i:i] = extra if full else extra[:4]
         if not full and not self.penalised:  # without a penalty edf = k
             cols = [c if c not in ("aic_edf", "bic_edf") else c[:3] for c in cols]
         rows = []
@@ -507,7 +590,13 @@ class CriterionPath:
                     alo=r.loo, alo_se=r.loo_se, n_high_leverage=r.n_high_leverage
                 )
             rows.append(row)
-        marks = {c: self.best_index(c) for c in cols if c in self._picked()}
+        for c in paired:
+            for key, v in self.uncertainty(c)[0].items():
+                for row, x in zip(rows, v, strict=True):
+                    row[key] = x.item() if hasattr(x, "item") else x
+        marks = {
+            c: self.best_index(c, self._rule_of(c)) for c in cols if c in self._picked()
+        }
         index = [self._label(i).split("=", 1)[-1] for i in range(len(self.values))]
         return cols, index, rows, marks
 
@@ -515,8 +604,9 @@ class CriterionPath:
         """Return one row per grid value as a :class:`pandas.DataFrame`.
 
         The columns are the parameter, every field of :class:`~ticselect.Criteria`
-        (``flags`` joined by ``","``, ``""`` when reliable; ``penalty_ratio``) and,
-        when computed, ``alo`` and ``alo_se``.
+        (``flags`` joined by ``","``, ``""`` when reliable; ``penalty_ratio``),
+        when computed ``alo`` and ``alo_se``, and the :meth:`uncertainty` columns of
+        ALO and TIC.
 
         Returns
         -------
@@ -533,7 +623,12 @@ class CriterionPath:
             }
             for v, c, r in zip(self.values, self.criteria, self.loo, strict=True)
         ]
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        for c in self._paired():
+            for key, v in self.uncertainty(c)[0].items():
+                if key != f"d_{c}":
+                    frame[key] = v
+        return frame
 
     def __repr__(self):
         i = self.best_index()
@@ -612,7 +707,7 @@ class CriterionPath:
         for name in criteria:
             yv = self.per_sample(name)
             (line,) = ax.plot(x, yv, marker=".", label=name.upper())
-            i = self.best_index(name)
+            i = self.best_index(name, self._rule_of(name))
             ax.plot(x[i], yv[i], marker="o", ms=10, mfc="none", color=line.get_color())
             if flagged.any():
                 ax.plot(
@@ -625,9 +720,10 @@ class CriterionPath:
                 label=f"flagged ({self._flag_names()})",
             )  # fmt: skip
         rec = self.recommendation
+        rule = ", one-SE rule" if self.rule == "one_se" else ""
         ax.axvline(
-            x[rec.index], ls=":", color="0.4", gid="recommended",
-            label=f"recommended ({rec.criterion.upper()}'s pick)",
+            x[self.best_index()], ls=":", color="0.4", gid="recommended",
+            label=f"recommended ({rec.criterion.upper()}'s pick{rule})",
         )  # fmt: skip
         if cv_scores is not None:
             cx, cy = self._cv_curve(cv_scores)

@@ -55,6 +55,12 @@ def _flags(v):
     return ",".join(v) if v else ""
 
 
+def _yes_no(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return "yes" if v else "no"
+
+
 @dataclass(frozen=True)
 class Column:
     """How one table column is written, and what it holds.
@@ -87,8 +93,6 @@ COLUMNS = {
     "tic": Column(_DEV, "2L + 2 tr(H_λ⁻¹C)"),
     "alo": Column(_DEV, "approximate leave-one-out deviance 2·Σwᵢℓᵢ(θ₋ᵢ)"),
     "alo_se": Column(_DEV, "standard error of alo over rows"),
-    "d_tic_se": Column(_DEV, "standard error of d_tic (paired pointwise TIC)"),
-    "d_alo_se": Column(_DEV, "standard error of d_alo (paired pointwise ALO)"),
     "n_high_leverage": Column(_num("d"), "rows of ALO leverage above 0.7"),
     "tic_penalty": Column(_DEV, "tr(H_λ⁻¹C)"),
     "effective_dim": Column(_DEV, "edf = tr(H_λ⁻¹H)"),
@@ -117,6 +121,25 @@ COLUMNS = {
 for _c in ("aic", "aicc", "bic", "tic", "alo", "aic_edf", "bic_edf"):
     COLUMNS[f"d_{_c}"] = Column(_DEV, f"{_c} minus its minimum over the rows")
     COLUMNS[f"w_{_c}"] = Column(_num(".3f"), f"Akaike-type weight of {_c}")
+# how sure a pick is (ticselect.selection._uncertainty): criteria with per-row values
+for _c in ("alo", "tic"):
+    _u = _c.upper()
+    COLUMNS[f"d_{_c}_se"] = Column(
+        _DEV, f"standard error of d_{_c} (paired pointwise {_u}, loo's se_diff x 2)"
+    )
+    COLUMNS[f"p_worse_{_c}"] = Column(
+        _num(".3f"), f"P(worse than {_u}'s best) = Φ(d/se), normal approximation"
+    )
+    COLUMNS[f"diag_{_c}"] = Column(
+        _flags, "'n<100' or '|d|<8' where that normal approximation is unreliable"
+    )
+    COLUMNS[f"cum_w_{_c}"] = Column(_num(".3f"), f"cumulative {_u} weight by rank")
+    COLUMNS[f"er_{_c}"] = Column(_num(".2g"), f"evidence ratio exp(d_{_c}/2)")
+    COLUMNS[f"in_set_{_c}"] = Column(
+        _yes_no,
+        f"in the 95 % confidence set of {_u} (smallest top set, Σw ≥ 0.95)",
+        f"set95_{_c}",
+    )
 
 
 def format_cell(column, value):
