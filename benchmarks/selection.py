@@ -15,7 +15,8 @@ log-loss (mean NLL per sample) on an independent test set of 2·10⁵ rows.
 
 ``--alo`` runs instead the real-data study of approximate leave-one-out (ALO) beside
 TIC, AIC, BIC, 5-fold CV and exact leave-one-out refits (``_alo_study``), and
-``--alo-mlp`` the digits network grid (``_alo_networks``).  Otherwise the synthetic
+``--alo-mlp`` the digits network grid (``_alo_networks``), ``--networks`` the
+networks chosen by their evidence against 3-fold CV (``_net_evidence``).  Otherwise the synthetic
 runs add ALO's pick along the warm path.
 
 Run: ``python benchmarks/selection.py`` (add ``--quick`` for a smoke run).  Everything
@@ -31,6 +32,7 @@ import warnings
 import numpy as np
 from _alo_networks import run_networks
 from _alo_study import run_study
+from _net_evidence import load, report, run_grid
 from _timing import best_of
 from scipy.special import gammaln
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
@@ -232,6 +234,21 @@ def main():
         action="store_true",
         help="only the digits network study of ALO vs 5-fold CV",
     )
+    parser.add_argument(
+        "--networks",
+        action="store_true",
+        help="only the network study: widths × decays × seeds on digits and breast "
+        "cancer, chosen by the evidence (GGN, KFAC, exact), TIC, soft rank, 3-fold CV",
+    )
+    parser.add_argument(
+        "--out", default="net_evidence.jsonl", help="rows of --networks (JSON lines)"
+    )
+    parser.add_argument(
+        "--table-only", action="store_true", help="--networks: redraw from --out"
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="*", help="--networks: only these seeds (0, 1, 2)"
+    )
     parser.add_argument("--splits", type=int, default=30, help="splits (--alo)")
     parser.add_argument(
         "--exact-splits", type=int, default=10, help="splits with exact LOO (--alo)"
@@ -250,6 +267,13 @@ def main():
             return
         if args.alo_mlp:
             run_networks()
+            return
+        if args.networks:
+            names = args.only or ("digits", "breast_cancer")
+            rows = load(args.out) if args.table_only else run_grid(
+                args.out, names, args.quick, args.seeds
+            )
+            report(rows)
             return
         if args.quick:
             run("logistic", 2000, list(np.logspace(-3, 1, 5)), True, repeat=1)

@@ -46,7 +46,11 @@ def _net(rng, kind, alpha=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
+    _fitted[kind], _data[kind] = est, (X, y)
     return ts.curvature(est, X, y, stationarity_tol=np.inf)
+
+
+_fitted, _data = {}, {}
 
 
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
@@ -59,7 +63,7 @@ def test_small_network_equals_autograd(rng, kind):
     basis = complement_basis(curv.gauge, curv.n_params) if curv.gauge.shape[1] else None
     # exact: autograd.hessian of the summed loss
     H = brute_force_hessian(spec)
-    ev = ts.evidence(curv)
+    ev = ts.evidence(curv, hessian="exact", symmetry=False)
     ref = _laplace_reference(curv, H, curv.penalty, basis)
     assert np.isfinite(ev.log_evidence)
     # rtol: two float64 computations of the same determinant (Cholesky vs eigh)
@@ -77,16 +81,26 @@ def test_small_network_equals_autograd(rng, kind):
             np.einsum("ik,kl->ikl", p, np.eye(p.shape[1])) - p[:, :, None] * p[:, None]
         )
     F = np.einsum("ika,ikl,ilb->ab", J, Lam, J)
-    ggn = ts.evidence(curv, hessian="ggn")
-    assert_allclose(ggn.log_evidence, _laplace_reference(curv, F, curv.penalty, basis),
-                    rtol=1e-8)  # fmt: skip
+    ggn = ts.evidence(curv, hessian="ggn", symmetry=False)
+    ref = _laplace_reference(curv, F, curv.penalty, basis)
+    assert_allclose(ggn.log_evidence, ref, rtol=1e-8)
     assert ggn.log_evidence != pytest.approx(ev.log_evidence, rel=1e-6)
+    # the network default: the GGN plus log(h!·2^h) of the hidden layer, and the
+    # same from a curvature without H and C
+    h = curv.layers[0]["weights"].shape[1]
+    sym = np.sum(np.log(np.arange(1, h + 1))) + h * np.log(2.0)
+    light = ts.curvature(_fitted[kind], *_data[kind], hessian=False)
+    for c in (curv, light):
+        auto = ts.evidence(c)
+        assert auto.hessian == "ggn"
+        assert_allclose(auto.log_symmetry, sym, rtol=1e-14)
+        assert_allclose(auto.log_evidence, ref + sym, rtol=1e-8)
 
 
 def test_per_layer_prior_precisions(rng):
     curv = _net(rng, "binary")
     lam = np.array([0.5, 4.0])
-    ev = ts.evidence(curv, prior_precision=lam)
+    ev = ts.evidence(curv, "exact", prior_precision=lam, symmetry=False)
     diag = np.zeros(curv.n_params)
     diag[:72], diag[84:96] = 0.5, 4.0  # weights of layer 0 (6×12) and 1 (12×1)
     ref = _laplace_reference(curv, curv.hessian, diag)
@@ -96,10 +110,11 @@ def test_per_layer_prior_precisions(rng):
     assert_allclose(ev.gamma_groups.sum(), ev.gamma, rtol=1e-12)
     assert "off_mode" in ev.flags
     # the same vector given per parameter; the fit's own alpha as one float
-    same = ts.evidence(curv, prior_precision=diag)
+    same = ts.evidence(curv, "exact", prior_precision=diag, symmetry=False)
     assert_allclose(same.log_evidence, ev.log_evidence, rtol=1e-12)
-    own = ts.evidence(curv, prior_precision=0.1)
-    assert own.flags == () and own.log_evidence == ts.evidence(curv).log_evidence
+    own = ts.evidence(curv, "exact", prior_precision=0.1)
+    assert own.flags == ()
+    assert own.log_evidence == ts.evidence(curv, "exact").log_evidence
 
 
 def _regressor(rng, alpha):
@@ -194,7 +209,7 @@ def test_summary_lists_every_part(rng):
     text = ev.summary()
     for key in ("log_evidence", "gamma", "mackay_update", "log_det_hessian"):
         assert key in text
-    assert ev.to_dict()["hessian"] == "exact" and str(ev) == text
+    assert ev.to_dict()["hessian"] == "ggn" and str(ev) == text  # networks: auto
 
 
 def test_a_flat_unpenalised_direction_is_singular(rng):
