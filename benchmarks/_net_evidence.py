@@ -50,8 +50,12 @@ import ticselect as ts
 WIDTHS = (4, 8, 16, 32, 64)
 DECAYS = tuple(np.logspace(-2, 1.5, 8))
 SEEDS = (0, 1, 2)
+#: Evidence variants: curvature × treatment of the biases (integrated under a flat
+#: prior, REML; or maximised, ML), each without and with the symmetry term.
+VARIANTS = tuple(f"{h}_{u}" for h in ("kfac", "ggn", "exact")
+                 for u in ("profile", "integrate"))  # fmt: skip
 METHODS = (
-    "evidence_ggn", "evidence_kfac", "evidence_exact", "ggn_no_symmetry", "tic",
+    *VARIANTS, *(f"{v}+sym" for v in VARIANTS if not v.startswith("exact")), "tic",
     "soft_rank", "cv3",
 )  # fmt: skip
 
@@ -89,31 +93,17 @@ def one_network(name, width, decay, seed, split):
     row = {"data": name, "width": width, "decay": decay, "seed": seed}
     t0 = time.perf_counter()
     net = network(width, decay, seed).fit(Xtr, ytr)
-    t1 = time.perf_counter()
-    light = ts.curvature(net, Xtr, ytr, hessian=False)
-    t2 = time.perf_counter()
-    ev_g = ts.evidence(light, hessian="ggn")
-    t3 = time.perf_counter()
-    ev_k = ts.evidence(light, hessian="kfac")
-    t4 = time.perf_counter()
-    row.update(
-        n_params=light.n_params, n_iter=int(net.n_iter_), t_fit=t1 - t0,
-        t_light=t2 - t1, t_ggn=t3 - t2, t_kfac=t4 - t3,
-        evidence_ggn=ev_g.log_evidence, evidence_kfac=ev_k.log_evidence,
-        ggn_no_symmetry=ev_g.log_evidence - ev_g.log_symmetry,
-        gamma_ggn=ev_g.gamma, gamma_kfac=ev_k.gamma, flags_ggn=list(ev_g.flags),
-        mackay_ggn=ev_g.mackay_update, stationarity=light.stationarity,
-        decrement_ggn=ev_g.newton_correction,
-    )  # fmt: skip
+    row.update(t_fit=time.perf_counter() - t0, n_iter=int(net.n_iter_))
+    row.update(light_evidences(net, Xtr, ytr))
     t0 = time.perf_counter()
     curv = ts.curvature(net, Xtr, ytr, stationarity_tol=np.inf, max_seconds=None)
     crit = ts.criteria(curv)
-    ev_x = ts.evidence(curv, hessian="exact")
-    row.update(
-        t_full=time.perf_counter() - t0, evidence_exact=ev_x.log_evidence,
-        flags_exact=list(ev_x.flags), tic=crit.tic / 2.0,
-        soft_rank=-crit.loglik + crit.soft_rank, crit_flags=list(crit.flags),
-    )  # fmt: skip
+    row.update(t_full=time.perf_counter() - t0, tic=crit.tic / 2.0,
+               soft_rank=-crit.loglik + crit.soft_rank, crit_flags=list(crit.flags))
+    for u in ("profile", "integrate"):
+        ev = ts.evidence(curv, "exact", unpenalized=u)
+        row[f"exact_{u}"] = ev.log_evidence
+        row[f"flags_exact_{u}"] = list(ev.flags)  # fmt: skip
     t0 = time.perf_counter()
     folds = StratifiedKFold(3, shuffle=True, random_state=seed).split(Xtr, ytr)
     cv = 0.0
@@ -126,6 +116,28 @@ def one_network(name, width, decay, seed, split):
     return row
 
 
+def light_evidences(net, X, y):
+    """Evidence variants from a curvature without ``H``; timed (light curvature
+    included in each)."""
+    out = {}
+    t0 = time.perf_counter()
+    light = ts.curvature(net, X, y, hessian=False)
+    t_light = time.perf_counter() - t0
+    for h in ("kfac", "ggn"):
+        for u in ("profile", "integrate"):
+            t0 = time.perf_counter()
+            ev = ts.evidence(light, h, unpenalized=u, symmetry=True)
+            out[f"t_{h}_{u}"] = t_light + time.perf_counter() - t0
+            out[f"{h}_{u}"] = ev.log_evidence - ev.log_symmetry
+            out[f"{h}_{u}+sym"] = ev.log_evidence
+            out[f"flags_{h}_{u}"] = list(ev.flags)
+            out[f"gamma_{h}_{u}"] = ev.gamma
+            out[f"mackay_{h}_{u}"] = ev.mackay_update
+    out.update(n_params=light.n_params, stationarity=light.stationarity,
+               log_symmetry=ev.log_symmetry)  # fmt: skip
+    return out
+
+
 def run_grid(out_path, names=("digits", "breast_cancer"), quick=False, seeds=None):
     """Fit and score the grid; rows already in ``out_path`` are kept (a resumed run)."""
     widths = (4, 16) if quick else WIDTHS
@@ -135,29 +147,55 @@ def run_grid(out_path, names=("digits", "breast_cancer"), quick=False, seeds=Non
         rows = load(out_path)
     except FileNotFoundError:
         rows = []
-    done = {(r["data"], r["seed"], r["width"], r["decay"]) for r in rows}
+    done = {(r["data"], r["seed"], r["width"], r["decay"]): r for r in rows}
     with open(out_path, "a") as fh:
         for name in names:
             for seed in seeds:
                 split = data(name, seed)
                 for w in widths:
                     for a in decays:
-                        if (name, seed, w, a) in done:
+                        old = done.get((name, seed, w, a))
+                        if old is not None and "kfac_profile" in old:
                             continue
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore")
-                            row = one_network(name, w, a, seed, split)
+                            if old is None:
+                                row = one_network(name, w, a, seed, split)
+                            else:  # a row of an older run: refit (deterministic)
+                                row = _augment(old, split)
                         fh.write(json.dumps(row) + "\n")
                         fh.flush()
                         rows.append(row)
     return rows
 
 
+def _augment(row, split):
+    """Add the light-curvature variants to a row that lacks them (same fit)."""
+    Xtr, ytr, Xte, yte = split
+    net = network(row["width"], row["decay"], row["seed"]).fit(Xtr, ytr)
+    assert np.isclose(_nll(net, Xte, yte), row["test_nll"], rtol=1e-9)
+    curv = ts.curvature(net, Xtr, ytr, stationarity_tol=np.inf, max_seconds=None)
+    row = {**row, **light_evidences(net, Xtr, ytr)}
+    for u in ("profile", "integrate"):
+        ev = ts.evidence(curv, "exact", unpenalized=u)
+        row[f"exact_{u}"] = ev.log_evidence
+        row[f"flags_exact_{u}"] = list(ev.flags)
+    return row
+
+
+def load(path):
+    """Rows of a JSON-lines file, the last one of each network kept."""
+    with open(path) as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    last = {(r["data"], r["seed"], r["width"], r["decay"]): r for r in rows}
+    return list(last.values())
+
+
 # ---------------------------------------------------------------------- tables
 def _score(rows, m):
     """Lower is better: minus the log evidences, TIC/2, soft rank, CV3."""
     v = np.array([r[m] for r in rows], dtype=float)
-    return -v if m.startswith(("evidence", "ggn_")) else v
+    return -v if m.startswith(("kfac", "ggn", "exact")) else v
 
 
 def _per_seed(rows):
@@ -212,53 +250,59 @@ def quality_table(rows):
     return "\n".join(lines)
 
 
+ROUTES = ("kfac_profile", "ggn_profile", "kfac_integrate", "ggn_integrate")
+
+
 def time_table(rows):
     lines = [
         "\n### Wall time over the grid (one BLAS thread; same run)\n",
-        "| data | width | d | fit | light curvature | evidence ggn | evidence kfac "
-        "| route ggn / CV3 | route kfac / CV3 | full curvature + criteria | CV3 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "Route = fit + light curvature + evidence, summed over the grid, / 3-fold "
+        "CV's three refits.\n",
+        "| data | width | d | fit [s] | CV3 [s] | "
+        + " | ".join(f"{r} / CV3" for r in ROUTES)
+        + " | full curvature + criteria / CV3 |",
+        "|---|---|---|---|---|" + "---|" * (len(ROUTES) + 1),
     ]
     by = {}
     for r in rows:
         by.setdefault((r["data"], r["width"]), []).append(r)
         by.setdefault((r["data"], "all"), []).append(r)
     for (name, w), sub in sorted(by.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
-        t = {k: sum(r[k] for r in sub) for k in
-             ("t_fit", "t_light", "t_ggn", "t_kfac", "t_full", "t_cv3")}  # fmt: skip
-        rg = t["t_fit"] + t["t_light"] + t["t_ggn"]
-        rk = t["t_fit"] + t["t_light"] + t["t_kfac"]
+        fit = sum(r["t_fit"] for r in sub)
+        cv = sum(r["t_cv3"] for r in sub)
+        cells = [f"{(fit + sum(r[f't_{k}'] for r in sub)) / cv:.2f}" for k in ROUTES]
+        full = sum(r["t_full"] for r in sub) / cv
         d = sub[0]["n_params"] if w != "all" else "-"
-        lines.append(
-            f"| {name} | {w} | {d} | {t['t_fit']:.1f} | {t['t_light']:.2f} | "
-            f"{t['t_ggn']:.1f} | {t['t_kfac']:.2f} | {rg / t['t_cv3']:.2f} | "
-            f"{rk / t['t_cv3']:.2f} | {t['t_full']:.1f} | {t['t_cv3']:.1f} |"
-        )
+        lines.append(f"| {name} | {w} | {d} | {fit:.1f} | {cv:.1f} | "
+                     + " | ".join(cells) + f" | {full:.2f} |")  # fmt: skip
     return "\n".join(lines)
 
 
 def diagnostics(rows):
     """Flags and γ: which networks the evidence cannot be trusted on, and why."""
-    lines = ["\n### Reliability of the networks' evidence\n"]
+    lines = ["\n### Reliability of the networks' evidence (networks flagged)\n",
+             "| data | variant | nan | singular | indefinite | not_stationary "
+             "| negligible_gamma | γ range |", "|---|---|---|---|---|---|---|---|"]
     for name in sorted({r["data"] for r in rows}):
         sub = [r for r in rows if r["data"] == name]
-        indef = sum("indefinite" in r["flags_exact"] for r in sub)
-        nonstat = sum("not_stationary" in r["flags_ggn"] for r in sub)
-        low = sum("negligible_gamma" in r["flags_ggn"] for r in sub)
-        lines.append(
-            f"- {name}: {len(sub)} networks; exact H_λ indefinite on {indef}; "
-            f"not_stationary (GGN Newton decrement) on {nonstat}; γ < 1 on {low}; "
-            f"γ_ggn range {min(r['gamma_ggn'] for r in sub):.1f}–"
-            f"{max(r['gamma_ggn'] for r in sub):.1f}"
-        )
+        for v in VARIANTS:
+            fl = [r.get(f"flags_{v}", []) for r in sub]
+            g = [r.get(f"gamma_{v}", np.nan) for r in sub]
+            cnt = [sum(f in x for x in fl) for f in
+                   ("singular", "indefinite", "not_stationary", "negligible_gamma")]
+            nan = sum(not np.isfinite(r[v]) for r in sub)
+            rng = (f"{np.nanmin(g):.1f}–{np.nanmax(g):.1f}"
+                   if np.isfinite(g).any() else "-")  # fmt: skip
+            lines.append(f"| {name} ({len(sub)}) | {v} | {nan} | "
+                         + " | ".join(map(str, cnt)) + f" | {rng} |")  # fmt: skip
     return "\n".join(lines)
 
 
-def picks_table(rows):
-    """Each seed's pick by the default evidence and by CV3, with the best network."""
+def picks_table(rows, methods=("kfac_profile", "ggn_profile", "cv3")):
+    """Each seed's pick by some methods, with the best network."""
     lines = ["\n### Picks per seed (width, decay; test NLL)\n",
-             "| data | seed | best | evidence ggn | evidence kfac | CV3 |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+             "| data | seed | best | " + " | ".join(methods) + " |",
+             "|---|---|---|" + "---|" * len(methods)]  # fmt: skip
     for (name, seed), sub in sorted(_per_seed(rows).items()):
         test = np.array([r["test_nll"] for r in sub])
 
@@ -266,9 +310,10 @@ def picks_table(rows):
             r = sub[i]
             return f"{r['width']}, {r['decay']:.3g}; {test[i]:.4f}"
 
-        picks = [int(np.nanargmin(np.where(np.isfinite(s := _score(sub, m)), s,
-                                           np.inf)))
-                 for m in ("evidence_ggn", "evidence_kfac", "cv3")]  # fmt: skip
+        picks = []
+        for m in methods:
+            s = _score(sub, m)
+            picks.append(int(np.nanargmin(np.where(np.isfinite(s), s, np.inf))))
         lines.append(f"| {name} | {seed} | {cell(int(np.argmin(test)))} | "
                      + " | ".join(cell(i) for i in picks) + " |")  # fmt: skip
     return "\n".join(lines)
@@ -279,8 +324,3 @@ def report(rows, out=print):
     out(time_table(rows))
     out(diagnostics(rows))
     out(picks_table(rows))
-
-
-def load(path):
-    with open(path) as fh:
-        return [json.loads(line) for line in fh if line.strip()]

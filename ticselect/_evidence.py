@@ -30,7 +30,8 @@ Identified directions
     of a multinomial's intercepts) is not identified and is dropped.  ``k`` is the
     number of identified directions of the coefficients, ``m`` those without prior
     precision (``m = k - rank Λ``).
-Laplace evidence (``unpenalized="integrate"``, the default; mgcv's REML score)
+Laplace evidence (``unpenalized="integrate"``, the default but for networks; mgcv's
+REML score)
     ``log p(y) ≈ -L(θ̂) - ½θ̂ᵀΛθ̂ + ½ log|Λ|₊ - ½ log|H_Λ| + (m/2) log 2π + δ``
     with ``H_Λ = H + Λ`` over the ``k`` identified directions, ``log|Λ|₊`` the
     pseudo-determinant over the penalised ones, ``(m/2) log 2π`` what the flat prior
@@ -80,7 +81,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, optimize
 
-from ._evidence_net import kfac_parts, log_symmetry, resolve_hessian
+from ._evidence_net import (
+    NETWORK_UNPENALIZED,
+    is_network,
+    kfac_parts,
+    log_symmetry,
+    resolve_hessian,
+)
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from .curvature._output import curvature_model_fisher
 from .curvature._result import DECREMENT_TOL, STATIONARITY_TOL
@@ -110,7 +117,7 @@ EVIDENCE_FLAGS = {
     "the prior, not the fit",
 }
 
-_UNPENALIZED = ("integrate", "profile")
+_UNPENALIZED = ("auto", "integrate", "profile")
 _DISPERSION = ("fixed", "profile")
 
 
@@ -428,7 +435,7 @@ def evidence(
     hessian="auto",
     prior_precision=None,
     *,
-    unpenalized="integrate",
+    unpenalized="auto",
     dispersion="fixed",
     rcond=DEFAULT_RCOND,
     symmetry="auto",
@@ -459,9 +466,13 @@ def evidence(
         ``(n_layers,)``: one precision per layer's weights (biases unpenalised).  A
         precision other than the fit's own is evaluated around ``θ̂`` with a Newton
         correction (flag ``"off_mode"``).
-    unpenalized : {"integrate", "profile"}, default="integrate"
+    unpenalized : {"auto", "integrate", "profile"}, default="auto"
         Integrate the unpenalised directions under a flat prior (REML, mgcv's
         ``method="REML"``) or maximise over them (mgcv's ``method="ML"``).
+        ``"auto"``: ``"integrate"``, and for networks ``"profile"`` (their biases:
+        networks of different widths have different numbers of them, and a flat
+        prior's volume does not cancel between them; see
+        :mod:`ticselect._evidence_net`).
     dispersion : {"fixed", "profile"}, default="fixed"
         ``"fixed"``: condition on the curvature's dispersion ``φ̂``.  ``"profile"``
         (fits whose dispersion is an estimated parameter): maximise the evidence
@@ -475,9 +486,11 @@ def evidence(
         Relative cutoff: ``H_Λ`` whose equilibrated Cholesky pivots span more than
         ``1/rcond`` counts as singular.
     symmetry : {"auto", True, False}, default="auto"
-        Add a network's ``log(h!·2ʰ)`` per hidden layer (unit permutations and sign
-        flips; see :mod:`ticselect._evidence_net`) to compare widths; ``False``: the
-        evidence of one mode.  No effect on other models.
+        ``True``: add a network's ``log(h!·2ʰ)`` per hidden layer (unit
+        permutations and sign flips, MacKay's symmetry factor; see
+        :mod:`ticselect._evidence_net`); ``False``: the evidence of one mode;
+        ``"auto"``: :data:`ticselect._evidence_net.NETWORK_SYMMETRY`, chosen by the
+        network benchmark.  No effect on other models.
 
     Returns
     -------
@@ -507,7 +520,7 @@ def evidence(
     >>> bool(np.isclose(ev.log_evidence, exact, rtol=1e-10))
     True
     """
-    hessian = _check_options(curv, hessian, unpenalized, dispersion)
+    hessian, unpenalized = _check_options(curv, hessian, unpenalized, dispersion)
     prior = _prior(curv, prior_precision)
     flags = ["not_stationary"] if "not_stationary" in curv.flags else []
     if not prior.default:
@@ -531,7 +544,7 @@ def evidence(
 
 def _check_options(curv, hessian, unpenalized, dispersion):
     """One-line errors for a bad curvature or option of :func:`evidence`; the
-    resolved ``hessian``."""
+    resolved ``hessian`` and ``unpenalized``."""
     check_curvature(curv, "evidence()", hessian=False)
     hessian = resolve_hessian(curv, hessian)
     if unpenalized not in _UNPENALIZED:
@@ -539,6 +552,8 @@ def _check_options(curv, hessian, unpenalized, dispersion):
             f"evidence(): unpenalized must be one of {_UNPENALIZED}, got "
             f"{unpenalized!r}."
         )
+    if unpenalized == "auto":
+        unpenalized = NETWORK_UNPENALIZED if is_network(curv) else "integrate"
     if dispersion not in _DISPERSION:
         raise ValueError(
             f"evidence(): dispersion must be one of {_DISPERSION}, got {dispersion!r}."
@@ -549,7 +564,7 @@ def _check_options(curv, hessian, unpenalized, dispersion):
             "estimated parameter (Gaussian, Gamma, inverse Gaussian, MLP regressor) "
             "and the curvature's loss_fn (not kept after unpickling)."
         )
-    return hessian
+    return hessian, unpenalized
 
 
 class _Base:
@@ -720,21 +735,26 @@ class _Base:
         else:
             A += lam_r
         full = _cholesky(A, self.rcond)
-        if isinstance(full, str):  # the model Fisher is PSD: a breakdown is singular
+        profile = self.unpenalized == "profile"
+        if isinstance(full, str) and not (profile and self.hessian == "ggn"):
+            # the model Fisher is PSD: a breakdown is singular
             reason = "singular" if self.hessian == "ggn" else full
             return self.undefined(flags, reason)
-        dec = _decrement(full, self.grad)
         blocks = self._group_blocks()
         rank, logdet_p = _rank_logdet(lam_r)
-        if self.unpenalized == "profile":
+        if profile:
             U = _penalised_basis(lam_r)
             W = A[np.ix_(U, U)] if U.ndim == 1 else U.T @ A @ U
             fac = _cholesky(W, self.rcond)
-            if isinstance(fac, str):  # pragma: no cover - a block of a PD matrix
+            if isinstance(fac, str):  # the penalised block of a PSD matrix plus Λ
                 return self.undefined(flags, "singular")
             blocks = [_to_basis(M, U) for M in blocks]
         else:
             fac = full
+        if isinstance(full, str):  # flat unpenalised directions, maximised over
+            dec = _decrement(fac, self.grad[U] if U.ndim == 1 else U.T @ self.grad)
+        else:
+            dec = _decrement(full, self.grad)
         traces = _inverse_traces(fac, blocks)
         ranks = [_rank_logdet(M)[0] for M in blocks]
         gam = [max(r - t, 0.0) for r, t in zip(ranks, traces, strict=True)]

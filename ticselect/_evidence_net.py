@@ -41,6 +41,9 @@ from .curvature._output import curvature_output_jacobians, kfac_layer_factors
 __all__ = [
     "HESSIANS",
     "NETWORK_HESSIAN",
+    "NETWORK_SYMMETRY",
+    "NETWORK_UNPENALIZED",
+    "is_network",
     "kfac_parts",
     "log_symmetry",
     "resolve_hessian",
@@ -50,13 +53,27 @@ __all__ = [
 #: Curvatures of the log-determinant ``evidence(hessian=)`` accepts.
 HESSIANS = ("auto", "exact", "ggn", "kfac")
 #: The networks' default curvature (``hessian="auto"``), chosen by the benchmark.
-NETWORK_HESSIAN = "ggn"
+NETWORK_HESSIAN = "kfac"
+#: How the networks' evidence treats their biases (``unpenalized="auto"``).
+NETWORK_UNPENALIZED = "profile"
+#: Whether the networks' evidence counts their symmetries (``symmetry="auto"``).
+NETWORK_SYMMETRY = False
 
 #: Hidden activations with the sign-flip symmetry (odd, or odd up to a constant).
 _SIGN_FLIP = ("tanh", "identity", "logistic")
 
 
-def _is_network(curv):
+def is_network(curv):
+    """Whether ``curv`` is a network's (its layers are known).
+
+    Parameters
+    ----------
+    curv : Curvature
+
+    Returns
+    -------
+    bool
+    """
     return curv.family == "mlp" and bool(getattr(curv, "layers", None))
 
 
@@ -81,8 +98,8 @@ def resolve_hessian(curv, hessian):
     if hessian not in HESSIANS:
         raise ValueError(f"evidence(): hessian must be one of {HESSIANS}, got {hessian!r}.")
     if hessian == "auto":
-        return NETWORK_HESSIAN if _is_network(curv) else "exact"
-    if hessian == "kfac" and not _is_network(curv):
+        return NETWORK_HESSIAN if is_network(curv) else "exact"
+    if hessian == "kfac" and not is_network(curv):
         raise ValueError(
             "evidence(): hessian='kfac' approximates a network's model Fisher layer by "
             f"layer; {curv.model_name or 'this fit'} is not a network (use 'exact' or "
@@ -141,7 +158,9 @@ def log_symmetry(curv, symmetry):
         raise ValueError(
             f"evidence(): symmetry must be 'auto', True or False, got {symmetry!r}."
         )
-    if symmetry is False or not _is_network(curv):
+    if symmetry == "auto":
+        symmetry = NETWORK_SYMMETRY
+    if symmetry is False or not is_network(curv):
         return 0.0
     hidden = [layer["weights"].shape[1] for layer in curv.layers[:-1]]
     return symmetry_count(hidden, getattr(curv, "activation", "tanh"))

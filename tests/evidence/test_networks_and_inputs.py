@@ -11,6 +11,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 import ticselect as ts
+from ticselect.flatness import model_fisher
 from tests.flatness.test_model_fisher import _outputs_autograd
 from ticselect.curvature._linalg import complement_basis
 from ticselect.curvature._mlp import _theta, brute_force_hessian
@@ -63,7 +64,7 @@ def test_small_network_equals_autograd(rng, kind):
     basis = complement_basis(curv.gauge, curv.n_params) if curv.gauge.shape[1] else None
     # exact: autograd.hessian of the summed loss
     H = brute_force_hessian(spec)
-    ev = ts.evidence(curv, hessian="exact", symmetry=False)
+    ev = ts.evidence(curv, hessian="exact", unpenalized="integrate", symmetry=False)
     ref = _laplace_reference(curv, H, curv.penalty, basis)
     assert np.isfinite(ev.log_evidence)
     # rtol: two float64 computations of the same determinant (Cholesky vs eigh)
@@ -81,26 +82,31 @@ def test_small_network_equals_autograd(rng, kind):
             np.einsum("ik,kl->ikl", p, np.eye(p.shape[1])) - p[:, :, None] * p[:, None]
         )
     F = np.einsum("ika,ikl,ilb->ab", J, Lam, J)
-    ggn = ts.evidence(curv, hessian="ggn", symmetry=False)
+    ggn = ts.evidence(curv, hessian="ggn", unpenalized="integrate", symmetry=False)
     ref = _laplace_reference(curv, F, curv.penalty, basis)
     assert_allclose(ggn.log_evidence, ref, rtol=1e-8)
     assert ggn.log_evidence != pytest.approx(ev.log_evidence, rel=1e-6)
-    # the network default: the GGN plus log(h!·2^h) of the hidden layer, and the
-    # same from a curvature without H and C
+    # with log(h!·2^h) of the hidden layer, and the same from a curvature without
+    # H and C
     h = curv.layers[0]["weights"].shape[1]
     sym = np.sum(np.log(np.arange(1, h + 1))) + h * np.log(2.0)
     light = ts.curvature(_fitted[kind], *_data[kind], hessian=False)
     for c in (curv, light):
+        ev = ts.evidence(c, "ggn", unpenalized="integrate", symmetry=True)
+        assert_allclose(ev.log_symmetry, sym, rtol=1e-14)
+        assert_allclose(ev.log_evidence, ref + sym, rtol=1e-8)
+        # the networks' default: KFAC, biases profiled, one mode
         auto = ts.evidence(c)
-        assert auto.hessian == "ggn"
-        assert_allclose(auto.log_symmetry, sym, rtol=1e-14)
-        assert_allclose(auto.log_evidence, ref + sym, rtol=1e-8)
+        assert (auto.hessian, auto.unpenalized, auto.log_symmetry) == (
+            "kfac", "profile", 0.0)
+        same = ts.evidence(c, "kfac", unpenalized="profile", symmetry=False)
+        assert auto.log_evidence == same.log_evidence
 
 
 def test_per_layer_prior_precisions(rng):
     curv = _net(rng, "binary")
     lam = np.array([0.5, 4.0])
-    ev = ts.evidence(curv, "exact", prior_precision=lam, symmetry=False)
+    ev = ts.evidence(curv, "exact", lam, unpenalized="integrate")
     diag = np.zeros(curv.n_params)
     diag[:72], diag[84:96] = 0.5, 4.0  # weights of layer 0 (6×12) and 1 (12×1)
     ref = _laplace_reference(curv, curv.hessian, diag)
@@ -110,11 +116,12 @@ def test_per_layer_prior_precisions(rng):
     assert_allclose(ev.gamma_groups.sum(), ev.gamma, rtol=1e-12)
     assert "off_mode" in ev.flags
     # the same vector given per parameter; the fit's own alpha as one float
-    same = ts.evidence(curv, "exact", prior_precision=diag, symmetry=False)
+    same = ts.evidence(curv, "exact", diag, unpenalized="integrate")
     assert_allclose(same.log_evidence, ev.log_evidence, rtol=1e-12)
-    own = ts.evidence(curv, "exact", prior_precision=0.1)
+    own = ts.evidence(curv, "exact", prior_precision=0.1, unpenalized="integrate")
     assert own.flags == ()
-    assert own.log_evidence == ts.evidence(curv, "exact").log_evidence
+    reml = ts.evidence(curv, "exact", unpenalized="integrate")
+    assert own.log_evidence == reml.log_evidence
 
 
 def _regressor(rng, alpha):
@@ -209,15 +216,27 @@ def test_summary_lists_every_part(rng):
     text = ev.summary()
     for key in ("log_evidence", "gamma", "mackay_update", "log_det_hessian"):
         assert key in text
-    assert ev.to_dict()["hessian"] == "ggn" and str(ev) == text  # networks: auto
+    assert ev.to_dict()["hessian"] == "kfac" and str(ev) == text  # networks: auto
 
 
 def test_a_flat_unpenalised_direction_is_singular(rng):
     """alpha=1 shrinks the output weights: hidden biases barely move the output."""
     curv = _net(rng, "binary", alpha=1.0)
-    ev = ts.evidence(curv, hessian="ggn")
+    ev = ts.evidence(curv, hessian="ggn", unpenalized="integrate")
     assert np.isnan(ev.log_evidence) and "singular" in ev.flags
     assert "1/rcond" in ev.reason
+    # with the biases maximised over (the networks' default) it is defined: the
+    # penalised block is positive definite, the Newton step is the weights' alone
+    for hessian in ("ggn", "kfac"):
+        prof = ts.evidence(curv, hessian)
+        assert prof.unpenalized == "profile" and np.isfinite(prof.log_evidence)
+    W = np.flatnonzero(curv.penalty > 0)
+    F = model_fisher(curv)[np.ix_(W, W)] + np.diag(curv.penalty[W])
+    g = curv.gradient[W]
+    ref = (-curv.nll - 0.5 * np.sum(curv.penalty * curv.params**2)
+           + 0.5 * np.sum(np.log(curv.penalty[W])) - 0.5 * np.linalg.slogdet(F)[1]
+           + 0.5 * g @ np.linalg.solve(F, g))  # fmt: skip
+    assert_allclose(ts.evidence(curv, "ggn").log_evidence, ref, rtol=1e-8)
     # a small prior on the biases too makes it proper and finite
     prior = np.where(curv.penalty > 0, curv.penalty, 1e-2)
     assert np.isfinite(ts.evidence(curv, "ggn", prior).log_evidence)

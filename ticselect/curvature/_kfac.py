@@ -121,7 +121,9 @@ def kfac_laplace(
     Returns
     -------
     KFACLaplace or None
-        ``None`` when a block is not positive definite (a flat unpenalised direction).
+        ``None`` when a block is not positive definite (a flat unpenalised direction;
+        with ``penalised_block`` only when its penalised rows are not: the biases are
+        then maximised over, and the Newton step is the weights' alone).
     """
     log_det, dec, dropped = 0.0, 0.0, 0
     traces = np.zeros(n_groups)
@@ -132,15 +134,16 @@ def kfac_laplace(
         if M.shape[0] == 0:
             continue
         full = _factor(M, rcond)
-        if full is None:
+        part = _factor(M[:, :-1, :-1], rcond) if penalised_block else None
+        if full is None and part is None:
             return None
-        inv = _inverse(full)
         gt = (grad[f.index] @ U).T  # (kept blocks, q): the gradient in the U basis
+        if full is None:  # flat bias directions, maximised over: the weights' step
+            gt, inv = gt[:, :-1], _inverse(part)
+        else:
+            inv = _inverse(full)
         dec += 0.5 * float(np.einsum("ja,jab,jb->", gt, inv, gt))
         if penalised_block:
-            part = _factor(M[:, :-1, :-1], rcond)
-            if part is None:  # pragma: no cover - a block of a PD matrix
-                return None
             log_det += part[2]
             inv = _inverse(part)
         else:
