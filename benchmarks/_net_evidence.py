@@ -250,6 +250,39 @@ def quality_table(rows):
     return "\n".join(lines)
 
 
+def within_width_table(rows, methods=("kfac_profile", "ggn_profile", "ggn_integrate",
+                                        "exact_integrate", "tic", "cv3")):
+    """The decay chosen at each width (what ``select --model mlp`` does): regret and
+    τ over the 8 decays, means over seeds."""
+    lines = ["\n### Decay at a fixed width: regret (milli-nats) / τ over the decays, "
+             "mean over seeds\n",
+             "| data | width | d | n·(K−1) | " + " | ".join(methods) + " |",
+             "|---|---|---|---|" + "---|" * len(methods)]  # fmt: skip
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["data"], r["width"]), []).append(r)
+    for (name, w), sub in sorted(groups.items()):
+        cells = []
+        for m in methods:
+            reg, taus = [], []
+            for _, seed_rows in sorted(_per_seed(sub).items()):
+                test = np.array([r["test_nll"] for r in seed_rows])
+                s = _score(seed_rows, m)
+                ok = np.isfinite(s)
+                if not ok.any():
+                    continue
+                pick = int(np.nanargmin(np.where(ok, s, np.inf)))
+                reg.append(1e3 * (test[pick] - test.min()))
+                if ok.sum() > 2:
+                    taus.append(kendalltau(s[ok], test[ok]).statistic)
+            cells.append(f"{np.mean(reg):.0f} / {np.mean(taus):.2f}" if reg else "-")
+        K = 10 if name == "digits" else 2
+        n = 500 if name == "digits" else 300
+        lines.append(f"| {name} | {w} | {sub[0]['n_params']} | {n * (K - 1)} | "
+                     + " | ".join(cells) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
 ROUTES = ("kfac_profile", "ggn_profile", "kfac_integrate", "ggn_integrate")
 
 
@@ -321,6 +354,7 @@ def picks_table(rows, methods=("kfac_profile", "ggn_profile", "cv3")):
 
 def report(rows, out=print):
     out(quality_table(rows))
+    out(within_width_table(rows))
     out(time_table(rows))
     out(diagnostics(rows))
     out(picks_table(rows))
