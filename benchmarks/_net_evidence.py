@@ -98,8 +98,12 @@ def one_network(name, width, decay, seed, split):
     t0 = time.perf_counter()
     curv = ts.curvature(net, Xtr, ytr, stationarity_tol=np.inf, max_seconds=None)
     crit = ts.criteria(curv)
-    row.update(t_full=time.perf_counter() - t0, tic=crit.tic / 2.0,
-               soft_rank=-crit.loglik + crit.soft_rank, crit_flags=list(crit.flags))
+    row.update(
+        t_full=time.perf_counter() - t0,
+        tic=crit.tic / 2.0,
+        soft_rank=-crit.loglik + crit.soft_rank,
+        crit_flags=list(crit.flags),
+    )
     for u in ("profile", "integrate"):
         ev = ts.evidence(curv, "exact", unpenalized=u)
         row[f"exact_{u}"] = ev.log_evidence
@@ -250,8 +254,17 @@ def quality_table(rows):
     return "\n".join(lines)
 
 
-def within_width_table(rows, methods=("kfac_profile", "ggn_profile", "ggn_integrate",
-                                        "exact_integrate", "tic", "cv3")):
+def within_width_table(
+    rows,
+    methods=(
+        "kfac_profile",
+        "ggn_profile",
+        "ggn_integrate",
+        "exact_integrate",
+        "tic",
+        "cv3",
+    ),
+):
     """The decay chosen at each width (what ``select --model mlp`` does): regret and
     τ over the 8 decays, means over seeds."""
     lines = ["\n### Decay at a fixed width: regret (milli-nats) / τ over the decays, "
@@ -313,16 +326,26 @@ def time_table(rows):
 
 def diagnostics(rows):
     """Flags and γ: which networks the evidence cannot be trusted on, and why."""
-    lines = ["\n### Reliability of the networks' evidence (networks flagged)\n",
-             "| data | variant | nan | singular | indefinite | not_stationary "
-             "| negligible_gamma | γ range |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "\n### Reliability of the networks' evidence (networks flagged)\n",
+        "| data | variant | nan | singular | indefinite | not_stationary "
+        "| negligible_gamma | γ range |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name in sorted({r["data"] for r in rows}):
         sub = [r for r in rows if r["data"] == name]
         for v in VARIANTS:
             fl = [r.get(f"flags_{v}", []) for r in sub]
             g = [r.get(f"gamma_{v}", np.nan) for r in sub]
-            cnt = [sum(f in x for x in fl) for f in
-                   ("singular", "indefinite", "not_stationary", "negligible_gamma")]
+            cnt = [
+                sum(f in x for x in fl)
+                for f in (
+                    "singular",
+                    "indefinite",
+                    "not_stationary",
+                    "negligible_gamma",
+                )
+            ]
             nan = sum(not np.isfinite(r[v]) for r in sub)
             rng = (f"{np.nanmin(g):.1f}–{np.nanmax(g):.1f}"
                    if np.isfinite(g).any() else "-")  # fmt: skip

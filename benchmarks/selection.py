@@ -270,8 +270,10 @@ def main():
             return
         if args.networks:
             names = args.only or ("digits", "breast_cancer")
-            rows = load(args.out) if args.table_only else run_grid(
-                args.out, names, args.quick, args.seeds
+            rows = (
+                load(args.out)
+                if args.table_only
+                else run_grid(args.out, names, args.quick, args.seeds)
             )
             report(rows)
             return

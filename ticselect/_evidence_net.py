@@ -96,7 +96,9 @@ def resolve_hessian(curv, hessian):
         on a curvature built with ``hessian=False``.
     """
     if hessian not in HESSIANS:
-        raise ValueError(f"evidence(): hessian must be one of {HESSIANS}, got {hessian!r}.")
+        raise ValueError(
+            f"evidence(): hessian must be one of {HESSIANS}, got {hessian!r}."
+        )
     if hessian == "auto":
         return NETWORK_HESSIAN if is_network(curv) else "exact"
     if hessian == "kfac" and not is_network(curv):

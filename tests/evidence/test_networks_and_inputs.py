@@ -98,7 +98,10 @@ def test_small_network_equals_autograd(rng, kind):
         # the networks' default: KFAC, biases profiled, one mode
         auto = ts.evidence(c)
         assert (auto.hessian, auto.unpenalized, auto.log_symmetry) == (
-            "kfac", "profile", 0.0)
+            "kfac",
+            "profile",
+            0.0,
+        )
         same = ts.evidence(c, "kfac", unpenalized="profile", symmetry=False)
         assert auto.log_evidence == same.log_evidence
 
