@@ -57,6 +57,7 @@ from .flatness import Flatness, flatness, hessian_spectral_density, relative_fla
 from .selection import (
     Comparison,
     CriterionPath,
+    FlaggedCriterionWarning,
     FormulaComparison,
     HeldOutDataWarning,
     InferenceResult,
@@ -120,6 +121,7 @@ __all__ = [
     "LOOResult",
     "approximate_loo",
     "CriterionPath",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "check_scoring",
     "compare",

@@ -46,6 +46,10 @@ REML score)
 Profile variant (``unpenalized="profile"``; mgcv's ML score)
     The unpenalised coefficients are maximised, not integrated: ``log|H_Λ|`` runs
     over the penalised block of ``H_Λ`` only and the ``2π`` term drops.
+L1 and elastic-net fits
+    Their L1 term is a Laplace prior with a kink at 0 (the inactive coefficients sit
+    on it): the Gaussian approximation does not apply, ``log_evidence`` is ``nan``
+    with the flag ``"l1_prior"``.
 Unpenalised fits
     No proper prior: ``log_evidence`` is ``nan`` with the reason (flag
     ``"no_prior"``).  Its large-``n`` limit is ``-BIC/2`` (the prior terms are
@@ -115,6 +119,9 @@ EVIDENCE_FLAGS = {
     "negligible_gamma": "fewer than one well-determined parameter (MacKay's gamma < "
     "1): the data barely move the posterior from the prior, so the evidence ranks "
     "the prior, not the fit",
+    "l1_prior": "the fit has an L1 (lasso, elastic-net) penalty, a Laplace prior "
+    "with a kink at 0: the Gaussian Laplace approximation does not apply and the "
+    "evidence is undefined",
 }
 
 _UNPENALIZED = ("auto", "integrate", "profile")
@@ -527,6 +534,8 @@ def evidence(
         flags.append("off_mode")
     base = _Base(curv, prior, hessian, unpenalized, rcond)
     base.profile_dispersion = dispersion == "profile"
+    if np.any(getattr(curv, "penalty_linear", 0.0) != 0):
+        return base.undefined(flags, "l1_prior")
     base.log_symmetry = log_symmetry(curv, symmetry)
     if not prior.groups:
         return base.undefined(flags, "no_prior")
@@ -543,8 +552,10 @@ def evidence(
 
 
 def _check_options(curv, hessian, unpenalized, dispersion):
-    """One-line errors for a bad curvature or option of :func:`evidence`; the
-    resolved ``hessian`` and ``unpenalized``."""
+    """One-line errors for a bad curvature or option of :func:`evidence`.
+
+    Returns the resolved ``hessian`` and ``unpenalized``.
+    """
     check_curvature(curv, "evidence()", hessian=False)
     hessian = resolve_hessian(curv, hessian)
     if unpenalized not in _UNPENALIZED:
@@ -655,8 +666,11 @@ class _Base:
         )  # fmt: skip
 
     def _fit_flags(self, flags, dec, gam):
-        """Add ``not_stationary`` (a curvature without ``H`` was never checked: the
-        decrement of this factorisation decides) and ``negligible_gamma``."""
+        """Add ``not_stationary`` and ``negligible_gamma``.
+
+        A curvature without ``H`` was never checked for stationarity: the Newton
+        decrement of this factorisation decides.
+        """
         curv = self.curv
         if (
             curv.hessian is None

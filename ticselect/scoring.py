@@ -13,7 +13,9 @@ rescaled (the gap estimate is already per sample; the soft rank is a dimension).
 (:func:`~ticselect.evidence`, the fit's penalty as prior) per sample, greater is
 better (``nan`` for an unpenalised fit).  ``neg_alo`` is ``-loo / (2n)`` from
 :func:`~ticselect.approximate_loo` (the leave-one-row-out NLL by one Newton step per
-row, same scale; it reads ``curvature_`` of an :class:`~ticselect.InformationCriteria`).
+row, same scale; it reads ``curvature_`` of an :class:`~ticselect.InformationCriteria`);
+``get_scorer("neg_alo", groups=g)`` leaves one group out at a time instead
+(approximate leave-group-out, with ``cv=ts.InSample()``).
 
 Which data a criterion is computed on
     Given an :class:`~ticselect.InformationCriteria` (alone or as the last step of a
@@ -42,6 +44,7 @@ Held-out detection rule
 
 from .selection._scoring import (
     HELD_OUT_THRESHOLD,
+    FlaggedCriterionWarning,
     HeldOutDataWarning,
     InSample,
     check_scoring,
@@ -53,6 +56,7 @@ from .selection._scoring import (
 
 __all__ = [
     "HELD_OUT_THRESHOLD",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "InSample",
     "check_scoring",

@@ -11,10 +11,10 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 import ticselect as ts
-from ticselect.flatness import model_fisher
 from tests.flatness.test_model_fisher import _outputs_autograd
 from ticselect.curvature._linalg import complement_basis
 from ticselect.curvature._mlp import _theta, brute_force_hessian
+from ticselect.flatness import model_fisher
 
 
 def _laplace_reference(curv, H, prior, basis=None):
