@@ -95,14 +95,14 @@ def test_small_network_equals_autograd(rng, kind):
         ev = ts.evidence(c, "ggn", unpenalized="integrate", symmetry=True)
         assert_allclose(ev.log_symmetry, sym, rtol=1e-14)
         assert_allclose(ev.log_evidence, ref + sym, rtol=1e-8)
-        # the networks' default: KFAC, biases profiled, one mode
+        # the networks' default: the GGN, biases profiled, one mode
         auto = ts.evidence(c)
         assert (auto.hessian, auto.unpenalized, auto.log_symmetry) == (
-            "kfac",
+            "ggn",
             "profile",
             0.0,
         )
-        same = ts.evidence(c, "kfac", unpenalized="profile", symmetry=False)
+        same = ts.evidence(c, "ggn", unpenalized="profile", symmetry=False)
         assert auto.log_evidence == same.log_evidence
 
 
@@ -219,7 +219,7 @@ def test_summary_lists_every_part(rng):
     text = ev.summary()
     for key in ("log_evidence", "gamma", "mackay_update", "log_det_hessian"):
         assert key in text
-    assert ev.to_dict()["hessian"] == "kfac" and str(ev) == text  # networks: auto
+    assert ev.to_dict()["hessian"] == "ggn" and str(ev) == text  # networks: auto
 
 
 def test_a_flat_unpenalised_direction_is_singular(rng):
