@@ -558,6 +558,12 @@ def _criteria_and_spectrum(
     ratio = sol.tic_penalty / sol.effective_dim if sol.effective_dim > 0 else np.nan
     if ratio < OVERCONFIDENCE_RATIO:
         curv.add_flag("overconfident")
+    evid = evidence(curv, rcond=rcond)
+    if curv.family == "mlp":  # the networks' evidence flags, in the same tables
+        if sol.failed_at >= 0 and "indefinite" in evidence(curv, "exact").flags:
+            curv.add_flag("indefinite")
+        if "negligible_gamma" in evid.flags:
+            curv.add_flag("negligible_gamma")
         warnings.warn(
             f"{curv.model_name or 'the model'}: overconfident fit, TIC cannot be "
             f"trusted: tr(H_λ⁻¹C) = {sol.tic_penalty:.3g} is {ratio:.2g} times the "
@@ -597,7 +603,7 @@ def _criteria_and_spectrum(
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
         penalty_ratio=float(ratio),
-        log_evidence=evidence(curv, rcond=rcond).log_evidence,
+        log_evidence=evid.log_evidence,
         aic_edf=2.0 * L + 2.0 * sol.effective_dim,
         bic_edf=2.0 * L + np.log(n) * sol.effective_dim,
     )

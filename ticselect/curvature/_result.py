@@ -137,6 +137,11 @@ RELIABILITY_FLAGS = {
     "misspecified": "tr(H⁻¹C) is well above the effective dimension: AIC/BIC's k, "
     "likelihood-ratio tests and model-based standard errors are off; TIC and robust "
     "errors hold",
+    "indefinite": "the penalised Hessian of the network is not positive definite (a "
+    "saddle, not a minimum): the exact-Hessian evidence is undefined there and TIC "
+    "uses its well-determined subspace",
+    "negligible_gamma": "fewer than one well-determined parameter (MacKay's gamma < 1):"
+    " the network's evidence ranks its prior, not its fit",
 }
 #: Flags under which TIC (and its gap estimate) is not to be trusted: TIC's pick is
 #: then not recommended (:mod:`ticselect.selection._recommend`).
