@@ -381,3 +381,42 @@ def report(rows, out=print):
     out(time_table(rows))
     out(diagnostics(rows))
     out(picks_table(rows))
+
+
+# ---------------------------------------------------------------------- tuning
+def tuning_timing(name="breast_cancer", width=8, seed=0, repeat=2):
+    """One width's decay tuned by ``CriterionSearch(criterion="evidence")`` against
+    ``GridSearchCV(cv=3)`` over the 8 decays: best-of-``repeat`` wall times (same
+    run, one BLAS thread), the values chosen and their test NLL."""
+    from sklearn.model_selection import GridSearchCV
+
+    search_cls = getattr(ts, "CriterionSearch", None)
+    if search_cls is None:
+        print("ts.CriterionSearch is not on this branch (issue 26): skipped.")
+        return None
+    Xtr, ytr, Xte, yte = data(name, seed)
+    net = network(width, 1.0, seed)
+    runs = {}
+    for label, make in (
+        ("CriterionSearch(evidence, profile)", lambda: search_cls(
+            net, "alpha", criterion="evidence", unpenalized="profile",
+            bounds=(DECAYS[0], DECAYS[-1]))),
+        ("GridSearchCV(cv=3), 8 decays", lambda: GridSearchCV(
+            net, {"alpha": list(DECAYS)}, cv=3, scoring="neg_log_loss")),
+    ):  # fmt: skip
+        best = np.inf
+        for _ in range(repeat):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.perf_counter()
+                fitted = make().fit(Xtr, ytr)
+                best = min(best, time.perf_counter() - t0)
+        alpha = fitted.best_params_["alpha"]
+        runs[label] = (best, alpha, _nll(fitted.best_estimator_, Xte, yte))
+    ref = runs["GridSearchCV(cv=3), 8 decays"][0]
+    print(f"\n### Tuning the decay of one width ({name}, width {width}, seed {seed})\n")
+    print("| search | time [s] | / GridSearchCV | alpha | test NLL |")
+    print("|---|---|---|---|---|")
+    for label, (t, a, nll) in runs.items():
+        print(f"| {label} | {t:.1f} | {t / ref:.2f} | {a:.3g} | {nll:.4f} |")
+    return runs

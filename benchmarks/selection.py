@@ -35,7 +35,7 @@ import warnings
 import numpy as np
 from _alo_networks import run_networks
 from _alo_study import run_study
-from _net_evidence import load, report, run_grid
+from _net_evidence import load, report, run_grid, tuning_timing
 from _timing import best_of
 from _trust_study import exact_check, run_trust
 from scipy.special import gammaln
@@ -245,6 +245,12 @@ def main():
         "cancer, chosen by the evidence (GGN, KFAC, exact), TIC, soft rank, 3-fold CV",
     )
     parser.add_argument(
+        "--networks-tune",
+        action="store_true",
+        help="only the decay of one width tuned by CriterionSearch(criterion="
+        "'evidence') against GridSearchCV(cv=3) over 8 decays (needs issue 26)",
+    )
+    parser.add_argument(
         "--out", default="net_evidence.jsonl", help="rows of --networks (JSON lines)"
     )
     parser.add_argument(
@@ -290,6 +296,11 @@ def main():
             return
         if args.alo_mlp:
             run_networks()
+            return
+        if args.networks_tune:
+            for name, width in (("breast_cancer", 8), ("digits", 16)):
+                if not args.only or name in args.only:
+                    tuning_timing(name, width, repeat=1 if args.quick else 2)
             return
         if args.networks:
             names = args.only or ("digits", "breast_cancer")

@@ -122,7 +122,9 @@ DECREMENT_TOL = 1e-3
 #: diverge), ``"rank_deficient"`` (aliased parameters) and ``"misspecified"``
 #: (``tr(H_λ⁻¹C)`` well above the effective dimension: the model-based quantities,
 #: AIC/BIC's ``k``, likelihood-ratio tests and non-robust standard errors, are off;
-#: TIC and robust errors are the ones that hold).  :data:`TIC_FLAGS`,
+#: TIC and robust errors are the ones that hold); for networks also ``"indefinite"``
+#: (``H_Λ`` not positive definite: the exact-Hessian evidence is undefined) and
+#: ``"negligible_gamma"`` (the default evidence's γ < 1).  :data:`TIC_FLAGS`,
 #: :data:`FIT_FLAGS` and :data:`MODEL_BASED_FLAGS` say what each one concerns.
 RELIABILITY_FLAGS = {
     "not_stationary": "the fit is not at a stationary point of its penalised loss",
