@@ -11,12 +11,13 @@ initial weights) on
 
 Every network is fitted once on the training rows; then
 
-- ``evidence ggn`` / ``evidence kfac``: ``ts.evidence(ts.curvature(net, X, y,
-  hessian=False), hessian=...)`` (no ``H``, no ``C``), the symmetry term included;
-  ``ggn, no symmetry`` shows what it changes;
-- ``evidence exact``: ``ts.evidence(curv, hessian="exact")`` on the full curvature
-  (``nan`` where ``H_λ`` is indefinite: such a network is never picked and is left out
-  of its τ);
+- ``ggn_*`` / ``kfac_*``: ``ts.evidence(ts.curvature(net, X, y, hessian=False),
+  hessian=..., unpenalized=...)`` (no ``H``, no ``C``), the biases maximised over
+  (``profile``, the networks' default) or integrated (``integrate``), without and
+  with (``+sym``) the symmetry term;
+- ``exact_*``: ``ts.evidence(curv, hessian="exact")`` on the full curvature (``nan``
+  where ``H_λ`` is indefinite: such a network is never picked and is left out of its
+  τ);
 - ``TIC`` and ``soft rank`` (``-loglik + soft_rank``, the gap estimate of Shoham et
   al.) from ``ts.criteria`` of the full curvature;
 - ``CV3``: stratified 3-fold CV refits, held-out NLL per row.
