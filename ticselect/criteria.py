@@ -559,11 +559,13 @@ def _criteria_and_spectrum(
     if ratio < OVERCONFIDENCE_RATIO:
         curv.add_flag("overconfident")
     evid = evidence(curv, rcond=rcond)
-    if curv.family == "mlp":  # the networks' evidence flags, in the same tables
-        if sol.failed_at >= 0 and "indefinite" in evidence(curv, "exact").flags:
-            curv.add_flag("indefinite")
-        if "negligible_gamma" in evid.flags:
-            curv.add_flag("negligible_gamma")
+    # the networks' evidence flag, in the same tables.  Not "indefinite": a tanh
+    # network's H_λ is slightly indefinite along the flat directions of its dead or
+    # saturated units at most penalised fits (eigenvalues down to -2e-6 of the
+    # largest), which would flag nearly every row; the exact-Hessian evidence keeps
+    # that flag, and the default (model Fisher) evidence needs no definite H.
+    if curv.family == "mlp" and "negligible_gamma" in evid.flags:
+        curv.add_flag("negligible_gamma")
         warnings.warn(
             f"{curv.model_name or 'the model'}: overconfident fit, TIC cannot be "
             f"trusted: tr(H_λ⁻¹C) = {sol.tic_penalty:.3g} is {ratio:.2g} times the "

@@ -122,8 +122,7 @@ DECREMENT_TOL = 1e-3
 #: diverge), ``"rank_deficient"`` (aliased parameters) and ``"misspecified"``
 #: (``tr(H_λ⁻¹C)`` well above the effective dimension: the model-based quantities,
 #: AIC/BIC's ``k``, likelihood-ratio tests and non-robust standard errors, are off;
-#: TIC and robust errors are the ones that hold); for networks also ``"indefinite"``
-#: (``H_Λ`` not positive definite: the exact-Hessian evidence is undefined) and
+#: TIC and robust errors are the ones that hold); for networks also
 #: ``"negligible_gamma"`` (the default evidence's γ < 1).  :data:`TIC_FLAGS`,
 #: :data:`FIT_FLAGS` and :data:`MODEL_BASED_FLAGS` say what each one concerns.
 RELIABILITY_FLAGS = {
@@ -139,9 +138,6 @@ RELIABILITY_FLAGS = {
     "misspecified": "tr(H⁻¹C) is well above the effective dimension: AIC/BIC's k, "
     "likelihood-ratio tests and model-based standard errors are off; TIC and robust "
     "errors hold",
-    "indefinite": "the penalised Hessian of the network is not positive definite (a "
-    "saddle, not a minimum): the exact-Hessian evidence is undefined there and TIC "
-    "uses its well-determined subspace",
     "negligible_gamma": "fewer than one well-determined parameter (MacKay's gamma < 1):"
     " the network's evidence ranks its prior, not its fit",
 }
