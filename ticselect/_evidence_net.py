@@ -8,9 +8,10 @@ Default curvature (``hessian="auto"``)
     ``benchmarks/selection.py --networks`` (see ``benchmarks/README.md``): lbfgs
     fits of networks often stop where ``H_λ`` is indefinite, and the exact
     Hessian's evidence ranks networks poorly even where it is defined (regret 41 and
-    23 milli-nats against the GGN's 4 and 8 on breast cancer and digits).  KFAC is
-    cheaper (0.46 of 3-fold CV's time against the GGN's 0.70, fit included) but
-    regrets 54 milli-nats on digits (Kendall τ 0.47 against the GGN's 0.73).
+    70 milli-nats against the GGN's 4 and 11 on breast cancer and digits).  KFAC is
+    cheaper (0.46–0.49 of 3-fold CV's time against the GGN's 0.71–0.99, fit
+    included) but regrets 41 milli-nats on digits (Kendall τ 0.44 against the
+    GGN's 0.73).
 ``hessian="kfac"``
     The model Fisher in the KFAC approximation (block-diagonal over layers, each
     block ``n·A ⊗ G``; :mod:`ticselect.curvature._kfac`): ``Σ_l h_l·q_l³/3`` flops
