@@ -519,7 +519,8 @@ def _check_budget(est, n_rows, dispersion, method, max_memory, max_seconds):
             f"{n_rows} rows) would take about {seconds:.3g} s on this machine "
             f"({low:.3g} s if its penalised Hessian is indefinite, as for "
             f"near-interpolating fits), more than max_seconds={limit:g}: use the "
-            "matrix-free estimators (ts.tic_penalty(model, X, y), which routes to estimate_tic_penalty, or "
+            "matrix-free estimators (ts.tic_penalty(model, X, y), which routes to "
+            "estimate_tic_penalty, or "
             "ts.curvature_operators with hessian_spectral_density), or pass a larger "
             "max_seconds (None for no limit)."
         )
