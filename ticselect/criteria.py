@@ -564,14 +564,6 @@ def _criteria_and_spectrum(
     ratio = sol.tic_penalty / sol.effective_dim if sol.effective_dim > 0 else np.nan
     if ratio < OVERCONFIDENCE_RATIO:
         curv.add_flag("overconfident")
-    evid = evidence(curv, rcond=rcond)
-    # the networks' evidence flag, in the same tables.  Not "indefinite": a tanh
-    # network's H_λ is slightly indefinite along the flat directions of its dead or
-    # saturated units at most penalised fits (eigenvalues down to -2e-6 of the
-    # largest), which would flag nearly every row; the exact-Hessian evidence keeps
-    # that flag, and the default (model Fisher) evidence needs no definite H.
-    if curv.family == "mlp" and "negligible_gamma" in evid.flags:
-        curv.add_flag("negligible_gamma")
         warnings.warn(
             f"{curv.model_name or 'the model'}: overconfident fit, TIC cannot be "
             f"trusted: tr(H_λ⁻¹C) = {sol.tic_penalty:.3g} is {ratio:.2g} times the "
@@ -583,6 +575,14 @@ def _criteria_and_spectrum(
             OverconfidenceWarning,
             stacklevel=3,
         )
+    evid = evidence(curv, rcond=rcond)
+    # the networks' evidence flag, in the same tables.  Not "indefinite": a tanh
+    # network's H_λ is slightly indefinite along the flat directions of its dead or
+    # saturated units at most penalised fits (eigenvalues down to -2e-6 of the
+    # largest), which would flag nearly every row; the exact-Hessian evidence keeps
+    # that flag, and the default (model Fisher) evidence needs no definite H.
+    if curv.family == "mlp" and "negligible_gamma" in evid.flags:
+        curv.add_flag("negligible_gamma")
     _glm_flags(curv, sol, ratio)
     # aliased columns of an unpenalised GLM are not counted (as R and statsmodels)
     L, k, n = curv.nll, curv.n_free_params - n_aliased(curv, rcond), curv.n_samples
