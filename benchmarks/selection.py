@@ -19,9 +19,10 @@ TIC, AIC, BIC, 5-fold CV and exact leave-one-out refits (``_alo_study``),
 the recommended pick and the reliability flags on 8 real-data cases
 (``_trust_study``, ``_trust_cases``, ``_trust_tables``; ``--trust-exact CASE`` adds
 exact leave-one-out refits on one of them), ``--average`` compares
-``ts.ModelAverage`` over the ALO study's paths with single picks (``_averaging``), and
+``ts.ModelAverage`` over the ALO study's paths with single picks (``_averaging``),
 ``--best-of-many`` measures how often the best-of-many check fires
-(``_best_of_many``).  Otherwise the synthetic
+(``_best_of_many``), ``--networks`` the networks chosen by their evidence against
+3-fold CV (``_net_evidence``).  Otherwise the synthetic
 runs add ALO's pick along the warm path.
 
 Run: ``python benchmarks/selection.py`` (add ``--quick`` for a smoke run).  Everything
@@ -39,6 +40,7 @@ from _alo_networks import run_networks
 from _alo_study import run_study
 from _averaging import run_averaging
 from _best_of_many import run_best_of_many
+from _net_evidence import load, report, run_grid, tuning_timing
 from _timing import best_of
 from _trust_study import exact_check, run_trust
 from scipy.special import gammaln
@@ -252,6 +254,27 @@ def main():
         help="only the firing rates of the best-of-many check",
     )
     parser.add_argument(
+        "--networks",
+        action="store_true",
+        help="only the network study: widths × decays × seeds on digits and breast "
+        "cancer, chosen by the evidence (GGN, KFAC, exact), TIC, soft rank, 3-fold CV",
+    )
+    parser.add_argument(
+        "--networks-tune",
+        action="store_true",
+        help="only the decay of one width tuned by CriterionSearch(criterion="
+        "'evidence') against GridSearchCV(cv=3) over 8 decays (needs issue 26)",
+    )
+    parser.add_argument(
+        "--out", default="net_evidence.jsonl", help="rows of --networks (JSON lines)"
+    )
+    parser.add_argument(
+        "--table-only", action="store_true", help="--networks: redraw from --out"
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="*", help="--networks: only these seeds (0, 1, 2)"
+    )
+    parser.add_argument(
         "--trust",
         action="store_true",
         help="only the study of the recommended pick and the flags (issue 23)",
@@ -296,6 +319,20 @@ def main():
             return
         if args.best_of_many:
             run_best_of_many(args.splits)
+            return
+        if args.networks_tune:
+            for name, width in (("breast_cancer", 8), ("digits", 16)):
+                if not args.only or name in args.only:
+                    tuning_timing(name, width, repeat=1 if args.quick else 2)
+            return
+        if args.networks:
+            names = args.only or ("digits", "breast_cancer")
+            rows = (
+                load(args.out)
+                if args.table_only
+                else run_grid(args.out, names, args.quick, args.seeds)
+            )
+            report(rows)
             return
         if args.quick:
             run("logistic", 2000, list(np.logspace(-3, 1, 5)), True, repeat=1)

@@ -30,7 +30,8 @@ Identified directions
     of a multinomial's intercepts) is not identified and is dropped.  ``k`` is the
     number of identified directions of the coefficients, ``m`` those without prior
     precision (``m = k - rank Λ``).
-Laplace evidence (``unpenalized="integrate"``, the default; mgcv's REML score)
+Laplace evidence (``unpenalized="integrate"``, the default but for networks; mgcv's
+REML score)
     ``log p(y) ≈ -L(θ̂) - ½θ̂ᵀΛθ̂ + ½ log|Λ|₊ - ½ log|H_Λ| + (m/2) log 2π + δ``
     with ``H_Λ = H + Λ`` over the ``k`` identified directions, ``log|Λ|₊`` the
     pseudo-determinant over the penalised ones, ``(m/2) log 2π`` what the flat prior
@@ -84,8 +85,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, optimize
 
+from ._evidence_net import (
+    NETWORK_UNPENALIZED,
+    is_network,
+    kfac_parts,
+    log_symmetry,
+    resolve_hessian,
+)
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from .curvature._output import curvature_model_fisher
+from .curvature._result import DECREMENT_TOL, STATIONARITY_TOL
 from .curvature._spectral import check_curvature
 
 __all__ = ["EVIDENCE_FLAGS", "Evidence", "evidence"]
@@ -107,13 +116,15 @@ EVIDENCE_FLAGS = {
     "from the fit's penalty): Laplace around θ̂ with a Newton correction, exact for "
     "Gaussian linear models only",
     "not_stationary": "the fit is not at a stationary point of its penalised loss",
+    "negligible_gamma": "fewer than one well-determined parameter (MacKay's gamma < "
+    "1): the data barely move the posterior from the prior, so the evidence ranks "
+    "the prior, not the fit",
     "l1_prior": "the fit has an L1 (lasso, elastic-net) penalty, a Laplace prior "
     "with a kink at 0: the Gaussian Laplace approximation does not apply and the "
     "evidence is undefined",
 }
 
-_HESSIANS = ("exact", "ggn")
-_UNPENALIZED = ("integrate", "profile")
+_UNPENALIZED = ("auto", "integrate", "profile")
 _DISPERSION = ("fixed", "profile")
 
 
@@ -160,12 +171,15 @@ class Evidence:
         ``γ_g`` per prior group (they sum to ``gamma``).
     group_names : tuple of str
         One name per prior group.
-    hessian : {"exact", "ggn"}
+    hessian : {"exact", "ggn", "kfac"}
         Curvature used in ``log|H_Λ|``.
     unpenalized : {"integrate", "profile"}
         How the unpenalised directions are treated.
     n_samples : float
         ``Σ wᵢ``.
+    log_symmetry : float
+        ``Σ_l (log h_l! + h_l log 2)`` over a network's hidden layers, included in
+        ``log_evidence`` (0 otherwise; see :mod:`ticselect._evidence_net`).
 
     Examples
     --------
@@ -201,6 +215,7 @@ class Evidence:
     hessian: str
     unpenalized: str
     n_samples: float
+    log_symmetry: float = 0.0
 
     def to_dict(self):
         """Return the fields as a plain ``dict`` (arrays as lists).
@@ -424,12 +439,13 @@ def _rank_logdet(M):
 # ------------------------------------------------------------------- the evidence
 def evidence(
     curv,
-    hessian="exact",
+    hessian="auto",
     prior_precision=None,
     *,
-    unpenalized="integrate",
+    unpenalized="auto",
     dispersion="fixed",
     rcond=DEFAULT_RCOND,
+    symmetry="auto",
 ):
     """Laplace evidence (log marginal likelihood) of a fit, its penalty as the prior.
 
@@ -439,11 +455,16 @@ def evidence(
     Parameters
     ----------
     curv : Curvature
-        From :func:`ticselect.curvature`.
-    hessian : {"exact", "ggn"}, default="exact"
+        From :func:`ticselect.curvature`; for networks
+        ``ts.curvature(net, X, y, hessian=False)`` skips the ``d × d`` Hessian and
+        gradient covariance that ``"ggn"`` and ``"kfac"`` do not need.
+    hessian : {"auto", "exact", "ggn", "kfac"}, default="auto"
         ``"exact"``: the observed ``H`` (``nan`` with the flag ``"indefinite"`` when
         ``H_Λ`` is not positive definite); ``"ggn"``: the model Fisher
-        (Gauss–Newton matrix, positive semi-definite; GLMs and networks).
+        (Gauss–Newton matrix, positive semi-definite; GLMs and networks);
+        ``"kfac"``: its Kronecker-factored approximation (networks, one precision
+        per layer).  ``"auto"``: ``"exact"``, and for networks the curvature the
+        network benchmark chose (:data:`ticselect._evidence_net.NETWORK_HESSIAN`).
     prior_precision : None, float or ndarray, default=None
         ``None``: the fit's own penalty ``curv.penalty``.  A float: that precision on
         every penalised parameter (on every network weight when the network was fitted
@@ -452,9 +473,13 @@ def evidence(
         ``(n_layers,)``: one precision per layer's weights (biases unpenalised).  A
         precision other than the fit's own is evaluated around ``θ̂`` with a Newton
         correction (flag ``"off_mode"``).
-    unpenalized : {"integrate", "profile"}, default="integrate"
+    unpenalized : {"auto", "integrate", "profile"}, default="auto"
         Integrate the unpenalised directions under a flat prior (REML, mgcv's
         ``method="REML"``) or maximise over them (mgcv's ``method="ML"``).
+        ``"auto"``: ``"integrate"``, and for networks ``"profile"`` (their biases:
+        networks of different widths have different numbers of them, and a flat
+        prior's volume does not cancel between them; see
+        :mod:`ticselect._evidence_net`).
     dispersion : {"fixed", "profile"}, default="fixed"
         ``"fixed"``: condition on the curvature's dispersion ``φ̂``.  ``"profile"``
         (fits whose dispersion is an estimated parameter): maximise the evidence
@@ -467,6 +492,12 @@ def evidence(
     rcond : float, default=1e-10
         Relative cutoff: ``H_Λ`` whose equilibrated Cholesky pivots span more than
         ``1/rcond`` counts as singular.
+    symmetry : {"auto", True, False}, default="auto"
+        ``True``: add a network's ``log(h!·2ʰ)`` per hidden layer (unit
+        permutations and sign flips, MacKay's symmetry factor; see
+        :mod:`ticselect._evidence_net`); ``False``: the evidence of one mode;
+        ``"auto"``: :data:`ticselect._evidence_net.NETWORK_SYMMETRY`, chosen by the
+        network benchmark.  No effect on other models.
 
     Returns
     -------
@@ -496,7 +527,7 @@ def evidence(
     >>> bool(np.isclose(ev.log_evidence, exact, rtol=1e-10))
     True
     """
-    _check_options(curv, hessian, unpenalized, dispersion)
+    hessian, unpenalized = _check_options(curv, hessian, unpenalized, dispersion)
     prior = _prior(curv, prior_precision)
     flags = ["not_stationary"] if "not_stationary" in curv.flags else []
     if not prior.default:
@@ -505,8 +536,11 @@ def evidence(
     base.profile_dispersion = dispersion == "profile"
     if np.any(getattr(curv, "penalty_linear", 0.0) != 0):
         return base.undefined(flags, "l1_prior")
+    base.log_symmetry = log_symmetry(curv, symmetry)
     if not prior.groups:
         return base.undefined(flags, "no_prior")
+    if hessian == "kfac":
+        return base.kfac(flags)
     fast = (
         hessian == "exact"
         and prior.default
@@ -518,17 +552,19 @@ def evidence(
 
 
 def _check_options(curv, hessian, unpenalized, dispersion):
-    """One-line errors for a bad curvature or option of :func:`evidence`."""
-    check_curvature(curv, "evidence()")
-    if hessian not in _HESSIANS:
-        raise ValueError(
-            f"evidence(): hessian must be one of {_HESSIANS}, got {hessian!r}."
-        )
+    """One-line errors for a bad curvature or option of :func:`evidence`.
+
+    Returns the resolved ``hessian`` and ``unpenalized``.
+    """
+    check_curvature(curv, "evidence()", hessian=False)
+    hessian = resolve_hessian(curv, hessian)
     if unpenalized not in _UNPENALIZED:
         raise ValueError(
             f"evidence(): unpenalized must be one of {_UNPENALIZED}, got "
             f"{unpenalized!r}."
         )
+    if unpenalized == "auto":
+        unpenalized = NETWORK_UNPENALIZED if is_network(curv) else "integrate"
     if dispersion not in _DISPERSION:
         raise ValueError(
             f"evidence(): dispersion must be one of {_DISPERSION}, got {dispersion!r}."
@@ -539,6 +575,7 @@ def _check_options(curv, hessian, unpenalized, dispersion):
             "estimated parameter (Gaussian, Gamma, inverse Gaussian, MLP regressor) "
             "and the curvature's loss_fn (not kept after unpickling)."
         )
+    return hessian, unpenalized
 
 
 class _Base:
@@ -559,6 +596,7 @@ class _Base:
         self.unpen_names = tuple(str(x) for x in names[lam[self.idx] == 0])
         # gradient of L + ½θᵀΛθ at θ̂ (curv.gradient holds the fit's own penalty)
         grad = curv.gradient - curv.penalty * theta + lam * theta
+        self.grad_full = grad
         self.grad = self.gc.vector(grad[self.idx])
         self.lam_r = self.gc.diagonal(lam[self.idx])
 
@@ -597,6 +635,7 @@ class _Base:
             hessian=self.hessian,
             unpenalized=self.unpenalized,
             n_samples=self.curv.n_samples,
+            log_symmetry=self.log_symmetry,
         )
 
     def undefined(self, flags, flag):
@@ -604,6 +643,7 @@ class _Base:
         return self._result([*flags, flag], f"{name}: {EVIDENCE_FLAGS[flag]}.")
 
     profile_dispersion = False
+    log_symmetry = 0.0
 
     def _assemble(self, flags, logdet_h, rank, logdet_p, dec, gam):
         m = self.gc.n_free - rank
@@ -617,11 +657,32 @@ class _Base:
         logdet_h += k_w * np.log(t)
         quad, dec = t * self.quad, t * dec
         value = -nll - quad + 0.5 * logdet_p - 0.5 * logdet_h + const + dec
+        value += self.log_symmetry
+        flags = self._fit_flags(flags, dec, gam)
         return self._result(
             flags, "", log_evidence=float(value), log_det_prior=logdet_p,
             log_det_hessian=logdet_h, newton_correction=dec, m=m,
             gamma_groups=np.asarray(gam, dtype=float), scale=t, nll=nll,
         )  # fmt: skip
+
+    def _fit_flags(self, flags, dec, gam):
+        """Add ``not_stationary`` and ``negligible_gamma``.
+
+        A curvature without ``H`` was never checked for stationarity: the Newton
+        decrement of this factorisation decides.
+        """
+        curv = self.curv
+        if (
+            curv.hessian is None
+            and self.prior.default
+            and "not_stationary" not in flags
+            and curv.stationarity > STATIONARITY_TOL
+            and dec > DECREMENT_TOL
+        ):
+            flags = ["not_stationary", *flags]
+        if float(np.sum(gam)) < 1.0:
+            flags = [*flags, "negligible_gamma"]
+        return flags
 
     def _best_dispersion_scale(self, rank, k_w, dec):
         """``(φ̂/φ*, L(θ̂, φ*))`` at the ``φ*`` that maximises the evidence."""
@@ -656,6 +717,19 @@ class _Base:
         return self._assemble(flags, sol.logdet, rank, logdet_p,
                               sol.newton_decrement, gam)  # fmt: skip
 
+    def kfac(self, flags):
+        """KFAC blocks (:mod:`ticselect.curvature._kfac`): no ``d × d`` array."""
+        res = kfac_parts(
+            self.curv, self.prior.diag, self.prior.groups, self.grad_full,
+            self.unpenalized == "profile", self.rcond,
+        )  # fmt: skip
+        if res is None:
+            return self.undefined(flags, "singular")
+        rank, logdet_p = _rank_logdet(self.lam_r)
+        ranks = [_rank_logdet(M)[0] for M in self._group_blocks()]
+        gam = [max(r - t, 0.0) for r, t in zip(ranks, res.traces, strict=True)]
+        return self._assemble(flags, res.log_det, rank, logdet_p, res.decrement, gam)
+
     def _data_hessian(self):
         curv = self.curv
         if self.hessian == "exact":
@@ -675,21 +749,26 @@ class _Base:
         else:
             A += lam_r
         full = _cholesky(A, self.rcond)
-        if isinstance(full, str):  # the model Fisher is PSD: a breakdown is singular
+        profile = self.unpenalized == "profile"
+        if isinstance(full, str) and not (profile and self.hessian == "ggn"):
+            # the model Fisher is PSD: a breakdown is singular
             reason = "singular" if self.hessian == "ggn" else full
             return self.undefined(flags, reason)
-        dec = _decrement(full, self.grad)
         blocks = self._group_blocks()
         rank, logdet_p = _rank_logdet(lam_r)
-        if self.unpenalized == "profile":
+        if profile:
             U = _penalised_basis(lam_r)
             W = A[np.ix_(U, U)] if U.ndim == 1 else U.T @ A @ U
             fac = _cholesky(W, self.rcond)
-            if isinstance(fac, str):  # pragma: no cover - a block of a PD matrix
+            if isinstance(fac, str):  # the penalised block of a PSD matrix plus Λ
                 return self.undefined(flags, "singular")
             blocks = [_to_basis(M, U) for M in blocks]
         else:
             fac = full
+        if isinstance(full, str):  # flat unpenalised directions, maximised over
+            dec = _decrement(fac, self.grad[U] if U.ndim == 1 else U.T @ self.grad)
+        else:
+            dec = _decrement(full, self.grad)
         traces = _inverse_traces(fac, blocks)
         ranks = [_rank_logdet(M)[0] for M in blocks]
         gam = [max(r - t, 0.0) for r, t in zip(ranks, traces, strict=True)]

@@ -575,6 +575,14 @@ def _criteria_and_spectrum(
             OverconfidenceWarning,
             stacklevel=3,
         )
+    evid = evidence(curv, rcond=rcond)
+    # the networks' evidence flag, in the same tables.  Not "indefinite": a tanh
+    # network's H_λ is slightly indefinite along the flat directions of its dead or
+    # saturated units at most penalised fits (eigenvalues down to -2e-6 of the
+    # largest), which would flag nearly every row; the exact-Hessian evidence keeps
+    # that flag, and the default (model Fisher) evidence needs no definite H.
+    if curv.family == "mlp" and "negligible_gamma" in evid.flags:
+        curv.add_flag("negligible_gamma")
     _glm_flags(curv, sol, ratio)
     # aliased columns of an unpenalised GLM are not counted (as R and statsmodels)
     L, k, n = curv.nll, curv.n_free_params - n_aliased(curv, rcond), curv.n_samples
@@ -603,7 +611,7 @@ def _criteria_and_spectrum(
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
         penalty_ratio=float(ratio),
-        log_evidence=evidence(curv, rcond=rcond).log_evidence,
+        log_evidence=evid.log_evidence,
         aic_edf=2.0 * L + 2.0 * sol.effective_dim,
         bic_edf=2.0 * L + np.log(n) * sol.effective_dim,
     )

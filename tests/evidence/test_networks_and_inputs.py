@@ -14,6 +14,7 @@ import ticselect as ts
 from tests.flatness.test_model_fisher import _outputs_autograd
 from ticselect.curvature._linalg import complement_basis
 from ticselect.curvature._mlp import _theta, brute_force_hessian
+from ticselect.flatness import model_fisher
 
 
 def _laplace_reference(curv, H, prior, basis=None):
@@ -46,7 +47,11 @@ def _net(rng, kind, alpha=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
+    _fitted[kind], _data[kind] = est, (X, y)
     return ts.curvature(est, X, y, stationarity_tol=np.inf)
+
+
+_fitted, _data = {}, {}
 
 
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
@@ -59,7 +64,7 @@ def test_small_network_equals_autograd(rng, kind):
     basis = complement_basis(curv.gauge, curv.n_params) if curv.gauge.shape[1] else None
     # exact: autograd.hessian of the summed loss
     H = brute_force_hessian(spec)
-    ev = ts.evidence(curv)
+    ev = ts.evidence(curv, hessian="exact", unpenalized="integrate", symmetry=False)
     ref = _laplace_reference(curv, H, curv.penalty, basis)
     assert np.isfinite(ev.log_evidence)
     # rtol: two float64 computations of the same determinant (Cholesky vs eigh)
@@ -77,16 +82,34 @@ def test_small_network_equals_autograd(rng, kind):
             np.einsum("ik,kl->ikl", p, np.eye(p.shape[1])) - p[:, :, None] * p[:, None]
         )
     F = np.einsum("ika,ikl,ilb->ab", J, Lam, J)
-    ggn = ts.evidence(curv, hessian="ggn")
-    assert_allclose(ggn.log_evidence, _laplace_reference(curv, F, curv.penalty, basis),
-                    rtol=1e-8)  # fmt: skip
+    ggn = ts.evidence(curv, hessian="ggn", unpenalized="integrate", symmetry=False)
+    ref = _laplace_reference(curv, F, curv.penalty, basis)
+    assert_allclose(ggn.log_evidence, ref, rtol=1e-8)
     assert ggn.log_evidence != pytest.approx(ev.log_evidence, rel=1e-6)
+    # with log(h!·2^h) of the hidden layer, and the same from a curvature without
+    # H and C
+    h = curv.layers[0]["weights"].shape[1]
+    sym = np.sum(np.log(np.arange(1, h + 1))) + h * np.log(2.0)
+    light = ts.curvature(_fitted[kind], *_data[kind], hessian=False)
+    for c in (curv, light):
+        ev = ts.evidence(c, "ggn", unpenalized="integrate", symmetry=True)
+        assert_allclose(ev.log_symmetry, sym, rtol=1e-14)
+        assert_allclose(ev.log_evidence, ref + sym, rtol=1e-8)
+        # the networks' default: the GGN, biases profiled, one mode
+        auto = ts.evidence(c)
+        assert (auto.hessian, auto.unpenalized, auto.log_symmetry) == (
+            "ggn",
+            "profile",
+            0.0,
+        )
+        same = ts.evidence(c, "ggn", unpenalized="profile", symmetry=False)
+        assert auto.log_evidence == same.log_evidence
 
 
 def test_per_layer_prior_precisions(rng):
     curv = _net(rng, "binary")
     lam = np.array([0.5, 4.0])
-    ev = ts.evidence(curv, prior_precision=lam)
+    ev = ts.evidence(curv, "exact", lam, unpenalized="integrate")
     diag = np.zeros(curv.n_params)
     diag[:72], diag[84:96] = 0.5, 4.0  # weights of layer 0 (6×12) and 1 (12×1)
     ref = _laplace_reference(curv, curv.hessian, diag)
@@ -96,10 +119,12 @@ def test_per_layer_prior_precisions(rng):
     assert_allclose(ev.gamma_groups.sum(), ev.gamma, rtol=1e-12)
     assert "off_mode" in ev.flags
     # the same vector given per parameter; the fit's own alpha as one float
-    same = ts.evidence(curv, prior_precision=diag)
+    same = ts.evidence(curv, "exact", diag, unpenalized="integrate")
     assert_allclose(same.log_evidence, ev.log_evidence, rtol=1e-12)
-    own = ts.evidence(curv, prior_precision=0.1)
-    assert own.flags == () and own.log_evidence == ts.evidence(curv).log_evidence
+    own = ts.evidence(curv, "exact", prior_precision=0.1, unpenalized="integrate")
+    assert own.flags == ()
+    reml = ts.evidence(curv, "exact", unpenalized="integrate")
+    assert own.log_evidence == reml.log_evidence
 
 
 def _regressor(rng, alpha):
@@ -194,15 +219,27 @@ def test_summary_lists_every_part(rng):
     text = ev.summary()
     for key in ("log_evidence", "gamma", "mackay_update", "log_det_hessian"):
         assert key in text
-    assert ev.to_dict()["hessian"] == "exact" and str(ev) == text
+    assert ev.to_dict()["hessian"] == "ggn" and str(ev) == text  # networks: auto
 
 
 def test_a_flat_unpenalised_direction_is_singular(rng):
     """alpha=1 shrinks the output weights: hidden biases barely move the output."""
     curv = _net(rng, "binary", alpha=1.0)
-    ev = ts.evidence(curv, hessian="ggn")
+    ev = ts.evidence(curv, hessian="ggn", unpenalized="integrate")
     assert np.isnan(ev.log_evidence) and "singular" in ev.flags
     assert "1/rcond" in ev.reason
+    # with the biases maximised over (the networks' default) it is defined: the
+    # penalised block is positive definite, the Newton step is the weights' alone
+    for hessian in ("ggn", "kfac"):
+        prof = ts.evidence(curv, hessian)
+        assert prof.unpenalized == "profile" and np.isfinite(prof.log_evidence)
+    W = np.flatnonzero(curv.penalty > 0)
+    F = model_fisher(curv)[np.ix_(W, W)] + np.diag(curv.penalty[W])
+    g = curv.gradient[W]
+    ref = (-curv.nll - 0.5 * np.sum(curv.penalty * curv.params**2)
+           + 0.5 * np.sum(np.log(curv.penalty[W])) - 0.5 * np.linalg.slogdet(F)[1]
+           + 0.5 * g @ np.linalg.solve(F, g))  # fmt: skip
+    assert_allclose(ts.evidence(curv, "ggn").log_evidence, ref, rtol=1e-8)
     # a small prior on the biases too makes it proper and finite
     prior = np.where(curv.penalty > 0, curv.penalty, 1e-2)
     assert np.isfinite(ts.evidence(curv, "ggn", prior).log_evidence)

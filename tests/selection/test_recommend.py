@@ -15,6 +15,7 @@ import ticselect as ts
 from ticselect.selection._recommend import (
     ALO_Z,
     CV_ADVISED_SHARE,
+    NETWORK_CV_REASON,
     alo_flags,
     edge_note,
     recommend,
@@ -129,22 +130,52 @@ def test_overdispersed_counts_with_high_leverage_rows_advise_cv(base):
     assert not recommend(LABELS, crits, loos, family="poisson").cv_advised
 
 
-def test_networks_keep_their_rule(base):
+def _without_evidence(crits):
+    return [dataclasses.replace(c, log_evidence=np.nan) for c in crits]
+
+
+def test_networks_without_evidence_keep_tics_rule(base):
     crits, loos = _cands(base, [10.0, 9.0, 12.0], [11.0, 12.0, 10.0])
+    crits = _without_evidence(crits)  # e.g. unpenalised networks
     rec = recommend(LABELS, crits, loos, family="mlp")
     assert (rec.index, rec.criterion) == (1, "tic")  # ALO disagrees: TIC stays
     # high_leverage and not_stationary do not hand a network over (their rule)
     crits[1] = dataclasses.replace(crits[1], flags=("not_stationary",))
     assert recommend(LABELS, crits, loos, family="mlp").criterion == "tic"
     crits[1] = dataclasses.replace(crits[1], flags=("overconfident",))
-    rec = recommend(LABELS, crits, loos, family="mlp", cv=[0.3, 0.1, 0.2])
-    assert (rec.index, rec.criterion) == (1, "cv")
-    assert "flags on b, overconfident, question TIC, not CV" in rec.note
     rec = recommend(LABELS, crits, loos, family="mlp")
     assert (rec.index, rec.criterion) == (2, "alo")
     assert "for networks ALO is not reliable either" in rec.note
     rec = recommend(LABELS, crits, [None] * 3, family="mlp")
     assert (rec.index, rec.criterion, rec.cv_advised) == (1, "tic", True)
+
+
+def test_networks_recommend_the_evidence_without_cv_and_cv_with_it(base):
+    crits, loos = _cands(base, [10.0, 9.0, 12.0], [11.0, 12.0, 10.0])
+    crits = [dataclasses.replace(c, log_evidence=v)
+             for c, v in zip(crits, [-50.0, -40.0, -30.0], strict=True)]  # fmt: skip
+    rec = recommend(LABELS, crits, loos, family="mlp")
+    assert (rec.index, rec.criterion, rec.tic_index, rec.cv_advised) == (
+        2, "evidence", 1, True,
+    )  # fmt: skip
+    assert rec.note.startswith("the evidence's pick c (")
+    # with CV, CV's pick and the benchmark's reason, in one line
+    rec = recommend(LABELS, crits, loos, family="mlp", cv=[0.1, 0.3, 0.2])
+    assert (rec.index, rec.criterion) == (0, "cv")
+    assert rec.note == f"CV's pick a: the evidence picks c, but {NETWORK_CV_REASON}."
+    assert "\n" not in rec.note
+    # the evidence's pick near interpolation or not stationary is not trusted
+    for flag in ("overconfident", "separation", "not_stationary"):
+        bad = list(crits)
+        bad[2] = dataclasses.replace(bad[2], flags=(flag,))
+        rec = recommend(LABELS, bad, loos, family="mlp")
+        assert (rec.index, rec.criterion) == (1, "tic")  # TIC's rule then
+    # TIC's flagged pick is named beside the evidence's
+    bad = list(crits)
+    bad[1] = dataclasses.replace(bad[1], flags=("overconfident",))
+    rec = recommend(LABELS, bad, loos, family="mlp")
+    assert (rec.index, rec.criterion) == (2, "evidence")
+    assert "TIC's pick b is flagged overconfident" in rec.note
 
 
 def _loo_with(loo, pointwise):

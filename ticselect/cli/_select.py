@@ -47,7 +47,7 @@ from ._data import (
 __all__ = ["run_select"]
 
 #: Criteria that get a pick (along a penalty AIC and BIC only with the edf).
-PICKED = ("aic_edf", "bic_edf", "tic", "alo", "cv")
+PICKED = ("aic_edf", "bic_edf", "tic", "alo", "evidence", "cv")
 #: Width of the first screen (the table and the lines under it).
 SCREEN = 100
 #: Bound of ``--grid`` and ``--n-grid`` (see ``ticselect.cli._main.MAX_GRID``).
@@ -333,11 +333,13 @@ def _recommendation(rows, crits, loos, param, family, grouped=False):
         row["flags"] = list(crit.flags)
     picks = {}
     for name in PICKED:
-        key = "cv_log_loss" if name == "cv" else name
+        key = {"cv": "cv_log_loss", "evidence": "log_evidence"}.get(name, name)
         vals = [r[key] for r in rows]
         if any(v is None for v in vals):
             continue
-        v = np.asarray(vals, dtype=float)
+        v = np.asarray(vals, dtype=float) * (-1.0 if name == "evidence" else 1.0)
+        if np.all(np.isnan(v)):  # an undefined evidence (no penalty) has no pick
+            continue
         i = int(np.argmin(np.where(np.isnan(v), np.inf, v)))
         picks[name] = {"index": i, param: rows[i][param]}
     labels = [f"{param}={r[param]:.4g}" for r in rows]
@@ -511,9 +513,10 @@ def _screen_columns(result, full):
     k = result["cv_folds"]
     cv = [("cv_log_loss", f"CV{k}"), ("cv_se", "se")] if k else []
     if not full:
+        ev = [("log_evidence", "logEv")] if result.get("model") == "mlp" else []
         return [
             ("alo_per_sample", "ALO/2n"), ("alo_se_per_sample", "se"),
-            ("p_worse_alo", "p_worse"), ("tic_per_sample", "TIC/2n"), *cv,
+            ("p_worse_alo", "p_worse"), ("tic_per_sample", "TIC/2n"), *ev, *cv,
             ("flags", "flags"),
         ]  # fmt: skip
     cols = [
@@ -535,6 +538,7 @@ def _screen_columns(result, full):
 _MARKED = {
     "aic_edf": "aic_edf", "bic_edf": "bic_edf", "tic": "tic", "tic_per_sample": "tic",
     "alo": "alo", "alo_per_sample": "alo", "cv_log_loss": "cv",
+    "log_evidence": "evidence",
 }  # fmt: skip
 
 
@@ -597,6 +601,11 @@ def format_select(result, full=False):
             "evidence, nats (higher is better; - without a penalty)"
             if full
             else "estimated test NLL per sample (lower is better)"
+            + (
+                "; logEv: Laplace log evidence, nats (higher is better)"
+                if result.get("model") == "mlp"
+                else ""
+            )
         )
         + "; * marks each pick, > the recommended row",
         *(format_data_notes(d) if "encoded" in d else []),

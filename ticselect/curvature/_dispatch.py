@@ -85,6 +85,7 @@ def dispatch(
     dispersion=None,
     max_memory=None,
     max_seconds=DEFAULT_MAX_SECONDS,
+    hessian=True,
     regularization=None,
 ):
     """Route ``model`` to its adapter and return its :class:`Curvature`.
@@ -100,6 +101,8 @@ def dispatch(
     max_memory : float or None
         See :func:`ticselect.curvature`.
     max_seconds : float or None
+        See :func:`ticselect.curvature`.
+    hessian : bool, default=True
         See :func:`ticselect.curvature`.
     regularization : dict or None
         See :func:`ticselect.curvature`.
@@ -125,6 +128,7 @@ def dispatch(
             dispersion=dispersion,
             max_memory=max_memory,
             max_seconds=max_seconds,
+            hessian=hessian,
         )
     if isinstance(model, Pipeline):
         check_fitted(model)
@@ -139,6 +143,7 @@ def dispatch(
             dispersion=dispersion,
             max_memory=max_memory,
             max_seconds=max_seconds,
+            hessian=hessian,
         )
     if is_dask_collection(X):
         return dask_curvature(model, X, y, sample_weight, dispersion=dispersion)
@@ -177,7 +182,11 @@ def dispatch(
             dispersion=dispersion,
             max_memory=max_memory,
             max_seconds=max_seconds,
+            hessian=hessian,
         )
+        if not hessian:  # no per-row model: ALO needs the Hessian
+            del curv._mlp_spec
+            return curv
         # the spec mlp_curvature read (not read again: one pass over the weights)
         return attach_rows(curv, MLPRows(curv.__dict__.pop("_mlp_spec")))
     raise _unsupported(model)
@@ -321,6 +330,7 @@ def curvature(
     max_memory=None,
     groups=None,
     max_seconds=DEFAULT_MAX_SECONDS,
+    hessian=True,
     regularization=None,
 ):
     """Exact Hessian, per-sample gradients and gradient covariance of a fitted model.
@@ -374,6 +384,14 @@ default=None
         :mod:`ticselect.curvature._timing`) exceeds it, a ``ValueError`` giving the
         estimate and the matrix-free alternative is raised at once, before any
         ``d × d`` array is allocated.  ``None`` disables the guard.
+    hessian : bool, default=True
+        ``False`` (networks): skip the ``d × d`` Hessian and gradient covariance and
+        keep only what :func:`ticselect.evidence` needs with ``hessian="ggn"`` or
+        ``"kfac"`` (parameters, gradient, NLL, the layers and their output
+        Jacobians): a network's whole Laplace evidence at about the cost of one
+        fit.  Everything else (criteria, flatness, ALO) raises on such a
+        curvature; its stationarity is checked by the evidence (flag
+        ``"not_stationary"``).  Ignored by other models.
     regularization : dict or None, default=None
         The arguments of a statsmodels ``GLM``/``OLS`` ``fit_regularized`` call,
         ``{"alpha": ..., "L1_wt": ...}``, which its ``RegularizedResults`` do not
@@ -412,8 +430,16 @@ default=None
         dispersion=dispersion,
         max_memory=max_memory,
         max_seconds=max_seconds,
+        hessian=hessian,
         regularization=regularization,
     )
+    if curv.hessian is None:
+        if groups is not None:
+            raise ValueError(
+                "curvature(): groups= needs the gradient covariance, which "
+                "hessian=False skips."
+            )
+        return curv
     if groups is not None:
         group_grad_cov(curv, groups)
     return curv.check_stationarity(stationarity_tol)

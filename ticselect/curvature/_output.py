@@ -24,10 +24,12 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "KFACFactors",
     "OutputJacobians",
     "curvature_model_fisher",
     "curvature_output_jacobians",
     "glm_output_jacobians",
+    "kfac_layer_factors",
     "model_fisher_matrix",
 ]
 
@@ -99,6 +101,57 @@ class OutputJacobians:
                 n, K, -1
             )
         return J
+
+
+@dataclass(frozen=True)
+class KFACFactors:
+    """KFAC factors of one layer.
+
+    Attributes
+    ----------
+    A : ndarray of shape (q, q)
+        ``E[ã ãᵀ]`` (weights ``wᵢ/n``).
+    G : ndarray of shape (h, h)
+        ``E[g gᵀ] = E[BᵀΛB]`` (``g = ∂ℓ/∂u`` with ``y`` from the model).
+    index : ndarray of int of shape (q, h)
+        Positions in ``θ``.
+    n_samples : float
+        ``n = Σ wᵢ``; the block of the summed-units KFAC matrix is ``n · A ⊗ G``.
+    """
+
+    A: np.ndarray
+    G: np.ndarray
+    index: np.ndarray
+    n_samples: float
+
+    def block(self):
+        """``n · A ⊗ G``, ndarray of shape (q·h, q·h) (rows in ``index.ravel()``)."""
+        return self.n_samples * np.kron(self.A, self.G)
+
+
+def kfac_layer_factors(oj):
+    """KFAC factors ``(A_l, G_l)`` of every layer of :class:`OutputJacobians`.
+
+    ``A_l = Σᵢ wᵢ ãᵢãᵢᵀ / n`` and ``G_l = Σᵢ wᵢ Bᵢᵀ Λᵢ Bᵢ / n``: ``n·Σ_l (q_l² +
+    K·h_l² + K²·h_l)`` flops, no ``d × d`` array (Martens & Grosse 2015).
+
+    Parameters
+    ----------
+    oj : OutputJacobians
+
+    Returns
+    -------
+    list of KFACFactors
+    """
+    w = oj.sample_weight
+    n = float(w.sum())
+    out = []
+    for A, B, idx in zip(oj.inputs, oj.back, oj.index, strict=True):
+        Af = (A * (w / n)[:, None]).T @ A
+        LB = np.matmul(oj.fisher, B)
+        Gf = np.einsum("i,iks,ikt->st", w / n, B, LB)
+        out.append(KFACFactors(0.5 * (Af + Af.T), 0.5 * (Gf + Gf.T), idx, n))
+    return out
 
 
 def curvature_output_jacobians(curv, what):

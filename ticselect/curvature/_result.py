@@ -123,7 +123,8 @@ DECREMENT_TOL = 1e-3
 #: diverge), ``"rank_deficient"`` (aliased parameters) and ``"misspecified"``
 #: (``tr(H_λ⁻¹C)`` well above the effective dimension: the model-based quantities,
 #: AIC/BIC's ``k``, likelihood-ratio tests and non-robust standard errors, are off;
-#: TIC and robust errors are the ones that hold).  :data:`TIC_FLAGS`,
+#: TIC and robust errors are the ones that hold); for networks also
+#: ``"negligible_gamma"`` (the default evidence's γ < 1).  :data:`TIC_FLAGS`,
 #: :data:`FIT_FLAGS` and :data:`MODEL_BASED_FLAGS` say what each one concerns.
 RELIABILITY_FLAGS = {
     "not_stationary": "the fit is not at a stationary point of its penalised loss",
@@ -138,6 +139,8 @@ RELIABILITY_FLAGS = {
     "misspecified": "tr(H⁻¹C) is well above the effective dimension: AIC/BIC's k, "
     "likelihood-ratio tests and model-based standard errors are off; TIC and robust "
     "errors hold",
+    "negligible_gamma": "fewer than one well-determined parameter (MacKay's gamma < 1):"
+    " the network's evidence ranks its prior, not its fit",
 }
 #: Flags under which TIC (and its gap estimate) is not to be trusted: TIC's pick is
 #: then not recommended (:mod:`ticselect.selection._recommend`).

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-def check_curvature(curv, what):
+def check_curvature(curv, what, *, hessian=True):
     """Raise a ``TypeError`` saying why ``curv`` is not a usable :class:`Curvature`.
 
     The dense measures (criteria, norms, relative flatness, PAC-Bayes) need the
@@ -42,8 +42,17 @@ def check_curvature(curv, what):
         The argument to check.
     what : str
         Name of the calling function, for the message.
+    hessian : bool, default=True
+        The caller needs ``curv.hessian`` (a curvature built with
+        ``ts.curvature(..., hessian=False)`` has none).
     """
     if isinstance(curv, Curvature):
+        if hessian and curv.hessian is None:
+            raise TypeError(
+                f"{what} needs the Hessian, and this Curvature was built with "
+                "ts.curvature(..., hessian=False) (for ts.evidence with hessian='ggn' "
+                "or 'kfac' only): build it with the default hessian=True."
+            )
         return
     if isinstance(curv, CurvatureOperators):
         raise TypeError(

@@ -32,7 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ..curvature._output import curvature_model_fisher, curvature_output_jacobians
+from ..curvature._output import (
+    KFACFactors,
+    curvature_model_fisher,
+    curvature_output_jacobians,
+    kfac_layer_factors,
+)
 from ..curvature._spectral import check_curvature, numerical_rank
 
 __all__ = [
@@ -117,32 +122,6 @@ def model_fisher_diagonal(curv):
     return out
 
 
-@dataclass(frozen=True)
-class KFACFactors:
-    """KFAC factors of one layer.
-
-    Attributes
-    ----------
-    A : ndarray of shape (q, q)
-        ``E[ã ãᵀ]`` (weights ``wᵢ/n``).
-    G : ndarray of shape (h, h)
-        ``E[g gᵀ] = E[BᵀΛB]`` (``g = ∂ℓ/∂u`` with ``y`` from the model).
-    index : ndarray of int of shape (q, h)
-        Positions in ``θ``.
-    n_samples : float
-        ``n = Σ wᵢ``; the block of the summed-units KFAC matrix is ``n · A ⊗ G``.
-    """
-
-    A: np.ndarray
-    G: np.ndarray
-    index: np.ndarray
-    n_samples: float
-
-    def block(self):
-        """``n · A ⊗ G``, ndarray of shape (q·h, q·h) (rows in ``index.ravel()``)."""
-        return self.n_samples * np.kron(self.A, self.G)
-
-
 def kfac_factors(curv):
     """KFAC factors ``(A_l, G_l)`` of every layer (a GLM has one).
 
@@ -166,16 +145,7 @@ def kfac_factors(curv):
     >>> [(f.A.shape, f.G.shape) for f in kfac_factors(curv)]  # (fan_in+1, units)
     [((4, 4), (4, 4)), ((5, 5), (1, 1))]
     """
-    oj = _data(curv)
-    w = oj.sample_weight
-    n = float(w.sum())
-    out = []
-    for A, B, idx in zip(oj.inputs, oj.back, oj.index, strict=True):
-        Af = (A * (w / n)[:, None]).T @ A
-        LB = np.matmul(oj.fisher, B)
-        Gf = np.einsum("i,iks,ikt->st", w / n, B, LB)
-        out.append(KFACFactors(Af, 0.5 * (Gf + Gf.T), idx, n))
-    return out
+    return kfac_layer_factors(_data(curv))
 
 
 def kfac_matrix(factors, n_params):

@@ -381,6 +381,7 @@ def mlp_curvature(
     method="auto",
     max_memory=None,
     max_seconds=DEFAULT_MAX_SECONDS,
+    hessian=True,
 ):
     """Exact :class:`~ticselect.Curvature` of a fitted scikit-learn MLP.
 
@@ -408,6 +409,9 @@ def mlp_curvature(
     max_seconds : float or None, default=60
         Time budget of the curvature and its criteria (see
         :func:`exact_seconds_need`); ``None`` is no limit.
+    hessian : bool, default=True
+        ``False``: no ``H`` and ``C`` (``None``) and no memory or time guard; the
+        NLL, per-sample gradients and the builders of the model Fisher remain.
 
     Returns
     -------
@@ -435,33 +439,8 @@ def mlp_curvature(
     """
     if method not in ("auto", "exact"):
         raise ValueError(f"method must be 'auto' or 'exact', got {method!r}.")
-    need, budget = exact_memory_need(est, X.shape[0], dispersion, max_memory)
-    d = _n_params(est, dispersion)
-    if need > budget:
-        hint = (
-            "Use the matrix-free estimators (ticselect.curvature_operators, "
-            "estimate_tic_penalty, estimate_trace, top_eigenvalues) instead"
-            if method == "auto"
-            else "Use the matrix-free estimators, or raise max_memory"
-        )
-        raise ValueError(
-            f"The exact Hessian of this network ({d} parameters, {X.shape[0]} rows) "
-            f"needs about {need / _GIB:.2f} GiB, more than the budget of "
-            f"{budget / _GIB:.2f} GiB. {hint}."
-        )
-    seconds, limit = exact_seconds_need(est, X.shape[0], dispersion, max_seconds)
-    if seconds > limit:
-        low = dense_seconds(_n_params(est, dispersion), X.shape[0], route="subspace")
-        raise ValueError(
-            f"The exact curvature and criteria of this network ({d} parameters, "
-            f"{X.shape[0]} rows) would take about {seconds:.3g} s on this machine "
-            f"({low:.3g} s if its penalised Hessian is indefinite, as for "
-            f"near-interpolating fits), more than max_seconds={limit:g}: use the "
-            "matrix-free estimators "
-            "(ts.tic_penalty(model, X, y), which routes to estimate_tic_penalty, or "
-            "ts.curvature_operators with hessian_spectral_density), or pass a larger "
-            "max_seconds (None for no limit)."
-        )
+    if hessian:
+        _check_budget(est, X.shape[0], dispersion, method, max_memory, max_seconds)
     names_in = getattr(est, "feature_names_in_", None)
     p = X.shape[1]
     feature_names = (
@@ -470,10 +449,10 @@ def mlp_curvature(
         else [f"x{j}" for j in range(p)]
     )
     spec = mlp_spec(est, X, y, sample_weight, dispersion=dispersion)
-    nll_i, G, H, C = mlp_exact(spec)
+    nll_i, G, H, C = mlp_exact(spec, hessian=hessian)
     w = spec.sample_weight
     nll = float(w @ nll_i)
-    if not (np.isfinite(nll) and np.all(np.isfinite(H))):
+    if not (np.isfinite(nll) and (H is None or np.all(np.isfinite(H)))):
         raise ValueError(
             f"The negative log-likelihood or Hessian of {_model_name(est)} is not "
             "finite at the fitted parameters (saturated outputs). Check the fit."
@@ -514,6 +493,37 @@ def mlp_curvature(
     curv.sample_weight = w
     curv._mlp_spec = spec  # read once by the dispatcher for the per-row model
     return curv
+
+
+def _check_budget(est, n_rows, dispersion, method, max_memory, max_seconds):
+    """Raise before any ``d × d`` array when ``H`` and ``C`` exceed the budgets."""
+    d = _n_params(est, dispersion)
+    need, budget = exact_memory_need(est, n_rows, dispersion, max_memory)
+    if need > budget:
+        hint = (
+            "Use the matrix-free estimators (ticselect.curvature_operators, "
+            "estimate_tic_penalty, estimate_trace, top_eigenvalues) instead"
+            if method == "auto"
+            else "Use the matrix-free estimators, or raise max_memory"
+        )
+        raise ValueError(
+            f"The exact Hessian of this network ({d} parameters, {n_rows} rows) "
+            f"needs about {need / _GIB:.2f} GiB, more than the budget of "
+            f"{budget / _GIB:.2f} GiB. {hint}."
+        )
+    seconds, limit = exact_seconds_need(est, n_rows, dispersion, max_seconds)
+    if seconds > limit:
+        low = dense_seconds(d, n_rows, route="subspace")
+        raise ValueError(
+            f"The exact curvature and criteria of this network ({d} parameters, "
+            f"{n_rows} rows) would take about {seconds:.3g} s on this machine "
+            f"({low:.3g} s if its penalised Hessian is indefinite, as for "
+            f"near-interpolating fits), more than max_seconds={limit:g}: use the "
+            "matrix-free estimators (ts.tic_penalty(model, X, y), which routes to "
+            "estimate_tic_penalty, or "
+            "ts.curvature_operators with hessian_spectral_density), or pass a larger "
+            "max_seconds (None for no limit)."
+        )
 
 
 def mlp_grad_gram(spec):
