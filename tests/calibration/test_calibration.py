@@ -399,6 +399,24 @@ def test_calibration_slope_matches_statsmodels_logit():
     assert_allclose([got_w.intercept, got_w.slope], ref_w.params, rtol=1e-7)
 
 
+def test_calibration_slope_converges_where_rounding_hides_the_last_step():
+    # a bootstrap resample (the 43rd of seed 0) on which the damped Newton used to
+    # stall: one step from the optimum the NLL decrease (~1e-14) is below the
+    # rounding of the summed NLL (~1e-13), the line search accepted random
+    # fractions of a 1e-8 step forever and the fit reported separation
+    rng = np.random.default_rng(0)
+    p = rng.beta(2, 2, size=500)
+    y = (rng.uniform(size=500) < p).astype(int)
+    draws = np.random.default_rng(0)
+    for _ in range(43):
+        idx = draws.integers(0, 500, 500)
+    lp = np.log(p[idx] / (1 - p[idx]))
+    ref = sm.Logit(y[idx], sm.add_constant(lp)).fit(disp=0, tol=1e-14, maxiter=100)
+    got = calibration_slope(y[idx], p[idx])
+    # both converged Newton fits: agreement to rounding of the parameters
+    assert_allclose([got.intercept, got.slope], ref.params, rtol=1e-9)
+
+
 def test_calibration_slope_multiclass_matches_direct_optimisation():
     rng = np.random.default_rng(16)
     prob = make_probs(600, 3, rng)

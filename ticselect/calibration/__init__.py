@@ -81,31 +81,32 @@ Regression and counts
     with dispersion 1).
 """
 
+from ._bootstrap import BootstrapInterval
 from ._display import ReliabilityDisplay
 from ._metrics import (
-    CALIBRATION_SCORERS,
-    BinnedMeanCurve,
-    BrierDecomposition,
-    CalibrationReport,
-    CalibrationSlope,
-    HosmerLemeshowResult,
-    binned_mean_curve,
     brier_decomposition,
     brier_score,
-    calibration_in_the_large,
-    calibration_report,
     calibration_slope,
     debiased_ece,
-    dispersion_ratio,
     expected_calibration_error,
     hosmer_lemeshow,
     max_calibration_error,
     smooth_ece,
 )
+from ._regression import binned_mean_curve, calibration_in_the_large, dispersion_ratio
+from ._report import CALIBRATION_SCORERS, calibration_report
+from ._utils import (
+    BinnedMeanCurve,
+    BrierDecomposition,
+    CalibrationReport,
+    CalibrationSlope,
+    HosmerLemeshowResult,
+)
 
 __all__ = [
     "CALIBRATION_SCORERS",
     "BinnedMeanCurve",
+    "BootstrapInterval",
     "BrierDecomposition",
     "CalibrationReport",
     "CalibrationSlope",

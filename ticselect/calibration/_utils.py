@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-from scipy import fft, special
+from scipy import special
 
 from .._validation import check_sample_weight, final_step
 
@@ -19,19 +19,41 @@ from .._validation import check_sample_weight, final_step
 ROW_SUM_ATOL = 1e-6
 #: Probabilities are clipped to ``[LOG_CLIP, 1 - LOG_CLIP]`` before taking logs.
 LOG_CLIP = 1e-12
+#: Logistic recalibration stops with a full Newton step once ``gᵀH⁻¹g`` is below
+#: this fraction of the NLL (its predicted decrease is then lost in rounding).
+NEWTON_DECREMENT_RTOL = 1e-12
 #: Smallest bandwidth searched by the smooth ECE fixed point.
 SMECE_MIN_BANDWIDTH = 1e-3
 
-_STRATEGIES = ("uniform", "quantile")
-_MULTICLASS = ("top_label", "classwise")
+STRATEGIES = ("uniform", "quantile")
+MULTICLASS = ("top_label", "classwise")
 
 
-def check_n_bins(n_bins, name="n_bins"):
-    """Validate a positive integer number of bins."""
+def auto_n_bins(n):
+    """``n_bins="auto"``: ``ceil(n^(1/3))`` bins for ``n`` samples (at least 1).
+
+    The cube-root rule balances the binning bias of a binned calibration estimate
+    (``O(1/B)`` for a Lipschitz calibration curve) against its noise
+    (``O(sqrt(B/n))``); Sun, Song & Hero (2023, "Minimum-risk recalibration of
+    classifiers", NeurIPS) and Futami & Fujisawa (2024, NeurIPS) derive ``n^(1/3)``
+    as the optimal order, and scikit-learn's ``calibration_curve`` adopted the
+    same rule (``n_bins="cube_root"``, scikit-learn PR 33856).
+    """
+    return max(1, int(np.ceil(float(n) ** (1.0 / 3.0) - 1e-9)))
+
+
+def check_n_bins(n_bins, name="n_bins", n=None):
+    """Validate a positive integer number of bins, or ``"auto"`` when ``n`` is given.
+
+    ``"auto"`` resolves to :func:`auto_n_bins` of ``n`` (the total frequency weight).
+    """
+    if isinstance(n_bins, str) and n_bins == "auto" and n is not None:
+        return auto_n_bins(n)
+    auto = ' or "auto"' if n is not None else ""
     if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer):
-        raise ValueError(f"{name} must be a positive integer, got {n_bins!r}.")
+        raise ValueError(f"{name} must be a positive integer{auto}, got {n_bins!r}.")
     if n_bins < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n_bins!r}.")
+        raise ValueError(f"{name} must be a positive integer{auto}, got {n_bins!r}.")
     return int(n_bins)
 
 
@@ -137,7 +159,7 @@ def calibration_columns(y, prob, multiclass):
     (ties go to the lowest index, as :func:`numpy.argmax`) or class-wise
     ``[(p_k, 1[y = k]) for each k]``.
     """
-    check_choice(multiclass, _MULTICLASS, "multiclass")
+    check_choice(multiclass, MULTICLASS, "multiclass")
     if prob.ndim == 1:
         return [(prob, (y == 1).astype(float))]
     if multiclass == "top_label":
@@ -148,7 +170,7 @@ def calibration_columns(y, prob, multiclass):
 
 def bin_edges(scores, n_bins, strategy, lo=0.0, hi=1.0):
     """Bin edges of shape (n_bins + 1,): equal width on [lo, hi] or quantiles."""
-    check_choice(strategy, _STRATEGIES, "strategy")
+    check_choice(strategy, STRATEGIES, "strategy")
     if strategy == "uniform":
         return np.linspace(lo, hi, n_bins + 1)
     return np.percentile(scores, np.linspace(0.0, 100.0, n_bins + 1))
@@ -190,54 +212,6 @@ def wilson_interval(p_hat, n, confidence):
     centre = (p_hat + z**2 / (2.0 * n)) / denom
     half = z / denom * np.sqrt(p_hat * (1.0 - p_hat) / n + z**2 / (4.0 * n**2))
     return centre - half, centre + half
-
-
-# --------------------------------------------------------------------- smooth ECE
-def _n_terms(bandwidth):
-    # exp(-π² k² σ² / 2) < 1e-16 for k >= sqrt(2·37)/(π σ)
-    return int(np.ceil(np.sqrt(2.0 * 37.0) / (np.pi * bandwidth))) + 1
-
-
-def smece_coefficients(scores, residuals, w, n_terms, chunk=2048):
-    """Cosine coefficients ``c_k = Σ_i w̃_i r_i cos(π k s_i)``, ``Σ w̃ = 1``."""
-    wr = w * residuals / w.sum()
-    k = np.arange(n_terms)
-    coef = np.zeros(n_terms)
-    for start in range(0, scores.shape[0], chunk):
-        sl = slice(start, start + chunk)
-        coef += wr[sl] @ np.cos(np.pi * np.outer(scores[sl], k))
-    return coef
-
-
-def smece_at(coef, bandwidth):
-    """``∫_0^1 |g_σ(t)| dt`` with the reflected-Gaussian-smoothed residual ``g_σ``.
-
-    ``g_σ(t) = c_0 + 2 Σ_{k≥1} exp(-π² k² σ² / 2) c_k cos(π k t)`` (the Neumann heat
-    kernel, equal to the Gaussian kernel reflected at 0 and 1), evaluated at ``m``
-    midpoints with a type-3 DCT and integrated by the midpoint rule.
-    """
-    n_terms = min(coef.shape[0], _n_terms(bandwidth))
-    m = int(2 ** np.ceil(np.log2(max(1024, 16 * n_terms))))
-    x = np.zeros(m)
-    k = np.arange(n_terms)
-    x[:n_terms] = coef[:n_terms] * np.exp(-((np.pi * k * bandwidth) ** 2) / 2.0)
-    g = fft.dct(x, type=3)  # g_j = x_0 + 2 Σ x_k cos(π k (2j+1)/(2m))
-    return float(np.abs(g).mean())
-
-
-def smece_fixed_point(coef, lo=SMECE_MIN_BANDWIDTH, hi=1.0, rtol=1e-10):
-    """Return ``(smece, sigma)`` at the fixed point ``smECE_σ = σ`` (bisection)."""
-    if smece_at(coef, lo) <= lo:
-        return smece_at(coef, lo), lo
-    a, b = np.log(lo), np.log(hi)
-    while b - a > rtol:
-        mid = 0.5 * (a + b)
-        if smece_at(coef, np.exp(mid)) > np.exp(mid):
-            a = mid
-        else:
-            b = mid
-    sigma = float(np.exp(0.5 * (a + b)))
-    return smece_at(coef, sigma), sigma
 
 
 # ------------------------------------------------------- logistic recalibration
@@ -291,7 +265,8 @@ def fit_recalibration(logp, y, w, max_iter=100, tol=1e-9):
     confidently wrong forecasts) and takes Newton steps with backtracking that
     only ever accept a decrease of the negative log-likelihood (the problem is
     convex). Converged when the Newton step is below ``tol`` relative to
-    ``max(1, |θ|)``. Raises ValueError when the fit does not converge (complete or
+    ``max(1, |θ|)``, or when the Newton decrement ``gᵀH⁻¹g`` is below
+    ``NEWTON_DECREMENT_RTOL`` times the NLL (then the full step is taken). Raises ValueError when the fit does not converge (complete or
     quasi-complete separation: the slope is infinite) or the Hessian is singular at
     the end (constant forecasts, or separation saturated in floating point).
     """
@@ -314,6 +289,14 @@ def fit_recalibration(logp, y, w, max_iter=100, tol=1e-9):
         # converged when the Newton step is negligible; under (quasi-)separation
         # the steps stay of order one while the slope diverges, so this never holds
         if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(theta))):
+            _check_identifiable(theta, hess)
+            return theta - step
+        # the predicted decrease gᵀH⁻¹g/2 is below the rounding of the summed NLL:
+        # the line search can no longer see progress (it would accept random
+        # fractions of the step forever), but the full Newton step is accurate
+        # here (quadratic convergence). Under separation gᵀH⁻¹g stays a fixed
+        # fraction of the NLL as both vanish, so this never stops a diverging fit.
+        if grad @ step <= NEWTON_DECREMENT_RTOL * abs(nll):
             _check_identifiable(theta, hess)
             return theta - step
         t = 1.0
@@ -370,17 +353,18 @@ class BrierDecomposition(_BrierTuple):
         brier=None,
     ):
         self = super().__new__(cls, reliability, resolution, uncertainty)
-        self.within_bin_variance = float(within_bin_variance)
-        self.within_bin_covariance = float(within_bin_covariance)
+        # with ci=... the parts are BootstrapIntervals: keep them as they are
+        self.within_bin_variance = _number(within_bin_variance)
+        self.within_bin_covariance = _number(within_bin_covariance)
         if brier is None:
             brier = (
-                reliability
-                - resolution
-                + uncertainty
-                + self.within_bin_variance
-                - self.within_bin_covariance
+                float(reliability)
+                - float(resolution)
+                + float(uncertainty)
+                + float(self.within_bin_variance)
+                - float(self.within_bin_covariance)
             )
-        self.brier = float(brier)
+        self.brier = _number(brier)
         return self
 
     def __reduce__(self):
@@ -393,6 +377,10 @@ class BrierDecomposition(_BrierTuple):
                 self.brier,
             ),
         )
+
+
+def _number(value):
+    return value if isinstance(value, tuple) else float(value)
 
 
 def _make_brier_decomposition(values, wbv, wbc, brier):
