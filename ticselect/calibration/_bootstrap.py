@@ -10,6 +10,7 @@ accounts for every source of sampling noise of the estimator.  The conventions
 
 from __future__ import annotations
 
+import inspect
 from typing import NamedTuple
 
 import numpy as np
@@ -132,10 +133,19 @@ def check_ci(ci, n_resamples, method):
     return float(ci)
 
 
-def _generator(random_state):
+def _seed_keyword(random_state):
+    """``{"rng": Generator}`` (scipy >= 1.15) or ``{"random_state": Generator}``.
+
+    Both draw the same resamples from the same Generator (checked on scipy 1.10,
+    1.11 and 1.17); ``random_state`` may be an int, None, a Generator or a
+    RandomState (which seeds a Generator).
+    """
     if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    return np.random.default_rng(random_state)
+        random_state = random_state.randint(np.iinfo(np.int32).max)
+    gen = np.random.default_rng(random_state)
+    if "rng" in inspect.signature(stats.bootstrap).parameters:
+        return {"rng": gen}
+    return {"random_state": gen}
 
 
 def resampling_rows(y, w):
@@ -226,7 +236,7 @@ def bootstrap_interval(
         vectorized=True,
         method=method,
         confidence_level=confidence_level,
-        rng=_generator(random_state),
+        **_seed_keyword(random_state),
     )
     low, high = res.confidence_interval
     scalar = np.ndim(estimate) == 0

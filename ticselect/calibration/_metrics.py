@@ -11,10 +11,10 @@ from ._bootstrap import (
     bootstrap_interval,
     check_ci,
     counts_matrix,
-    looped,
     split_interval,
     stack_intervals,
 )
+from ._logistic import fit_recalibration
 from ._smooth import smece_rows
 from ._utils import (
     LOG_CLIP,
@@ -25,11 +25,11 @@ from ._utils import (
     CalibrationSlope,
     HosmerLemeshowResult,
     binned_stats,
+    binned_stats_rows,
     calibration_columns,
     check_choice,
     check_classification,
     check_n_bins,
-    fit_recalibration,
 )
 
 __all__ = [
@@ -56,9 +56,16 @@ def _gaps(y, prob, w, n_bins, strategy, multiclass):
     return out
 
 
-def _ece(y, prob, w, *, n_bins, strategy, multiclass):
-    parts = _gaps(y, prob, w, n_bins, strategy, multiclass)
-    return float(np.mean([np.sum(frac * gap) for frac, gap in parts]))
+def _ece_rows(y, prob, idx, w, *, n_bins, strategy, multiclass):
+    """ECE of each row of a batch of row selections ``idx`` with weights ``w``."""
+    columns = calibration_columns(y, prob, multiclass)
+    total = 0.0
+    for scores, outcomes in columns:
+        weight, s, o, _, _, _ = binned_stats_rows(
+            scores[idx], outcomes[idx], w, n_bins, strategy
+        )
+        total = total + np.sum(weight * np.abs(o - s), axis=1) / w.sum(axis=1)
+    return total / len(columns)
 
 
 def _binned_inputs(y_true, y_prob, sample_weight, n_bins, strategy, multiclass):
@@ -68,18 +75,25 @@ def _binned_inputs(y_true, y_prob, sample_weight, n_bins, strategy, multiclass):
     return y, prob, w, check_n_bins(n_bins, n=w.sum())
 
 
-def _maybe_interval(value, y, prob, w, ci, n_resamples, ci_method, random_state):
-    """``value(y, prob, w)``, or its :class:`BootstrapInterval` when ``ci`` is set."""
+def _maybe_interval(rows_value, y, prob, w, ci, n_resamples, ci_method, random_state):
+    """The metric, or its :class:`BootstrapInterval` when ``ci`` is set.
+
+    ``rows_value(y, prob, idx, w)`` evaluates the metric on a batch of row
+    selections ``idx`` (shape (B, m)) with weights ``w`` (B, m), returning (B,) or
+    (B, n_outputs); the data as given is the batch ``[arange(n)]``, a bootstrap
+    resample its resampled rows with unit weights.
+    """
     ci = check_ci(ci, n_resamples, ci_method)
-    estimate = value(y, prob, w)
+    estimate = rows_value(y, prob, np.arange(y.shape[0])[None], w[None])[0]
+    estimate = float(estimate) if np.ndim(estimate) == 0 else estimate
     if ci is None:
         return estimate
 
-    def on_rows(rows):
-        return value(y[rows], prob[rows], np.ones(rows.size))
+    def statistic(idx):
+        return np.asarray(rows_value(y, prob, idx, np.ones(idx.shape))).T
 
     return bootstrap_interval(
-        looped(on_rows),
+        statistic,
         y,
         w,
         estimate,
@@ -147,7 +161,7 @@ def expected_calibration_error(
     y, prob, w, n_bins = _binned_inputs(
         y_true, y_prob, sample_weight, n_bins, strategy, multiclass
     )
-    value = partial(_ece, n_bins=n_bins, strategy=strategy, multiclass=multiclass)
+    value = partial(_ece_rows, n_bins=n_bins, strategy=strategy, multiclass=multiclass)
     return _maybe_interval(value, y, prob, w, ci, n_resamples, ci_method, random_state)
 
 
@@ -195,19 +209,20 @@ def max_calibration_error(
     return float(max(np.max(gap) for _, gap in parts))
 
 
-def _debiased(y, prob, w, *, n_bins, strategy, multiclass, squared):
-    values = []
-    for scores, outcomes in calibration_columns(y, prob, multiclass):
-        count, s, o, nonempty, _, _ = binned_stats(
-            scores, outcomes, w, n_bins, strategy
+def _debiased_rows(y, prob, idx, w, *, n_bins, strategy, multiclass, squared):
+    """Debiased squared ℓ2 ECE (or its clipped root) of each row of a batch."""
+    columns = calibration_columns(y, prob, multiclass)
+    total = 0.0
+    for scores, outcomes in columns:
+        count, s, o, _, _, _ = binned_stats_rows(
+            scores[idx], outcomes[idx], w, n_bins, strategy
         )
-        corr = np.zeros_like(count)
         many = count > 1
-        corr[many] = o[many] * (1.0 - o[many]) / (count[many] - 1.0)
-        d = np.sum((count / count.sum() * ((o - s) ** 2 - corr))[nonempty])
-        values.append(d)
-    d = float(np.mean(values))
-    return d if squared else float(np.sqrt(max(d, 0.0)))
+        corr = np.where(many, o * (1.0 - o) / np.where(many, count - 1.0, 1.0), 0.0)
+        frac = count / count.sum(axis=1, keepdims=True)
+        total = total + np.sum(frac * ((o - s) ** 2 - corr), axis=1)
+    d = total / len(columns)
+    return d if squared else np.sqrt(np.maximum(d, 0.0))
 
 
 def debiased_ece(
@@ -274,7 +289,7 @@ def debiased_ece(
         y_true, y_prob, None, n_bins, strategy, multiclass
     )
     value = partial(
-        _debiased,
+        _debiased_rows,
         n_bins=n_bins,
         strategy=strategy,
         multiclass=multiclass,
@@ -370,9 +385,11 @@ def _indicator_columns(y, prob):
     return [(prob[:, k], (y == k).astype(float)) for k in range(prob.shape[1])]
 
 
-def _brier(y, prob, w):
-    total = sum(np.sum(w * (p - o) ** 2) for p, o in _indicator_columns(y, prob))
-    return float(total / w.sum())
+def _brier_rows(y, prob, idx, w):
+    total = 0.0
+    for p, o in _indicator_columns(y, prob):
+        total = total + np.sum(w * (p[idx] - o[idx]) ** 2, axis=1)
+    return total / w.sum(axis=1)
 
 
 def brier_score(
@@ -417,26 +434,33 @@ def brier_score(
     0.1
     """
     y, prob, w = check_classification(y_true, y_prob, sample_weight)
-    return _maybe_interval(_brier, y, prob, w, ci, n_resamples, ci_method, random_state)
+    return _maybe_interval(
+        _brier_rows, y, prob, w, ci, n_resamples, ci_method, random_state
+    )
 
 
-def _brier_parts(y, prob, w, *, n_bins, strategy):
-    """``[REL, RES, UNC, WBV, WBC, BS]`` summed over the indicator columns."""
-    total_w = w.sum()
-    parts = np.zeros(6)
+def _brier_parts_rows(y, prob, idx, w, *, n_bins, strategy):
+    """``[REL, RES, UNC, WBV, WBC, BS]`` (summed over the indicator columns) per row."""
+    total_w = w.sum(axis=1)
+    parts = 0.0
     for p, o in _indicator_columns(y, prob):
-        weight, s, ob, _, ids, _ = binned_stats(p, o, w, n_bins, strategy)
-        frac = weight / total_w
-        o_bar = np.sum(w * o) / total_w
-        dp = p - s[ids]
-        parts += [
-            np.sum(frac * (s - ob) ** 2),
-            np.sum(frac * (ob - o_bar) ** 2),
-            o_bar * (1.0 - o_bar),
-            np.sum(w * dp**2) / total_w,
-            2.0 * np.sum(w * dp * (o - ob[ids])) / total_w,
-            np.sum(w * (p - o) ** 2) / total_w,
-        ]
+        p, o = p[idx], o[idx]
+        weight, s, ob, _, ids, _ = binned_stats_rows(p, o, w, n_bins, strategy)
+        frac = weight / total_w[:, None]
+        o_bar = np.sum(w * o, axis=1) / total_w
+        dp = p - np.take_along_axis(s, ids, axis=1)
+        do = o - np.take_along_axis(ob, ids, axis=1)
+        parts = parts + np.stack(
+            [
+                np.sum(frac * (s - ob) ** 2, axis=1),
+                np.sum(frac * (ob - o_bar[:, None]) ** 2, axis=1),
+                o_bar * (1.0 - o_bar),
+                np.sum(w * dp**2, axis=1) / total_w,
+                2.0 * np.sum(w * dp * do, axis=1) / total_w,
+                np.sum(w * (p - o) ** 2, axis=1) / total_w,
+            ],
+            axis=1,
+        )
     return parts
 
 
@@ -495,7 +519,7 @@ def brier_decomposition(
     y, prob, w, n_bins = _binned_inputs(
         y_true, y_prob, sample_weight, n_bins, strategy, "top_label"
     )
-    value = partial(_brier_parts, n_bins=n_bins, strategy=strategy)
+    value = partial(_brier_parts_rows, n_bins=n_bins, strategy=strategy)
     out = _maybe_interval(value, y, prob, w, ci, n_resamples, ci_method, random_state)
     parts = [float(v) for v in out] if ci is None else split_interval(out)
     rel, res, unc, wbv, wbc, brier = parts
@@ -510,25 +534,26 @@ def brier_decomposition(
 
 
 # ------------------------------------------------------------------ slope / HL
-def _slope_theta(y, prob, w):
-    """``[b, a_1, ..., a_{K-1}]`` of the logistic recalibration fit."""
+def _log_prob(prob):
     if prob.ndim == 1:
         prob = np.column_stack([1.0 - prob, prob])
-    logp = np.log(np.clip(prob, LOG_CLIP, 1.0 - LOG_CLIP))
-    return fit_recalibration(logp, y, w)
+    return np.log(np.clip(prob, LOG_CLIP, 1.0 - LOG_CLIP))
 
 
-def _slope_on_resample(y, prob):
-    def on_rows(rows):
+def _slope_statistic(y, logp, start):
+    """All resamples at once: each a weighting of the rows by its counts."""
+
+    def statistic(idx):
+        counts = counts_matrix(idx, y.shape[0])
         try:
-            return _slope_theta(y[rows], prob[rows], np.ones(rows.size))
+            return fit_recalibration(logp, y, counts, start=start).T
         except ValueError as exc:
             raise ValueError(
                 "a bootstrap resample has no finite calibration slope, so its "
                 f"interval is not defined: {exc}"
             ) from exc
 
-    return on_rows
+    return statistic
 
 
 def calibration_slope(
@@ -592,10 +617,11 @@ def calibration_slope(
             f"weight); missing class indices: {np.flatnonzero(~present).tolist()}."
         )
     ci = check_ci(ci, n_resamples, ci_method)
-    theta = _slope_theta(y, prob, w)
+    logp = _log_prob(prob)
+    theta = fit_recalibration(logp, y, w)
     if ci is not None:
         theta = bootstrap_interval(
-            looped(_slope_on_resample(y, prob)),
+            _slope_statistic(y, logp, theta),
             y,
             w,
             theta,

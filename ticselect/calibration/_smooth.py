@@ -125,22 +125,60 @@ def abs_integral(sums, bandwidth, rows=None):
 def fixed_point(sums, lo=SMECE_MIN_BANDWIDTH, hi=1.0, rtol=FIXED_POINT_RTOL):
     """Return ``(smece, sigma)`` arrays at the fixed points ``smECE_σ = σ`` per row.
 
-    Bisection on ``log σ`` in ``[lo, hi]`` for all rows at once (``smECE_σ - σ``
-    decreases in ``σ``: the heat semigroup is an L1 contraction).  A row whose
-    ``smECE`` at ``lo`` is already ``<= lo`` (fixed point below the search range)
-    gets the value at ``lo``; the bisection never moves such a row's lower end, so
-    that check is made only for rows whose lower end stayed at ``lo``.
+    The root of ``h(u) = smECE_{e^u} - e^u`` on ``u = log σ ∈ [log lo, log hi]``
+    (``h`` decreases: the heat semigroup is an L1 contraction), for all rows at
+    once: bisection until the lower end of a row's bracket has left ``log lo``
+    (evaluating ``h`` at ``lo`` needs the most cosine terms), then the Illinois
+    variant of regula falsi until the bracket, or the step, is below ``rtol``.  A
+    row whose lower end never leaves ``lo`` (fixed point below the search range)
+    gets the value at ``lo`` when ``smECE_lo <= lo``.
     """
-    a = np.full(sums.n_rows, np.log(lo))
-    b = np.full(sums.n_rows, np.log(hi))
-    while b[0] - a[0] > rtol:  # every row's bracket has the same width
-        mid = 0.5 * (a + b)
-        up = abs_integral(sums, np.exp(mid)) > np.exp(mid)
-        a = np.where(up, mid, a)
-        b = np.where(up, b, mid)
-    sigma = np.exp(0.5 * (a + b))
+    rows = np.arange(sums.n_rows)
+
+    def h(u, sel):
+        sigma = np.exp(u)
+        return abs_integral(sums, sigma, rows=sel) - sigma
+
+    a = np.full(rows.size, np.log(lo))
+    b = np.full(rows.size, np.log(hi))
+    fa = np.full(rows.size, np.nan)
+    fb = h(b, rows)
+    # bisection while the lower end is unevaluated (and the bracket not too small)
+    pending = rows[fb < 0.0]
+    while pending.size and b[pending[0]] - a[pending[0]] > rtol:
+        mid = 0.5 * (a[pending] + b[pending])
+        fm = h(mid, pending)
+        up = fm > 0.0
+        a[pending[up]], fa[pending[up]] = mid[up], fm[up]
+        b[pending[~up]], fb[pending[~up]] = mid[~up], fm[~up]
+        pending = pending[~up]
+    # Illinois regula falsi on the rows with both ends evaluated
+    active = rows[np.isfinite(fa) & (fb < 0.0)]
+    last = np.zeros(rows.size)  # side moved last: +1 lower end, -1 upper end
+    fa_eff, fb_eff = fa.copy(), fb.copy()
+    c_prev = np.full(rows.size, np.inf)
+    while active.size:
+        aa, bb = a[active], b[active]
+        c = (aa * fb_eff[active] - bb * fa_eff[active]) / (
+            fb_eff[active] - fa_eff[active]
+        )
+        c = np.where((c > aa) & (c < bb), c, 0.5 * (aa + bb))
+        fc = h(c, active)
+        up = fc > 0.0
+        lower, upper = active[up], active[~up]
+        a[lower], fa[lower], fa_eff[lower] = c[up], fc[up], fc[up]
+        fb_eff[lower[last[lower] > 0]] *= 0.5
+        b[upper], fb[upper], fb_eff[upper] = c[~up], fc[~up], fc[~up]
+        fa_eff[upper[last[upper] < 0]] *= 0.5
+        last[lower], last[upper] = 1.0, -1.0
+        done = (np.abs(c - c_prev[active]) <= rtol) | (b[active] - a[active] <= rtol)
+        done |= fc == 0.0
+        c_prev[active] = c
+        active = active[~done]
+    u = np.where(np.isfinite(c_prev), c_prev, 0.5 * (a + b))
+    sigma = np.exp(u)
     value = abs_integral(sums, sigma)
-    stuck = np.flatnonzero(a == np.log(lo))
+    stuck = rows[np.isnan(fa) & (fb < 0.0)]
     if stuck.size:
         at_lo = abs_integral(sums, np.full(stuck.size, lo), rows=stuck)
         below = at_lo <= lo

@@ -184,23 +184,55 @@ def bin_ids(scores, edges):
     return np.searchsorted(edges[1:-1], scores, side="left")
 
 
-def binned_stats(scores, outcomes, w, n_bins, strategy, edges=None):
-    """Per-bin weight, mean score and mean outcome (0 where the bin is empty).
+def binned_stats_rows(scores, outcomes, w, n_bins, strategy, edges=None):
+    """Per-bin weight, mean score and mean outcome of each row of a batch.
 
-    Returns ``(weight, mean_score, mean_outcome, nonempty, ids, edges)``; arrays over
-    all ``n_bins`` bins.
+    ``scores``, ``outcomes`` and ``w`` have shape (B, m): row ``b`` is one data set
+    (the data as given, ``B = 1``, or a bootstrap resample of its rows).  Edges
+    are those of :func:`bin_edges` for each row (quantiles of that row's scores)
+    unless given, of shape (n_bins + 1,) or (B, n_bins + 1).  Returns
+    ``(weight, mean_score, mean_outcome, nonempty, ids, edges)`` with per-bin
+    arrays of shape (B, n_bins) (means 0 where a bin is empty), ``ids`` of shape
+    (B, m) and ``edges`` of shape (B, n_bins + 1).
     """
+    b = scores.shape[0]
     if edges is None:
-        edges = bin_edges(scores, n_bins, strategy)
-    ids = bin_ids(scores, edges)
-    weight = np.bincount(ids, weights=w, minlength=n_bins)
-    s_sum = np.bincount(ids, weights=w * scores, minlength=n_bins)
-    o_sum = np.bincount(ids, weights=w * outcomes, minlength=n_bins)
+        check_choice(strategy, STRATEGIES, "strategy")
+        if strategy == "uniform":
+            edges = np.linspace(0.0, 1.0, n_bins + 1)
+        else:
+            q = np.linspace(0.0, 100.0, n_bins + 1)
+            edges = np.percentile(scores, q, axis=1).T
+    edges = np.broadcast_to(edges, (b, n_bins + 1))
+    ids = np.stack([bin_ids(scores[i], edges[i]) for i in range(b)])
+    flat = (np.arange(b)[:, None] * n_bins + ids).ravel()
+    size = b * n_bins
+
+    def per_bin(values):
+        return np.bincount(flat, weights=values.ravel(), minlength=size).reshape(
+            b, n_bins
+        )
+
+    weight = per_bin(w)
+    s_sum = per_bin(w * scores)
+    o_sum = per_bin(w * outcomes)
     nonempty = weight > 0
     safe = np.where(nonempty, weight, 1.0)
     mean_s = np.where(nonempty, s_sum / safe, 0.0)
     mean_o = np.where(nonempty, o_sum / safe, 0.0)
     return weight, mean_s, mean_o, nonempty, ids, edges
+
+
+def binned_stats(scores, outcomes, w, n_bins, strategy, edges=None):
+    """Per-bin weight, mean score and mean outcome (0 where the bin is empty).
+
+    Returns ``(weight, mean_score, mean_outcome, nonempty, ids, edges)``; arrays over
+    all ``n_bins`` bins (one data set: :func:`binned_stats_rows` with ``B = 1``).
+    """
+    out = binned_stats_rows(
+        scores[None], outcomes[None], w[None], n_bins, strategy, edges
+    )
+    return tuple(a[0] for a in out)
 
 
 def wilson_interval(p_hat, n, confidence):
@@ -212,111 +244,6 @@ def wilson_interval(p_hat, n, confidence):
     centre = (p_hat + z**2 / (2.0 * n)) / denom
     half = z / denom * np.sqrt(p_hat * (1.0 - p_hat) / n + z**2 / (4.0 * n**2))
     return centre - half, centre + half
-
-
-# ------------------------------------------------------- logistic recalibration
-def _recal_nll_grad_hess(theta, logp, y, w):
-    n, k = logp.shape
-    z = theta[0] * logp
-    z[:, 1:] += theta[1:]
-    lse = special.logsumexp(z, axis=1)
-    nll = float(np.sum(w * (lse - z[np.arange(n), y])))
-    s = np.exp(z - lse[:, None])
-    r = s.copy()
-    r[np.arange(n), y] -= 1.0
-    # Jacobian of z_i wrt θ: column 0 is logp_i, columns 1.. are e_1 .. e_{K-1}
-    jac = np.zeros((n, k, k))
-    jac[:, :, 0] = logp
-    jac[:, 1:, 1:] = np.eye(k - 1)
-    grad = np.einsum("i,ik,ikp->p", w, r, jac)
-    curv = np.einsum("i,ik,kl->ikl", w, s, np.eye(k)) - np.einsum(
-        "i,ik,il->ikl", w, s, s
-    )
-    hess = np.einsum("ikp,ikl,ilq->pq", jac, curv, jac)
-    return nll, grad, hess
-
-
-def _not_identifiable(theta):
-    return ValueError(
-        f"the calibration slope cannot be estimated (logistic recalibration stopped "
-        f"at slope {theta[0]:.3g} with a singular Hessian): either all predicted "
-        "probabilities are equal, so the slope is not identifiable, or the outcomes "
-        "are perfectly separated by the predicted probabilities, so the slope is "
-        "infinite. Check the predictions on more varied data."
-    )
-
-
-def _check_identifiable(theta, hess, rcond=1e-10):
-    """Raise unless the Hessian (scaled to unit diagonal) is well conditioned."""
-    d = np.diag(hess)
-    if not np.all(d > 0):
-        raise _not_identifiable(theta)
-    scaled = hess / np.sqrt(np.outer(d, d))
-    if np.linalg.eigvalsh(scaled)[0] <= rcond:
-        raise _not_identifiable(theta)
-
-
-def fit_recalibration(logp, y, w, max_iter=100, tol=1e-9):
-    """Fit ``P(y=k) ∝ exp(b log p_k + a_k)``, ``a_0 = 0``, by damped Newton.
-
-    Returns ``theta = [b, a_1, ..., a_{K-1}]``. Starts from ``b = 0`` with the
-    intercepts at the log class-frequency ratios (the null model, where the
-    Hessian is well conditioned; starting at ``b = 1`` can stall on saturated,
-    confidently wrong forecasts) and takes Newton steps with backtracking that
-    only ever accept a decrease of the negative log-likelihood (the problem is
-    convex). Converged when the Newton step is below ``tol`` relative to
-    ``max(1, |θ|)``, or when the Newton decrement ``gᵀH⁻¹g`` is below
-    ``NEWTON_DECREMENT_RTOL`` times the NLL (then the full step is taken). Raises ValueError when the fit does not converge (complete or
-    quasi-complete separation: the slope is infinite) or the Hessian is singular at
-    the end (constant forecasts, or separation saturated in floating point).
-    """
-    k = logp.shape[1]
-    freq = np.bincount(y, weights=w, minlength=k)
-    theta = np.zeros(k)
-    theta[1:] = np.log(freq[1:] / freq[0])  # callers check every class is present
-    nll, grad, hess = _recal_nll_grad_hess(theta, logp, y, w)
-    # constant forecasts make the slope collinear with the intercepts: the Hessian is
-    # singular already at the null model (it is regular there whenever the forecasts
-    # vary, separated or not), and Newton steps along its null space never converge
-    _check_identifiable(theta, hess)
-    for _ in range(max_iter):
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
-        if not np.all(np.isfinite(step)):
-            raise _not_identifiable(theta)
-        # converged when the Newton step is negligible; under (quasi-)separation
-        # the steps stay of order one while the slope diverges, so this never holds
-        if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(theta))):
-            _check_identifiable(theta, hess)
-            return theta - step
-        # the predicted decrease gᵀH⁻¹g/2 is below the rounding of the summed NLL:
-        # the line search can no longer see progress (it would accept random
-        # fractions of the step forever), but the full Newton step is accurate
-        # here (quadratic convergence). Under separation gᵀH⁻¹g stays a fixed
-        # fraction of the NLL as both vanish, so this never stops a diverging fit.
-        if grad @ step <= NEWTON_DECREMENT_RTOL * abs(nll):
-            _check_identifiable(theta, hess)
-            return theta - step
-        t = 1.0
-        while t > 1e-10:
-            cand = theta - t * step
-            c_nll, c_grad, c_hess = _recal_nll_grad_hess(cand, logp, y, w)
-            if c_nll <= nll:
-                break
-            t /= 2.0
-        else:
-            # no decrease along a descent direction: at the optimum to rounding
-            _check_identifiable(theta, hess)
-            return theta
-        theta, nll, grad, hess = cand, c_nll, c_grad, c_hess
-    raise ValueError(
-        f"the logistic recalibration fit did not converge in {max_iter} Newton "
-        f"steps (slope reached {theta[0]:.3g}); the outcomes are probably "
-        "perfectly separated by the predicted probabilities, so the calibration "
-        "slope is infinite."
-    )
 
 
 # ------------------------------------------------------------ result types
