@@ -62,8 +62,9 @@ class BootstrapInterval(_Interval):
     >>> p = rng.uniform(size=400)
     >>> y = (rng.uniform(size=400) < p).astype(int)
     >>> ece = expected_calibration_error(y, p, n_bins=5, ci=0.95, random_state=0)
-    >>> bool(ece.low <= ece.estimate <= ece.high), ece.confidence_level
-    (True, 0.95)
+    >>> est, low, high = ece
+    >>> bool(low < high), ece.confidence_level, ece.method, ece.n_resamples
+    (True, 0.95, 'basic', 1000)
     """
 
     def __new__(  # noqa: D102
@@ -177,6 +178,7 @@ def bootstrap_interval(
     n_resamples,
     method,
     random_state,
+    row_cost=1,
 ):
     """Bootstrap interval of ``statistic`` by resampling rows (stratified if rare).
 
@@ -201,6 +203,10 @@ def bootstrap_interval(
         Interval type (:func:`scipy.stats.bootstrap`).
     random_state : int, Generator, RandomState or None
         Seed of the resampling.
+    row_cost : int, default=1
+        Array elements the statistic holds per row and resample (e.g. the number
+        of classes); resamples are processed in batches of at most
+        ``MAX_BATCH_ELEMENTS / (n_rows · row_cost)``.
 
     Returns
     -------
@@ -227,7 +233,7 @@ def bootstrap_interval(
         out = statistic(idx.reshape(-1, idx.shape[-1]))
         return out.reshape(out.shape[:-1] + batch_shape)
 
-    batch = max(1, min(n_resamples, MAX_BATCH_ELEMENTS // rows.size))
+    batch = max(1, min(n_resamples, MAX_BATCH_ELEMENTS // (rows.size * row_cost)))
     res = stats.bootstrap(
         data,
         stat,

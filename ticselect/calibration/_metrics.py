@@ -114,7 +114,7 @@ def expected_calibration_error(
     sample_weight=None,
     ci=None,
     n_resamples=1000,
-    ci_method="percentile",
+    ci_method="basic",
     random_state=None,
 ):
     """Binned expected calibration error ``Σ_b (W_b/W) |ō_b - s̄_b|``.
@@ -138,8 +138,10 @@ def expected_calibration_error(
         rows; the result is then a :class:`BootstrapInterval`.
     n_resamples : int, default=1000
         Bootstrap resamples (used with ``ci``).
-    ci_method : {"percentile", "basic", "BCa"}, default="percentile"
-        Interval type of :func:`scipy.stats.bootstrap`.
+    ci_method : {"basic", "percentile", "BCa"}, default="basic"
+        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
+        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
+        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
     random_state : int, Generator, RandomState or None, default=None
         Seed of the resampling (used with ``ci``).
 
@@ -235,7 +237,7 @@ def debiased_ece(
     squared=False,
     ci=None,
     n_resamples=1000,
-    ci_method="percentile",
+    ci_method="basic",
     random_state=None,
 ):
     """Debiased ℓ2 binned calibration error (Kumar, Liang & Ma 2019).
@@ -264,8 +266,10 @@ def debiased_ece(
         rows; the result is then a :class:`BootstrapInterval`.
     n_resamples : int, default=1000
         Bootstrap resamples (used with ``ci``).
-    ci_method : {"percentile", "basic", "BCa"}, default="percentile"
-        Interval type of :func:`scipy.stats.bootstrap`.
+    ci_method : {"basic", "percentile", "BCa"}, default="basic"
+        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
+        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
+        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
     random_state : int, Generator, RandomState or None, default=None
         Seed of the resampling (used with ``ci``).
 
@@ -307,7 +311,7 @@ def smooth_ece(
     sample_weight=None,
     ci=None,
     n_resamples=1000,
-    ci_method="percentile",
+    ci_method="basic",
     random_state=None,
 ):
     """Smooth ECE of Błasiok & Nakkiran (2023) with its fixed-point bandwidth.
@@ -330,8 +334,10 @@ def smooth_ece(
         rows; the result is then a :class:`BootstrapInterval`.
     n_resamples : int, default=1000
         Bootstrap resamples (used with ``ci``).
-    ci_method : {"percentile", "basic", "BCa"}, default="percentile"
-        Interval type of :func:`scipy.stats.bootstrap`.
+    ci_method : {"basic", "percentile", "BCa"}, default="basic"
+        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
+        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
+        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
     random_state : int, Generator, RandomState or None, default=None
         Seed of the resampling (used with ``ci``).
 
@@ -399,7 +405,7 @@ def brier_score(
     sample_weight=None,
     ci=None,
     n_resamples=1000,
-    ci_method="percentile",
+    ci_method="basic",
     random_state=None,
 ):
     """Brier score (binary 1-D: ``mean (p - y)²``; 2-D: ``mean Σ_k (p_k - y_k)²``).
@@ -417,8 +423,10 @@ def brier_score(
         rows; the result is then a :class:`BootstrapInterval`.
     n_resamples : int, default=1000
         Bootstrap resamples (used with ``ci``).
-    ci_method : {"percentile", "basic", "BCa"}, default="percentile"
-        Interval type of :func:`scipy.stats.bootstrap`.
+    ci_method : {"basic", "percentile", "BCa"}, default="basic"
+        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
+        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
+        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
     random_state : int, Generator, RandomState or None, default=None
         Seed of the resampling (used with ``ci``).
 
@@ -473,7 +481,7 @@ def brier_decomposition(
     sample_weight=None,
     ci=None,
     n_resamples=1000,
-    ci_method="percentile",
+    ci_method="basic",
     random_state=None,
 ):
     """Murphy's reliability–resolution–uncertainty decomposition of the Brier score.
@@ -495,8 +503,10 @@ def brier_decomposition(
         rows; the result is then a :class:`BootstrapInterval`.
     n_resamples : int, default=1000
         Bootstrap resamples (used with ``ci``).
-    ci_method : {"percentile", "basic", "BCa"}, default="percentile"
-        Interval type of :func:`scipy.stats.bootstrap`.
+    ci_method : {"basic", "percentile", "BCa"}, default="basic"
+        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
+        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
+        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
     random_state : int, Generator, RandomState or None, default=None
         Seed of the resampling (used with ``ci``).
 
@@ -563,7 +573,7 @@ def calibration_slope(
     sample_weight=None,
     ci=None,
     n_resamples=1000,
-    ci_method="percentile",
+    ci_method="basic",
     random_state=None,
 ):
     """Calibration slope and intercept by logistic recalibration (Cox 1958).
@@ -581,8 +591,10 @@ def calibration_slope(
         rows; the result is then a :class:`BootstrapInterval`.
     n_resamples : int, default=1000
         Bootstrap resamples (used with ``ci``).
-    ci_method : {"percentile", "basic", "BCa"}, default="percentile"
-        Interval type of :func:`scipy.stats.bootstrap`.
+    ci_method : {"basic", "percentile", "BCa"}, default="basic"
+        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
+        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
+        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
     random_state : int, Generator, RandomState or None, default=None
         Seed of the resampling (used with ``ci``).
 
@@ -629,6 +641,7 @@ def calibration_slope(
             n_resamples=n_resamples,
             method=ci_method,
             random_state=random_state,
+            row_cost=4 * k,
         )
         slope, *intercepts = split_interval(theta)
         if k == 2:
