@@ -21,7 +21,7 @@ OUT = Path(__file__).resolve().parent / "images"
 
 
 def main():
-    """Write the binary and multiclass reliability diagrams."""
+    """Write the binary, multiclass and smoothed reliability diagrams."""
     OUT.mkdir(exist_ok=True)
     X, y = make_classification(
         n_samples=6000, n_features=20, n_informative=5, n_redundant=10, random_state=0
@@ -51,6 +51,22 @@ def main():
     ax.set_title("Multiclass: top-label confidence, quantile bins")
     fig.tight_layout()
     fig.savefig(OUT / "reliability_multiclass_top_label.png", dpi=100)
+    plt.close(fig)
+
+    # the binary models again, as smoothed curves with 95% bootstrap bands
+    X, y = make_classification(
+        n_samples=6000, n_features=20, n_informative=5, n_redundant=10, random_state=0
+    )
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.5, random_state=0)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for i, est in enumerate((LogisticRegression(), GaussianNB())):
+        est.fit(X_tr, y_tr)
+        ReliabilityDisplay.from_estimator(
+            est, X_te, y_te, kind="smooth", random_state=0, ax=ax, ref_line=i == 0
+        )
+    ax.set_title("Binary: smoothed curves, 95% bootstrap bands")
+    fig.tight_layout()
+    fig.savefig(OUT / "reliability_smooth_band.png", dpi=100)
     plt.close(fig)
 
 
