@@ -22,9 +22,12 @@ interval (what ``ci_method="percentile"`` returns) and the basic interval
 ``[2θ̂ - q_hi, 2θ̂ - q_lo]`` (``ci_method="basic"``) computed from it.  Coverage is
 a quality number and does not depend on machine load.
 
-Run ``nice -n 10 python benchmarks/calibration_coverage.py [--n-sims 2000]
-[--jobs 2]``; about 5 s per simulated data set on one loaded core.  ``--quick``
-runs 40 simulations.  Output: a Markdown table on stdout (and ``--out`` JSON).
+Run ``python benchmarks/calibration_coverage.py [--n-sims 2000] [--jobs 2]
+[--log runs.jsonl]``; about 1 s of CPU per simulated data set (the run resumes from
+``--log``).  ``--quick`` runs 40 simulations.  Output: Markdown tables on stdout
+(and ``--out`` JSON).  ``--timing`` instead times each metric with ``ci=0.95`` (1000
+resamples) against the same metric without, at n = 500, 5000 and 50000 (best of 3,
+CPU time of this process; ratios are what to read on a loaded machine).
 """
 
 from __future__ import annotations
@@ -209,24 +212,68 @@ def table(scenario, rows, n_sims):
     return "\n".join(lines)
 
 
+def timing(sizes=(500, 5000, 50_000), repeats=3):
+    """Markdown table: CPU seconds of each metric with and without ``ci=0.95``."""
+    cases = {
+        "expected_calibration_error": expected_calibration_error,
+        "smooth_ece": smooth_ece,
+        "debiased_ece": debiased_ece,
+        "brier_decomposition": brier_decomposition,
+        "calibration_slope": calibration_slope,
+    }
+    lines = [
+        "| metric | n | without ci (s) | with ci=0.95 (s) | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        s = rng.beta(2, 2, size=n)
+        y = (rng.uniform(size=n) < s).astype(int)
+        for name, metric in cases.items():
+            times = []
+            for kw in ({}, {"ci": 0.95, "random_state": 0}):
+                best = np.inf
+                for _ in range(repeats):
+                    t0 = time.process_time()
+                    metric(y, s, **kw)
+                    best = min(best, time.process_time() - t0)
+                times.append(best)
+            lines.append(
+                f"| {name} | {n} | {times[0]:.4f} | {times[1]:.3f} | "
+                f"{times[1] / max(times[0], 1e-6):.0f} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-sims", type=int, default=2000)
     parser.add_argument("--n-sims-overconfident", type=int, default=None)
+    parser.add_argument(
+        "--scenario", choices=("both", *SLOPES), default="both", help="which to run"
+    )
     parser.add_argument("--n-resamples", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="40 simulations")
+    parser.add_argument(
+        "--timing", action="store_true", help="time ci=0.95 against no ci instead"
+    )
     parser.add_argument("--out", default=None, help="write the results as JSON")
     parser.add_argument(
         "--log", default=None, help="JSON lines of finished simulations (resumable)"
     )
     args = parser.parse_args(argv)
+    if args.timing:
+        print(timing())
+        return None
     n_sims = 40 if args.quick else args.n_sims
     n_over = args.n_sims_overconfident or n_sims
     t0 = time.perf_counter()
     report = {}
     for scenario, count in (("calibrated", n_sims), ("overconfident", n_over)):
+        if args.scenario not in ("both", scenario):
+            continue
         pop = population(SLOPES[scenario])
         results = _run(scenario, count, args)
         rows = coverage(results, pop)

@@ -82,6 +82,15 @@ def _smooth_display_data(y, w, scores, outcomes, confidence, n_resamples, seed):
     return grid, curve[0], density[0], band, float(smece[0]), float(sigma[0])
 
 
+def _binned_display_data(w, scores, outcomes, n_bins, strategy, confidence):
+    """Non-empty bins' means, weights and Wilson bands, and the binned ECE."""
+    weight, s, o, nonempty, _, _ = binned_stats(scores, outcomes, w, n_bins, strategy)
+    lower, upper = wilson_interval(o[nonempty], weight[nonempty], confidence)
+    # binned ECE of the curve drawn (for one class when class-wise)
+    ece = float(np.sum(weight[nonempty] / w.sum() * np.abs(o - s)[nonempty]))
+    return o[nonempty], s[nonempty], weight[nonempty], lower, upper, ece
+
+
 class ReliabilityDisplay:
     """Reliability diagram with a pointwise confidence band.
 
@@ -310,21 +319,10 @@ class ReliabilityDisplay:
                 bandwidth=sigma,
             )
             return disp.plot(ax=ax, ref_line=ref_line, show_band=show_band, **kwargs)
-        weight, s, o, nonempty, _, _ = binned_stats(
-            scores, outcomes, w, n_bins, strategy
+        *data, ece = _binned_display_data(
+            w, scores, outcomes, n_bins, strategy, confidence
         )
-        lower, upper = wilson_interval(o[nonempty], weight[nonempty], confidence)
-        # binned ECE of the curve drawn (for one class when class-wise)
-        ece = float(np.sum(weight[nonempty] / w.sum() * np.abs(o - s)[nonempty]))
-        disp = cls(
-            o[nonempty],
-            s[nonempty],
-            weight[nonempty],
-            lower,
-            upper,
-            ece=ece,
-            estimator_name=name,
-        )
+        disp = cls(*data, ece=ece, estimator_name=name)
         return disp.plot(ax=ax, ref_line=ref_line, show_band=show_band, **kwargs)
 
     @classmethod
