@@ -16,7 +16,7 @@ from scipy import integrate, optimize, stats
 from sklearn.calibration import calibration_curve
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression, PoissonRegressor
-from sklearn.metrics import brier_score_loss
+from sklearn.metrics import brier_score_loss, log_loss
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from statsmodels.stats import diagnostic_gen
 
@@ -32,6 +32,7 @@ from ticselect.calibration import (
     dispersion_ratio,
     expected_calibration_error,
     hosmer_lemeshow,
+    log_loss_decomposition,
     max_calibration_error,
     smooth_ece,
 )
@@ -730,6 +731,11 @@ def test_calibration_report_classifier_and_regressor():
         "calibration_in_the_large",
     } <= set(d)
     assert "calibration_slope" in rep.summary() and str(rep) == rep.summary()
+    assert_allclose(d["log_loss"], log_loss(y, p), rtol=1e-12)
+    assert_allclose(
+        d["log_loss_calibration"], log_loss_decomposition(y, p).calibration, rtol=0
+    )
+    assert d["temperature"] == log_loss_decomposition(y, p).temperature
     rng = np.random.default_rng(23)
     Xr = rng.normal(size=(200, 2))
     yr = rng.poisson(np.exp(0.2 + Xr[:, 0] * 0.3))

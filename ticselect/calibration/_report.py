@@ -20,6 +20,7 @@ from ._metrics import (
     smooth_ece,
 )
 from ._regression import calibration_in_the_large, dispersion_ratio
+from ._temperature import log_loss_decomposition
 from ._utils import CalibrationReport, _proba, _regression_family
 
 __all__ = ["CALIBRATION_SCORERS", "calibration_report"]
@@ -29,9 +30,11 @@ def calibration_report(estimator, X, y, *, n_bins=15, sample_weight=None):
     """Compute every applicable calibration metric of a fitted estimator on ``(X, y)``.
 
     Classifiers (with ``predict_proba``): ECE (uniform, quantile, class-wise), MCE,
-    debiased and smooth ECE, Brier score and decomposition, calibration slope and
-    intercept, Hosmer–Lemeshow. Regressors: calibration-in-the-large and the
-    dispersion ratio for the estimator's family (``n_params=0``: held-out data).
+    debiased and smooth ECE, Brier score and decomposition, the log-loss with its
+    calibration part and best temperature (:func:`log_loss_decomposition`),
+    calibration slope and intercept, Hosmer–Lemeshow. Regressors:
+    calibration-in-the-large and the dispersion ratio for the estimator's family
+    (``n_params=0``: held-out data).
 
     Parameters
     ----------
@@ -78,11 +81,15 @@ def calibration_report(estimator, X, y, *, n_bins=15, sample_weight=None):
             m["classwise_ece"] = expected_calibration_error(
                 yi, p, n_bins=n_bins, multiclass="classwise", sample_weight=sw
             )
+        ll = log_loss_decomposition(yi, p, sample_weight=sw)
         m.update(
             brier=brier_score(yi, p, sample_weight=sw),
             brier_reliability=d.reliability,
             brier_resolution=d.resolution,
             brier_uncertainty=d.uncertainty,
+            log_loss=ll.log_loss,
+            log_loss_calibration=ll.calibration,
+            temperature=ll.temperature,
         )
         if p.ndim == 1:
             m["calibration_in_the_large"] = calibration_in_the_large(
