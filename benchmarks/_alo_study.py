@@ -105,21 +105,29 @@ def exact_loo(kind, model, X, y):
     return float(np.mean(out))
 
 
-def one_split(name, spec, seed, exact):
-    X, y, kind, make, grid, n_train = spec
+def split(spec, seed):
+    """Random training/test split of a data set, standardised on the training rows,
+    and the 5 CV folds of the training rows: ``(Xtr, Xte, ytr, yte, folds)``."""
+    X, y, kind, _, _, n_train = spec
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(y))
     tr, te = idx[:n_train], idx[n_train:]
     scaler = StandardScaler().fit(X[tr])
     Xtr, Xte = scaler.transform(X[tr]), scaler.transform(X[te])
     ytr, yte = y[tr], y[te]
+    folds_cls = StratifiedKFold if kind == "class" else KFold
+    folds = list(folds_cls(5, shuffle=True, random_state=seed).split(Xtr, ytr))
+    return Xtr, Xte, ytr, yte, folds
+
+
+def one_split(name, spec, seed, exact):
+    _, _, kind, make, grid, n_train = spec
+    Xtr, Xte, ytr, yte, folds = split(spec, seed)
     G = len(grid)
     crit = {c: np.empty(G) for c in ("tic", "aic", "bic", "alo", "alo1", "cv", "loo")}
     test = np.empty(G)
     n_high = np.empty(G)
     t = dict(fit=0.0, curv=0.0, crit=0.0, alo=0.0, alo1=0.0, cv=0.0, loo=0.0)
-    folds_cls = StratifiedKFold if kind == "class" else KFold
-    folds = list(folds_cls(5, shuffle=True, random_state=seed).split(Xtr, ytr))
     models = []
     for g, value in enumerate(grid):
         t0 = time.perf_counter()

@@ -14,8 +14,11 @@ printing wall times, the penalty each picks (TIC, AIC, BIC and CV) and each pick
 log-loss (mean NLL per sample) on an independent test set of 2·10⁵ rows.
 
 ``--alo`` runs instead the real-data study of approximate leave-one-out (ALO) beside
-TIC, AIC, BIC, 5-fold CV and exact leave-one-out refits (``_alo_study``), and
-``--alo-mlp`` the digits network grid (``_alo_networks``).  Otherwise the synthetic
+TIC, AIC, BIC, 5-fold CV and exact leave-one-out refits (``_alo_study``),
+``--alo-mlp`` the digits network grid (``_alo_networks``), ``--trust`` the study of
+the recommended pick and the reliability flags on 8 real-data cases
+(``_trust_study``, ``_trust_cases``, ``_trust_tables``; ``--trust-exact CASE`` adds
+exact leave-one-out refits on one of them).  Otherwise the synthetic
 runs add ALO's pick along the warm path.
 
 Run: ``python benchmarks/selection.py`` (add ``--quick`` for a smoke run).  Everything
@@ -32,6 +35,7 @@ import numpy as np
 from _alo_networks import run_networks
 from _alo_study import run_study
 from _timing import best_of
+from _trust_study import exact_check, run_trust
 from scipy.special import gammaln
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.metrics import log_loss
@@ -232,6 +236,19 @@ def main():
         action="store_true",
         help="only the digits network study of ALO vs 5-fold CV",
     )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="only the study of the recommended pick and the flags (issue 23)",
+    )
+    parser.add_argument("--save", help="--trust: keep the raw results in this pickle")
+    parser.add_argument("--load", help="--trust: print the tables of a saved run")
+    parser.add_argument(
+        "--trust-exact",
+        metavar="CASE",
+        help="exact leave-one-out refits beside ALO and CV on the --trust case whose "
+        "name contains CASE (--splits splits; slow: 12 × n refits per split)",
+    )
     parser.add_argument("--splits", type=int, default=30, help="splits (--alo)")
     parser.add_argument(
         "--exact-splits", type=int, default=10, help="splits with exact LOO (--alo)"
@@ -247,6 +264,12 @@ def main():
     with threadpool_limits(1):
         if args.alo:
             run_study(args.splits, args.exact_splits, args.only)
+            return
+        if args.trust_exact:
+            exact_check(args.trust_exact, args.splits)
+            return
+        if args.trust:
+            run_trust(args.splits, args.only, args.save, args.load)
             return
         if args.alo_mlp:
             run_networks()

@@ -11,11 +11,11 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 # a line each example must print (guards against a script that runs but shows nothing)
 EXPECTED = {
-    "quickstart.py": "ranked by TIC",
+    "quickstart.py": "ranked by ALO",
     "poisson_misspecified.py": "picks (number of features)",
     "mlp_digits.py": "TIC picks width=",
     "calibration_gap.py": "Calibration report (classification)",
-    "pipeline_gridsearch.py": "TIC search picks C=",
+    "pipeline_gridsearch.py": "ALO search picks C=",
     "compare_formulas.py": "30 rows with missing values dropped (educ 30)",
     "scale_out.py": "same scores as the serial search: True",
     "temperature_scaling.py": "(temperature-scaled); measured gap of the network",

@@ -11,11 +11,13 @@ declares them as import-linter contracts, checked in CI):
 3. :mod:`ticselect.selection`: meta-estimator, scorers, paths, comparison tables
 2. :mod:`ticselect.flatness` above :mod:`ticselect.criteria`, and
    :mod:`ticselect.calibration` and :mod:`ticselect.stattests` (pointwise criteria,
-   Vuong and information-matrix tests)
+   Vuong and information-matrix tests); below them the Laplace evidence
+   (:mod:`ticselect._evidence`), which :func:`criteria` reports
 1. :mod:`ticselect.curvature`: fitted model → :class:`Curvature`
 0. :mod:`ticselect._validation`: input checks shared by all
 """
 
+from ._evidence import Evidence, evidence
 from .calibration import (
     BinnedMeanCurve,
     BootstrapInterval,
@@ -68,6 +70,7 @@ from .flatness import (
 from .selection import (
     Comparison,
     CriterionPath,
+    FlaggedCriterionWarning,
     FormulaComparison,
     HeldOutDataWarning,
     InferenceResult,
@@ -139,6 +142,7 @@ __all__ = [
     "LOOResult",
     "approximate_loo",
     "CriterionPath",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "check_scoring",
     "compare",
@@ -148,6 +152,7 @@ __all__ = [
     "criterion_path",
     "Criteria",
     "Curvature",
+    "Evidence",
     "InSample",
     "InformationCriteria",
     "NotStationaryWarning",
@@ -157,6 +162,7 @@ __all__ = [
     "__version__",
     "criteria",
     "curvature",
+    "evidence",
     "curvature_from_loss",
     "get_scorer",
     "get_scorer_names",

@@ -45,6 +45,9 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   some directions (intercepts) are unpenalised; docs/flatness.md recommends
   ``effective_dim / n`` as the calibrated-model estimate.  All are per sample, in NLL
   units (nats);
+- ``log_evidence``: the Laplace evidence of :func:`ticselect.evidence` (penalty as
+  prior, exact Hessian, unpenalised directions integrated; ``nan`` without a
+  penalty); it reads the factorisation below, so it costs ``O(d)`` here;
 - ``penalty_ratio = tic_penalty / effective_dim = tr(H_λ⁻¹C) / tr(H_λ⁻¹H)``: about 1
   for a correctly specified model (``C ≈ H``, the information identity), ``≪ 1``
   when the per-sample gradients vanish on the training rows while the curvature does
@@ -55,7 +58,43 @@ Criteria are on the **deviance scale** (lower is better), with ``L`` the summed 
   tanh, and 54 misspecified GLMs): every network trained to a stationary point had a
   ratio ≤ 0.27 and a true gap at least 3 times TIC's estimate; every GLM had ≥ 0.64
   and every early-stopped network ≥ 0.5 (table in the selection guide).  ``nan``
-  when ``effective_dim`` is 0.
+  when ``effective_dim`` is 0.  Above :data:`MISSPECIFIED_RATIO` (1.5) a GLM fit is
+  flagged ``"misspecified"``: its variance is not the model's (over-dispersed
+  counts), so the model-based quantities (AIC/BIC's ``k``, likelihood-ratio tests,
+  non-robust standard errors) are off while TIC and robust errors hold;
+- ``aic_edf = 2L + 2·effective_dim``, ``bic_edf = 2L + effective_dim·log n``: AIC
+  and BIC of a penalised fit with its effective degrees of freedom (Hastie,
+  Tibshirani & Friedman, ESL §7.6), equal to ``aic`` and ``bic`` without a penalty;
+- ``"high_leverage"`` (GLMs): ``effective_dim / n`` (the mean row leverage) above
+  :data:`LEVERAGE_RATIO` (0.15) or a row whose leverage ``hᵢwᵢℓ''ᵢ`` exceeds
+  :data:`MAX_LEVERAGE` (0.9; :mod:`ticselect.curvature._leverage`, from the
+  curvature's per-row model).  TIC's penalty is the first-order term of
+  leave-one-out in the leverages (``1/(1 − hᵢ) ≈ 1 + hᵢ``), so it understates the gap
+  there; approximate leave-one-out (layer 3) keeps the higher-order terms, and where
+  it is computed for a set of candidates it adds the flag's comparative part
+  (:mod:`ticselect.selection._recommend`).  No warning: the flag is shown by every
+  table;
+- ``mcfadden_r2 = 1 − L/L₀``, ``cox_snell_r2 = 1 − exp(2(L − L₀)/n)`` and
+  ``nagelkerke_r2 = cox_snell_r2 / (1 − exp(−2L₀/n))`` with ``L₀`` the NLL of the
+  intercept-only model (:attr:`Curvature.null_nll`, see
+  :mod:`ticselect.curvature._null`; McFadden 1974, Cox & Snell 1989, Nagelkerke
+  1991, Biometrika 78(3)).  McFadden's equals statsmodels' ``prsquared`` and Cox and
+  Snell's its ``pseudo_rsquared("cs")`` (which equals the classical ``R²`` of a
+  Gaussian linear model); Nagelkerke's rescales Cox and Snell's to a maximum of 1,
+  which exists only when the likelihood is a probability (binomial, multinomial,
+  Poisson, negative binomial): it is ``None`` for densities.  All are ``None``
+  when the null model is unknown (networks, likelihoods without one);
+- ``qaic = 2L/ĉ + 2K`` and ``qaicc = qaic + 2K(K + 1)/(n − K − 1)`` (Burnham &
+  Anderson 2002, §2.5 and §6.2), for overdispersed counts, with ``ĉ`` the given
+  ``c_hat`` or, for binomial, Poisson and negative binomial GLMs, Pearson's
+  ``X²/(n − k)`` (:attr:`Curvature.pearson_chi2`).  ``K = k``, plus 1 when ``ĉ`` is
+  estimated (it is then a parameter too), so ``qaic`` equals statsmodels' GLM
+  ``info_criteria("qaic", scale=ĉ, dk_params=1)`` for an estimated ``ĉ`` (its
+  ``fit(scale="X2").scale``) and ``dk_params=0`` for a given one.  ``ĉ`` is not
+  floored at 1 (Burnham & Anderson advise using 1 when ``ĉ < 1``: pass
+  ``c_hat=1``); compare QAIC values only at one ``ĉ``, estimated from the largest
+  model, as statsmodels' docs say.  ``None`` (and ``c_hat`` too) when ``ĉ`` is
+  neither given nor estimable.
 
 When ``H_λ`` is not positive definite (the fit is not at a minimum, or parameters
 are not determined), ``tic_penalty``, ``effective_dim`` (then in ``[0, r]``) and the
@@ -82,14 +121,16 @@ from __future__ import annotations
 
 import html
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import linalg
 
+from ._evidence import evidence, key_value_table
 from .curvature._factor import frobenius_dot
 from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
+from .curvature._leverage import max_leverage
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from .curvature._spectral import (
     check_curvature,
@@ -99,6 +140,9 @@ from .curvature._spectral import (
 )
 
 __all__ = [
+    "LEVERAGE_RATIO",
+    "MAX_LEVERAGE",
+    "MISSPECIFIED_RATIO",
     "OVERCONFIDENCE_RATIO",
     "Criteria",
     "OverconfidenceWarning",
@@ -109,6 +153,35 @@ __all__ = [
 #: :attr:`Criteria.penalty_ratio` below which a fit is flagged ``"overconfident"``
 #: (chosen from ``benchmarks/gap_prediction.py``, see the module conventions).
 OVERCONFIDENCE_RATIO = 0.3
+#: ``effective_dim / n`` (the mean row leverage of a GLM) above which a GLM fit is
+#: flagged ``"high_leverage"``: TIC's first-order penalty then understates the gap.
+#: Chosen with :data:`MAX_LEVERAGE` and ``selection._recommend.ALO_Z`` on the 30-split
+#: real-data study of ``benchmarks/selection.py --trust`` (8 cases, 236 splits): the
+#: three parts together, with ``overconfident``, flag TIC's pick on 120 of the 146
+#: splits where TIC regrets more than twice 5-fold CV (82 %) and on 9 of the 90
+#: where it regrets no more than CV (10 %); at 0.1 the hits rise to 127 (87 %) and
+#: the false alarms to 11 (degree-2 OLS on 150 rows, ``edf/n`` 0.14, where TIC
+#: regretted 107–191 milli-nats but CV as much); the fits where TIC fails have a
+#: median ``edf/n`` of 0.12–0.26 on the small cases, the large-n cases 0.002–0.01.
+LEVERAGE_RATIO = 0.15
+#: Largest row leverage ``hᵢwᵢℓ''ᵢ`` (:mod:`ticselect.curvature._leverage`, the
+#: ``leverage`` of :func:`ticselect.approximate_loo`) above which a GLM fit is
+#: flagged ``"high_leverage"``: one row nearly fixes its own fit, where
+#: ``1/(1 − hᵢ)`` is far from TIC's ``1 + hᵢ``.  On the same study it adds 3 hits and
+#: no false alarm to the other parts; alone it fires on 35 % of TIC's failures and
+#: 2 % of its successes (0.7: 68 % and 8 %).  It is the part that sees a weakly
+#: penalised near-separated logistic fit from the fit alone (breast cancer,
+#: ``C ≥ 12``: leverage 0.92–0.95, ``edf/n`` 0.04).
+MAX_LEVERAGE = 0.9
+#: :attr:`Criteria.penalty_ratio` above which a GLM fit is flagged ``"misspecified"``
+#: (``tr(H_λ⁻¹C)`` well above ``tr(H_λ⁻¹H)``: the variance is not the model's, as
+#: over-dispersed counts).  Correctly specified logistic, Poisson and Gaussian
+#: regressions stay at or below 1.30 (300 draws, ``n`` 100–2000, ``n/k`` 5–200:
+#: ``null_study`` of ``benchmarks/_trust_study.py``), the misspecified-link
+#: logistic GLMs of ``benchmarks/gap_prediction.py`` at 0.64–1.3 and every logistic
+#: and Gaussian fit of the trust study at 0.01–1.06; every over-dispersed count fit
+#: there is above it (fair affairs as counts 1.61–8.2, RAND HIE 2.15–10.1).
+MISSPECIFIED_RATIO = 1.5
 
 
 class OverconfidenceWarning(UserWarning):
@@ -187,11 +260,40 @@ class Criteria:
     flags : tuple of str
         Reasons these criteria may not be trusted (keys of
         ``ticselect.curvature._result.RELIABILITY_FLAGS``); empty when none applies.
-        :attr:`reliable` is ``not flags``.
+        :attr:`reliable` is ``not flags``.  For GLMs :func:`criteria` adds
+        ``"high_leverage"`` (``effective_dim / n`` above :data:`LEVERAGE_RATIO` or a
+        row of leverage above :data:`MAX_LEVERAGE`: TIC's first-order penalty
+        understates the gap) and ``"misspecified"`` (``penalty_ratio`` above
+        :data:`MISSPECIFIED_RATIO`: the model-based quantities are off, TIC holds);
+        the tables of :mod:`ticselect.selection` add ``"high_leverage"`` where
+        approximate leave-one-out contradicts TIC's ranking.
     penalty_ratio : float
         ``tic_penalty / effective_dim``: about 1 for a correctly specified model,
-        ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``);
+        ``≪ 1`` for an overconfident one (flagged below ``OVERCONFIDENCE_RATIO``),
+        well above 1 for a misspecified one (flagged above ``MISSPECIFIED_RATIO``);
         ``nan`` when ``effective_dim`` is 0.
+    log_evidence : float
+        Laplace log marginal likelihood in nats (greater is better), the fit's
+        penalty as a Gaussian prior and the exact Hessian:
+        ``ticselect.evidence(curv).log_evidence`` (see :mod:`ticselect._evidence`);
+        ``nan`` for an unpenalised fit (no proper prior) or an indefinite ``H_λ``.
+    null_loglik : float or None
+        ``-L₀``, the log-likelihood of the intercept-only model (``None`` when the
+        null model is unknown: networks, likelihoods without one).
+    mcfadden_r2, cox_snell_r2, nagelkerke_r2 : float or None
+        Pseudo-R² against the null model (see the module conventions); ``None``
+        without a null model, and ``nagelkerke_r2`` also for densities.
+    c_hat : float or None
+        Overdispersion factor ``ĉ`` used by QAIC (given, or estimated for binomial,
+        Poisson and negative binomial GLMs; ``None`` otherwise).
+    qaic, qaicc : float or None
+        Quasi-AIC ``2L/ĉ + 2K`` and its small-sample version (deviance scale;
+        ``None`` without ``ĉ``).
+    aic_edf, bic_edf : float
+        ``2L + 2·edf`` and ``2L + edf·log n`` with the effective degrees of freedom
+        ``edf = effective_dim = tr(H_λ⁻¹H)``: AIC and BIC of a penalised fit (equal
+        to ``aic`` and ``bic`` without a penalty).  Along a penalty the nominal
+        ``k`` always favours the weakest penalty; these do not.
 
     Examples
     --------
@@ -231,6 +333,23 @@ class Criteria:
     soft_rank_gap_estimate: float
     flags: tuple = ()
     penalty_ratio: float = float("nan")
+    log_evidence: float = float("nan")
+    null_loglik: float | None = None
+    mcfadden_r2: float | None = None
+    cox_snell_r2: float | None = None
+    nagelkerke_r2: float | None = None
+    c_hat: float | None = None
+    qaic: float | None = None
+    qaicc: float | None = None
+    aic_edf: float = float("nan")
+    bic_edf: float = float("nan")
+
+    #: Fields of :meth:`summary`'s first screen (``full=True`` shows every field).
+    SUMMARY_FIELDS = (
+        "loglik", "n_params", "n_samples", "aic", "bic", "tic", "tic_penalty",
+        "effective_dim", "aic_edf", "gap_estimate", "penalty_ratio", "log_evidence",
+        "stationarity", "flags",
+    )  # fmt: skip
 
     @property
     def reliable(self):
@@ -257,19 +376,27 @@ class Criteria:
             k: (v.item() if hasattr(v, "item") else v) for k, v in asdict(self).items()
         }
 
-    def summary(self):
+    def summary(self, full=False):
         """Return an aligned text table of the criteria.
+
+        Parameters
+        ----------
+        full : bool, default=False
+            Every field (the soft-rank variants, spectral ranks and bounds too);
+            by default the criteria, the TIC penalty, the effective dimension, the
+            gap estimate, ``penalty_ratio``, the log evidence, stationarity and the
+            flags.
 
         Returns
         -------
         str
         """
-        rows = [(k, v) for k, v in self.to_dict().items()]
-        width = max(len(k) for k, _ in rows)
-        lines = [f"{'criterion':<{width}}  value", f"{'-' * width}  {'-' * 14}"]
-        for k, v in rows:
-            lines.append(f"{k:<{width}}  {_format_value(v)}")
-        return "\n".join(lines)
+        d = self.to_dict()
+        keys = list(d) if full else list(self.SUMMARY_FIELDS)
+        table = key_value_table([(k, d[k]) for k in keys], "criterion", _format_value)
+        if full:
+            return table
+        return table + "\n(summary(full=True) adds the soft-rank and spectral measures)"
 
     def to_frame(self):
         """Return a one-row :class:`pandas.DataFrame` (requires pandas).
@@ -291,7 +418,9 @@ class Criteria:
 
     def _repr_html_(self):
         cells = []
-        for k, v in self.to_dict().items():
+        d = self.to_dict()
+        for k in self.SUMMARY_FIELDS:
+            v = d[k]
             val = html.escape(_format_value(v))
             cells.append(f"<tr><td>{html.escape(k)}</td><td>{val}</td></tr>")
         return (
@@ -301,6 +430,8 @@ class Criteria:
 
 
 def _format_value(v):
+    if v is None:
+        return "-"
     if isinstance(v, tuple | list):
         return ", ".join(v) if v else "none"
     return f"{v:d}" if isinstance(v, int) else f"{v:.6g}"
@@ -311,8 +442,8 @@ def _default_lambda(curv):
     return float(np.mean(pen)) if pen.size else 0.0
 
 
-def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
-    """Compute log-likelihood, AIC, AICc, BIC, TIC and complexity measures.
+def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND, c_hat=None):
+    """Compute log-likelihood, AIC, AICc, BIC, TIC, QAIC, pseudo-R² and complexity.
 
     Parameters
     ----------
@@ -325,10 +456,19 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
         Relative eigenvalue cutoff when ``H_λ`` is singular (see
         :func:`ticselect.curvature._linalg.solve_trace`), and of the numerical ranks
         (``hessian_rank``; ``soft_rank`` and ``fisher_soft_rank`` at ``λ = 0``).
+    c_hat : float or None, default=None
+        Overdispersion factor ``ĉ`` of QAIC; ``None`` estimates it as Pearson's
+        ``X²/(n − k)`` for binomial, Poisson and negative binomial GLMs (see the
+        module conventions).
 
     Returns
     -------
     Criteria
+
+    Raises
+    ------
+    ValueError
+        For a ``c_hat`` that is not a positive finite number.
 
     Examples
     --------
@@ -342,10 +482,47 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND):
     >>> bool(np.isclose(crit.loglik, res.llf)), bool(np.isclose(crit.aic, res.aic))
     (True, True)
     """
-    return _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=False)[0]
+    if c_hat is not None:
+        c_hat = float(c_hat)
+        if not (np.isfinite(c_hat) and c_hat > 0):
+            raise ValueError(f"c_hat must be a positive finite number, got {c_hat!r}.")
+    return _criteria_and_spectrum(
+        curv, soft_rank_lambda, rcond, full_spectrum=False, c_hat=c_hat
+    )[0]
 
 
-def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
+def _quasi_and_pseudo(curv, crit, c_hat):
+    """QAIC, QAICc, ``ĉ`` and the pseudo-R² fields (see the module conventions)."""
+    L, k, n = -crit.loglik, crit.n_params, crit.n_samples
+    out = {}
+    L0 = getattr(curv, "null_nll", None)
+    if L0 is not None and np.isfinite(L0):
+        cs = -np.expm1(2.0 * (L - L0) / n)
+        discrete = curv.family in ("binomial", "multinomial", "poisson",
+                                   "negative_binomial")  # fmt: skip
+        out.update(
+            null_loglik=-float(L0),
+            mcfadden_r2=float(1.0 - L / L0) if L0 != 0 else None,
+            cox_snell_r2=float(cs),
+            # (L₀ = 0: one class or value only, Cox–Snell has no room to rescale)
+            nagelkerke_r2=(
+                float(cs / -np.expm1(-2.0 * L0 / n)) if discrete and L0 > 0 else None
+            ),
+        )
+    K = k
+    pearson = getattr(curv, "pearson_chi2", None)
+    if c_hat is None and pearson is not None and n - k > 0:
+        c_hat, K = pearson / (n - k), k + 1
+    if c_hat is not None and np.isfinite(c_hat) and c_hat > 0:
+        qaic = 2.0 * L / c_hat + 2.0 * K
+        qaicc = qaic + 2.0 * K * (K + 1) / (n - K - 1) if n - K - 1 > 0 else np.inf
+        out.update(c_hat=float(c_hat), qaic=float(qaic), qaicc=float(qaicc))
+    return out
+
+
+def _criteria_and_spectrum(
+    curv, soft_rank_lambda, rcond, full_spectrum=True, c_hat=None
+):
     """:func:`criteria` plus the (gauge-restricted) eigenvalues of ``H`` and ``C``.
 
     ``full_spectrum=False`` returns ``None`` for the eigenvalues of ``H`` on the
@@ -392,6 +569,7 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
             OverconfidenceWarning,
             stacklevel=3,
         )
+    _glm_flags(curv, sol, ratio)
     # aliased columns of an unpenalised GLM are not counted (as R and statsmodels)
     L, k, n = curv.nll, curv.n_free_params - n_aliased(curv, rcond), curv.n_samples
     aic = 2.0 * L + 2.0 * k
@@ -419,8 +597,28 @@ def _criteria_and_spectrum(curv, soft_rank_lambda, rcond, full_spectrum=True):
         soft_rank_gap_estimate=sr / n,
         flags=tuple(curv.flags),
         penalty_ratio=float(ratio),
+        log_evidence=evidence(curv, rcond=rcond).log_evidence,
+        aic_edf=2.0 * L + 2.0 * sol.effective_dim,
+        bic_edf=2.0 * L + np.log(n) * sol.effective_dim,
     )
-    return crit, ev, C
+    return replace(crit, **_quasi_and_pseudo(curv, crit, c_hat)), ev, C
+
+
+def _glm_flags(curv, sol, ratio):
+    """The ``"high_leverage"`` and ``"misspecified"`` flags of a GLM (not networks).
+
+    ``high_leverage``: ``effective_dim / n > LEVERAGE_RATIO`` or a row of leverage
+    above ``MAX_LEVERAGE`` (:func:`~ticselect.curvature._leverage.max_leverage`);
+    ``misspecified``: ``penalty_ratio > MISSPECIFIED_RATIO``.
+    """
+    if curv.family == "mlp":  # networks: the network-selection rules decide
+        return
+    if sol.effective_dim / curv.n_samples > LEVERAGE_RATIO or (
+        max_leverage(curv, MAX_LEVERAGE) > MAX_LEVERAGE
+    ):
+        curv.add_flag("high_leverage")
+    if ratio > MISSPECIFIED_RATIO:
+        curv.add_flag("misspecified")
 
 
 def _subspace_soft_rank(curv, gc, sol, lam):

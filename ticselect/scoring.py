@@ -9,9 +9,13 @@ Criterion scorers return ``-criterion / (2n)`` (``n = Σ wᵢ``), an estimate of
 expected negative log-likelihood per sample of a new draw, on the same scale as
 scikit-learn's ``neg_log_loss``.  ``neg_gap_estimate`` and ``neg_soft_rank`` are not
 rescaled (the gap estimate is already per sample; the soft rank is a dimension).
-``neg_alo`` is ``-loo / (2n)`` from :func:`~ticselect.approximate_loo` (the
-leave-one-row-out NLL by one Newton step per row, same scale; it reads ``curvature_``
-of an :class:`~ticselect.InformationCriteria`).
+``log_evidence`` is ``log p(y) / n``, the Laplace evidence
+(:func:`~ticselect.evidence`, the fit's penalty as prior) per sample, greater is
+better (``nan`` for an unpenalised fit).  ``neg_alo`` is ``-loo / (2n)`` from
+:func:`~ticselect.approximate_loo` (the leave-one-row-out NLL by one Newton step per
+row, same scale; it reads ``curvature_`` of an :class:`~ticselect.InformationCriteria`);
+``get_scorer("neg_alo", groups=g)`` leaves one group out at a time instead
+(approximate leave-group-out, with ``cv=ts.InSample()``).
 
 Which data a criterion is computed on
     Given an :class:`~ticselect.InformationCriteria` (alone or as the last step of a
@@ -40,6 +44,7 @@ Held-out detection rule
 
 from .selection._scoring import (
     HELD_OUT_THRESHOLD,
+    FlaggedCriterionWarning,
     HeldOutDataWarning,
     InSample,
     check_scoring,
@@ -51,6 +56,7 @@ from .selection._scoring import (
 
 __all__ = [
     "HELD_OUT_THRESHOLD",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "InSample",
     "check_scoring",

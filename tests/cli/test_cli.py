@@ -70,9 +70,12 @@ def test_select_picks_equal_api_argmin(default_json):
         crits.append(ts.criteria(ts.curvature(pipe, X, y)))
     rows = default_json["candidates"]
     assert [r["C"] for r in rows] == GRID
-    for name in ("aic", "bic", "tic"):
+    for name in ("aic", "bic", "aic_edf", "bic_edf", "tic"):
         values = np.array([getattr(c, name) for c in crits])
         assert_allclose([r[name] for r in rows], values, rtol=1e-6)
+        if name in ("aic", "bic"):  # along a penalty: no pick with the nominal k
+            assert name not in default_json["picks"]
+            continue
         assert default_json["picks"][name]["index"] == int(np.argmin(values))
         assert default_json["picks"][name]["C"] == GRID[int(np.argmin(values))]
     assert [r["k"] for r in rows] == [c.n_params for c in crits]
@@ -103,52 +106,27 @@ def test_select_table_marks_each_pick():
     assert status == 0, err
     lines = out.splitlines()
     header = next(
-        i for i, line in enumerate(lines) if line.split()[:2] == ["C", "loglik"]
+        i for i, line in enumerate(lines) if line.split()[:2] == ["C", "ALO/2n"]
     )
     body = lines[header + 2 : header + 5]
     assert len(body) == 3
-    assert sum(line.count("*") for line in body) == 5  # AIC, BIC, TIC, ALO and CV
+    assert sum(line.count("*") for line in body) == 3  # ALO, TIC and CV
+    assert sum(line.startswith("> ") for line in body) == 1  # the recommended row
     picks = next(line for line in lines if line.startswith("picks: "))
-    assert picks.startswith("picks: AIC C=") and "CV C=" in picks
-
-
-@pytest.mark.parametrize("cv_index", [None, "same", "other"])
-def test_select_notes_a_disagreement_between_tic_and_cv(default_json, cv_index):
-    from ticselect.cli._select import format_select
-
-    result = json.loads(json.dumps(default_json))
-    tic = result["picks"]["tic"]["index"]
-    if cv_index is None:
-        del result["picks"]["cv"]
-    else:
-        j = tic if cv_index == "same" else (tic + 1) % len(GRID)
-        result["picks"]["cv"] = {"index": j, "C": GRID[j]}
-    text = format_select(result)
-    note = [line for line in text.splitlines() if line.startswith("note: ")]
-    if cv_index != "other":
-        assert note == []
-        return
-    # only beyond CV's own standard error at its pick
-    j = result["picks"]["cv"]["index"]
-    rows = result["candidates"]
-    excess = rows[tic]["cv_log_loss"] - rows[j]["cv_log_loss"]
-    rows[j]["cv_se"] = abs(excess) * 1.01
-    assert not any(
-        line.startswith("note: ") for line in format_select(result).splitlines()
+    assert picks.startswith("picks: AIC(edf) C=") and "CV C=" in picks
+    # --all: the deviance-scale criteria, AIC and BIC with edf marked, nominal not
+    status, out, err = run_main(["select", "--grid", "0.01,0.1,1", "--cv", "2",
+                                 "--all"])  # fmt: skip
+    lines = out.splitlines()
+    header = next(
+        i for i, line in enumerate(lines) if line.split()[:2] == ["C", "loglik"]
     )
-    rows[j]["cv_se"] = abs(excess) * 0.99
-    note = [
-        line for line in format_select(result).splitlines() if line.startswith("note: ")
-    ]
-    if excess <= 0:  # TIC's pick is not worse by CV: never a note
-        assert note == []
-        return
-    assert len(note) == 1 and "TIC and CV disagree" in note[0]
-    row = result["candidates"][tic]
-    cv_gap = row["cv_log_loss"] + row["loglik"] / result["data"]["n_samples"]
-    assert f"C={row['C']:.4g} " in note[0]
-    assert f"is {row['gap_estimate']:.3g} nats" in note[0]
-    assert f"training NLL) {cv_gap:.3g}:" in note[0]
+    titles = lines[header].split()
+    body = [line[2:].split() for line in lines[header + 2 : header + 5]]
+    for title, marked in (("AIC", False), ("BIC", False), ("AIC(edf)", True),
+                          ("TIC", True), ("ALO", True), ("CV2", True)):  # fmt: skip
+        column = [row[titles.index(title)] for row in body]
+        assert sum(c.endswith("*") for c in column) == int(marked), title
 
 
 def test_select_csv_poisson(tmp_path):
@@ -391,24 +369,27 @@ def _write_csv(path, X, y, names=("x1", "x2", "x3", "x4"), target="y"):
 
 
 def test_select_json_has_flags_per_row_and_notes():
-    """Breast cancer is separable: weakly penalised rows carry the separation flag."""
+    """Breast cancer is separable: the weakly penalised row is flagged for TIC."""
     proc = console("select", "--grid", "0.01,1000", "--cv", "0", "--json")
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     flags = [r["flags"] for r in res["candidates"]]
-    assert "separation" not in flags[0] and "separation" in flags[1]
-    # the notes: the edge of the grid and the flag, in the JSON as well
+    # penalised: an estimate exists (no "separation"), TIC's penalty fails there
+    assert flags[0] == [] and "high_leverage" in flags[1]
+    assert not any("separation" in f for f in flags)
+    # the notes: why the recommended row, the edge of the grid for it, the flag
     notes = res["notes"]
-    assert any("extend the grid" in n for n in notes)
-    assert any(n.startswith("flag sep (C=1e+03)") for n in notes)
+    assert notes[0].startswith("recommended: ALO's pick C=0.01")
+    assert any("extend the grid" in n and "C=0.01" in n for n in notes)
+    assert any(n.startswith("flag high_leverage (C=1e+03)") for n in notes)
     # the same in the text table: a flags column and the note lines
     proc = console("select", "--grid", "0.01,1000", "--cv", "0")
     lines = proc.stdout.splitlines()
-    header = next(line for line in lines if line.split()[:2] == ["C", "loglik"])
+    header = next(line for line in lines if line.split()[:2] == ["C", "ALO/2n"])
     assert header.split()[-1] == "flags"
-    row = next(line for line in lines if line.split()[:1] == ["1000"])
-    assert row.split()[-1] == "sep"
-    assert any("extend the grid" in line for line in lines)
+    row = next(line for line in lines if line[2:].split()[:1] == ["1000"])
+    assert row.split()[-1] == "high_leverage"
+    assert "extend the grid" in " ".join(line.strip() for line in lines)  # wrapped
 
 
 def test_select_negative_log_grid_is_accepted():
@@ -436,30 +417,6 @@ def test_integer_class_target_asks_for_a_family(tmp_path):
     proc = console("select", *argv, "--grid", "0.1,1", "--cv", "0", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["family"] == "multinomial"
-
-
-def test_poisson_note_has_no_separation_wording():
-    from ticselect.cli._select import _disagreement_note
-
-    rows = [
-        {"alpha": 1.0, "cv_log_loss": 2.0, "cv_se": 0.01, "loglik": -190.0,
-         "gap_estimate": 0.01},
-        {"alpha": 0.1, "cv_log_loss": 1.5, "cv_se": 0.01, "loglik": -140.0,
-         "gap_estimate": 0.02},
-    ]  # fmt: skip
-    result = {
-        "param": "alpha",
-        "candidates": rows,
-        "picks": {"tic": {"index": 0}, "cv": {"index": 1}},
-        "data": {"n_samples": 100},
-        "family": "poisson",
-    }
-    note = _disagreement_note(result)
-    assert "TIC and CV disagree" in note and "separation" not in note
-    result["family"] = "binomial"
-    assert "near separation" in _disagreement_note(result)
-    rows[1]["cv_se"] = 0.6  # within CV's own standard error: no note
-    assert _disagreement_note(result) == ""
 
 
 def test_glm_candidates_use_newton_cholesky():

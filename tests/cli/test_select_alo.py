@@ -1,27 +1,28 @@
-"""``ticselect select``: the ALO column, its pick and the default pick."""
+"""``ticselect select``: the ALO column, the picks and the recommended row."""
 
 import contextlib
-import dataclasses
 import io
 import json
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
 
-import ticselect as ts
 from ticselect.cli import main
-from ticselect.cli._select import _default_pick, format_select
+from ticselect.cli._select import SCREEN, format_select
+from ticselect.curvature._result import FIT_FLAGS, TIC_FLAGS
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    assert status == 0, err.getvalue()
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
 def result():
-    out, err = io.StringIO(), io.StringIO()
-    argv = ["select", "--grid", "0.01,1,100", "--cv", "0", "--json"]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        assert main(argv) == 0, err.getvalue()
-    return json.loads(out.getvalue())
+    return json.loads(_run(["select", "--grid", "0.01,1,100", "--cv", "0", "--json"]))
 
 
 def test_alo_column_and_pick(result):
@@ -31,44 +32,62 @@ def test_alo_column_and_pick(result):
     n = result["data"]["n_samples"]
     for r in rows:
         assert r["alo_per_sample"] == pytest.approx(r["alo"] / (2 * n), rel=1e-12)
+        assert r["alo_se_per_sample"] == pytest.approx(r["alo_se"] / (2 * n), rel=1e-12)
         # leaving rows out costs likelihood: ALO exceeds the training deviance
         assert r["alo"] > -2 * r["loglik"]
+        # AIC and BIC with the effective degrees of freedom
+        assert r["aic_edf"] == pytest.approx(
+            -2 * r["loglik"] + 2 * r["effective_dim"], rel=1e-12
+        )
+    # along a penalty the nominal AIC and BIC get no pick (they pick the weakest)
+    assert {"aic", "bic"}.isdisjoint(result["picks"])
+    assert {"aic_edf", "bic_edf", "tic", "alo"} <= set(result["picks"])
+
+
+def test_recommended_row_is_alo_pick_and_unflagged(result):
+    rows, rec = result["candidates"], result["recommended"]
+    # a GLM: ALO's pick (TIC's only where it is the same and unflagged)
+    assert rec["index"] == result["picks"]["alo"]["index"]
+    assert rec["criterion"] in ("alo", "tic")
+    assert not set(rows[rec["index"]]["flags"]) & set(FIT_FLAGS)
+    tic = result["picks"]["tic"]["index"]
+    if rec["criterion"] == "tic":
+        assert tic == rec["index"] and not set(rows[tic]["flags"]) & set(TIC_FLAGS)
     text = format_select(result)
-    assert "ALO/2n" in text and "ALO C=" in text
-    # the default pick is TIC's unless TIC's candidate is flagged overconfident or
-    # separated (the default breast-cancer grid is separable at weak penalties)
-    tic_flags = rows[result["picks"]["tic"]["index"]]["flags"]
-    moved = bool({"overconfident", "separation"} & set(tic_flags))
-    assert ("\npick: ALO C=" if moved else "\npick: TIC C=") in text
+    lines = text.splitlines()
+    assert sum(line.startswith("recommended: ") for line in lines) == 1
+    lead = [line for line in lines if line.startswith("> ")]
+    assert len(lead) == 1 and lead[0].split()[1] == f"{rows[rec['index']]['C']:.4g}"
+    assert max(len(line) for line in lines) <= SCREEN
 
 
-def test_default_pick_moves_to_alo_when_tic_is_flagged():
-    X, y = load_breast_cancer(return_X_y=True)
-    X = X[:, :3]
-    crit = ts.criteria(ts.curvature(LogisticRegression(tol=1e-10).fit(X, y), X, y))
-    picks = {"tic": {"index": 0, "C": 1.0}, "alo": {"index": 1, "C": 0.1}}
-    assert _default_pick(picks, [crit, crit], "C")["criterion"] == "tic"
-    for flag in ("overconfident", "separation"):
-        flagged = [dataclasses.replace(crit, flags=(flag,)), crit]
-        pick = _default_pick(picks, flagged, "C")
-        assert pick["criterion"] == "alo" and pick["C"] == 0.1
-        assert pick["tic_flags"] == [flag]
-    other = [dataclasses.replace(crit, flags=("not_stationary",)), crit]
-    assert _default_pick(picks, other, "C")["criterion"] == "tic"
+def test_default_select_first_screen_fits_and_recommends_unflagged_row():
+    """Issue 23 acceptance: the default command's first screen."""
+    text = _run(["select"])
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= SCREEN
+    res = json.loads(_run(["select", "--json"]))
+    rec = res["recommended"]
+    flags = res["candidates"][rec["index"]]["flags"]
+    # an unflagged row, or one line saying why none is
+    assert (
+        flags == []
+        or "question TIC, not" in rec["note"]
+        or "trustworthy" in rec["note"]
+    )
+    # the weak penalties where TIC fails on the separable data are flagged
+    tic = res["picks"]["tic"]["index"]
+    assert set(res["candidates"][tic]["flags"]) & set(TIC_FLAGS)
+    # one wording: the recommended line is the only one that speaks of TIC's pick
+    assert sum("TIC's pick" in line for line in lines) == 1
+    # grid-edge advice for the recommended criterion only
+    edge = [n for n in res["notes"] if "extend the grid" in n]
+    last = len(res["candidates"]) - 1
+    assert bool(edge) == (rec["index"] in (0, last))
 
 
-def test_networks_fall_back_to_cv_not_alo():
-    X, y = load_breast_cancer(return_X_y=True)
-    X = X[:, :3]
-    crit = ts.criteria(ts.curvature(LogisticRegression(tol=1e-10).fit(X, y), X, y))
-    flagged = [dataclasses.replace(crit, flags=("overconfident",)), crit, crit]
-    picks = {
-        "tic": {"index": 0, "alpha": 1e-3},
-        "alo": {"index": 1, "alpha": 0.1},
-        "cv": {"index": 2, "alpha": 1.0},
-    }
-    # the one-step ALO is unreliable for networks (benchmarks/README.md): CV's pick
-    assert _default_pick(picks, flagged, "alpha", "mlp")["criterion"] == "cv"
-    assert _default_pick(picks, flagged, "alpha", "glm")["criterion"] == "alo"
-    del picks["cv"]
-    assert _default_pick(picks, flagged, "alpha", "mlp")["criterion"] == "alo"
+def test_all_shows_every_column():
+    text = _run(["select", "--grid", "0.01,1", "--cv", "2", "--all"])
+    header = next(line for line in text.splitlines() if "loglik" in line)
+    for title in ("AIC", "BIC", "AIC(edf)", "BIC(edf)", "TIC", "ALO", "edf", "CV2"):
+        assert title in header.split()

@@ -11,7 +11,6 @@ from numpy.testing import assert_allclose
 
 import ticselect as ts
 from ticselect.cli._select import select_notes
-from ticselect.selection._flags import flagged_pick_note
 
 from .test_cli import run_main
 
@@ -48,9 +47,10 @@ def test_compare_json_carries_flag_lists_and_penalty_ratio(separated_csv):
         assert_allclose(rows[f]["penalty_ratio"], crit.penalty_ratio, rtol=1e-10)
     assert "separation" in rows["y ~ a + sep"]["flags"]
     assert rows["y ~ a"]["flags"] == []
-    # TIC picks the separated formula (log-likelihood 0): the pick note says so
-    assert res["best"] == "y ~ a + sep"
-    assert res["pick_note"].startswith("TIC's pick 'y ~ a + sep' is flagged (")
+    # TIC picks the separated formula (log-likelihood 0); the unpenalised fit has no
+    # estimate, so the recommendation is another formula and the note says why
+    assert res["recommended"] != "y ~ a + sep"
+    assert "TIC's pick 'y ~ a + sep' is flagged separation" in res["pick_note"]
     assert "cannot be trusted" in res["pick_note"]
 
 
@@ -60,22 +60,25 @@ def test_compare_text_shows_flags_and_the_warning(separated_csv):
                                  "binomial"])  # fmt: skip
     assert status == 0, err
     lines = out.splitlines()
-    header = next(line for line in lines if line.startswith("model "))
+    header = next(line for line in lines if line.lstrip().startswith("model "))
     assert header.split()[-1] == "flags"
-    row = next(line for line in lines if line.startswith("y ~ a + sep "))
+    row = next(line for line in lines if line[2:].startswith("y ~ a + sep "))
     assert "separation" in row.split()[-1].split(",")
-    plain = next(line for line in lines if line.startswith("y ~ a  "))
+    plain = next(line for line in lines if line[2:].startswith("y ~ a  "))
     assert "separation" not in plain
-    warn = [line for line in lines if line.startswith("warning: TIC's pick")]
-    assert len(warn) == 1 and "'y ~ a + sep'" in warn[0]
+    rec = [line for line in lines if line.startswith("recommended: ")]
+    assert len(rec) == 1 and "TIC's pick 'y ~ a + sep' is flagged" in rec[0]
+    assert sum("TIC's pick" in line for line in lines) == 1
 
 
 def test_report_flags_are_a_list_in_json_and_named_in_text():
-    # breast cancer is separable: C = 1000 is flagged, C = 0.01 is not
+    # breast cancer is separable: C = 1000 is penalised (an estimate exists, no
+    # "separation" flag) but TIC's first-order penalty fails there: flagged
     status, out, err = run_main(["report", "--value", "1000", "--json"])
     assert status == 0, err
     crit = json.loads(out)["criteria"]
-    assert isinstance(crit["flags"], list) and "separation" in crit["flags"]
+    assert isinstance(crit["flags"], list) and "high_leverage" in crit["flags"]
+    assert "separation" not in crit["flags"]
     assert (
         0
         <= crit["penalty_ratio"]
@@ -83,21 +86,27 @@ def test_report_flags_are_a_list_in_json_and_named_in_text():
     )
     status, out, _ = run_main(["report", "--value", "1000"])
     flag_line = next(line for line in out.splitlines() if line.startswith("flags "))
-    assert "separation" in flag_line and "(" not in flag_line  # not a tuple repr
-    assert "warning: flagged separation: " in out
+    assert "high_leverage" in flag_line and "(" not in flag_line  # not a tuple repr
+    assert "warning: flagged high_leverage: " in out
     status, out, _ = run_main(["report", "--value", "0.01", "--json"])
     assert json.loads(out)["criteria"]["flags"] == []
 
 
-def test_select_warning_line_uses_the_shared_wording():
-    rows = [{"C": 1.0, "flags": ["not_stationary"]}, {"C": 10.0, "flags": []}]
+def test_select_recommended_line_is_the_tables_pick_note():
+    # one wording for a flagged TIC pick: the recommendation's note, which compare
+    # and criterion_path show as pick_note
+    from ticselect.selection._recommend import recommend
+
+    rows = [{"C": 1.0, "flags": ["overconfident"]}, {"C": 10.0, "flags": []}]
     result = {
         "param": "C", "candidates": rows, "family": "binomial",
         "data": {"n_samples": 100},
-        "picks": {"tic": {"index": 0, "C": 1.0}, "aic": {"index": 1, "C": 10.0}},
-        "default_pick": {"criterion": "tic", "index": 0, "C": 1.0, "tic_flags": []},
+        "picks": {"tic": {"index": 0, "C": 1.0}, "alo": {"index": 1, "C": 10.0}},
+        "recommended": {"criterion": "alo", "index": 1, "C": 10.0,
+                        "note": "ALO's pick C=10: TIC's pick C=1 is flagged "
+                        "overconfident: TIC cannot be trusted there."},
     }  # fmt: skip
-    note = flagged_pick_note("C=1", ["not_stationary"], 1, 2, advice="Use --cv K.")
-    assert f"warning: {note}" in select_notes(result)
-    # the same sentence as a Comparison's pick_note, but for the pick's label
-    assert note.startswith("TIC's pick C=1 is flagged (not_stationary): TIC cannot")
+    notes = select_notes(result)
+    assert notes[0] == f"recommended: {result['recommended']['note']}"
+    assert sum("TIC's pick" in n for n in notes) == 1
+    assert recommend.__module__ == "ticselect.selection._recommend"

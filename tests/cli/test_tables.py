@@ -43,11 +43,14 @@ def test_compare_prints_the_table(regions_csv):
     proc = console("compare", str(path), *FORMULAS, "--family", "poisson")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    header = next(
+        i for i, line in enumerate(lines) if line.lstrip().startswith("model ")
+    )
     assert lines[header].split()[:4] == ["model", "k", "loglik", "aic"]
     assert "d_tic_se" in lines[header].split()  # differences with their errors
     body = lines[header + 2 : header + 2 + len(FORMULAS)]
-    assert sorted(line.split("  ")[0].strip() for line in body) == sorted(FORMULAS)
+    assert sorted(line[2:].split("  ")[0].strip() for line in body) == sorted(FORMULAS)
+    assert sum(line.startswith("> ") for line in body) == 1  # the recommended one
     assert "2 rows with missing values dropped (b 2)" in proc.stdout
 
 

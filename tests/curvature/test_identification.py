@@ -158,11 +158,19 @@ def test_poisson_zero_count_cell():
 
 # ---------------------------------------------------------- row 2: near separation
 def test_near_separation_large_C_is_flagged():
+    # issue 24 item 9: a penalised fit on separated data has an estimate, so no
+    # "separation" flag; what fails is TIC's first-order penalty, and the flags that
+    # question TIC say so (here the fit nearly interpolates: overconfident)
+    from ticselect.curvature._result import TIC_FLAGS
+
     X, y = _separated()
     model = LogisticRegression(C=1e6, max_iter=10_000).fit(X, y)
     crit, caught = _caught(lambda: ts.criteria(ts.curvature(model, X, y)))
-    assert "effectively unpenalised" in _messages(caught, ts.SeparationWarning)[0]
-    assert "separation" in crit.flags
+    msg = _messages(caught, ts.SeparationWarning)[0]
+    assert "penalised estimate exists, but only the penalty holds it" in msg
+    assert "TIC's first-order penalty understates the gap" in msg
+    assert "separation" not in crit.flags
+    assert set(crit.flags) & set(TIC_FLAGS)
 
 
 def test_penalised_separated_fit_warns_without_flag():

@@ -223,7 +223,9 @@ def test_degenerate_draws_never_a_silent_nan(kind, family, p, penalised, seed):
     if kind in ("constant", "duplicated") and not penalised:
         assert "rank_deficient" in crit.flags
         assert crit.n_params < ts.curvature(model, X, y).n_free_params
-    if not crit.reliable:
+    # every flag that says a criterion is undefined comes with its warning; the two
+    # that qualify which criterion to trust (shown by the tables) have none
+    if set(crit.flags) - {"high_leverage", "misspecified"}:
         assert cats & set(DOCUMENTED), (crit.flags, cats)
 
 

@@ -18,7 +18,7 @@ from ticselect.curvature._mlp import (
     brute_force_per_sample_grads,
     flatten,
     forward,
-    gauss_newton,
+    gauss_newton_kernel,
     mlp_exact,
     output_loss,
     predict,
@@ -153,7 +153,7 @@ def test_gauss_newton_plus_residual_is_hessian(act, out, K):
     wr = spec.sample_weight[:, None] * r  # held fixed: Σᵢ wᵢ Σ_k r_ik ∇²z_ik
     logits = _logits_function(spec)
     R = hessian(lambda th: (wr * logits(th)).sum())(_theta(spec))
-    GN = gauss_newton(spec)
+    GN = gauss_newton_kernel(spec)
     assert_allclose(GN + R, H, rtol=1e-10, atol=1e-11)
     # The residual is not negligible here, so the check tests both parts.
     assert np.abs(R).max() > 1e-3 * np.abs(H).max()

@@ -38,7 +38,7 @@ from ticselect.curvature._matrix_free import (
 )
 from ticselect.curvature._mlp import (
     forward,
-    gauss_newton,
+    gauss_newton_kernel,
     mlp_exact,
     output_loss,
     predict,
@@ -55,7 +55,7 @@ def test_gauss_newton_plus_residual_every_combination(act, out, K):
     _, r, _ = output_loss(spec.output, forward(spec)[1][-1], spec.Y, spec.sigma2)
     wr = spec.sample_weight[:, None] * r  # held fixed: Σᵢ wᵢ Σ_k r_ik ∇²z_ik
     R = hessian(lambda th: (wr * _logits_function(spec)(th)).sum())(_theta(spec))
-    GN = gauss_newton(spec)
+    GN = gauss_newton_kernel(spec)
     # Both sides are exact float64 sums in different orders: rounding-level agreement.
     assert_allclose(GN + R, H, rtol=1e-10, atol=1e-11 * np.abs(H).max())
     # Two hidden layers: even relu/identity nets have cross-layer second derivatives,

@@ -82,7 +82,11 @@ def test_count_models_match_statsmodels(case):
         crit.tic_penalty, (res.info_criteria("tic") + 2.0 * res.llf) / 2.0, rtol=1e-9
     )
     assert curv.param_names == list(res.model.data.param_names)
-    assert crit.flags == ()
+    # RAND HIE's counts are over-dispersed: the Poisson-type models are flagged
+    # misspecified (tr(H⁻¹C) well above their dimension), the NB-type ones are not
+    poisson_type = ("geometric", "zip", "truncated-poisson", "hurdle-poisson")
+    expected = ("misspecified",) if case in poisson_type else ()
+    assert crit.flags == expected, (case, crit.penalty_ratio)
 
 
 def test_exposure_and_offset_enter_as_the_model_holds_them():
@@ -275,7 +279,7 @@ def test_bad_calls_raise_clear_errors():
         ts.curvature(ar)
     with pytest.raises(TypeError, match="GLS"):
         ts.curvature(sm.GLS(y, X).fit())
-    with pytest.raises(TypeError, match="[Rr]egularised"):
+    with pytest.raises(ValueError, match="do not record their penalty"):
         ts.curvature(sm.OLS(y, X).fit_regularized(alpha=0.1, L1_wt=0.0))
 
 

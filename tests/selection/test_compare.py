@@ -171,3 +171,35 @@ def test_comparison_accepts_criteria_objects(data):
     assert isinstance(table, Comparison)
     assert table.estimators == {"lo": None, "hi": None}
     assert_allclose(table.to_dict()["lo"]["tic"], crits[0].tic, rtol=RTOL)
+
+
+def test_compare_recommends_alo_pick_where_tic_fails():
+    """Issue 23: 100 rows of breast cancer, where TIC picks the weakest penalty."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    idx = np.random.default_rng(0).permutation(len(y))[:100]
+    X, y = StandardScaler().fit_transform(X[idx]), y[idx]
+    models = {
+        f"C={C:g}": LogisticRegression(C=C, tol=1e-10, max_iter=10_000)
+        for C in (0.01, 0.1, 1.0, 10.0, 100.0)
+    }
+    table = compare(models, X, y)
+    alo = {name: row["alo"] for name, row in table.to_dict().items()}
+    tic = {name: row["tic"] for name, row in table.to_dict().items()}
+    assert table.recommended == min(alo, key=alo.get) == "C=10"
+    assert table.tic_pick == min(tic, key=tic.get) == "C=100"
+    assert table.sort_by == "alo" and table.names == sorted(alo, key=alo.get)
+    assert table.recommendation.criterion == "alo"
+    assert table.pick_note.startswith(
+        "ALO's pick 'C=10': TIC's pick 'C=100' is flagged"
+    )
+    text = table.summary().splitlines()
+    assert text[2].startswith("> C=10 ") and text[-1].startswith("recommended: 'C=10'")
+    # d_alo_se: the paired standard error of d_alo from the pointwise terms
+    row, best = table.loo["C=100"], table.loo["C=10"]
+    d = 2.0 * (row.pointwise - best.pointwise)
+    assert_allclose(
+        table.to_dict()["C=100"]["d_alo_se"], np.sqrt(len(d) * d.var()), rtol=RTOL
+    )
+    assert compare(models, X, y, sort_by="tic").names[0] == "C=100"

@@ -329,3 +329,46 @@ def test_offset_equals_statsmodels(randhie):
     res = smf.glm(f, data, family=sm.families.Poisson(), offset=offset).fit()
     assert_allclose(table.criteria[f].loglik, res.llf, rtol=RTOL)
     assert_allclose(table.criteria[f].aic, res.aic, rtol=RTOL)
+
+
+@pytest.fixture(scope="module")
+def affairs():
+    data = sm.datasets.fair.load_pandas().data
+    data["aff"] = np.round(data["affairs"])  # over-dispersed counts (χ²/df ≈ 5)
+    return data
+
+
+def test_misspecified_rows_show_robust_wald_beside_lr(affairs):
+    small = "aff ~ rate_marriage + age"
+    big = "aff ~ rate_marriage + age + yrs_married + religious"
+    table = ts.compare_formulas(affairs, [small, big], family="poisson")
+    row = table.to_dict()[big]
+    assert (
+        "misspecified" in row["flags"] and "misspecified" in table.criteria[big].flags
+    )
+    # the oracle: statsmodels' Wald test with the HC0 sandwich, same restriction
+    res = smf.glm(big, affairs, family=sm.families.Poisson()).fit(cov_type="HC0")
+    ref = res.wald_test("yrs_married = 0, religious = 0", scalar=True)
+    assert_allclose(row["wald"], ref.statistic, rtol=1e-6)
+    assert_allclose(row["wald_p"], ref.pvalue, rtol=1e-4, atol=1e-300)
+    # the LR statistic is the model-based one, far larger here
+    assert row["lr_df"] == 2 and row["lr"] > 5 * row["wald"]
+    lines = table.summary().splitlines()
+    header = lines[0].split()
+    assert header.index("wald") == header.index("lr_p") + 1
+    assert any("robust (sandwich) Wald" in line for line in lines)
+    # over-dispersion does not question TIC: the recommendation can be TIC's
+    assert table.recommended == big
+
+
+def test_well_specified_formulas_keep_the_plain_screen():
+    rng = np.random.default_rng(2)
+    n = 400
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    frame["y"] = rng.poisson(np.exp(0.3 + 0.4 * frame["a"]))
+    table = ts.compare_formulas(frame, ["y ~ a", "y ~ a + b"], family="poisson")
+    assert not any("misspecified" in c.flags for c in table.criteria.values())
+    assert "wald" not in table.summary().splitlines()[0].split()
+    assert np.isfinite(table.to_dict()["y ~ a + b"]["wald"])  # in the full table
+    assert table.recommended in ("y ~ a", "y ~ a + b")
+    assert np.all(np.isfinite([r["alo"] for r in table.to_dict().values()]))

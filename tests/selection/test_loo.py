@@ -578,12 +578,19 @@ def test_gaussian_closed_form_offset_and_sparse():
     assert_allclose(sparse.pointwise, dense.pointwise, rtol=1e-12)
 
 
-def test_alo_scorers_refuse_groups():
-    """ALO leaves out rows, not groups: a grouped ALO scorer is refused at once."""
-    groups = np.repeat(np.arange(5), 4)
-    with pytest.raises(ValueError, match="leaves out one row at a time"):
-        ts.get_scorer("neg_alo", groups=groups)
-    with pytest.raises(ValueError, match="leaves out one row at a time"):
-        ts.criteria_scoring("neg_tic", "neg_alo", groups=groups)
-    # the grouped TIC scorer alone is fine
-    assert callable(ts.criteria_scoring("neg_tic", groups=groups))
+def test_alo_scorers_with_groups_leave_groups_out():
+    """``neg_alo`` with groups is the leave-group-out ALO (issue 29; it was refused)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] + rng.logistic(size=60) > 0).astype(int)
+    groups = np.repeat(np.arange(15), 4)
+    model = LogisticRegression(C=1.0, tol=1e-12).fit(X, y)
+    loo = ts.approximate_loo(ts.curvature(model, X, y), groups=groups)
+    expected = -loo.loo / (2 * 60)
+    assert ts.get_scorer("neg_alo", groups=groups)(model, X, y) == pytest.approx(
+        expected, rel=1e-12
+    )
+    scores = ts.criteria_scoring("neg_tic", "neg_alo", groups=groups)(model, X, y)
+    assert scores["neg_alo"] == pytest.approx(expected, rel=1e-12)
+    ungrouped = ts.get_scorer("neg_alo")(model, X, y)
+    assert ungrouped > expected  # leaving 4 rows out costs more than 1

@@ -154,18 +154,19 @@ def test_plot_marks_picks(data):
     ).fit(X, y)
     ax = path.plot(criteria=("tic", "bic"), cv_scores=search)
     lines = ax.get_lines()
-    # one curve + one marker per criterion, and for CV
-    assert len(lines) == 6
+    # one curve + one marker per criterion, and for CV, and the recommended value
+    assert len(lines) == 7
+    assert [ln.get_gid() for ln in lines].count("recommended") == 1
     tic_marker = lines[1]
     i = path.best_index("tic")
     assert_allclose(tic_marker.get_xdata(), [C_GRID[i]])
     assert_allclose(tic_marker.get_ydata(), [path.per_sample("tic")[i]])
-    cv_marker = lines[5]
+    cv_marker = lines[6]  # after the two curves, their markers and the recommended
     j = int(np.argmax(search.cv_results_["mean_test_score"]))
     assert_allclose(cv_marker.get_ydata(), [-search.cv_results_["mean_test_score"][j]])
     assert ax.get_xscale() == "log"
     ax2 = path.plot(cv_scores=search.cv_results_["mean_test_score"])
-    assert len(ax2.get_lines()) == 10  # TIC, ALO, AIC, BIC and CV
+    assert len(ax2.get_lines()) == 11  # TIC, ALO, AIC, BIC, CV and the recommended
     with pytest.raises(ValueError, match="one entry per value"):
         path.plot(cv_scores=[1.0, 2.0])
     plt.close("all")

@@ -475,3 +475,44 @@ def test_held_out_warning_once_per_search():
         search.fit(X, y)
     held = [w for w in caught if issubclass(w.category, ts.HeldOutDataWarning)]
     assert len(held) == 1
+
+
+def test_flagged_tic_warns_once_per_grid_search():
+    """Issue 23: one line per search, not one SeparationWarning per fit."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    grid = {"C": np.logspace(-3, 2, 12)}  # separable data: weak penalties flagged
+    est = LogisticRegression(tol=1e-8, max_iter=10_000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = GridSearchCV(
+            est, grid, cv=ts.InSample(), scoring=get_scorer("neg_tic")
+        ).fit(X, y)
+    flagged = [w for w in caught if w.category is ts.FlaggedCriterionWarning]
+    assert len(flagged) == 1
+    text = str(flagged[0].message)
+    assert "\n" not in text and "neg_alo" in text and "high_leverage" in text
+    folded = (ts.SeparationWarning, ts.OverconfidenceWarning)
+    assert not [w for w in caught if issubclass(w.category, folded)]
+    # TIC still picks the weakest penalty: the warning is what tells the user
+    assert search.best_params_["C"] == 100.0
+    # the recipe: neg_alo with InSample gives ALO's pick and no warning at all
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        alo = GridSearchCV(
+            est, grid, cv=ts.InSample(), scoring=get_scorer("neg_alo")
+        ).fit(X, y)
+    assert not [w for w in caught if issubclass(w.category, UserWarning)]
+    path = ts.criterion_path(est, "C", grid["C"], X, y)
+    assert alo.best_params_["C"] == path.best_value("alo") < 100.0
+    # a new search gets a fresh scorer: it warns again, once
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GridSearchCV(
+            est, {"C": [10.0, 100.0]}, cv=ts.InSample(),
+            scoring=ts.criteria_scoring("neg_tic", "neg_alo"), refit="neg_alo",
+        ).fit(X, y)  # fmt: skip
+    assert sum(w.category is ts.FlaggedCriterionWarning for w in caught) == 1

@@ -20,7 +20,7 @@ from sklearn.neural_network import MLPClassifier
 
 import ticselect as ts
 from ticselect.criteria import OVERCONFIDENCE_RATIO
-from ticselect.selection._flags import flagged_pick_note, flags_text, parse_flags
+from ticselect.selection._flags import flags_text, parse_flags
 
 # The same float64 criteria copied into the table: equal up to rounding.
 RTOL = 1e-12
@@ -117,22 +117,26 @@ def test_compare_text_html_and_repr_say_tic_pick_is_flagged(nets):
     tic = {n: c.tic for n, c in ref.items()}
     pick = min(tic, key=tic.get)
     assert table.tic_pick == pick == "alpha=1e-05"  # TIC prefers the interpolator
+    # networks keep their rule: TIC's pick is flagged, so not TIC's (no CV here)
+    assert table.recommended == "alpha=10"
     note = table.pick_note
-    assert note == flagged_pick_note(
-        "'alpha=1e-05'", ref[pick].flags, 1, 2, advice="Check it by cross-validation."
+    assert note.startswith(
+        "ALO's pick 'alpha=10': TIC's pick 'alpha=1e-05' is flagged overconfident"
     )
-    assert "overconfident" in note and "cannot be trusted" in note
+    assert "for networks ALO is not reliable either" in note
     lines = table.summary().splitlines()
     header = lines[0].split()
     assert header[-1] == "flags"
-    row = {line.split()[0]: line for line in lines[2:4]}
+    row = {line.split()[1] if line.startswith(">") else line.split()[0]: line
+           for line in lines[2:4]}  # fmt: skip
     assert row["alpha=1e-05"].split()[-1] == ",".join(ref["alpha=1e-05"].flags)
     assert "overconfident" not in row["alpha=10"]
-    assert lines[-1] == f"warning: {note}"
-    assert sum("warning:" in line for line in lines) == 1
+    assert row["alpha=10"].startswith("> ")  # the recommended row
+    assert lines[-1] == f"recommended: 'alpha=10'; {note}"
+    assert sum("TIC's pick" in line for line in lines) == 1  # one wording, once
     html = table._repr_html_()
-    assert "<td>overconfident</td>" in html and "warning: TIC&#x27;s pick" in html
-    assert "flagged overconfident" in repr(table)
+    assert "<td>overconfident</td>" in html and "TIC&#x27;s pick" in html
+    assert "recommended='alpha=10'" in repr(table)
 
 
 def test_correctly_specified_compare_has_no_flag(specified):
@@ -151,9 +155,11 @@ def test_correctly_specified_compare_has_no_flag(specified):
         assert_allclose(rows[name]["penalty_ratio"], crit.penalty_ratio, rtol=1e-6)
         # C ≈ H: the ratio is near 1, far above the overconfidence threshold
         assert rows[name]["penalty_ratio"] > OVERCONFIDENCE_RATIO
-    assert table.pick_note == ""
-    assert "warning" not in table.summary() and "flagged" not in repr(table)
-    assert "warning" not in table._repr_html_()
+    # TIC and ALO agree on an unflagged row: TIC's pick is the recommended one
+    assert table.recommendation.criterion == "tic"
+    assert table.pick_note.startswith("TIC and ALO both pick ")
+    assert "flagged" not in table.summary() and "flagged" not in repr(table)
+    assert "flagged" not in table._repr_html_()
 
 
 @pytest.fixture(scope="module")
@@ -179,14 +185,15 @@ def test_criterion_path_columns_and_dict(net_path, nets):
     assert d["flags"] == ["", "overconfident"]
     assert_allclose(d["penalty_ratio"], frame["penalty_ratio"], rtol=RTOL)
     assert json.loads(json.dumps(d)) == d
-    # TIC picks the interpolating network: the pick line says it is flagged
+    # TIC picks the interpolating network: the pick line says it is flagged, and
+    # the recommended value is another one (networks' rule, no CV: ALO's)
     assert net_path.best_value("tic") == 1e-5
     assert d["pick_note"] == net_path.pick_note
     assert net_path.pick_note.startswith(
-        "TIC's pick alpha=1e-05 is flagged (overconfident): TIC cannot be trusted"
+        "ALO's pick alpha=10: TIC's pick alpha=1e-05 is flagged overconfident"
     )
-    assert "1 of 2 rows are flagged" in net_path.pick_note
-    assert "flagged overconfident" in repr(net_path)
+    assert net_path.best_value() == d["picks"]["recommended"] == 10.0
+    assert "recommended alpha=10 (ALO's pick)" in repr(net_path)
 
 
 def test_criterion_path_plot_marks_flagged_points(net_path):
@@ -213,7 +220,8 @@ def test_unflagged_path_has_no_flag_marks(specified):
             ts.curvature(LogisticRegression(C=C, tol=1e-12).fit(X, y), X, y)
         )
         assert flags == "" == flags_text(ref.flags)
-    assert path.pick_note == "" and "flagged" not in repr(path)
+    assert path.pick_note.startswith("TIC and ALO both pick ")
+    assert path.recommendation.criterion == "tic" and "flagged" not in repr(path)
     fig, ax = plt.subplots()
     path.plot(ax=ax)
     assert not [line for line in ax.get_lines() if line.get_gid() == "flagged"]

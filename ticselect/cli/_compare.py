@@ -2,10 +2,12 @@
 
 A thin wrapper of :func:`ticselect.compare_formulas`: the file is read with pandas
 (:func:`~ticselect.cli._data.read_table`), every formula is fitted by statsmodels on
-the rows where all of them are complete, and the table (k, loglik, AIC, BIC, TIC,
-differences with the standard error ``d_tic_se`` of the TIC difference, weights,
-likelihood-ratio tests, reliability flags, and a warning line when TIC's pick is
-flagged) is printed, or with ``--json`` its rows (``flags`` a list, ``penalty_ratio``).
+the rows where all of them are complete, and the table (k, loglik, AIC, BIC,
+approximate leave-one-out, TIC, differences with the standard error ``d_tic_se`` of
+the TIC difference, likelihood-ratio tests with robust Wald tests beside them where a
+model is flagged misspecified, reliability flags, the recommended formula and why;
+``--all`` for every column) is printed, or with ``--json`` its rows (``flags`` a
+list, ``penalty_ratio``).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def run_compare(args):
     -------
     dict
         ``data`` (source, rows read, rows used, rows dropped and missing values per
-        column), ``family``, ``sort_by``, ``best``, ``pick_note`` (one line when
-        TIC's pick carries a reliability flag, else ``""``), ``models`` (one dict
+        column), ``family``, ``sort_by``, ``best``, ``recommended`` (the
+        recommended formula's name), ``pick_note`` (one line saying why),
+        ``models`` (one dict
         per row, best first, with its ``formula``, its ``flags`` as a list and its
         ``penalty_ratio``), ``warnings`` and the ``table`` text.
     """
@@ -69,7 +72,8 @@ def run_compare(args):
         "pick_note": table.pick_note,
         "models": models,
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
-        "table": table.summary(),
+        "recommended": table.recommended,
+        "table": table.summary(full=getattr(args, "all", False)),
     }
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
+import textwrap
 
 from ._data import FAMILIES, CLIError
 
@@ -82,6 +84,18 @@ def _penalty_value(text):
     if not value >= 0:  # negative or nan
         raise argparse.ArgumentTypeError(
             f"expected a non-negative number, got {text!r}"
+        )
+    return value
+
+
+def _c_hat(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive finite number, got {text!r}"
         )
     return value
 
@@ -175,9 +189,10 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     sel = sub.add_parser(
         "select",
-        help="rank a grid of candidates by AIC, BIC, TIC and CV log-loss",
-        description="Fit a grid of candidates and rank them by AIC, BIC, TIC and "
-        "K-fold CV log-loss; * marks each pick.",
+        help="rank a grid of candidates by ALO, TIC, AIC/BIC and CV log-loss",
+        description="Fit a grid of candidates and rank them by approximate "
+        "leave-one-out (ALO), TIC, AIC/BIC and K-fold CV log-loss; * marks each "
+        "pick, > the recommended one.",
     )
     _common(sel)
     grid = sel.add_argument_group("grid")
@@ -195,6 +210,10 @@ def build_parser():
         help="folds of the CV log-loss; 0 skips CV (default: 5)",
     )  # fmt: skip
     sel.add_argument("--plot", metavar="FILE", help="save the criterion-path plot")
+    sel.add_argument(
+        "--all", action="store_true",
+        help="every column: AIC/BIC/TIC/ALO on the deviance scale, edf, timings",
+    )  # fmt: skip
     sel.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None,
         help="progress bar on stderr (default: when stderr is a terminal)",
@@ -220,6 +239,11 @@ def build_parser():
         "--groups, else HC1)",
     )  # fmt: skip
     rep.add_argument(
+        "--c-hat", type=_c_hat, default=None, metavar="C",
+        help="overdispersion factor of QAIC (default: Pearson X²/(n - k) for "
+        "binomial and Poisson models, none otherwise)",
+    )  # fmt: skip
+    rep.add_argument(
         "--test-size", type=float, default=0.25, metavar="F",
         help="held-out fraction for the test NLL and calibration; 0 = none "
         "(default: 0.25)",
@@ -229,8 +253,9 @@ def build_parser():
         help="compare model formulas on a data file by AIC, BIC, TIC and LR tests",
         description="Fit each formula (statsmodels/patsy syntax, e.g. "
         "'y ~ a * C(region)') on the rows where every formula is complete, and rank "
-        "them by TIC (or --sort-by); nested formulas get a likelihood-ratio test "
-        "against the next smaller one.",
+        "them by approximate leave-one-out (or --sort-by); nested formulas get a "
+        "likelihood-ratio test against the next smaller one (and a robust Wald test "
+        "where a model is flagged misspecified).",
     )
     cmp.add_argument("data", metavar="DATA", help="CSV or Parquet file with a header")
     cmp.add_argument(
@@ -255,9 +280,14 @@ def build_parser():
         help="cluster column: TIC sums the scores within each cluster",
     )  # fmt: skip
     cmp.add_argument(
-        "--sort-by", choices=("tic", "aic", "aicc", "bic"), default="tic",
-        help="criterion that ranks the rows (default: tic)",
+        "--sort-by", default="recommended",
+        choices=("recommended", "alo", "tic", "aic", "aicc", "bic"),
+        help="criterion that ranks the rows (default: recommended, the one the "
+        "recommendation rests on: ALO, or TIC where ALO is unavailable)",
     )  # fmt: skip
+    cmp.add_argument(
+        "--all", action="store_true", help="every column of the comparison table"
+    )
     out = cmp.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print JSON only")
     out.add_argument(
@@ -281,6 +311,12 @@ def _dump(obj, stream):
     stream.write(json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n")
 
 
+def _first_sentence(message):
+    """The first sentence of a warning's first line (a sentence ends with ``. X``)."""
+    line = message.splitlines()[0]
+    return re.split(r"(?<=[.;])\s+(?=[A-Z])", line, maxsplit=1)[0]
+
+
 def _run(args, out, err):
     if args.command == "select":
         from ._select import format_select, run_select
@@ -293,7 +329,7 @@ def _run(args, out, err):
         if args.json:
             _dump(result, out)
         else:
-            out.write(format_select(result) + "\n")
+            out.write(format_select(result, full=args.all) + "\n")
     elif args.command == "compare":
         from ._compare import format_compare, run_compare
 
@@ -311,10 +347,13 @@ def _run(args, out, err):
         else:
             out.write(format_report(result) + "\n")
     if not args.json and not getattr(args, "quiet", False):
-        for msg in result["warnings"][:3]:
-            err.write(f"{_PROG}: warning: {msg.splitlines()[0]}\n")
-        if len(result["warnings"]) > 3:
-            err.write(f"{_PROG}: warning: ... and {len(result['warnings']) - 3} more\n")
+        # the first sentence of each (the rest is in --json), once each, wrapped
+        shown = list(dict.fromkeys(_first_sentence(m) for m in result["warnings"]))
+        for msg in shown[:3]:
+            text = f"{_PROG}: warning: {msg}"
+            err.write(textwrap.fill(text, 100, subsequent_indent="  ") + "\n")
+        if len(shown) > 3:
+            err.write(f"{_PROG}: warning: ... and {len(shown) - 3} more (--json)\n")
     return 0
 
 
@@ -339,7 +378,7 @@ def main(argv=None):
     >>> with contextlib.redirect_stdout(buf):
     ...     status = main(["select", "--grid", "0.1,1", "--cv", "0", "--json"])
     >>> status, sorted(json.loads(buf.getvalue())["picks"])
-    (0, ['aic', 'alo', 'bic', 'tic'])
+    (0, ['aic_edf', 'alo', 'bic_edf', 'tic'])
     """
     out, err = sys.stdout, sys.stderr
     parser = build_parser()

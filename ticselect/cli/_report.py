@@ -8,7 +8,9 @@ The model is fitted on a training split (``--test-size``, default 0.25, stratifi
 for classifiers); curvature and criteria are computed on the training rows, the
 held-out rows give the observed test NLL per sample (to set against ``TIC / (2n)``)
 and the calibration report.  With ``--test-size 0`` everything is computed on all
-rows and the calibration report is in-sample.
+rows and the calibration report is in-sample.  The criteria include QAIC/QAICc
+(``--c-hat``, else ĉ estimated for binomial and Poisson models) and the McFadden,
+Cox–Snell and Nagelkerke pseudo-R² (:func:`ticselect.criteria`).
 """
 
 from __future__ import annotations
@@ -175,7 +177,7 @@ def run_report(args):
                     "coefficients per standard deviation of each feature (the "
                     "model standardises them; --no-scale for raw units)"
                 )
-        crit = criteria(curv)
+        crit = criteria(curv, c_hat=getattr(args, "c_hat", None))
         flat = _flatness(curv, args.seed)
         n = crit.n_samples
         heldout = {

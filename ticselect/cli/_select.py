@@ -1,12 +1,15 @@
-"""``ticselect select``: fit a grid of candidates, rank by AIC/BIC/TIC/ALO and by CV.
+"""``ticselect select``: fit a grid of candidates, rank by ALO, TIC, AIC/BIC and CV.
 
 For each grid value the candidate is fitted once on all rows; its exact curvature
-gives the log-likelihood, ``k``, AIC, BIC, TIC, the gap estimate and the approximate
-leave-one-out deviance ALO (:func:`ticselect.approximate_loo`).  The default pick
-(``default_pick`` in the JSON, the ``pick:`` line of the table) is TIC's, unless TIC's
-candidate carries the ``"overconfident"`` or ``"separation"`` reliability flag
-(:attr:`ticselect.Criteria.flags`), where TIC's first-order penalty fails: then it is
-ALO's.  Optionally
+gives the log-likelihood, ``k``, the effective degrees of freedom, AIC and BIC (with
+the nominal ``k`` and with ``edf``: along a penalty only the latter get a pick), TIC,
+the gap estimate and the approximate leave-one-out deviance ALO
+(:func:`ticselect.approximate_loo`).  The recommended pick (``recommended`` in the
+JSON, the ``recommended:`` line and the ``>`` row of the table) follows the rule of
+:mod:`ticselect.selection._recommend` shared with ``ts.compare`` and
+``ts.criterion_path``: ALO's pick for GLMs (TIC's where it agrees and no flag
+questions it), CV's where K-fold CV is advised and was run, and for networks TIC's
+unless it is flagged, then CV's.  Optionally
 (``--cv K``, default 5) the same candidate is refitted on K stratified (classification)
 or plain (regression) shuffled folds and scored by held-out negative log-likelihood
 per sample, on the scale of ``TIC / (2n)`` (for classifiers this is scikit-learn's
@@ -16,10 +19,10 @@ on the same folds).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
+import textwrap
 import time
 import warnings
 
@@ -41,9 +44,10 @@ from ._data import (
 
 __all__ = ["run_select"]
 
-PICKED = ("aic", "bic", "tic", "alo", "cv")
-#: Reliability flags on TIC's pick that hand the default pick to ALO.
-ALO_FALLBACK_FLAGS = ("overconfident", "separation")
+#: Criteria that get a pick (along a penalty AIC and BIC only with the edf).
+PICKED = ("aic_edf", "bic_edf", "tic", "alo", "cv")
+#: Width of the first screen (the table and the lines under it).
+SCREEN = 100
 #: Bound of ``--grid`` and ``--n-grid`` (see ``ticselect.cli._main.MAX_GRID``).
 MAX_GRID_VALUES = 200
 
@@ -132,18 +136,6 @@ def parse_grid(text):
     return values
 
 
-def _fmt(value, width, mark=False):
-    if isinstance(value, str):
-        return f"{value + ('*' if mark else ' '):>{width}}"
-    if isinstance(value, int):
-        text = f"{value:d}"
-    elif value is None or not math.isfinite(value):
-        text = "-" if value is None else str(value)
-    else:
-        text = f"{value:.5g}" if abs(value) < 1e5 else f"{value:.4e}"
-    return f"{text + ('*' if mark else ' '):>{width}}"
-
-
 def run_select(args, out=None, err=None):
     """Run ``ticselect select`` and return ``(result dict, text table)``.
 
@@ -223,20 +215,25 @@ def run_select(args, out=None, err=None):
                     param: float(value),
                     "loglik": d["loglik"],
                     "k": d["n_params"],
+                    "effective_dim": d["effective_dim"],
                     "aic": d["aic"],
                     "aicc": d["aicc"],  # written "inf" when n ≤ k + 1, as in report
                     "bic": d["bic"],
+                    "aic_edf": d["aic_edf"],
+                    "bic_edf": d["bic_edf"],
                     "tic": d["tic"],
                     "tic_penalty": d["tic_penalty"],
                     "tic_per_sample": d["tic"] / (2.0 * d["n_samples"]),
                     "alo": loo.loo,
                     "alo_per_sample": loo.loo / (2.0 * d["n_samples"]),
                     "alo_se": loo.loo_se,
+                    "alo_se_per_sample": loo.loo_se / (2.0 * d["n_samples"]),
                     "n_high_leverage": loo.n_high_leverage,
                     "gap_estimate": d["gap_estimate"],
                     "soft_rank": d["soft_rank"],
                     "stationarity": d["stationarity"],
                     "penalty_ratio": d["penalty_ratio"],
+                    "log_evidence": d["log_evidence"],
                     "cv_log_loss": cv_loss,
                     "cv_se": cv_se,
                     "flags": list(crit.flags),
@@ -250,15 +247,9 @@ def run_select(args, out=None, err=None):
             loos.append(loo)
             fitted_all.append(est)
             progress.update(f"{param}={value:.3g}")
-    picks = {}
-    for name in PICKED:
-        key = "cv_log_loss" if name == "cv" else name
-        vals = [r[key] for r in rows]
-        if any(v is None for v in vals):
-            continue
-        i = int(np.argmin(vals))
-        picks[name] = {"index": i, param: rows[i][param]}
-    default = _default_pick(picks, crits, param, args.model)
+    crits, picks, recommended = _recommendation(
+        rows, crits, loos, param, curv.family, grouped=groups is not None
+    )
     messages = _distinct_messages(caught)
     result = {
         "data": {
@@ -278,12 +269,13 @@ def run_select(args, out=None, err=None):
         "seed": args.seed,
         "candidates": rows,
         "picks": picks,
-        "default_pick": default,
+        "recommended": recommended,
         "warnings": messages,
     }
     result["notes"] = select_notes(result)
     if args.plot:
-        _save_plot(args.plot, param, grid, crits, fitted_all, rows, loos)
+        _save_plot(args.plot, param, grid, crits, fitted_all, rows, loos,
+                   curv.family)  # fmt: skip
     return result
 
 
@@ -307,13 +299,50 @@ def _standard_error(values):
     return float(np.std(values, ddof=1) / np.sqrt(values.size))
 
 
+def _recommendation(rows, crits, loos, param, family, grouped=False):
+    """Flags with ALO's part, each criterion's pick, and the recommended row.
+
+    ``family`` is the curvature's (``"mlp"`` for networks).  The rule is
+    :func:`ticselect.selection._recommend.recommend`, with CV's losses when CV ran.
+    """
+    from ..selection._recommend import alo_flags, recommend
+
+    kind = "mlp" if family == "mlp" else "glm"
+    crits = alo_flags(crits, [None] * len(loos) if grouped else loos,
+                      [kind] * len(crits))  # fmt: skip
+    for row, crit in zip(rows, crits, strict=True):
+        row["flags"] = list(crit.flags)
+    picks = {}
+    for name in PICKED:
+        key = "cv_log_loss" if name == "cv" else name
+        vals = [r[key] for r in rows]
+        if any(v is None for v in vals):
+            continue
+        v = np.asarray(vals, dtype=float)
+        i = int(np.argmin(np.where(np.isnan(v), np.inf, v)))
+        picks[name] = {"index": i, param: rows[i][param]}
+    labels = [f"{param}={r[param]:.4g}" for r in rows]
+    cv = [r["cv_log_loss"] for r in rows]
+    rec = recommend(labels, crits, loos, family=family,
+                    cv=None if None in cv else cv, grouped=grouped)  # fmt: skip
+    recommended = {
+        "criterion": rec.criterion,
+        "index": rec.index,
+        param: rows[rec.index][param],
+        "note": rec.note,
+        "cv_advised": rec.cv_advised,
+    }
+    return crits, picks, recommended
+
+
 def select_notes(result):
     """The notes of a ``select`` result (also in ``--json``), one line each.
 
-    An "extend the grid" note for each criterion that picks the first or last grid
-    value, then the TIC/CV disagreement note (:func:`_disagreement_note`), one line
-    when TIC's own pick is flagged (:func:`_flagged_pick_note`), then one line per
-    reliability flag raised on some rows.
+    The ``recommended:`` line (why the recommended row, in the wording of
+    ``ts.compare``'s and ``ts.criterion_path``'s ``pick_note``), a warning when the
+    recommended value is at the edge of the grid (for the recommended criterion
+    only: along a penalty AIC and BIC with the nominal ``k`` always pick the
+    weakest one), then one line per reliability flag raised on some rows.
 
     Parameters
     ----------
@@ -324,52 +353,27 @@ def select_notes(result):
     -------
     list of str
     """
-    notes = _edge_notes(result)
-    note = _disagreement_note(result)
-    if note:
-        notes.append(note)
-    flagged = _flagged_pick_note(result)
-    if flagged:
-        notes.append(flagged)
-    notes += _flag_notes(result)
-    return notes
+    from ..selection._recommend import edge_note
 
-
-def _edge_notes(result):
-    param, rows = result["param"], result["candidates"]
-    if len(rows) < 2:
+    rec = result.get("recommended")
+    if not rec:
         return []
-    ends = {0: [], len(rows) - 1: []}
-    for name in PICKED:
-        pick = result["picks"].get(name)
-        if pick is not None and pick["index"] in ends:
-            ends[pick["index"]].append(name.upper())
-    notes = []
-    for i, names in ends.items():
-        if not names:
-            continue
-        value = rows[i][param]
-        other = rows[1 if i == 0 else -2][param]
-        side = "above" if value > other else "below"
-        notes.append(
-            f"warning: {_join(names)} pick{'s' if len(names) == 1 else ''} "
-            f"the {'first' if i == 0 else 'last'} grid value {param}={value:.4g}: "
-            f"the best value may lie {side} it; extend the grid (--grid=lo:hi:n, "
-            "log10 bounds)."
-        )
-    return notes
+    param, rows = result["param"], result["candidates"]
+    notes = [f"recommended: {rec['note']}"]
+    edge = edge_note([r[param] for r in rows], rec["index"], param)
+    if edge:
+        notes.append(f"warning: {edge[:-1]} (--grid=lo:hi:n, log10 bounds).")
+    return notes + _flag_notes(result)
 
 
-def _join(names):
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-#: Short labels of the reliability flags in the ``flags`` column.
+#: Short labels of the reliability flags in the ``flags`` column of ``--all``.
 FLAG_LABELS = {
     "not_stationary": "nonstat",
     "separation": "sep",
     "overconfident": "overconf",
     "rank_deficient": "aliased",
+    "high_leverage": "leverage",
+    "misspecified": "misspec",
 }
 
 
@@ -387,35 +391,9 @@ def _flag_notes(result):
         shown = ", ".join(f"{v:.3g}" for v in where[:6]) + (
             ", ..." if len(where) > 6 else ""
         )
-        label = FLAG_LABELS.get(flag, flag)
         reason = RELIABILITY_FLAGS.get(flag, flag)
-        notes.append(f"flag {label} ({param}={shown}): {reason}.")
+        notes.append(f"flag {flag} ({param}={shown}): {reason}.")
     return notes
-
-
-def _default_pick(picks, crits, param, model="glm"):
-    """The pick to recommend: TIC's, unless TIC's candidate is flagged.
-
-    When TIC's candidate carries the ``overconfident`` or ``separation`` flag, TIC's
-    first-order penalty is known to fail there.  GLMs then take ALO's pick
-    (benchmarks/README.md: as good as 5-fold CV on four real data sets).  Networks
-    take CV's pick when CV was run: on the digits networks the one-step ALO regretted
-    far more than CV (its Gauss–Newton leverages reach 1), so it is no fallback for
-    them; without CV they get ALO's pick with that caveat in the ``pick:`` line.
-    """
-    if "tic" not in picks:
-        return None
-    i = picks["tic"]["index"]
-    fired = [f for f in crits[i].flags if f in ALO_FALLBACK_FLAGS]
-    if not fired:
-        name = "tic"
-    elif model == "mlp" and "cv" in picks:
-        name = "cv"
-    elif "alo" in picks:
-        name = "alo"
-    else:
-        name = "tic"
-    return {"criterion": name, **picks[name], "tic_flags": list(fired)}
 
 
 def _check_plot_path(path):
@@ -426,7 +404,7 @@ def _check_plot_path(path):
         raise CLIError(f"cannot save the plot to {path}: no directory {folder}.")
 
 
-def _save_plot(path, param, grid, crits, fitted, rows, loos=None):
+def _save_plot(path, param, grid, crits, fitted, rows, loos=None, family=""):
     from ._data import CLIError
 
     try:
@@ -441,8 +419,9 @@ def _save_plot(path, param, grid, crits, fitted, rows, loos=None):
     from ..selection import CriterionPath
 
     path_obj = CriterionPath(
-        param, list(grid), crits, fitted, warm_started=False, fit_time=0.0, loo=loos
-    )
+        param, list(grid), crits, fitted, warm_started=False, fit_time=0.0, loo=loos,
+        family=family,
+    )  # fmt: skip
     cv = [r["cv_log_loss"] for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     path_obj.plot(ax=ax, cv_scores=None if None in cv else -np.asarray(cv, dtype=float))
@@ -459,183 +438,114 @@ def _save_plot(path, param, grid, crits, fitted, rows, loos=None):
         plt.close(fig)
 
 
-def format_select(result):
-    """Aligned text table of a :func:`run_select` result, picks marked with ``*``.
+def _screen_columns(result, full):
+    """Columns and titles of the first screen (or of ``--all``)."""
+    k = result["cv_folds"]
+    cv = [("cv_log_loss", f"CV{k}"), ("cv_se", "se")] if k else []
+    if not full:
+        return [
+            ("alo_per_sample", "ALO/2n"), ("alo_se_per_sample", "se"),
+            ("tic_per_sample", "TIC/2n"), *cv, ("flags", "flags"),
+        ]  # fmt: skip
+    cols = [
+        ("loglik", "loglik"), ("k", "k"), ("effective_dim", "edf"), ("aic", "AIC"),
+        ("bic", "BIC"), ("aic_edf", "AIC(edf)"), ("bic_edf", "BIC(edf)"),
+        ("tic", "TIC"), ("tic_per_sample", "TIC/2n"), ("alo", "ALO"),
+        ("alo_per_sample", "ALO/2n"), ("gap_estimate", "gap"),
+        ("log_evidence", "logEv"), *cv[:1],
+        ("fit_time", "fit [s]"), ("criteria_time", "crit [s]"),
+        ("alo_time", "ALO [s]"),
+    ]  # fmt: skip
+    if k:
+        cols.append(("cv_time", "CV [s]"))
+    return [*cols, ("flags", "flags")]
+
+
+_MARKED = {
+    "aic_edf": "aic_edf", "bic_edf": "bic_edf", "tic": "tic", "tic_per_sample": "tic",
+    "alo": "alo", "alo_per_sample": "alo", "cv_log_loss": "cv",
+}  # fmt: skip
+
+
+def format_select(result, full=False):
+    """Text of a :func:`run_select` result: the first screen, or with ``full`` all.
+
+    The first screen (at most :data:`SCREEN` columns) shows per grid value ALO's
+    estimate of the test NLL per sample with its standard error, TIC's beside it,
+    CV's when run with its standard error over the folds, and the flags; ``*``
+    marks each criterion's pick and ``>`` the recommended row, and the
+    ``recommended:`` line says why.  ``full`` (``--all``) adds the deviance-scale
+    criteria (AIC and BIC with the nominal ``k`` and with the effective degrees of
+    freedom; only the latter get a pick along a penalty), the gap estimate, the
+    Laplace log evidence and the timings.
 
     Parameters
     ----------
     result : dict
         From :func:`run_select`.
+    full : bool, default=False
+        Every column.
 
     Returns
     -------
     str
     """
-    param = result["param"]
-    rows = result["candidates"]
+    from ..selection._table import text_table
+
+    param, rows = result["param"], result["candidates"]
+    cols = _screen_columns(result, full)
     picks = {k: v["index"] for k, v in result["picks"].items()}
-    n = result["data"]["n_samples"]
-    has_cv = result["cv_folds"] > 0
-    cols = [
-        (param, param, None),
-        ("loglik", "loglik", None),
-        ("k", "k", None),
-        ("AIC", "aic", "aic"),
-        ("BIC", "bic", "bic"),
-        ("TIC", "tic", "tic"),
-        ("TIC/2n", "tic_per_sample", None),
-        ("ALO", "alo", "alo"),
-        ("ALO/2n", "alo_per_sample", None),
-        ("gap", "gap_estimate", None),
-    ]
-    if has_cv:
-        cols.append((f"CV{result['cv_folds']} logloss", "cv_log_loss", "cv"))
-    cols += [("fit [s]", "fit_time", None), ("crit [s]", "criteria_time", None)]
-    if has_cv:
-        cols.append(("CV [s]", "cv_time", None))
-    cols.append(("flags", "flags", None))
+    marks = {c: picks[_MARKED[c]] for c, _ in cols if _MARKED.get(c) in picks}
     cells = []
-    for i, r in enumerate(rows):
-        line = []
-        for _, key, pick in cols:
-            v = _flags_cell(r.get("flags", [])) if key == "flags" else r[key]
-            if key.endswith("_time"):
-                v = round(v, 3)
-            line.append((v, pick is not None and picks.get(pick) == i))
-        cells.append(line)
-    widths = []
-    for j, (title, _, _) in enumerate(cols):
-        w = max(len(_fmt(c[j][0], 0, c[j][1])) for c in cells)
-        widths.append(max(w, len(title) + 1))
+    for r in rows:
+        cell = {c: r.get(c) for c, _ in cols}
+        flags = r.get("flags") or []
+        cell["flags"] = (
+            ",".join(FLAG_LABELS.get(f, f) for f in flags) if full else ",".join(flags)
+        ) or "-"
+        cells.append(cell)
+    index = [f"{r[param]:.4g}" for r in rows]
+    rec = result.get("recommended") or {}
+    table = text_table(
+        param, index, [c for c, _ in cols], cells, marks=marks, lead=rec.get("index"),
+        titles=dict(cols),
+    )  # fmt: skip
     d = result["data"]
-    lines = [
-        f"{d['source']}: n={n}, p={d['n_features']}, target {d['target']!r}; "
-        f"{result['estimator']} ({result['family']}) over {param}"
+    head = [
+        f"{d['source']}: n={d['n_samples']}, p={d['n_features']}, target "
+        f"{d['target']!r}; {result['estimator']} ({result['family']}) over {param}"
         + (
             f"; clustered by {d['groups']!r} ({d['n_groups']} groups)"
             if d.get("groups")
             else ""
         ),
-        "criteria on the deviance scale (lower is better); TIC/2n, ALO/2n and CV "
-        "logloss are NLL per sample; * marks each pick",
-        *(format_data_notes(d) if "encoded" in d else []),
-        "".join(f"{t:>{w + 1}}" for (t, _, _), w in zip(cols, widths, strict=True)),
-    ]
-    lines.append("-" * len(lines[-1]))
-    for line in cells:
-        text = "".join(
-            " " + _fmt(v, w, m) for (v, m), w in zip(line, widths, strict=True)
+        (
+            "criteria on the deviance scale, /2n: NLL per sample; logEv: Laplace log "
+            "evidence, nats (higher is better; - without a penalty)"
+            if full
+            else "estimated test NLL per sample (lower is better)"
         )
-        lines.append(text.rstrip())
-    summary = ", ".join(
-        f"{name.upper()} {param}={result['picks'][name][param]:.4g}"
-        for name in PICKED
-        if name in result["picks"]
-    )
+        + "; * marks each pick, > the recommended row",
+        *(format_data_notes(d) if "encoded" in d else []),
+    ]
     total = sum(
         r["fit_time"] + r["criteria_time"] + r.get("alo_time", 0.0) + r["cv_time"]
         for r in rows
     )
-    lines.append(f"picks: {summary}  (total {total:.1f} s)")
-    pick_line = _default_pick_line(result)
-    if pick_line:
-        lines.append(pick_line)
-    notes = select_notes(result)  # from the picks shown (equal to result["notes"])
-    lines += [
-        n if n.startswith(("warning: ", "flag ")) else f"note: {n}" for n in notes
-    ]
-    return "\n".join(lines)
-
-
-def _flags_cell(flags):
-    """The ``flags`` column: short labels joined by commas, ``-`` when none."""
-    return ",".join(FLAG_LABELS.get(f, f) for f in flags) if flags else "-"
-
-
-def _flagged_pick_note(result):
-    """One line when TIC's pick carries a reliability flag (e.g. overconfident), or "".
-
-    The flags come from :attr:`ticselect.Criteria.flags` of the picked row; the
-    wording is shared with the tables of ``ts.compare`` and ``ts.criterion_path``
-    (``ticselect.selection._flags.flagged_pick_note``).
-    """
-    from ..selection._flags import flagged_pick_note
-
-    pick = result["picks"].get("tic")
-    if pick is None:
-        return ""
-    if (result.get("default_pick") or {}).get("criterion") in ("alo", "cv"):
-        return ""  # the pick: line already says that TIC's pick is flagged
-    row = result["candidates"][pick["index"]]
-    flags = row.get("flags") or []
-    if not flags:
-        return ""
-    param = result["param"]
-    n_flagged = sum(bool(r.get("flags")) for r in result["candidates"])
-    advice = "Prefer CV's pick." if "cv" in result["picks"] else "Use --cv K."
-    note = flagged_pick_note(
-        f"{param}={row[param]:.4g}", flags, n_flagged, len(result["candidates"]),
-        advice=advice,
-    )  # fmt: skip
-    return f"warning: {note}"
-
-
-def _default_pick_line(result):
-    """``pick: ...`` — TIC's pick, or ALO's where TIC's candidate is flagged."""
-    pick = result.get("default_pick")
-    if not pick:
-        return ""
-    param = result["param"]
-    text = f"pick: {pick['criterion'].upper()} {param}={pick[param]:.4g}"
-    flagged = (
-        f" (TIC's pick is flagged {', '.join(pick['tic_flags'])}: its first-order "
-        "penalty predicts almost no gap there, so "
+    summary = ", ".join(
+        f"{name.upper().replace('_EDF', '(edf)')} {param}="
+        f"{result['picks'][name][param]:.4g}"
+        for name in PICKED
+        if name in result["picks"]
     )
-    if pick["criterion"] == "cv":
-        text += flagged + "cross-validation picks: for networks the one-step ALO "
-        text += "is not reliable either)"
-    elif pick["criterion"] == "alo" and result.get("model") == "mlp":
-        text += flagged + "ALO picks; for networks ALO is not reliable either: rerun "
-        text += "with --cv K)"
-    elif pick["criterion"] == "alo":
-        text += flagged + "the approximate leave-one-out ALO picks instead)"
-    return text
+    tail = [f"picks: {summary} (total {total:.1f} s)"]
+    tail += select_notes(result)  # from the picks shown (equal to result["notes"])
+    if not full:
+        tail.append("--all: AIC, BIC, TIC and ALO on the deviance scale, edf, timings")
+    return "\n".join([_wrap(line) for line in head] + table + [_wrap(x) for x in tail])
 
 
-def _disagreement_note(result):
-    """One line explaining a TIC pick that differs from CV's, or ``""``.
-
-    Only when the difference matters: CV's log-loss at TIC's pick exceeds its value
-    at CV's own pick by more than CV's standard error there (the fold-to-fold
-    standard error of the mean).  Compares, at TIC's pick, the TIC gap estimate
-    ``tr(H_λ⁻¹C)/n`` with the gap CV measured (CV log-loss minus the training NLL
-    per sample): when the first falls far behind the second, TIC's first-order
-    penalty is not to be trusted there.
-    """
-    picks = result["picks"]
-    if "tic" not in picks or "cv" not in picks:
-        return ""
-    i, j = picks["tic"]["index"], picks["cv"]["index"]
-    if i == j:
-        return ""
-    row, best = result["candidates"][i], result["candidates"][j]
-    se = best.get("cv_se") or 0.0
-    excess = row["cv_log_loss"] - best["cv_log_loss"]
-    if excess <= se:
-        return ""
-    n = result["data"]["n_samples"]
-    cv_gap = row["cv_log_loss"] + row["loglik"] / n
-    param = result["param"]
-    causes = (
-        "near separation, overconfident or unconverged fits"
-        if result.get("family") in CLASSIFICATION
-        else "overconfident or unconverged fits, or a misspecified variance"
-    )
-    return (
-        f"TIC and CV disagree beyond CV's standard error ({excess:.3g} > {se:.3g} "
-        f"nats per sample). At {param}={row[param]:.4g} TIC's gap estimate "
-        f"is {row['gap_estimate']:.3g} nats per sample and CV's (log-loss minus "
-        f"training NLL) {cv_gap:.3g}: where the first falls behind, TIC's large-sample "
-        f"penalty does not hold ({causes}); "
-        "see 'When TIC and CV disagree' in the selection guide."
-    )
+def _wrap(line, width=SCREEN):
+    """A long note wrapped to the screen, continuation lines indented by 2."""
+    return textwrap.fill(line, width=width, subsequent_indent="  ",
+                         break_on_hyphens=False, break_long_words=False)  # fmt: skip

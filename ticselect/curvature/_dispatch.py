@@ -8,6 +8,7 @@ the model to its adapter in :mod:`ticselect.curvature.adapters`.
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 
@@ -18,20 +19,24 @@ from .._validation import (
     validate_X,
     validate_y,
 )
+from ._active import check_inactive, has_l1, restrict
 from ._dask import dask_curvature, is_dask_collection
 from ._glm import glm_curvature
 from ._groups import group_grad_cov
 from ._identify import check_likelihood_exists, note_aliased
+from ._null import attach_null
 from ._result import STATIONARITY_TOL
 from ._rows import GLMRows, MLPRows, attach_rows
 from ._separation import check_separation
 from ._timing import DEFAULT_MAX_SECONDS
 from .adapters.dask_ml import dask_ml_spec, is_dask_ml_glm
+from .adapters.l1 import is_sklearn_l1, sklearn_l1_spec
 from .adapters.sklearn_glm import SKLEARN_GLMS, frequency_n, sklearn_glm_spec
 from .adapters.sklearn_mlp import mlp_curvature
 from .adapters.sklearn_sgd_cv import SKLEARN_SGD_CV, sklearn_sgd_cv_spec
 from .adapters.statsmodels import (
     check_own_data,
+    is_regularized,
     is_statsmodels_results,
     statsmodels_spec,
 )
@@ -39,20 +44,24 @@ from .adapters.statsmodels_generic import (
     is_generic_statsmodels,
     statsmodels_generic_curvature,
 )
+from .adapters.statsmodels_l1 import statsmodels_l1_spec
 
 __all__ = ["SUPPORTED", "curvature", "dispatch", "is_wrapper", "is_sklearn_mlp"]
 
 SUPPORTED = (
-    "scikit-learn: LinearRegression, Ridge, RidgeCV, LogisticRegression and "
-    "LogisticRegressionCV (L2 or no penalty), SGDClassifier(loss='log_loss', binary) "
-    "and SGDRegressor(loss='squared_error') with penalty 'l2' or None, "
-    "PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, 1, 2, 3), "
+    "scikit-learn: LinearRegression, Ridge, RidgeCV, Lasso, ElasticNet, LassoCV, "
+    "ElasticNetCV, LassoLars, LassoLarsCV, LassoLarsIC, LogisticRegression and "
+    "LogisticRegressionCV (L2, L1, elastic-net or no penalty), "
+    "SGDClassifier(loss='log_loss', binary) and SGDRegressor(loss='squared_error') "
+    "with any penalty, PoissonRegressor, GammaRegressor, TweedieRegressor (power 0, "
+    "1, 2, 3), "
     "MLPClassifier, MLPRegressor (any depth), each alone or as the last step of a "
     "Pipeline, or wrapped in ticselect.InformationCriteria; "
     "dask-ml: LogisticRegression, LinearRegression, PoissonRegression (L2 or no "
     "penalty; GLMs also take dask arrays); "
     "statsmodels: GLM results (Gaussian, Binomial, Poisson, Gamma, InverseGaussian, "
-    "NegativeBinomial), OLS and WLS, and any maximum-likelihood results whose model "
+    "NegativeBinomial), OLS and WLS, their fit_regularized results (GLM, OLS, Logit, "
+    "Probit, Poisson, MNLogit), and any maximum-likelihood results whose model "
     "has loglikeobs, score_obs and hessian (Logit, Probit, Poisson, MNLogit, "
     "NegativeBinomial, GeneralizedPoisson, zero-inflated and hurdle models, "
     "OrderedModel, GenericLikelihoodModel subclasses); "
@@ -76,6 +85,7 @@ def dispatch(
     dispersion=None,
     max_memory=None,
     max_seconds=DEFAULT_MAX_SECONDS,
+    regularization=None,
 ):
     """Route ``model`` to its adapter and return its :class:`Curvature`.
 
@@ -91,11 +101,20 @@ def dispatch(
         See :func:`ticselect.curvature`.
     max_seconds : float or None
         See :func:`ticselect.curvature`.
+    regularization : dict or None
+        See :func:`ticselect.curvature`.
 
     Returns
     -------
     Curvature
     """
+    if regularization is not None and not (
+        is_statsmodels_results(model) and is_regularized(model)
+    ):
+        raise ValueError(
+            "regularization= applies to statsmodels fit_regularized results only "
+            f"(got {type(model).__name__}); other models carry their penalty."
+        )
     if is_wrapper(model):
         check_fitted(model)
         return dispatch(
@@ -125,8 +144,13 @@ def dispatch(
         return dask_curvature(model, X, y, sample_weight, dispersion=dispersion)
     if is_statsmodels_results(model):
         check_own_data(model, X, y, sample_weight)
+        if is_regularized(model):
+            spec = statsmodels_l1_spec(model, regularization)
+            spec.family.check_y(spec.y)
+            return _checked_glm(spec, dispersion)
         if is_generic_statsmodels(model):
-            return statsmodels_generic_curvature(model, dispersion=dispersion)
+            curv = statsmodels_generic_curvature(model, dispersion=dispersion)
+            return _statsmodels_null(curv, model, dispersion)
         spec = statsmodels_spec(model)
         spec.family.check_y(spec.y)
         return _checked_glm(spec, dispersion)
@@ -166,6 +190,8 @@ def _glm_reader(model):
     """
     if is_dask_ml_glm(model):
         return dask_ml_spec
+    if is_sklearn_l1(model):
+        return sklearn_l1_spec
     if isinstance(model, SKLEARN_SGD_CV):
         return sklearn_sgd_cv_spec
     if isinstance(model, SKLEARN_GLMS):
@@ -176,20 +202,46 @@ def _glm_reader(model):
 def _checked_glm(spec, dispersion, n_samples=None):
     """:func:`glm_curvature` plus the identification checks and the per-row model.
 
-    Raises when the likelihood is unbounded, flags aliased columns and separation
+    Raises when the likelihood is unbounded, flags aliased columns and separation,
+    records the null model and Pearson statistic (:mod:`ticselect.curvature._null`)
     (:mod:`ticselect.curvature._identify`, :mod:`ticselect.curvature._separation`);
+    an L1 or elastic-net spec is first restricted to its active set and its
+    inactive coefficients get the subgradient check (:mod:`ticselect.curvature.\
+_active`) instead of the separation test;
     ``n_samples`` overrides ``Σ wᵢ`` when the weights include class weights.  The
     per-row model (``curv.rows``, :mod:`ticselect.curvature._rows`) is what
     :func:`ticselect.approximate_loo` needs.
     """
+    plan = None
+    if has_l1(spec):  # L1 / elastic net: the smooth model on the active set
+        spec, plan = restrict(spec)
     curv = glm_curvature(spec, dispersion=dispersion)
     if n_samples is not None:
         curv.n_samples = float(n_samples)
     check_likelihood_exists(curv, spec.y, spec.sample_weight)
     note_aliased(curv)
-    check_separation(spec, curv)
+    if plan is None:
+        check_separation(spec, curv)
+    else:  # the L1 term keeps coefficients finite; check the kinks instead
+        check_inactive(curv, plan)
+    attach_null(curv, spec)
     rows = GLMRows(spec, curv.dispersion, curv.dispersion_is_param, curv.n_params)
     return attach_rows(curv, rows)
+
+
+def _statsmodels_null(curv, results, dispersion):
+    """``curv.null_nll = -results.llnull`` (statsmodels' own null model) when known.
+
+    Only with the ML dispersion (``dispersion=None``), the one ``llnull`` uses.
+    """
+    if dispersion is None:
+        try:
+            llnull = float(results.llnull)
+        except (AttributeError, NotImplementedError, TypeError, ValueError):
+            llnull = np.nan
+        if np.isfinite(llnull):
+            curv.null_nll = -llnull
+    return curv
 
 
 def is_sklearn_mlp(model):
@@ -241,6 +293,7 @@ def curvature(
     max_memory=None,
     groups=None,
     max_seconds=DEFAULT_MAX_SECONDS,
+    regularization=None,
 ):
     """Exact Hessian, per-sample gradients and gradient covariance of a fitted model.
 
@@ -248,13 +301,16 @@ def curvature(
     ----------
     model : fitted estimator or statsmodels results
         A fitted scikit-learn ``LinearRegression``, ``Ridge``, ``RidgeCV``,
+        ``Lasso``, ``ElasticNet`` (and their CV and LARS variants),
         ``LogisticRegression``, ``LogisticRegressionCV``, ``SGDClassifier``,
         ``SGDRegressor``, ``PoissonRegressor``, ``GammaRegressor``,
         ``TweedieRegressor``, ``MLPClassifier`` or ``MLPRegressor`` (alone or as the
         last step of a ``Pipeline``), a dask-ml ``LogisticRegression``,
         ``LinearRegression`` or ``PoissonRegression``, an :class:`InformationCriteria`,
-        or statsmodels results: GLM, OLS, WLS, or any maximum-likelihood model with
-        ``loglikeobs``, ``score_obs`` and ``hessian`` (see ``SUPPORTED``).
+        or statsmodels results: GLM, OLS, WLS, their ``fit_regularized`` results,
+        or any maximum-likelihood model with ``loglikeobs``, ``score_obs`` and
+        ``hessian`` (see ``SUPPORTED``).  L1 and elastic-net fits are described on
+        their active set (see the conventions, "L1 and elastic net").
     X : array-like, sparse matrix or dask array of shape (n_samples, n_features), \
 default=None
         The data the model was fitted on (raw input of a Pipeline).  Optional for
@@ -290,6 +346,11 @@ default=None
         :mod:`ticselect.curvature._timing`) exceeds it, a ``ValueError`` giving the
         estimate and the matrix-free alternative is raised at once, before any
         ``d × d`` array is allocated.  ``None`` disables the guard.
+    regularization : dict or None, default=None
+        The arguments of a statsmodels ``GLM``/``OLS`` ``fit_regularized`` call,
+        ``{"alpha": ..., "L1_wt": ...}``, which its ``RegularizedResults`` do not
+        record (see :mod:`ticselect.curvature.adapters.statsmodels_l1`).  Only for
+        those results.
 
     Returns
     -------
@@ -323,6 +384,7 @@ default=None
         dispersion=dispersion,
         max_memory=max_memory,
         max_seconds=max_seconds,
+        regularization=regularization,
     )
     if groups is not None:
         group_grad_cov(curv, groups)

@@ -90,6 +90,11 @@ class PenalizedSolve:
         ``tr((H_SS + λI)⁻¹)`` at ``λ = shifted_lambda`` (subspace route with a
         uniform penalty), from the inverse already computed, so that the soft rank
         ``r - λ tr((H_SS + λI)⁻¹)`` costs no second factorisation; ``None`` otherwise.
+    logdet : float
+        ``log det H_λ`` on the gauge complement, from the Cholesky factor's diagonal
+        (Cholesky route; ``nan`` on the subspace route, where ``H_λ`` is not
+        positive definite).  The Laplace evidence (:func:`ticselect.evidence`) reads
+        it.
     """
 
     route: str
@@ -105,6 +110,7 @@ class PenalizedSolve:
     subspace_top: float = 0.0
     shifted_lambda: float = 0.0
     shifted_trace: float | None = None
+    logdet: float = float("nan")
 
     def warn(self, what="penalised Hessian", stacklevel=3):
         """Give the :class:`SingularHessianWarning` of the subspace route (once).
@@ -256,6 +262,8 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
     if info == 0:
         piv = np.diag(c)
         if piv.min() ** 2 > rcond * piv.max() ** 2:
+            # log det H_λ = log det(D H_λ D) - 2 Σ log D
+            logdet = 2.0 * float(np.sum(np.log(piv)) - np.sum(np.log(s)))
             inv = _sym_inverse(c)
             del c
             inv *= s[:, None]
@@ -264,7 +272,9 @@ def penalized_solve(hessian, grad_cov, penalty, gradient, gauge, *, rcond=None):
             tic = frobenius_dot(inv, C)
             eff = frobenius_dot(inv, H) if penalised else float(k)
             dec = float(0.5 * g @ inv @ g)
-            return PenalizedSolve("cholesky", k, k, tic, eff, dec, None, -1, rcond)
+            return PenalizedSolve(
+                "cholesky", k, k, tic, eff, dec, None, -1, rcond, logdet=logdet
+            )
     del c
     # subspace route: well-determined positive-curvature coordinates of D H D,
     # written into A's buffer (no fresh d×d array to page in)

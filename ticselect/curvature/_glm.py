@@ -46,13 +46,22 @@ class GLMSpec:
         Frequency weights.
     offset : ndarray of shape (n,) or None
         Added to the linear predictor.
-    l2 : float
+    l2 : float or ndarray of shape (p,)
         Penalty strength on the coefficients, in loss units, before division by the
-        dispersion (see ``l2_over_dispersion``).
+        dispersion (see ``l2_over_dispersion``); one value per column of ``X`` for
+        per-coefficient penalties (statsmodels' vector ``alpha``).
     l2_intercept : float
         Penalty strength on the intercepts (liblinear and dask-glm penalise it).
     l2_over_dispersion : bool
-        Divide both penalties by the dispersion (sklearn's objectives are deviances).
+        Divide every penalty (L2 and L1) by the dispersion (sklearn's objectives are
+        deviances).
+    l1 : float or ndarray of shape (p,) or (m, p)
+        Strength of an L1 penalty ``Σ l1ⱼ|βⱼ|`` on the coefficients, same units as
+        ``l2``.  Only the active coefficients (non-zero) are parameters of an L1 fit
+        (:mod:`ticselect.curvature._active` restricts the spec first); on them the
+        term is linear, ``l1 · sign(β̂)``, and enters the gradient only.
+    l1_intercept : float
+        L1 strength on the intercept (liblinear's L1 penalises it).
     feature_names, class_names : list of str
         Used to name the parameters.
     model_name : str
@@ -62,6 +71,10 @@ class GLMSpec:
     drop_classes : tuple of int
         Classes whose coefficient rows are fixed at zero (statsmodels' reference class)
         and therefore not parameters.
+    drop_params : tuple of int
+        Single entries of the class-major layout ``[coef_[0], intercept_[0],
+        coef_[1], ...]`` fixed at zero (the inactive entries of an L1-penalised
+        multinomial fit), not parameters either.
     """
 
     family: object
@@ -79,6 +92,47 @@ class GLMSpec:
     model_name: str = ""
     softmax_gauge: bool = False
     drop_classes: tuple = ()
+    l1: object = 0.0
+    l1_intercept: float = 0.0
+    drop_params: tuple = ()
+
+
+def kept_params(spec, phi_is_param):
+    """Positions of the full class-major layout that are parameters, or ``None``.
+
+    The full layout is ``m · (p + intercept)`` coefficients, then the dispersion when
+    it is a parameter; ``spec.drop_classes`` and ``spec.drop_params`` are removed.
+
+    Parameters
+    ----------
+    spec : GLMSpec
+    phi_is_param : bool
+
+    Returns
+    -------
+    ndarray of int or None
+        ``None`` when every position is a parameter.
+    """
+    m = spec.coef.shape[0]
+    pt = spec.X.shape[1] + int(spec.intercept is not None)
+    if not (spec.drop_classes or spec.drop_params):
+        return None
+    mask = np.ones(m * pt + int(phi_is_param), dtype=bool)
+    for c in spec.drop_classes:
+        mask[c * pt : (c + 1) * pt] = False
+    mask[list(spec.drop_params)] = False
+    return np.flatnonzero(mask)
+
+
+def _l1_linear(spec, pt, scale):
+    """The L1 term's gradient ``l1 · sign(θ̂)`` in the full coefficient layout."""
+    m, p = spec.coef.shape
+    lin = np.zeros((m, pt))
+    l1 = np.broadcast_to(np.asarray(spec.l1, dtype=float), (m, p))
+    lin[:, :p] = l1 * np.sign(spec.coef)
+    if spec.intercept is not None:
+        lin[:, p] = spec.l1_intercept * np.sign(spec.intercept)
+    return lin.ravel() / scale
 
 
 def _with_intercept(Xb, fit_intercept):
@@ -194,11 +248,13 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])
     ).ravel()
     per_phi = spec.l2_over_dispersion and phi is not None
-    lam = spec.l2 / phi if per_phi else spec.l2
-    pen_row = np.full(pt, lam)
+    scale = phi if per_phi else 1.0
+    pen_row = np.zeros(pt)
+    pen_row[: X.shape[1]] = np.asarray(spec.l2, dtype=float) / scale
     if fit_int:
-        pen_row[-1] = spec.l2_intercept / phi if per_phi else spec.l2_intercept
+        pen_row[-1] = spec.l2_intercept / scale
     penalty = np.tile(pen_row, m)
+    linear = _l1_linear(spec, pt, scale)
     names = _param_names(spec)
     gauge = _softmax_gauge(m, pt) if spec.softmax_gauge else None
 
@@ -213,10 +269,11 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         abs_grad = np.append(abs_grad, np.sum(w * np.abs(lphi)))
         params = np.append(params, phi)
         penalty = np.append(penalty, 0.0)
+        linear = np.append(linear, 0.0)
         names = names + ["dispersion"]
         if gauge is not None:
             gauge = np.vstack([gauge, np.zeros((1, gauge.shape[1]))])
-    grad = grad + penalty * params
+    grad = grad + penalty * params + linear
 
     def per_sample_grads():
         Xt_full = _with_intercept(X, fit_int)
@@ -234,16 +291,15 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         D = _dense(_scale_rows(sq, d2[:, 0, 0]))
         return D if lphiphi is None else np.column_stack([D, lphiphi])
 
-    keep = None
-    if spec.drop_classes:
-        mask = np.ones(len(params), dtype=bool)
-        for c in spec.drop_classes:
-            mask[c * pt : (c + 1) * pt] = False
-        keep = np.flatnonzero(mask)
+    keep = kept_params(spec, phi_is_param)
+    if keep is not None:
         H, C = H[np.ix_(keep, keep)], C[np.ix_(keep, keep)]
         grad, abs_grad = grad[keep], abs_grad[keep]
-        params, penalty = params[keep], penalty[keep]
+        params, penalty, linear = params[keep], penalty[keep], linear[keep]
         names = [names[i] for i in keep]
+        if gauge is not None:  # directions with an entry fixed at 0 are not flat
+            gauge = gauge[keep]
+            gauge = gauge[:, np.isclose(np.sum(gauge**2, axis=0), 1.0)]
 
     loss_fn, hessian_fn = _evaluators(spec, pt, phi, phi_is_param, keep)
     curv = Curvature(
@@ -269,11 +325,13 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False):
         per_sample_nll=nll_rows,
         sample_weight=w,
         per_sample_hessian_diag=per_sample_hessian_diag if m == 1 else None,
+        penalty_linear=linear,
     )
-    # the model Fisher's factors, built on demand (picklable: a partial of data)
-    curv.output_jacobians_fn = partial(
-        glm_output_jacobians, spec, phi, keep, len(params)
-    )
+    if not spec.drop_params:  # (entries fixed at 0 within a class: not supported)
+        # the model Fisher's factors, built on demand (picklable: a partial of data)
+        curv.output_jacobians_fn = partial(
+            glm_output_jacobians, spec, phi, keep, len(params)
+        )
     return curv
 
 

@@ -648,12 +648,16 @@ def _hessian_blocks(spec, inputs, derivs, g, hpre, w):
     return H, C
 
 
-def gauss_newton(spec):
-    """Generalised Gauss–Newton matrix ``Σᵢ wᵢ Jᵢᵀ Λᵢ Jᵢ`` (``θ`` part only).
+def gauss_newton_kernel(spec):
+    """Generalised Gauss–Newton matrix by the Hessian kernel (no Jacobians formed).
 
-    ``Jᵢ = ∂zᵢ/∂θ`` and ``Λᵢ = ∂²ℓᵢ/∂zᵢ²``; ``H - GN`` is the residual term
-    ``Σᵢ wᵢ Σ_k (∂ℓᵢ/∂z_k) ∇²z_k``.  Built from the explicit per-sample output
-    Jacobians (``n·K·d`` floats), so meant for small networks and tests.
+    The blocks of :func:`mlp_exact` with the second-order terms dropped: the
+    activations' ``σ''`` in the backpropagated pre-activation Hessians and the
+    first-derivative term of the cross blocks; what remains is
+    ``Σᵢ wᵢ JᵢᵀΛᵢJᵢ`` (``Λᵢ = ∂²ℓᵢ/∂zᵢ²``, the output Fisher of every scikit-learn
+    output), about ``n·d²`` flops instead of the ``n·K·d²`` of the Jacobians
+    (:func:`ticselect.curvature._output.model_fisher_matrix`, the reference).  ``H``
+    minus it is the residual term ``Σᵢ wᵢ Σ_k (∂ℓᵢ/∂z_k) ∇²z_k``.
 
     Parameters
     ----------
@@ -662,13 +666,18 @@ def gauss_newton(spec):
 
     Returns
     -------
-    ndarray of shape (n_weights, n_weights)
-        ``n_weights`` excludes ``σ²``.
+    ndarray of shape (n_params, n_params)
+        Zero row and column on ``σ²`` when it is a parameter.
     """
-    J = output_jacobian(spec)
-    _, _, lam = output_loss(spec.output, forward(spec)[1][-1], spec.Y, spec.sigma2)
-    LJ = np.matmul(lam, J)
-    return np.einsum("i,ika,ikb->ab", spec.sample_weight, J, LJ)
+    inputs, pre, derivs = forward(spec)
+    first = [(d[0], np.zeros_like(d[0])) for d in derivs]  # σ'' = 0
+    _, g, hpre = backward(spec, inputs, pre, first)
+    zero = [np.zeros_like(x) for x in g]  # no first-derivative term
+    F, _ = _hessian_blocks(spec, inputs, first, zero, hpre, spec.sample_weight)
+    if spec.sigma2_is_param:
+        F[-1, :] = 0.0
+        F[:, -1] = 0.0
+    return F
 
 
 def output_jacobian(spec):

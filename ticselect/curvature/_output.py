@@ -23,7 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["OutputJacobians", "glm_output_jacobians"]
+__all__ = [
+    "OutputJacobians",
+    "curvature_model_fisher",
+    "curvature_output_jacobians",
+    "glm_output_jacobians",
+    "model_fisher_matrix",
+]
+
+#: Floats of per-sample Jacobians held at once by :func:`model_fisher_matrix` (128 MiB).
+_BLOCK_FLOATS = 2**24
 
 #: (family, link) pairs whose link is canonical: there ``F = H`` exactly.
 _CANONICAL = {
@@ -90,6 +99,102 @@ class OutputJacobians:
                 n, K, -1
             )
         return J
+
+
+def curvature_output_jacobians(curv, what):
+    """The :class:`OutputJacobians` of a curvature, or a ``ValueError`` saying why not.
+
+    Parameters
+    ----------
+    curv : Curvature
+        Built by :func:`ticselect.curvature` from a GLM or a network.
+    what : str
+        Name of the calling function, for the message.
+
+    Returns
+    -------
+    OutputJacobians
+
+    Raises
+    ------
+    ValueError
+        If the curvature carries no output Jacobians.
+    """
+    fn = getattr(curv, "output_jacobians_fn", None)
+    if fn is None:
+        raise ValueError(
+            f"{what}: {curv.model_name or 'this curvature'} carries no output "
+            "Jacobians (curv.output_jacobians_fn), so its model Fisher (Gauss-Newton "
+            "matrix) cannot be formed: it is available for curvatures built by "
+            "ticselect.curvature(model, X, y) from GLMs and networks."
+        )
+    return fn()
+
+
+def curvature_model_fisher(curv, what):
+    """The model Fisher of a curvature, by its fastest builder.
+
+    Networks carry ``model_fisher_fn`` (the Hessian kernel of
+    :mod:`ticselect.curvature._mlp` with the second-order terms left out: about the
+    cost of ``H``); otherwise :func:`model_fisher_matrix` of the output Jacobians.
+
+    Parameters
+    ----------
+    curv : Curvature
+        Built by :func:`ticselect.curvature` from a GLM or a network.
+    what : str
+        Name of the calling function, for the message.
+
+    Returns
+    -------
+    ndarray of shape (n_params, n_params)
+
+    Raises
+    ------
+    ValueError
+        If the curvature carries no output Jacobians.
+    """
+    fn = getattr(curv, "model_fisher_fn", None)
+    if fn is not None:
+        return fn()
+    return model_fisher_matrix(curvature_output_jacobians(curv, what))
+
+
+def model_fisher_matrix(oj):
+    """Exact model Fisher ``F = Σᵢ wᵢ JᵢᵀΛᵢJᵢ`` from the output Jacobians.
+
+    ``Λᵢ = SᵢSᵢᵀ`` (``Λᵢ ⪰ 0``), so ``F = Σ (SᵢᵀJᵢ)ᵀ(SᵢᵀJᵢ)`` is a Gram matrix,
+    accumulated over row blocks of at most ``_BLOCK_FLOATS`` floats of Jacobians:
+    ``n·K·d²`` flops, positive semi-definite by construction.
+
+    Parameters
+    ----------
+    oj : OutputJacobians
+
+    Returns
+    -------
+    ndarray of shape (n_params, n_params)
+        Summed units, as ``Curvature.hessian``; zero rows/columns on a dispersion.
+    """
+    d = oj.n_params
+    n, K = oj.fisher.shape[:2]
+    F = np.zeros((d, d))
+    w = oj.sample_weight
+    S = np.swapaxes(_psd_sqrt(oj.fisher), 1, 2) * np.sqrt(w)[:, None, None]
+    step = max(1, _BLOCK_FLOATS // max(1, K * d))
+    for start in range(0, n, step):
+        rows = slice(start, min(n, start + step))
+        M = np.matmul(S[rows], oj.jacobian(rows)).reshape(-1, d)
+        F += M.T @ M
+    return 0.5 * (F + F.T)
+
+
+def _psd_sqrt(lam):
+    """``Sᵢ`` with ``SᵢSᵢᵀ = Λᵢ`` (symmetric square root, negative parts clipped)."""
+    if lam.shape[1] == 1:
+        return np.sqrt(np.clip(lam, 0.0, None))
+    ev, V = np.linalg.eigh(lam)
+    return V * np.sqrt(np.clip(ev, 0.0, None))[:, None, :]
 
 
 def glm_output_jacobians(spec, phi, keep, n_params):

@@ -26,6 +26,14 @@ Penalty
     divide by it (``Ridge(alpha)``: ``λ = alpha / σ̂²``; ``GammaRegressor(alpha)``:
     ``λ = alpha · Σw / φ̂``), evaluated at the estimated dispersion.  The penalised
     Hessian is ``H_λ = H + diag(penalty)``.
+Penalty as a prior (evidence)
+    The penalty ``½ θᵀ diag(penalty) θ`` is the Gaussian prior ``N(0, Λ⁻¹)``,
+    ``Λ = diag(penalty)``, on the penalised entries; unpenalised entries
+    (intercepts, biases) get a flat prior and the dispersion is held at its value
+    above.  :func:`ticselect.evidence` gives the Laplace log marginal likelihood
+    ``-L(θ̂) - ½θ̂ᵀΛθ̂ + ½ log|Λ|₊ - ½ log|H_λ| + (m/2) log 2π`` in nats (greater is
+    better; ``m`` unpenalised identified directions, REML-style), ``nan`` for an
+    unpenalised fit; details in :mod:`ticselect._evidence`.
 Parameters ``θ``
     For scikit-learn GLMs: the coefficients in ``coef_`` order, then the intercept
     (last, as in scikit-learn), then the dispersion ``φ`` for families that have one
@@ -41,9 +49,32 @@ Gauge directions
     orthonormal basis of the directions on which the likelihood is exactly flat;
     criteria work on the orthogonal complement (equivalent to the identified
     reference-class parameterisation) and count ``k = n_params - gauge.shape[1]``.
+L1 and elastic net (active set)
+    An L1 term ``Σⱼ l1ⱼ|βⱼ|`` is not differentiable where ``βⱼ = 0``, so an L1 or
+    elastic-net fit is described on its **active set**: the parameters are the
+    coefficients with ``|β̂ⱼ| · maxᵢ|xᵢⱼ| > 1e-10`` (their largest contribution to the
+    linear predictor; solvers with exact zeros give exactly the non-zero ones, see
+    :data:`ticselect.curvature._active.ACTIVE_TOL`), the intercept and the
+    dispersion; inactive coefficients are fixed at 0, not parameters.  On the active
+    set the L1 term is linear, ``l1ⱼ sign(β̂ⱼ) βⱼ``: it has no curvature, so ``H``,
+    ``C`` and ``H_λ`` (with only the L2 part in ``penalty``) are those of the smooth
+    model on the active set, and its gradient ``penalty_linear = l1 · sign(θ̂)`` is
+    added to ``gradient``.  ``k`` counts the active set (plus intercept and
+    dispersion), the lasso's degrees of freedom (Zou, Hastie & Tibshirani 2007, Ann.
+    Statist. 35(5)), as scikit-learn's ``LassoLarsIC``.  L1 strengths are converted
+    like the L2 ones: ``Lasso``/``ElasticNet(alpha, l1_ratio)`` give
+    ``l1 = alpha·l1_ratio·Σw/σ̂²`` and ``λ = alpha·(1 − l1_ratio)·Σw/σ̂²``;
+    ``LogisticRegression(C, l1_ratio)`` gives ``l1 = l1_ratio/C`` and
+    ``λ = (1 − l1_ratio)/C`` (table in :mod:`ticselect.curvature.adapters.l1`).
+    ``Curvature.active_set`` records the full coefficient list, which are active,
+    and the **subgradient check** of the inactive ones: at a solution
+    ``|∂L/∂βⱼ| ≤ l1ⱼ`` for every inactive ``j``; a larger gradient (a kink that is
+    not a solution) is measured like the stationarity below and flags
+    ``"not_stationary"``.
 Stationarity
-    ``gradient = Σᵢ wᵢ gᵢ + diag(penalty) θ̂``.  ``stationarity`` is the largest,
-    over parameters, of ``|gradientⱼ| / (Σᵢ wᵢ |gᵢⱼ| + |penaltyⱼ θ̂ⱼ|)``: 0 at an exact
+    ``gradient = Σᵢ wᵢ gᵢ + diag(penalty) θ̂ + penalty_linear``.  ``stationarity`` is
+    the largest, over parameters, of ``|gradientⱼ| / (Σᵢ wᵢ |gᵢⱼ| + |penaltyⱼ θ̂ⱼ| +
+    |penalty_linearⱼ|)``: 0 at an exact
     optimum, 1 when every term pushes the same way.  ``newton_decrement`` is
     ``gradientᵀ H_λ⁺ gradient / 2``, the decrease of the penalised loss (in NLL
     units) that a Newton step predicts: how far the reported NLL, and with it every
@@ -68,8 +99,11 @@ from ._linalg import DEFAULT_RCOND
 
 __all__ = [
     "DECREMENT_TOL",
+    "FIT_FLAGS",
+    "MODEL_BASED_FLAGS",
     "RELIABILITY_FLAGS",
     "STATIONARITY_TOL",
+    "TIC_FLAGS",
     "Curvature",
     "NotStationaryWarning",
 ]
@@ -82,16 +116,37 @@ DECREMENT_TOL = 1e-3
 #: Reasons a criterion may not be trusted, shown per row by tables and the CLI:
 #: ``"not_stationary"`` (the fit stopped away from its optimum), ``"overconfident"``
 #: (per-sample gradients vanish on the training rows while the curvature does not, so
-#: ``tr(H_λ⁻¹C)`` predicts no gap), ``"separation"`` (the unpenalised MLE does not
-#: exist: coefficients diverge), ``"rank_deficient"`` (aliased parameters).
+#: ``tr(H_λ⁻¹C)`` predicts no gap), ``"high_leverage"`` (rows of high leverage: TIC's
+#: first-order penalty understates the gap, see :mod:`ticselect.criteria`),
+#: ``"separation"`` (an unpenalised fit whose MLE does not exist: coefficients
+#: diverge), ``"rank_deficient"`` (aliased parameters) and ``"misspecified"``
+#: (``tr(H_λ⁻¹C)`` well above the effective dimension: the model-based quantities,
+#: AIC/BIC's ``k``, likelihood-ratio tests and non-robust standard errors, are off;
+#: TIC and robust errors are the ones that hold).  :data:`TIC_FLAGS`,
+#: :data:`FIT_FLAGS` and :data:`MODEL_BASED_FLAGS` say what each one concerns.
 RELIABILITY_FLAGS = {
     "not_stationary": "the fit is not at a stationary point of its penalised loss",
     "overconfident": "per-sample gradients nearly vanish (near interpolation): TIC "
     "underestimates the gap",
-    "separation": "the classes are (quasi-)separated: the unpenalised MLE is infinite",
+    "high_leverage": "rows of high leverage: TIC's first-order penalty understates "
+    "the gap (ALO, which keeps the leverage terms, holds)",
+    "separation": "the classes are (quasi-)separated and the fit is unpenalised: the "
+    "MLE is infinite",
     "rank_deficient": "some parameters are aliased (numerically rank-deficient "
     "Hessian)",
+    "misspecified": "tr(H⁻¹C) is well above the effective dimension: AIC/BIC's k, "
+    "likelihood-ratio tests and model-based standard errors are off; TIC and robust "
+    "errors hold",
 }
+#: Flags under which TIC (and its gap estimate) is not to be trusted: TIC's pick is
+#: then not recommended (:mod:`ticselect.selection._recommend`).
+TIC_FLAGS = ("overconfident", "high_leverage", "separation", "not_stationary")
+#: Flags under which no criterion of the fit holds, leave-one-out included (the fit
+#: is not the optimum the criteria assume, or that optimum does not exist).
+FIT_FLAGS = ("not_stationary", "separation")
+#: Flags that concern the model-based quantities only (AIC, BIC, likelihood-ratio
+#: tests, model-based standard errors), not TIC, ALO or robust errors.
+MODEL_BASED_FLAGS = ("misspecified",)
 
 
 class NotStationaryWarning(UserWarning):
@@ -182,6 +237,21 @@ class Curvature:
     groups : ndarray of shape (n_rows,) or None
         Integer group code of each row (``0 .. n_groups - 1``) when built with
         ``groups=``, else ``None``; ``n_groups`` is then the number of groups.
+    penalty_linear : ndarray of shape (n_params,)
+        Gradient ``l1 · sign(θ̂)`` of an L1 term on the active set, in loss units
+        (zeros without one; see the conventions).
+    active_set : ActiveSet or None
+        For L1 and elastic-net fits: all coefficients, which are active, and the
+        subgradient check of the inactive ones
+        (:class:`ticselect.curvature._active.ActiveSet`); ``None`` otherwise.
+    null_nll : float or None
+        Summed NLL of the intercept-only (null) model with the same family, link,
+        offset, weights and dispersion treatment (:mod:`ticselect.curvature._null`),
+        for the pseudo-R² of :func:`ticselect.criteria`; ``None`` when unknown
+        (networks, likelihoods without a null model).
+    pearson_chi2 : float or None
+        Pearson's ``X² = Σᵢ wᵢ(yᵢ − μ̂ᵢ)²/V(μ̂ᵢ)`` of binomial, Poisson and negative
+        binomial GLMs (for the overdispersion ``ĉ`` of QAIC); ``None`` otherwise.
     rows : object or None
         Per-row model used by :func:`ticselect.approximate_loo`: each row's loss as a
         function of its local parameters ``uᵢ = Jᵢθ`` (linear predictors, plus the
@@ -234,6 +304,7 @@ class Curvature:
         per_sample_nll=None,
         sample_weight=None,
         per_sample_hessian_diag=None,
+        penalty_linear=None,
     ):
         self.params = np.asarray(params, dtype=float)
         self.param_names = list(param_names)
@@ -251,8 +322,15 @@ class Curvature:
         self.family = family
         self.link = link
         self.model_name = model_name
-        scale = np.asarray(abs_grad_sum, dtype=float) + np.abs(
-            self.penalty * self.params
+        self.penalty_linear = (
+            np.zeros(d)
+            if penalty_linear is None
+            else np.asarray(penalty_linear, dtype=float)
+        )
+        scale = (
+            np.asarray(abs_grad_sum, dtype=float)
+            + np.abs(self.penalty * self.params)
+            + np.abs(self.penalty_linear)
         )
         ratio = np.divide(
             np.abs(self.gradient),
@@ -276,6 +354,9 @@ class Curvature:
         self.groups = None
         self.n_groups = None
         self.rows = None
+        self.active_set = None
+        self.null_nll = None
+        self.pearson_chi2 = None
 
     # ------------------------------------------------------------------ derived
     @property
@@ -342,15 +423,21 @@ class Curvature:
         return H if cross is None else H + cross
 
     def _dispersion_cross(self):
-        """``∂²/∂β∂φ`` of a penalty ``λ(φ) = c/φ`` (``None`` when there is none)."""
+        """``∂²/∂β∂φ`` of a penalty ``λ(φ) = c/φ`` (``None`` when there is none).
+
+        An L1 term ``l1(φ)|β| = c₁|β|/φ`` adds ``-penalty_linear/φ``.
+        """
         if self.family == "mlp" or not self.dispersion_is_param:
             return None
         idx = np.arange(self.n_params - 1)
         pen = self.penalty[idx]
-        if not np.any(pen > 0):
+        lin = self.penalty_linear[idx]
+        if not (np.any(pen > 0) or np.any(lin != 0)):
             return None
         cross = np.zeros((self.n_params, self.n_params))
-        cross[idx, -1] = cross[-1, idx] = -pen * self.params[idx] / self.dispersion
+        cross[idx, -1] = cross[-1, idx] = (
+            -(pen * self.params[idx] + lin) / self.dispersion
+        )
         return cross
 
     @property
@@ -440,14 +527,27 @@ class Curvature:
         Parameters
         ----------
         tol : float, default=1e-2
-            Threshold on :attr:`stationarity` (relative gradient).
+            Threshold on :attr:`stationarity` (relative gradient), and on the
+            relative subgradient violation of an L1 fit's inactive coefficients
+            (:class:`~ticselect.curvature._active.ActiveSet`).
         decrement_tol : float, default=1e-3
-            Threshold on :attr:`newton_decrement` (NLL units).  Both must be exceeded.
+            Threshold on :attr:`newton_decrement` (NLL units), and on the loss
+            decrease that moving the worst inactive coefficient off 0 predicts.  Both
+            thresholds must be exceeded.
 
         Returns
         -------
         self : Curvature
         """
+        active = self.active_set
+        if (
+            active is not None
+            and active.violation > tol
+            and active.decrement > decrement_tol
+        ):
+            self.add_flag("not_stationary")
+            warnings.warn(active.kink_message(self.model_name), NotStationaryWarning,
+                          stacklevel=3)  # fmt: skip
         if self.stationarity > tol and self.newton_decrement > decrement_tol:
             self.add_flag("not_stationary")
             warnings.warn(

@@ -20,12 +20,13 @@ Hessian.  Conventions: :mod:`ticselect.curvature._result`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import numpy as np
 
 from ._families import _DevianceDispersionFamily
-from ._glm import _linear_predictor, glm_curvature
+from ._glm import _linear_predictor, glm_curvature, kept_params
 from ._mlp import forward, output_jacobian, output_loss
 
 __all__ = ["GLMRows", "MLPRows", "attach_rows"]
@@ -80,11 +81,7 @@ class GLMRows(_Rows):
         self.n_params = int(n_params)
         self.n_rows = spec.X.shape[0]
         self.weights = np.asarray(spec.sample_weight, dtype=float)
-        full = m * self.pt + int(self.phi_is_param)
-        keep = np.ones(full, dtype=bool)
-        for c in spec.drop_classes:
-            keep[c * self.pt : (c + 1) * self.pt] = False
-        self.keep = None if keep.all() else np.flatnonzero(keep)
+        self.keep = kept_params(spec, self.phi_is_param)
         self._eta = _linear_predictor(spec)  # (n, m)
 
     def local(self, sl):
@@ -97,11 +94,39 @@ class GLMRows(_Rows):
         d1 : ndarray of shape (b, K')
         d2 : ndarray of shape (b, K', K')
         """
-        spec, fam, m, pt = self.spec, self.spec.family, self.m, self.pt
+        spec, m, pt = self.spec, self.m, self.pt
+        u, d1, d2 = self.derivatives(sl)
         Xb = spec.X[sl]
         Xb = Xb.toarray() if hasattr(Xb, "toarray") else np.asarray(Xb, dtype=float)
         b = Xb.shape[0]
+        full = m * pt + int(self.phi_is_param)
+        J = np.zeros((b, self.n_local, full))
+        xt = Xb if spec.intercept is None else np.column_stack([Xb, np.ones(b)])
+        for k in range(m):
+            J[:, k, k * pt : (k + 1) * pt] = xt
+        if self.phi_is_param:
+            J[:, m, -1] = 1.0
+        if self.keep is not None:
+            J = J[:, :, self.keep]
+        return u, J, d1, d2
+
+    def derivatives(self, sl):
+        """Local parameters and derivatives of the rows ``sl`` (no Jacobian).
+
+        Parameters
+        ----------
+        sl : slice or ndarray of int
+            Rows.
+
+        Returns
+        -------
+        u : ndarray of shape (b, K')
+        d1 : ndarray of shape (b, K')
+        d2 : ndarray of shape (b, K', K')
+        """
+        spec, fam, m = self.spec, _rows_family(self.spec.family, sl), self.m
         eta = self._eta[sl]
+        b = eta.shape[0]
         phi = 1.0 if self.phi is None else self.phi
         y = spec.y[sl]
         e = eta if self.multi else eta[:, 0]
@@ -111,22 +136,44 @@ class GLMRows(_Rows):
         d2 = np.zeros((b, Kp, Kp))
         d1[:, :m] = g1.reshape(b, m)
         d2[:, :m, :m] = g2.reshape(b, m, m)
-        full = m * pt + int(self.phi_is_param)
-        J = np.zeros((b, Kp, full))
-        xt = Xb if spec.intercept is None else np.column_stack([Xb, np.ones(b)])
-        for k in range(m):
-            J[:, k, k * pt : (k + 1) * pt] = xt
         u = eta.copy()
         if self.phi_is_param:
             lphi, lphiphi, letaphi = fam.dispersion_derivatives(y, e, phi)
             d1[:, m] = lphi
             d2[:, m, m] = lphiphi
             d2[:, 0, m] = d2[:, m, 0] = letaphi
-            J[:, m, -1] = 1.0
             u = np.column_stack([u, np.full(b, phi)])
-        if self.keep is not None:
-            J = J[:, :, self.keep]
-        return u, J, d1, d2
+        return u, d1, d2
+
+    def jacobian_norms(self, scale=None):
+        """``‖Jᵢ D‖_F²`` of every row, without forming the Jacobians (``O(n·p)``).
+
+        Parameters
+        ----------
+        scale : ndarray of shape (n_params,) or None, default=None
+            The diagonal of ``D`` (parameter layout of the curvature); ``None`` is
+            the identity.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,)
+        """
+        X = self.spec.X
+        full = self.m * self.pt + int(self.phi_is_param)
+        s2 = np.ones(full)
+        if scale is not None:
+            s2 = np.zeros(full)  # dropped reference classes are not in J
+            s2[self.keep if self.keep is not None else slice(None)] = scale**2
+        p = X.shape[1]
+        sparse = hasattr(X, "multiply")
+        X2 = X.multiply(X).tocsr() if sparse else np.square(np.asarray(X, float))
+        out = np.zeros(X.shape[0])
+        for k in range(self.m):
+            block = s2[k * self.pt : (k + 1) * self.pt]
+            out += np.asarray(X2 @ block[:p], dtype=float).ravel()
+            if self.spec.intercept is not None:
+                out += block[p]
+        return out + (s2[-1] if self.phi_is_param else 0.0)
 
     def _spec_at(self, theta, weights):
         spec, m, pt = self.spec, self.m, self.pt
@@ -144,21 +191,24 @@ class GLMRows(_Rows):
         )
         return new, (full[-1] if self.phi_is_param else self.phi)
 
-    def leave_out(self, i, theta, penalty):
+    def leave_out(self, i, theta, penalty, l1=None):
         """Value, gradient and Hessian of the penalised loss without row ``i``.
 
-        ``F₋ᵢ(θ) = Σ_{j≠i} wⱼℓⱼ(θ) + ½ θᵀ diag(penalty) θ`` with the penalty held fixed
-        (as in :func:`ticselect.approximate_loo`).  One pass over the data
-        (``O(n·d²)``).
+        ``F₋ᵢ(θ) = Σ_{j≠i} wⱼℓⱼ(θ) + ½ θᵀ diag(penalty) θ + Σⱼ l1ⱼ|θⱼ|`` with the
+        penalty held fixed (as in :func:`ticselect.approximate_loo`).  One pass over
+        the data (``O(n·d²)``).
 
         Parameters
         ----------
-        i : int
-            Row left out.
+        i : int or ndarray of int
+            Row (or rows: a group) left out.
         theta : ndarray of shape (n_params,)
             Parameters.
         penalty : ndarray of shape (n_params,)
             Diagonal of the penalty in loss units.
+        l1 : ndarray of shape (n_params,) or None, default=None
+            L1 strengths in loss units (``|Curvature.penalty_linear|``; its Hessian
+            is 0 away from ``θⱼ = 0``).
 
         Returns
         -------
@@ -181,7 +231,10 @@ class GLMRows(_Rows):
             return np.inf, None, None
         theta = np.asarray(theta, dtype=float)
         value = c.nll + 0.5 * float(np.sum(penalty * theta**2))
-        grad = c.gradient - c.penalty * theta + penalty * theta
+        grad = c.gradient - c.penalty * theta - c.penalty_linear + penalty * theta
+        if l1 is not None:
+            value += float(np.sum(l1 * np.abs(theta)))
+            grad = grad + l1 * np.sign(theta)
         if not (np.isfinite(value) and np.all(np.isfinite(c.hessian))):
             return np.inf, None, None
         return value, grad, c.hessian + np.diag(penalty)
@@ -274,6 +327,16 @@ class GLMRows(_Rows):
         if self.phi_is_param:
             bad |= ~(phi > 0)
         return np.where(bad, np.inf, out)
+
+
+def _rows_family(fam, sl):
+    """The family of the rows ``sl``: per-row binomial trial counts sliced with them."""
+    trials = getattr(fam, "n_trials", None)
+    if trials is None or np.ndim(trials) == 0:
+        return fam
+    sub = copy.copy(fam)
+    sub.n_trials = np.asarray(trials)[sl]
+    return sub
 
 
 def _family_nll(fam, y, eta, phi):

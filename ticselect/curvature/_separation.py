@@ -97,8 +97,12 @@ class SeparationWarning(UserWarning):
     Raised by :func:`ticselect.curvature` for binomial and multinomial fits whose
     classes are completely or quasi-completely separated by the design, and for
     Poisson (log link) fits with a zero-count cell; the message names the separating
-    columns.  The criteria of such a fit carry the ``"separation"`` flag
-    (``Criteria.reliable`` is ``False``) when it is unpenalised or effectively so.
+    columns.  The criteria of an unpenalised such fit carry the ``"separation"``
+    flag (``Criteria.reliable`` is ``False``): its estimate does not exist.  A
+    penalised fit on separated data has an estimate, and its warning says so; where
+    the penalty alone holds the coefficients (effectively unpenalised, see
+    :data:`FLAT_RATIO`) it is TIC's first-order penalty that fails, which the
+    ``"high_leverage"`` flag of :func:`ticselect.criteria` measures.
     The test is an exact linear programme (see :mod:`ticselect.curvature._separation`).
 
     Examples
@@ -418,12 +422,14 @@ def _fitted_fallback(spec, rows, y, signs):
 def check_separation(spec, curv):
     """Warn and flag ``curv`` when the MLE of ``spec`` does not exist.
 
-    Unpenalised fits, and penalised fits whose penalty supplies more than
-    :data:`PENALTY_SHARE` of the curvature along the separating direction
-    (effectively unpenalised), get a :class:`SeparationWarning` and the
-    ``"separation"`` flag.  Other penalised fits on separated data stay well-defined:
-    they get a :class:`SeparationWarning` saying the penalty keeps the coefficients
-    finite, without the flag.
+    Unpenalised fits get a :class:`SeparationWarning` and the ``"separation"`` flag:
+    their estimate does not exist.  Penalised fits on separated data have one (the
+    penalty keeps the coefficients finite) and get the warning without the flag; when
+    the data's curvature along the separating direction has fallen below
+    :data:`FLAT_RATIO` of its null value (effectively unpenalised) the warning adds
+    that TIC's first-order penalty fails there (the rows that nearly separate have
+    high leverage: :func:`ticselect.criteria` flags ``"high_leverage"`` from them,
+    and approximate leave-one-out holds).
 
     Parameters
     ----------
@@ -455,21 +461,24 @@ def check_separation(spec, curv):
         f"{'linear-programme' if method.startswith('lp') else 'fitted-probability'} "
         "test)."
     )
-    if unpenalised or ratio < FLAT_RATIO:
+    if unpenalised:
         curv.add_flag("separation")
-        how = (
-            "the fit is unpenalised"
-            if unpenalised
-            else "the fit is effectively unpenalised (along the separating direction "
-            f"the data's curvature has fallen to {ratio:.2g} of its value at the "
-            "null model: the penalty alone holds the coefficients)"
-        )
         warnings.warn(
-            f"{found} The maximum-likelihood estimate does not exist and {how}: the "
-            "coefficients diverge, the log-likelihood tends to its bound, and AIC, "
-            "BIC and TIC are not meaningful (flagged 'separation'). Use a penalty "
-            "(smaller C, larger alpha), drop or merge the separating columns, or "
-            "use a bias-reduced (Firth) fit.",
+            f"{found} The maximum-likelihood estimate does not exist and the fit is "
+            "unpenalised: the coefficients diverge, the log-likelihood tends to its "
+            "bound, and AIC, BIC and TIC are not meaningful (flagged 'separation'). "
+            "Use a penalty (smaller C, larger alpha), drop or merge the separating "
+            "columns, or use a bias-reduced (Firth) fit.",
+            SeparationWarning,
+            stacklevel=4,
+        )
+    elif ratio < FLAT_RATIO:
+        warnings.warn(
+            f"{found} The penalised estimate exists, but only the penalty holds it "
+            "(along the separating direction the data's curvature has fallen to "
+            f"{ratio:.2g} of its value at the null model): TIC's first-order penalty "
+            "understates the gap of such a fit; compare penalties by approximate "
+            "leave-one-out (ts.approximate_loo, neg_alo).",
             SeparationWarning,
             stacklevel=4,
         )

@@ -32,10 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from ..curvature._output import curvature_model_fisher, curvature_output_jacobians
 from ..curvature._spectral import check_curvature, numerical_rank
-
-#: Floats of per-sample Jacobians held at once by :func:`model_fisher` (128 MiB).
-_BLOCK_FLOATS = 2**24
 
 __all__ = [
     "KFACFactors",
@@ -49,14 +47,7 @@ __all__ = [
 
 def _data(curv):
     check_curvature(curv, "model_fisher()")
-    fn = getattr(curv, "output_jacobians_fn", None)
-    if fn is None:
-        raise ValueError(
-            f"{curv.model_name or 'This curvature'} carries no output Jacobians "
-            "(curv.output_jacobians_fn): the model Fisher is available for curvatures "
-            "built by ticselect.curvature(model, X, y) from GLMs and networks."
-        )
-    return fn()
+    return curvature_output_jacobians(curv, "model_fisher()")
 
 
 def model_fisher(curv):
@@ -87,28 +78,8 @@ def model_fisher(curv):
     >>> bool(np.allclose(model_fisher(curv), curv.hessian))  # canonical link: F = H
     True
     """
-    oj = _data(curv)
-    d = oj.n_params
-    n, K = oj.fisher.shape[:2]
-    F = np.zeros((d, d))
-    w = oj.sample_weight
-    # Λᵢ = SᵢSᵢᵀ (Λᵢ ⪰ 0), so F = Σ (SᵢᵀJᵢ)ᵀ(SᵢᵀJᵢ) is a Gram matrix, accumulated
-    # over row blocks of at most _BLOCK_FLOATS floats of Jacobians
-    S = np.swapaxes(_psd_sqrt(oj.fisher), 1, 2) * np.sqrt(w)[:, None, None]
-    step = max(1, _BLOCK_FLOATS // max(1, K * d))
-    for start in range(0, n, step):
-        rows = slice(start, min(n, start + step))
-        M = np.matmul(S[rows], oj.jacobian(rows)).reshape(-1, d)
-        F += M.T @ M
-    return 0.5 * (F + F.T)
-
-
-def _psd_sqrt(lam):
-    """``Sᵢ`` with ``SᵢSᵢᵀ = Λᵢ`` (symmetric square root, negative parts clipped)."""
-    if lam.shape[1] == 1:
-        return np.sqrt(np.clip(lam, 0.0, None))
-    ev, V = np.linalg.eigh(lam)
-    return V * np.sqrt(np.clip(ev, 0.0, None))[:, None, :]
+    check_curvature(curv, "model_fisher()")
+    return curvature_model_fisher(curv, "model_fisher()")
 
 
 def model_fisher_diagonal(curv):

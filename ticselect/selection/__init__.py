@@ -17,6 +17,7 @@ from ._inference import InferenceResult, inference
 from ._loo import LOOResult, approximate_loo
 from ._path import CriterionPath, criterion_path
 from ._scoring import (
+    FlaggedCriterionWarning,
     HeldOutDataWarning,
     InSample,
     check_scoring,
@@ -30,6 +31,7 @@ from ._tic_penalty import tic_penalty
 __all__ = [
     "Comparison",
     "CriterionPath",
+    "FlaggedCriterionWarning",
     "FormulaComparison",
     "HeldOutDataWarning",
     "InSample",

@@ -1,10 +1,20 @@
 """Comparison tables of several fitted models: :func:`compare` and :class:`Comparison`.
 
-Ranking and weights
--------------------
-Models are ranked by one criterion (``sort_by``, TIC by default), lowest first; ties
-keep the input order.  For every criterion ``c`` in AIC, AICc, BIC and TIC the table
-holds
+Ranking and the recommended model
+---------------------------------
+:attr:`Comparison.recommended` is the model the evidence supports, with the reason
+in :attr:`Comparison.pick_note` (the rule of :mod:`ticselect.selection._recommend`:
+ALO's pick for GLMs, with TIC beside it; TIC's pick where it is unflagged and agrees,
+or where ALO is unavailable).  Models are ranked by one criterion (``sort_by``,
+lowest first; ties keep the input order): by default ``"recommended"``, the
+criterion the recommendation rests on (ALO for GLMs whose ALO is available, TIC
+otherwise).
+
+Weights
+-------
+For every criterion ``c`` in AIC, AICc, BIC, AIC and BIC with the effective degrees
+of freedom (``aic_edf``, ``bic_edf``: ``2L + 2·edf``, the standard for penalised
+fits, ``edf = tr(H_λ⁻¹H)``), TIC and ALO the table holds
 
 - ``d_c = c - min(c)``, the difference to the best model by that criterion, and
 - ``w_c = exp(-d_c / 2) / Σⱼ exp(-d_cⱼ / 2)``, the Akaike-type weight (Burnham &
@@ -29,17 +39,21 @@ Approximate leave-one-out
 ``alo`` is the approximate leave-one-out deviance ``2·Σᵢwᵢℓᵢ(θ₋ᵢ)`` of
 :func:`~ticselect.approximate_loo` (``alo_se`` its standard error over rows,
 ``n_high_leverage`` the rows where one Newton step is unreliable); ``w_alo`` is then the
-pseudo-BMA weight of Yao, Vehtari, Simpson & Gelman (2018, Bayesian Analysis 13(3)).
-A :class:`~ticselect.Criteria` input has no per-row model: its ALO entries are ``nan``.
+pseudo-BMA weight of Yao, Vehtari, Simpson & Gelman (2018, Bayesian Analysis 13(3)),
+and ``d_alo_se`` the standard error of ``d_alo`` from the paired pointwise
+leave-one-out terms (as ``d_tic_se``).  A :class:`~ticselect.Criteria` input has no
+per-row model: its ALO entries are ``nan``.
 
 Reliability flags
 -----------------
 ``flags`` is each row's :attr:`ticselect.Criteria.flags` joined by ``","`` (empty
 when the row is reliable; e.g. ``"overconfident"`` for a near-interpolating network,
-where TIC predicts almost no gap) and ``penalty_ratio`` its
-:attr:`~ticselect.Criteria.penalty_ratio`.  When TIC's pick is flagged,
-:attr:`Comparison.pick_note` says so in one line, shown under :meth:`Comparison.summary`
-and in the HTML table.
+where TIC predicts almost no gap), with ``"high_leverage"`` added where ALO
+contradicts TIC's ranking beyond its paired standard error
+(:func:`ticselect.selection._recommend.alo_flags`), and ``penalty_ratio`` its
+:attr:`~ticselect.Criteria.penalty_ratio`.  :attr:`Comparison.pick_note` says in one
+line why the recommended model is recommended (and when TIC's pick is flagged), under
+:meth:`Comparison.summary` and in the HTML table.
 
 Weights of a criterion sum to 1 over the models; a model whose criterion is infinite
 (AICc with ``n <= k + 1``) gets ``d = inf`` and weight 0.  All criteria are on the
@@ -59,17 +73,22 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .._evidence import evidence
 from ..criteria import Criteria, criteria
 from ..curvature import curvature
 from ..curvature.adapters.statsmodels import is_statsmodels_results
 from ..stattests import paired_difference_se, pointwise, vuong_test
 from ._estimator import InformationCriteria
-from ._flags import flagged_pick_note, flags_text
+from ._flags import flags_text
 from ._loo import approximate_loo
+from ._recommend import alo_flags, recommend
+from ._table import format_cell, text_table
 
 __all__ = ["Comparison", "compare"]
 
-CRITERIA = ("aic", "aicc", "bic", "tic", "alo")
+CRITERIA = ("aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo")
+#: ``sort_by`` values: a criterion, or the one the recommendation rests on.
+SORT_BY = (*CRITERIA, "recommended")
 COLUMNS = (
     ("loglik", "loglik"),
     ("k", "n_params"),
@@ -77,33 +96,25 @@ COLUMNS = (
     *[(f"d_{c}", None) for c in CRITERIA],
     *[(f"w_{c}", None) for c in CRITERIA],
     ("d_tic_se", None),
+    ("d_alo_se", None),
     ("alo_se", None),
     ("n_high_leverage", None),
     ("tic_penalty", "tic_penalty"),
+    ("effective_dim", "effective_dim"),
     ("gap_estimate", "gap_estimate"),
     ("stationarity", "stationarity"),
     ("n_samples", "n_samples"),
     ("penalty_ratio", "penalty_ratio"),
+    ("log_evidence", "log_evidence"),  # Laplace evidence, nats, greater is better
 )
-_SUMMARY_COLUMNS = (
-    "k",
-    "loglik",
-    "aic",
-    "w_aic",
-    "aicc",
-    "w_aicc",
-    "bic",
-    "w_bic",
-    "tic",
-    "d_tic",
-    "d_tic_se",
-    "w_tic",
-    "alo",
-    "d_alo",
-    "gap_estimate",
-    "stationarity",
-    "flags",
-)
+#: First screen of :meth:`Comparison.summary` (``full=True`` shows every column).
+SUMMARY_COLUMNS = (
+    "k", "loglik", "alo", "d_alo", "d_alo_se", "tic", "d_tic", "d_tic_se", "flags",
+)  # fmt: skip
+#: The first screen when ALO is unavailable (``Criteria`` inputs, generic models).
+SUMMARY_COLUMNS_NO_ALO = (
+    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "d_tic_se", "w_tic", "flags",
+)  # fmt: skip
 
 
 def akaike_weights(values):
@@ -213,7 +224,7 @@ def _loo_of(curv):
 
 
 def compare(
-    models, X=None, y=None, *, sample_weight=None, names=None, sort_by="tic",
+    models, X=None, y=None, *, sample_weight=None, names=None, sort_by="recommended",
     dispersion=None, groups=None,
 ):  # fmt: skip
     """Compare models by log-likelihood, AIC, AICc, BIC and TIC, with weights.
@@ -234,8 +245,11 @@ def compare(
         Frequency weights.
     names : list of str or None, default=None
         Model names (defaults: the dict keys, or the models' reprs).
-    sort_by : {"tic", "aic", "aicc", "bic", "alo"}, default="tic"
-        Criterion that ranks the rows (lowest first).
+    sort_by : {"recommended", "alo", "tic", "aic", "aicc", "bic", "aic_edf", \
+"bic_edf"}, default="recommended"
+        Criterion that ranks the rows (lowest first); ``"recommended"`` is the one
+        the recommendation rests on (ALO for GLMs whose ALO is available, TIC
+        otherwise).
     dispersion : None or float, default=None
         Passed to :func:`ticselect.curvature`.
     groups : array-like of shape (n_samples,), default=None
@@ -266,14 +280,18 @@ def compare(
     ...     for C in (0.01, 0.1, 1.0)
     ... }
     >>> table = compare(models, X, y)
-    >>> tic = {name: row["tic"] for name, row in table.to_dict().items()}
-    >>> table.best == min(tic, key=tic.get)  # ranked by TIC
+    >>> alo = {name: row["alo"] for name, row in table.to_dict().items()}
+    >>> table.best == min(alo, key=alo.get)  # ranked by ALO, the recommended criterion
     True
+    >>> table.recommended, table.recommendation.criterion
+    ('C=1.0', 'tic')
+    >>> table.pick_note
+    "TIC and ALO both pick 'C=1.0', and no flag questions TIC there."
     >>> round(sum(row["w_tic"] for row in table.to_dict().values()), 12)
     1.0
     """
-    if sort_by not in CRITERIA:
-        raise ValueError(f"sort_by must be one of {list(CRITERIA)}, got {sort_by!r}.")
+    if sort_by not in SORT_BY:
+        raise ValueError(f"sort_by must be one of {list(SORT_BY)}, got {sort_by!r}.")
     if isinstance(models, dict):
         if names is not None:
             raise ValueError("Pass names either as dict keys or as names=, not both.")
@@ -334,6 +352,30 @@ def _d_tic_se(tic, curvatures):
     return out
 
 
+def _d_alo_se(alo, loos):
+    """``√(n·Var(dᵢ))`` of each model's pointwise ALO minus the best model's."""
+    out = np.full(len(alo), np.nan)
+    finite = np.isfinite(alo)
+    if not np.any(finite):
+        return out
+    ref = loos[int(np.argmin(np.where(finite, alo, np.inf)))]
+    for i, r in enumerate(loos):
+        if r is None or r.pointwise.shape != ref.pointwise.shape:
+            continue
+        diff = 2.0 * (np.asarray(r.pointwise) - np.asarray(ref.pointwise))
+        if np.array_equal(r.weights, ref.weights) and np.all(np.isfinite(diff)):
+            out[i] = paired_difference_se(diff, r.weights)
+    return out
+
+
+def _family(curvatures):
+    """``"mlp"`` when any candidate is a network, else the common family, or ``""``."""
+    fams = {getattr(c, "family", "") for c in curvatures if c is not None}
+    if "mlp" in fams:
+        return "mlp"
+    return fams.pop() if len(fams) == 1 else ""
+
+
 class Comparison:
     """A ranked comparison table of models (built by :func:`compare`).
 
@@ -342,14 +384,18 @@ class Comparison:
     names : list of str
         Model names, best first.
     criteria : dict of str to Criteria
-        Criteria of each model.
+        Criteria of each model (``flags`` include ALO's ``"high_leverage"``, see the
+        module docstring).
     estimators : dict of str to object
         The fitted models (``None`` for a :class:`~ticselect.Criteria` input).
     loo : dict of str to LOOResult or None
         Approximate leave-one-out of each model (``None`` for a
         :class:`~ticselect.Criteria` input).
     sort_by : str
-        Ranking criterion.
+        Ranking criterion (``"recommended"`` resolved to ``"alo"`` or ``"tic"``).
+    recommendation : Recommendation
+        The recommended model's position, criterion and reason (see
+        :mod:`ticselect.selection._recommend`); :attr:`recommended` is its name.
     columns : list of str
         Column names of :meth:`to_dict` / :meth:`to_frame`.  ``flags`` holds the
         row's reliability flags joined by ``","`` (``""`` when reliable; the tuple is
@@ -368,15 +414,27 @@ class Comparison:
     >>> y = X[:, 0] + rng.normal(size=100)
     >>> small = LinearRegression().fit(X[:, :1], y)
     >>> table = ts.compare([small], X[:, :1], y, names=["x0 only"])
-    >>> table.names, table.criteria["x0 only"].n_params
-    (['x0 only'], 3)
+    >>> table.names, table.criteria["x0 only"].n_params, table.recommended
+    (['x0 only'], 3, 'x0 only')
     """
 
     def __init__(
-        self, names, crits, fitted, *, sort_by="tic", curvatures=None, loos=None
-    ):
-        self.sort_by = sort_by
+        self, names, crits, fitted, *, sort_by="recommended", curvatures=None,
+        loos=None,
+    ):  # fmt: skip
         loos = [None] * len(crits) if loos is None else list(loos)
+        curvatures = [None] * len(names) if curvatures is None else list(curvatures)
+        family = _family(curvatures)
+        # clustered data: ALO leaves out rows, not groups, so it neither flags nor
+        # recommends (its column stays, as the leave-one-row-out estimate)
+        grouped = any(getattr(c, "groups", None) is not None for c in curvatures)
+        kinds = ["mlp" if family == "mlp" else "glm"] * len(crits)
+        crits = alo_flags(crits, [None] * len(loos) if grouped else loos, kinds)
+        rec = recommend([repr(n) for n in names], crits, loos, family=family,
+                        grouped=grouped)  # fmt: skip
+        if sort_by == "recommended":
+            sort_by = "alo" if rec.alo_index is not None and family != "mlp" else "tic"
+        self.sort_by = sort_by
         table = {
             col: np.array([getattr(c, src) for c in crits], dtype=float)
             for col, src in COLUMNS
@@ -391,14 +449,16 @@ class Comparison:
         )
         for c in CRITERIA:
             table[f"d_{c}"], table[f"w_{c}"] = akaike_weights(table[c])
-        curvatures = [None] * len(names) if curvatures is None else list(curvatures)
         table["d_tic_se"] = _d_tic_se(table["tic"], curvatures)
+        table["d_alo_se"] = _d_alo_se(table["alo"], loos)
         order = np.argsort(table[sort_by], kind="stable")
         self.names = [names[i] for i in order]
         self.criteria = {names[i]: crits[i] for i in order}
         self.estimators = {names[i]: fitted[i] for i in order}
         self.curvatures = {names[i]: curvatures[i] for i in order}
         self.loo = {names[i]: loos[i] for i in order}
+        self.recommendation = rec
+        self._recommended = names[rec.index]
         numeric = [col for col, _ in COLUMNS]
         self.columns = [*numeric, "flags"]
         self._rows = {}
@@ -447,32 +507,55 @@ class Comparison:
         return self.names[0]
 
     @property
+    def recommended(self):
+        """Name of the recommended model (see :attr:`pick_note` for why)."""
+        return self._recommended
+
+    @property
     def tic_pick(self):
         """Name of the model TIC picks (the first with the smallest TIC)."""
         tic = [self._rows[name]["tic"] for name in self.names]
         return self.names[int(np.argmin(np.where(np.isnan(tic), np.inf, tic)))]
 
     @property
-    def pick_note(self):
-        """One line when TIC's pick carries a reliability flag, else ``""``.
+    def evidence_note(self):
+        """One line when the models' evidences are not comparable, else ``""``.
 
-        The flags are the :attr:`ticselect.Criteria.flags` of :attr:`tic_pick`
-        (e.g. ``"overconfident"``: TIC predicts almost no gap there); the wording is
-        that of ``ticselect select``.  :meth:`summary` prints it under the table.
+        Like REML likelihoods, two evidences compare only when the models have the
+        same unpenalised directions (:attr:`ticselect.Evidence.unpenalized_names`):
+        a flat prior has no normalising constant.  :meth:`summary` prints the line
+        when it shows ``log_evidence``.
 
         Returns
         -------
         str
         """
-        name = self.tic_pick
-        flags = self.criteria[name].flags
-        if not flags:
+        spaces = {}
+        for name, curv in self.curvatures.items():
+            if curv is not None and np.isfinite(self._rows[name]["log_evidence"]):
+                spaces[name] = evidence(curv).unpenalized_names
+        if len(set(spaces.values())) <= 1:
             return ""
-        n_flagged = sum(bool(row["flags"]) for row in self._rows.values())
-        return flagged_pick_note(
-            repr(name), flags, n_flagged, len(self.names),
-            advice="Check it by cross-validation.",
-        )  # fmt: skip
+        parts = "; ".join(
+            f"{name}: {', '.join(s) or 'none'}" for name, s in spaces.items()
+        )
+        return (
+            "log_evidence is not comparable across these models: their unpenalised "
+            f"(flat-prior) parameters differ ({parts})"
+        )
+
+    @property
+    def pick_note(self):
+        """One line: why :attr:`recommended` is recommended (and TIC's pick's flags).
+
+        The wording is that of ``ticselect select`` (the ``recommended:`` line);
+        :meth:`summary` prints it under the table.
+
+        Returns
+        -------
+        str
+        """
+        return self.recommendation.note
 
     def to_dict(self):
         """Return ``{model name: {column: value}}``, best first.
@@ -505,81 +588,82 @@ class Comparison:
         frame.index.name = "model"
         return frame
 
-    def _cells(self, columns):
-        rows = []
-        for name in self.names:
-            row = self._rows[name]
-            cells = [name]
-            for col in columns:
-                v = row[col]
-                if col == "k":
-                    cells.append(f"{v:d}")
-                elif col.startswith("w_"):
-                    cells.append(f"{v:.3f}")
-                elif col == "d_tic_se" and not np.isfinite(v):
-                    cells.append("-")
-                elif col == "flags":
-                    cells.append(v)
-                elif col in ("stationarity", "gap_estimate", "penalty_ratio"):
-                    cells.append(f"{v:.2g}")
-                else:
-                    cells.append(f"{v:.2f}")
-            rows.append(cells)
-        return rows
+    def _default_columns(self):
+        has_alo = self.recommendation.alo_index is not None
+        return list(SUMMARY_COLUMNS if has_alo else SUMMARY_COLUMNS_NO_ALO)
 
-    def summary(self, columns=None):
+    def _marks(self, columns):
+        """``{column: row}`` of each criterion's pick among ``columns``."""
+        marks = {}
+        for col in columns:
+            if col in CRITERIA:
+                v = np.array([self._rows[n][col] for n in self.names], dtype=float)
+                if np.any(np.isfinite(v)):
+                    marks[col] = int(np.argmin(np.where(np.isnan(v), np.inf, v)))
+        return marks
+
+    def summary(self, columns=None, full=False):
         """Return an aligned text table, best model first.
 
         Parameters
         ----------
         columns : list of str or None, default=None
-            Columns to show; ``None`` shows k, loglik, each criterion with its weight,
-            ΔTIC, the gap estimate, stationarity and the reliability flags.
+            Columns to show; ``None`` shows the first screen: k, loglik, ALO with
+            ``d_alo`` and its standard error, TIC with ``d_tic`` and its standard
+            error, and the flags (AIC, BIC and TIC's weight instead of ALO when ALO
+            is unavailable).
+        full : bool, default=False
+            Every column (when ``columns`` is ``None``).
 
         Returns
         -------
         str
+            ``*`` marks each criterion's pick, ``>`` the recommended model; the
+            footer and :attr:`pick_note` follow.
 
         Raises
         ------
         ValueError
             For an unknown column.
         """
-        columns = list(_SUMMARY_COLUMNS if columns is None else columns)
+        if columns is None:
+            columns = self.columns if full else self._default_columns()
+        columns = list(columns)
         bad = [c for c in columns if c not in self.columns]
         if bad:
             raise ValueError(f"Unknown columns {bad}; valid: {self.columns}.")
-        header = ["model", *columns]
-        rows = self._cells(columns)
-        widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
-        fmt = [
-            (lambda s, w=w: s.ljust(w)) if j == 0 else (lambda s, w=w: s.rjust(w))
-            for j, w in enumerate(widths)
-        ]
-        lines = ["  ".join(f(h) for f, h in zip(fmt, header, strict=True))]
-        lines.append("  ".join("-" * w for w in widths))
-        lines += ["  ".join(f(c) for f, c in zip(fmt, r, strict=True)) for r in rows]
-        lines = [line.rstrip() for line in lines] + self._footer()
-        note = self.pick_note
-        if note:
-            lines.append(f"warning: {note}")
+        lines = text_table(
+            "model", self.names, columns, [self._rows[n] for n in self.names],
+            marks=self._marks(columns), lead=self.names.index(self.recommended),
+        )  # fmt: skip
+        lines += self._footer()
+        if "log_evidence" in columns and self.evidence_note:
+            lines.append(f"note: {self.evidence_note}")
+        lines.append(f"recommended: {self.recommended!r}; {self.pick_note}")
         return "\n".join(lines)
 
     def _footer(self):
-        """Lines under the table (before the flagged-pick warning)."""
+        """Lines under the table (before the ``recommended:`` line)."""
         n = self._rows[self.names[0]]["n_samples"]
         return [
-            f"ranked by {self.sort_by.upper()}; n = {n:g}; w_* = exp(-Δ/2)/Σexp(-Δ/2)"
+            f"ranked by {self.sort_by.upper()}; n = {n:g}; * marks each criterion's "
+            "pick, > the recommended model"
         ]
 
     def _html(self, columns, caption):
-        note = self.pick_note
-        if note:
-            caption = f"{caption}; warning: {note}"
+        caption = f"{caption}; recommended: {self.recommended!r}; {self.pick_note}"
         head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-            for r in self._cells(columns)
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(cell)}</td>"
+                for cell in [
+                    name,
+                    *(format_cell(c, self._rows[name][c]) for c in columns),
+                ]
+            )
+            + "</tr>"
+            for name in self.names
         )
         return (
             f"<table><caption>{html.escape(caption)}</caption>"
@@ -587,16 +671,13 @@ class Comparison:
         )
 
     def _repr_html_(self):
-        return self._html(list(_SUMMARY_COLUMNS), f"ranked by {self.sort_by.upper()}")
+        return self._html(self._default_columns(), f"ranked by {self.sort_by.upper()}")
 
     def __str__(self):
         return self.summary()
 
     def _repr_flag(self):
-        flags = self.criteria[self.tic_pick].flags
-        if not flags:
-            return ""
-        return f", TIC's pick {self.tic_pick!r} flagged {flags_text(flags)}"
+        return f", recommended={self.recommended!r}"
 
     def __repr__(self):
         return (

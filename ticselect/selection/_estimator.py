@@ -17,6 +17,7 @@ from ..criteria import criteria
 from ..curvature import curvature
 from ..curvature._result import STATIONARITY_TOL
 from ..curvature._timing import DEFAULT_MAX_SECONDS
+from ._loo import approximate_loo
 
 __all__ = ["InformationCriteria"]
 
@@ -45,9 +46,12 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
     """Fit an estimator and attach its curvature and information criteria.
 
     A drop-in wrapper: ``predict``, ``predict_proba``, ``decision_function`` and
-    ``score`` are those of the fitted estimator; in addition ``curvature_`` and
-    ``criteria_`` hold the exact curvature and the criteria (AIC, BIC, TIC, ...)
-    computed on the training data at fit time.  Scorers such as ``neg_tic`` read them.
+    ``score`` are those of the fitted estimator; in addition ``loo_`` holds the
+    approximate leave-one-out estimate (for GLMs, the criterion ticselect
+    recommends: see :mod:`ticselect.selection._recommend`), and ``curvature_`` and
+    ``criteria_`` the exact curvature and the criteria (TIC, AIC, BIC, ...), all
+    computed on the training data at fit time.  Scorers read them: ``neg_alo``
+    reads ``loo_``, ``neg_tic`` ``criteria_``.
     Every ``fit`` fits a fresh clone of ``estimator`` (so ``warm_start`` has no
     effect through the wrapper; :func:`ticselect.criterion_path` warm-starts along a
     grid).
@@ -65,6 +69,10 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
     max_seconds : float or None, default=60
         Time budget of a network's exact curvature and criteria (see
         :func:`ticselect.curvature`); ``None`` is no limit.
+    alo : bool, default=True
+        Compute ``loo_`` at fit time (GLMs; about the cost of the curvature).
+        Networks get ``None``: their one-step leave-one-out is not reliable enough
+        to select by (``benchmarks/README.md``).
 
     Attributes
     ----------
@@ -74,6 +82,9 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
         Exact curvature at the fitted parameters.
     criteria_ : Criteria
         Information criteria of the fit.
+    loo_ : LOOResult or None
+        Approximate leave-one-out of the fit (``None`` with ``alo=False``, for
+        networks, and for models without a per-row model).
     classes_ : ndarray of shape (n_classes,)
         Class labels (classifiers only).
     n_features_in_ : int
@@ -91,8 +102,8 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, tol=1e-10))
     >>> model = ts.InformationCriteria(pipe).fit(X, y)
-    >>> model.criteria_.n_params
-    31
+    >>> model.criteria_.n_params, type(model.loo_).__name__
+    (31, 'LOOResult')
     >>> model.predict(X[:3]).shape
     (3,)
     """
@@ -108,14 +119,16 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
         dispersion=None,
         stationarity_tol=STATIONARITY_TOL,
         max_seconds=DEFAULT_MAX_SECONDS,
+        alo=True,
     ):
         self.estimator = estimator
         self.dispersion = dispersion
         self.stationarity_tol = stationarity_tol
         self.max_seconds = max_seconds
+        self.alo = alo
 
     def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit the estimator, then compute its curvature and criteria.
+        """Fit the estimator, then compute its curvature, criteria and ALO.
 
         Parameters
         ----------
@@ -152,6 +165,12 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
             max_seconds=self.max_seconds,
         )
         self.criteria_ = criteria(self.curvature_)
+        curv = self.curvature_
+        self.loo_ = (
+            approximate_loo(curv)
+            if self.alo and curv.rows is not None and curv.family != "mlp"
+            else None
+        )
         self.n_features_in_ = est.n_features_in_
         if hasattr(est, "feature_names_in_"):
             self.feature_names_in_ = est.feature_names_in_

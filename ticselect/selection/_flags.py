@@ -1,9 +1,10 @@
-"""Reliability flags in tables: the ``flags`` cell and the "flagged pick" line.
+"""Reliability flags in tables: the ``flags`` cell.
 
 Shared by :func:`~ticselect.compare`, :func:`~ticselect.compare_formulas`,
 :func:`~ticselect.criterion_path` and the command line (``ticselect select`` and
-``ticselect compare``), so that every table words a flagged row and a flagged pick
-the same way.
+``ticselect compare``), so that every table writes a flagged row the same way (the
+line about a flagged pick is the recommendation's note, one wording for all:
+:mod:`ticselect.selection._recommend`).
 
 Convention
 ----------
@@ -18,7 +19,7 @@ aligned text table of ``ticselect select`` abbreviates them (``-`` when none).
 
 from __future__ import annotations
 
-__all__ = ["flagged_pick_note", "flags_text", "parse_flags"]
+__all__ = ["flags_text", "parse_flags"]
 
 #: Separator of the flag names in a ``flags`` cell.
 FLAG_SEPARATOR = ","
@@ -65,38 +66,3 @@ def parse_flags(text):
     if not isinstance(text, str) or not text:
         return ()
     return tuple(part for part in text.split(FLAG_SEPARATOR) if part)
-
-
-def flagged_pick_note(pick, flags, n_flagged, n_rows, criterion="TIC", advice=""):
-    """One line saying that a criterion's pick carries reliability flags.
-
-    The wording of the ``ticselect select`` warning line, reused by the tables of
-    :func:`~ticselect.compare` and :func:`~ticselect.criterion_path`.
-
-    Parameters
-    ----------
-    pick : str
-        The picked row, as shown (e.g. ``"C=100"`` or a model name).
-    flags : sequence of str
-        Its reliability flags (not empty).
-    n_flagged, n_rows : int
-        How many rows of the table are flagged, out of how many.
-    criterion : str, default="TIC"
-        The criterion whose pick it is.
-    advice : str, default=""
-        A sentence appended at the end (e.g. ``"Prefer CV's pick."``).
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> flagged_pick_note("C=100", ["overconfident"], 2, 5)
-    "TIC's pick C=100 is flagged (overconfident): TIC cannot be trusted there; 2 of 5 rows are flagged."
-    """  # noqa: E501
-    text = (
-        f"{criterion}'s pick {pick} is flagged ({', '.join(flags)}): {criterion} "
-        f"cannot be trusted there; {n_flagged} of {n_rows} rows are flagged."
-    )
-    return f"{text} {advice}" if advice else text

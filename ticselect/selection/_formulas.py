@@ -26,6 +26,18 @@ candidate is tested against the largest candidate nested in it (its *next smalle
 one*): ``LR = 2 (loglik_B - loglik_A)`` on ``df = rank(X_B) - rank(X_A)`` degrees of
 freedom, ``p = P(χ²_df > LR)`` (Wilks 1938) — the statistic, ``df`` and p-value of
 statsmodels' ``compare_lr_test`` for linear models.
+
+The likelihood-ratio test assumes the model's own variance (``C = H``).  Where a
+candidate is flagged ``"misspecified"`` (:data:`ticselect.criteria.MISSPECIFIED_RATIO`:
+``tr(H⁻¹C)`` well above its effective dimension, e.g. over-dispersed counts) its
+p-values are off, while TIC and the sandwich covariance hold.  Each tested pair
+therefore also gets the **robust Wald test** of the same restriction (``wald``,
+``wald_p``, on the same ``df``): with ``X_A = X_B T`` (``A`` nested in ``B``) the
+restriction is ``Nᵀβ_B = 0`` for ``N`` spanning the null space of ``Tᵀ``, and
+``W = (Nᵀβ̂)ᵀ (Nᵀ V N)⁻¹ (Nᵀβ̂)`` with ``V = H⁻¹CH⁻¹`` the sandwich (HC0; cluster-robust
+with ``groups``, whose ``C`` sums the scores within clusters) of ``B``'s coefficients,
+``p = P(χ²_df > W)`` (White 1982; statsmodels' ``wald_test`` with ``cov_type="HC0"``).
+The text table shows them beside the LR test when some row is flagged.
 """
 
 from __future__ import annotations
@@ -42,7 +54,7 @@ from statsmodels.genmod.generalized_linear_model import GLM
 
 from ..criteria import criteria
 from ..curvature import SingularHessianWarning, curvature
-from ._compare import CRITERIA, Comparison
+from ._compare import SORT_BY, Comparison, _loo_of
 
 __all__ = ["FormulaComparison", "compare_formulas"]
 
@@ -76,9 +88,11 @@ _SUPPORT = {
 _INSTANCE_NAMES = {"inversegaussian": "inverse_gaussian"}
 _NESTED_RTOL = 1e-8
 _SUMMARY = (
-    "k", "loglik", "aic", "d_aic", "bic", "tic", "d_tic", "d_tic_se", "w_tic",
+    "k", "loglik", "aic", "bic", "alo", "d_alo", "tic", "d_tic", "d_tic_se",
     "lr", "lr_df", "lr_p", "flags",
 )  # fmt: skip
+#: Added after ``lr_p`` to the first screen when some row is flagged misspecified.
+_ROBUST = ("wald", "wald_p")
 
 
 def _sm_family(family, link):
@@ -237,9 +251,41 @@ def _lr_tests(exogs, logliks):
     return out
 
 
+def robust_wald(X_big, X_small, params, curv):
+    """Robust (sandwich) Wald test that ``X_small``'s model restricts ``X_big``'s.
+
+    Parameters
+    ----------
+    X_big, X_small : ndarray of shape (n, p_big) and (n, p_small)
+        Designs, ``X_small``'s columns in the column space of ``X_big``'s.
+    params : ndarray of shape (p_big,)
+        Coefficients of the larger model.
+    curv : Curvature
+        Its curvature (``H``, ``C``; coefficients first, then any dispersion).
+
+    Returns
+    -------
+    statistic : float
+    df : int
+    p_value : float
+    """
+    T = linalg.lstsq(X_big, X_small, check_finite=False)[0]  # X_small = X_big T
+    N = linalg.null_space(T.T)  # restriction Nᵀβ = 0
+    p = X_big.shape[1]
+    Hinv = linalg.pinvh(curv.hessian, check_finite=False)
+    V = (Hinv @ curv.grad_cov @ Hinv)[:p, :p]
+    r = N.T @ np.asarray(params, dtype=float)
+    RVR = N.T @ V @ N
+    df = int(np.linalg.matrix_rank(RVR))
+    if df == 0:
+        return np.nan, 0, np.nan
+    stat = float(r @ linalg.pinvh(RVR, check_finite=False) @ r)
+    return stat, df, float(stats.chi2.sf(stat, df))
+
+
 def compare_formulas(
     data, formulas, *, family="gaussian", link=None, weights=None, offset=None,
-    groups=None, names=None, sort_by="tic",
+    groups=None, names=None, sort_by="recommended",
 ):  # fmt: skip
     """Fit model formulas on the same rows and compare them in one table.
 
@@ -271,8 +317,10 @@ statsmodels family, default="gaussian"
         the paired differences within clusters.  AIC and BIC ignore it.
     names : list of str or None, default=None
         Row names (overrides the dict keys or formulas).
-    sort_by : {"tic", "aic", "aicc", "bic"}, default="tic"
-        Criterion that ranks the rows.
+    sort_by : {"recommended", "alo", "tic", "aic", "aicc", "bic", "aic_edf", \
+"bic_edf"}, default="recommended"
+        Criterion that ranks the rows (``"recommended"``: the one the
+        recommendation rests on, as in :func:`~ticselect.compare`).
 
     Returns
     -------
@@ -281,10 +329,13 @@ statsmodels family, default="gaussian"
         ``loglik``, AIC, AICc, BIC, TIC, their differences to the best and weights,
         ``d_tic_se`` (standard error of ``d_tic`` from the paired pointwise TIC
         differences, see :func:`ticselect.compare`; with ``groups`` summed within
-        clusters), the reliability ``flags``, and the likelihood-ratio test
-        against the next smaller nested candidate (``lr``, ``lr_df``, ``lr_p``,
-        ``lr_vs``); plus the fitted statsmodels results (``estimators``) and the
-        rows dropped for missing values.  Conventions: criteria on the deviance scale of
+        clusters), approximate leave-one-out (``alo``, exact for the Gaussian
+        family), the reliability ``flags``, the likelihood-ratio test against
+        the next smaller nested candidate (``lr``, ``lr_df``, ``lr_p``,
+        ``lr_vs``) and the robust Wald test of the same restriction (``wald``,
+        ``wald_p``), the recommended formula (``recommended``, ``pick_note``);
+        plus the fitted statsmodels results (``estimators``) and the rows
+        dropped for missing values.  Conventions: criteria on the deviance scale of
         :mod:`ticselect.criteria`; a dispersion (Gaussian ``σ²``, Gamma) is
         estimated by maximum likelihood and counted in ``k``, as R's ``AIC()``
         does for ``glm(family=gaussian)``.  So for the binomial and Poisson
@@ -319,8 +370,8 @@ statsmodels family, default="gaussian"
     >>> bool(abs(table.to_dict()["+ party"]["aic"] - res.aic) < 1e-8)
     True
     """
-    if sort_by not in CRITERIA:
-        raise ValueError(f"sort_by must be one of {list(CRITERIA)}, got {sort_by!r}.")
+    if sort_by not in SORT_BY:
+        raise ValueError(f"sort_by must be one of {list(SORT_BY)}, got {sort_by!r}.")
     if not isinstance(data, pd.DataFrame):
         try:
             data = pd.DataFrame(data)
@@ -431,9 +482,18 @@ statsmodels family, default="gaussian"
                 "likelihoods are only comparable for the same response."
             )
     lr = _lr_tests(exogs, [c.loglik for c in crits])
+    wald = [
+        None
+        if t is None
+        else robust_wald(exogs[i], exogs[t[0]], fitted[i].params, curvs[i])
+        for i, t in enumerate(lr)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularHessianWarning)  # criteria() warned
+        loos = [_loo_of(c) for c in curvs]
     return FormulaComparison(
-        names, crits, fitted, sort_by=sort_by, curvatures=curvs,
-        formulas=formulas, lr=lr,
+        names, crits, fitted, sort_by=sort_by, curvatures=curvs, loos=loos,
+        formulas=formulas, lr=lr, wald=wald,
         n_dropped=n_dropped, missing=missing, family=fam_name,
         grouped=g is not None,
     )  # fmt: skip
@@ -451,9 +511,10 @@ class FormulaComparison(Comparison):
 
     Adds to :class:`~ticselect.Comparison` (whose ``flags`` column holds the
     reliability flags joined by ``","``, see :attr:`ticselect.Criteria.flags`) the
-    columns ``lr``, ``lr_df``,
-    ``lr_p`` (likelihood-ratio test against the next smaller nested candidate;
-    ``nan`` when there is none) and ``lr_vs`` (its name, or ``None``).
+    columns ``lr``, ``lr_df``, ``lr_p`` (likelihood-ratio test against the next
+    smaller nested candidate; ``nan`` when there is none), ``lr_vs`` (its name, or
+    ``None``), ``wald`` and ``wald_p`` (the robust Wald test of the same restriction,
+    see the module docstring).
 
     Attributes
     ----------
@@ -476,67 +537,65 @@ class FormulaComparison(Comparison):
     >>> table = ts.compare_formulas(
     ...     data, ["mdvis ~ lncoins", "mdvis ~ lncoins + physlm"], family="poisson"
     ... )
-    >>> table.columns[-5:]
-    ['flags', 'lr', 'lr_df', 'lr_p', 'lr_vs']
+    >>> table.columns[-7:]
+    ['flags', 'lr', 'lr_df', 'lr_p', 'lr_vs', 'wald', 'wald_p']
     >>> row = table.to_dict()["mdvis ~ lncoins + physlm"]
-    >>> row["lr_vs"], row["lr_df"]
-    ('mdvis ~ lncoins', 1)
+    >>> row["lr_vs"], row["lr_df"], "misspecified" in row["flags"]  # over-dispersed
+    ('mdvis ~ lncoins', 1, True)
+    >>> bool(row["wald_p"] > row["lr_p"])  # the robust test is the honest one here
+    True
     """
 
     def __init__(
-        self, names, crits, fitted, *, sort_by="tic", curvatures=None, formulas, lr,
-        n_dropped, missing, family, grouped=False,
+        self, names, crits, fitted, *, sort_by="recommended", curvatures=None,
+        loos=None, formulas, lr, wald=None, n_dropped, missing, family, grouped=False,
     ):  # fmt: skip
         with warnings.catch_warnings():
             # criteria() has already warned about a singular H_λ once per model;
             # d_tic_se's pointwise solve would repeat it in other words
             warnings.simplefilter("ignore", SingularHessianWarning)
             super().__init__(
-                names, crits, fitted, sort_by=sort_by, curvatures=curvatures
-            )
+                names, crits, fitted, sort_by=sort_by, curvatures=curvatures,
+                loos=loos,
+            )  # fmt: skip
         by_name = dict(zip(names, formulas, strict=True))
         self.formulas = {n: by_name[n] for n in self.names}
         self.n_dropped = int(n_dropped)
         self.missing = dict(missing)
         self.family = family
         self.grouped = bool(grouped)
-        self.columns = [*self.columns, "lr", "lr_df", "lr_p", "lr_vs"]
-        for name, test in zip(names, lr, strict=True):
+        self.columns = [*self.columns, "lr", "lr_df", "lr_p", "lr_vs", "wald", "wald_p"]
+        wald = [None] * len(names) if wald is None else wald
+        for name, test, robust in zip(names, lr, wald, strict=True):
             row = self._rows[name]
             if test is None:
                 row.update(lr=np.nan, lr_df=None, lr_p=np.nan, lr_vs=None)
             else:
                 j, stat, df, p = test
                 row.update(lr=stat, lr_df=int(df), lr_p=p, lr_vs=names[j])
+            stat, _, p = (np.nan, 0, np.nan) if robust is None else robust
+            row.update(wald=stat, wald_p=p)
 
-    def _cells(self, columns):
-        special = ("lr", "lr_df", "lr_p", "lr_vs")
-        plain = [c for c in columns if c not in special]
-        base_rows = super()._cells(plain)  # [name, *cells of plain] per model
-        rows = []
-        for i, name in enumerate(self.names):
-            base = dict(zip(plain, base_rows[i][1:], strict=True))
-            row = self._rows[name]
-            cells = [name]
-            for col in columns:
-                v = row[col]
-                if col == "lr_vs":
-                    cells.append(v or "")
-                elif col == "lr_df":
-                    cells.append("" if v is None else f"{v:d}")
-                elif col == "lr":
-                    cells.append("" if np.isnan(v) else f"{v:.2f}")
-                elif col == "lr_p":
-                    cells.append("" if np.isnan(v) else f"{v:.3g}")
-                else:
-                    cells.append(base[col])
-            rows.append(cells)
-        return rows
+    @property
+    def _misspecified(self):
+        return any("misspecified" in self.criteria[n].flags for n in self.names)
+
+    def _default_columns(self):
+        cols = list(_SUMMARY)
+        if self.recommendation.alo_index is None:
+            cols = [c for c in cols if c not in ("alo", "d_alo")]
+        if self._misspecified:
+            i = cols.index("lr_p") + 1
+            cols[i:i] = list(_ROBUST)
+        return cols
 
     def _footer(self):
         """Lines under the table: family, n, dropped rows, ranking, LR pairs."""
         n = self._rows[self.names[0]]["n_samples"]
-        lines = [f"{self.family} family; n = {n:g}; ranked by {self.sort_by.upper()}"]
+        lines = [
+            f"{self.family} family; n = {n:g}; ranked by {self.sort_by.upper()}; "
+            "* marks each criterion's pick, > the recommended formula"
+        ]
         if self.n_dropped:
             cols = ", ".join(f"{c} {m}" for c, m in self.missing.items())
             lines.append(f"{self.n_dropped} rows with missing values dropped ({cols})")
@@ -545,27 +604,38 @@ class FormulaComparison(Comparison):
         tested = [n for n in self.names if self._rows[n]["lr_vs"]]
         if tested:
             lines.append("lr: likelihood-ratio test against the next smaller model")
+            if self._misspecified:
+                lines.append(
+                    "misspecified rows: the LR test assumes the model's variance (C = "
+                    "H) and its p-values are off; wald is the robust (sandwich) Wald "
+                    "test of the same restriction, which holds"
+                )
         lines += [f"  {n!r} against {self._rows[n]['lr_vs']!r}" for n in tested]
         return lines
 
-    def summary(self, columns=None):
+    def summary(self, columns=None, full=False):
         """Return an aligned text table, best model first.
 
         Parameters
         ----------
         columns : list of str or None, default=None
-            Columns to show; ``None`` shows k, loglik, AIC, ΔAIC, BIC,
-            TIC, ΔTIC with its standard error ``d_tic_se``, the TIC weight, the
-            likelihood-ratio test and the flags.
+            Columns to show; ``None`` shows k, loglik, AIC, BIC, ALO with
+            ``d_alo``, TIC with ``d_tic`` and its standard error ``d_tic_se``, the
+            likelihood-ratio test (with the robust Wald test beside it when some
+            row is flagged ``misspecified``) and the flags.
+        full : bool, default=False
+            Every column (when ``columns`` is ``None``).
 
         Returns
         -------
         str
         """
-        return super().summary(list(_SUMMARY if columns is None else columns))
+        if columns is None and not full:
+            columns = self._default_columns()
+        return super().summary(columns, full=full)
 
     def _repr_html_(self):
-        return self._html(list(_SUMMARY), "; ".join(self._footer()))
+        return self._html(self._default_columns(), "; ".join(self._footer()))
 
     def __repr__(self):
         return (

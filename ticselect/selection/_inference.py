@@ -27,6 +27,14 @@ For **penalised** fits (``Ridge``, ``LogisticRegression(C<inf)``, ...) these are
 sandwich errors of the *penalised* estimator around its own limit: it is biased
 towards 0, so they are not valid p-values or intervals for the unpenalised
 coefficients.  The table footer says so.
+
+**L1 and elastic-net** fits get a table of their active set (the non-zero
+coefficients, intercept and dispersion; see :mod:`ticselect.curvature._result`), from
+``H_λ`` with the L2 part of the penalty.  These errors treat the selected set as if it
+had been fixed in advance: they are *conditional* on the selection and ignore it, so
+their p-values and intervals are not valid post-selection inference (for that, see
+e.g. Lee, Sun, Sun & Taylor 2016, Ann. Statist. 44(3)).  The footer says so and
+names the coefficients fixed at 0.
 """
 
 from __future__ import annotations
@@ -99,7 +107,9 @@ class InferenceResult:
         self.use_t = bool(use_t)
         self.df_resid = float(df_resid)
         self.n_groups = n_groups
-        self.penalised = bool(np.any(curv.penalty > 0))
+        self.penalised = bool(
+            np.any(curv.penalty > 0) or np.any(curv.penalty_linear != 0)
+        )
         self.model_name = curv.model_name
         var = np.diag(cov)
         if np.any(var < -1e-12 * np.max(np.abs(var), initial=1.0)):
@@ -206,6 +216,16 @@ class InferenceResult:
             notes.append(
                 "penalised fit: these are the penalised estimator's sandwich errors, "
                 "not valid p-values or intervals for the unpenalised coefficients"
+            )
+        active = self.curvature.active_set
+        if active is not None:
+            notes.append(
+                f"L1 fit: rows for the active set only ({active.n_active} of "
+                f"{len(active.names)} coefficients, intercept included, non-zero; "
+                f"{', '.join(active.inactive_names[:6]) or 'none'}"
+                f"{', ...' if len(active.inactive_names) > 6 else ''} fixed at 0); "
+                "the errors are conditional on the selected set and ignore the "
+                "selection, so they are not valid post-selection inference"
             )
         if self.curvature.gauge.shape[1]:
             notes.append(

@@ -70,11 +70,12 @@ Leverage
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import linalg
 
+from ..curvature._groups import group_codes
 from ..curvature._linalg import (
     DEFAULT_RCOND,
     SingularHessianWarning,
@@ -82,6 +83,8 @@ from ..curvature._linalg import (
     restrict,
 )
 from . import _loo_gaussian as gaussian
+from ._loo_groups import leave_groups_out, newton_leave_out
+from ._loo_l1 import active_set_changes, refit_nll, refitable
 
 __all__ = ["LOOResult", "approximate_loo"]
 
@@ -145,6 +148,18 @@ class LOOResult:
         the one-step estimate.  Gaussian/identity fits: every row of positive
         weight whose leave-one-out fit exists, in closed form, with the exact
         ``local_shift``.
+    groups : ndarray of int of shape (n_rows,) or None
+        Leave-group-out (``groups=``): the group code of each row; ``leverage``,
+        ``high_leverage`` and ``refined`` then give each row its group's value,
+        ``pointwise[i]`` is ``ℓᵢ`` at the fit without row ``i``'s group, and
+        ``loo_se`` is over groups (:mod:`ticselect.selection._loo_groups`).
+        ``None`` for leave-one-row-out.
+    n_groups : int or None
+        Number of groups.
+    group_pointwise : ndarray of shape (n_groups,) or None
+        ``Σ_{i∈g} wᵢ pointwise[i]``, each group's left-out NLL.
+    group_leverage : ndarray of shape (n_groups,) or None
+        Spectral radius of ``H_λ⁻¹H_g``, the group's share of the curvature.
 
     Examples
     --------
@@ -175,6 +190,10 @@ class LOOResult:
     method: str
     flags: tuple = ()
     refined: np.ndarray = None
+    groups: np.ndarray = None
+    n_groups: int = None
+    group_pointwise: np.ndarray = None
+    group_leverage: np.ndarray = None
 
     @property
     def n_refined(self):
@@ -244,6 +263,7 @@ def approximate_loo(
     max_refine=MAX_REFINE,
     refine_tol=REFINE_TOL,
     rcond=DEFAULT_RCOND,
+    groups=None,
 ):
     """Approximate leave-one-out NLL of a fitted model from its single fit.
 
@@ -290,6 +310,14 @@ def approximate_loo(
         splits with 0.7 and on 30 of 30 with 0.5.
     rcond : float, default=1e-10
         Relative eigenvalue cutoff when ``H_λ`` is not positive definite.
+    groups : array-like of shape (n_rows,), default=None
+        Group label of each row: leave one **group** out at a time (one Newton step
+        per group by a block Woodbury update, refinement of the groups of high
+        leverage, the standard error over groups; see
+        :mod:`ticselect.selection._loo_groups`).  ``leverage_tol``,
+        ``refine_tol`` and ``max_refine`` then apply to groups.  With one row per
+        group the result is the ungrouped one.  A curvature built with
+        ``groups=`` is still left out row by row unless ``groups`` is given here.
 
     Returns
     -------
@@ -334,6 +362,9 @@ def approximate_loo(
     refine_tol = float(refine_tol)
     if not refine_tol > 0:
         raise ValueError(f"refine_tol must be positive, got {refine_tol!r}.")
+    if groups is not None:
+        return _leave_groups_out(curv, rows, groups, method, leverage_tol, refine,
+                                 max_refine, refine_tol, rcond)  # fmt: skip
     if method == "newton" and refine and gaussian.applies(curv, rows):
         try:
             pointwise, shift, leverage = gaussian.gaussian_loo(curv, rows)
@@ -343,6 +374,9 @@ def approximate_loo(
             w = rows.weights
             high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
             refined = np.isfinite(pointwise) & (w > 0)
+            if curv.active_set is not None:  # exact on the active set only
+                refined = _refine_l1(curv, pointwise, leverage, high, refine_tol,
+                                     max_refine)  # fmt: skip
             return _result(curv, pointwise, leverage, high, leverage_tol, shift, w,
                            method, refined)  # fmt: skip
     gauge = curv.gauge if curv.gauge.shape[1] else None
@@ -392,11 +426,11 @@ def approximate_loo(
 
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
     refined = np.zeros(n, dtype=bool)
-    if refine and hasattr(rows, "derivatives_at") and method == "newton":
-        cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
-        cand = cand[np.argsort(-np.where(np.isfinite(leverage[cand]),
-                                         leverage[cand], np.inf))]  # fmt: skip
-        cand = cand[: int(max_refine)]
+    if refine and method == "newton" and curv.active_set is not None:
+        # L1: leaving a row out may change the active set; refit the whole problem
+        refined = _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine)
+    elif refine and hasattr(rows, "derivatives_at") and method == "newton":
+        cand = _candidates(leverage, high, w, refine_tol, max_refine)
         if Aall is not None and cand.size:
             value, ok = _refine_batch(curv, rows, Q, Aall, uall, cand, step_all[cand])
             pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
@@ -411,6 +445,56 @@ def approximate_loo(
                     pointwise[i], refined[i] = value, True
     return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
                    refined)  # fmt: skip
+
+
+def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refine,
+                      refine_tol, rcond):  # fmt: skip
+    """:func:`approximate_loo` with ``groups``: the hook to ``_loo_groups``."""
+    codes, n_groups = group_codes(groups, rows.n_rows)
+    if n_groups == rows.n_rows:  # one row per group: the groups are the rows
+        res = approximate_loo(curv, method=method, leverage_tol=leverage_tol,
+                              refine=refine, max_refine=max_refine,
+                              refine_tol=refine_tol, rcond=rcond)  # fmt: skip
+        g_nll = np.zeros(n_groups)
+        g_nll[codes] = np.where(res.weights > 0, res.weights * res.pointwise, 0.0)
+        g_lev = np.empty(n_groups)
+        g_lev[codes] = res.leverage
+        return replace(res, groups=codes, n_groups=n_groups, group_pointwise=g_nll,
+                       group_leverage=g_lev)  # fmt: skip
+    gauge = curv.gauge if curv.gauge.shape[1] else None
+    Q = complement_basis(gauge, curv.n_params)
+    factor, sign = _inverse_factor(restrict(curv.penalized_hessian, Q), rcond)
+    fields = leave_groups_out(curv, rows, codes, n_groups, factor, sign, Q,
+                              method=method, leverage_tol=leverage_tol, refine=refine,
+                              max_refine=max_refine, refine_tol=refine_tol)  # fmt: skip
+    return LOOResult(**fields)
+
+
+def _candidates(leverage, high, w, refine_tol, max_refine):
+    """Rows to refine: leverage above ``refine_tol`` or flagged, highest first."""
+    cand = np.flatnonzero(((leverage > refine_tol) | high) & (w > 0))
+    order = np.argsort(-np.where(np.isfinite(leverage[cand]), leverage[cand], np.inf))
+    return cand[order][: int(max_refine)]
+
+
+def _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine):
+    """Exact leave-one-out NLL of an L1 fit's doubtful rows (``pointwise`` in place).
+
+    Candidates are the rows of high leverage and those whose one-step fit changes
+    the active set; each gets a whole-problem refit
+    (:mod:`ticselect.selection._loo_l1`).  None when refits do not apply
+    (multinomial, very wide designs).
+    """
+    refined = np.zeros(pointwise.shape[0], dtype=bool)
+    if not refitable(curv):
+        return refined
+    w = curv.rows.weights
+    flagged = high | active_set_changes(curv)
+    cand = _candidates(leverage, flagged, w, refine_tol, max_refine)
+    for i, value in zip(cand, refit_nll(curv, [[i] for i in cand]), strict=True):
+        if value is not None:
+            pointwise[i], refined[i] = value[0], True
+    return refined
 
 
 def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined):
@@ -446,37 +530,10 @@ def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, ref
 def _refine_row(curv, rows, Q, i):
     """Exact leave-one-out NLL of row ``i`` by damped Newton from ``θ̂``, or ``None``.
 
-    Works in the gauge complement ``θ = θ̂ + Qδ``; halves a step that does not lower
-    the leave-one-out objective.  ``None`` when it does not converge.
+    :func:`ticselect.selection._loo_groups.newton_leave_out` with one row.
     """
-    pen = curv.penalty
-    theta = curv.params.copy()
-    value, grad, hess = rows.leave_out(i, theta, pen)
-    for _ in range(_REFINE_STEPS):
-        if grad is None:
-            return None
-        g = Q.T @ grad
-        HQ = restrict(hess, Q)
-        try:
-            delta = linalg.solve(HQ, g, assume_a="sym", check_finite=False)
-        except (linalg.LinAlgError, ValueError):
-            delta = np.linalg.lstsq(HQ, g, rcond=None)[0]
-        decrement = 0.5 * float(g @ delta)
-        if not decrement > 0:  # not a descent direction: indefinite Hessian
-            delta, decrement = g / max(np.max(np.abs(np.diag(HQ))), 1e-300), 0.0
-        if decrement < _REFINE_TOL and decrement >= 0 and _ > 0:
-            break
-        t = 1.0
-        for _half in range(30):
-            new = theta - t * (Q @ delta)
-            v_new, g_new, h_new = rows.leave_out(i, new, pen)
-            if v_new <= value:
-                break
-            t *= 0.5
-        else:
-            return None
-        theta, value, grad, hess = new, v_new, g_new, h_new
-    else:
+    theta = newton_leave_out(curv, rows, Q, i)
+    if theta is None:
         return None
     out = rows.row_nll(i, theta)
     return out if np.isfinite(out) else None
@@ -501,6 +558,7 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
     b = idx.size
     w = rows.weights
     pen = curv.penalty
+    l1 = np.abs(curv.penalty_linear)  # an L1 fit's term on its active set
     theta0 = curv.params
     PQ = (Q.T * pen) @ Q  # Qᵀ diag(penalty) Q
     HQ = restrict(curv.penalized_hessian, Q)
@@ -515,11 +573,13 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         ell = rows.nll(all_rows[: act.size * n], U.reshape(-1, Kp)).reshape(act.size, n)
         with np.errstate(invalid="ignore"):
             val = np.sum(np.where(W[act] > 0, W[act] * ell, 0.0), axis=1)
-        return val + 0.5 * np.sum(pen * theta**2, axis=1), U
+        return val + 0.5 * np.sum(pen * theta**2, axis=1) + np.abs(theta) @ l1, U
 
     try:
-        z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
-                         assume_a="sym", check_finite=False).T  # fmt: skip
+        with warnings.catch_warnings():  # a poor start is corrected by Newton below
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            z = linalg.solve(HQ, np.einsum("bkr,bk->rb", A[idx], step),
+                             assume_a="sym", check_finite=False).T  # fmt: skip
     except (linalg.LinAlgError, ValueError):
         z = np.zeros((b, r))
     value, U = evaluate(z, np.arange(b))
@@ -540,7 +600,7 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         d1, d2 = rows.derivatives_at(all_rows[: act.size * n], U[act].reshape(-1, Kp))
         d1 = d1.reshape(act.size, n, Kp) * W[act, :, None]
         theta = theta0[None] + z[act] @ Q.T
-        grad = d1.reshape(act.size, -1) @ Af + (theta * pen) @ Q
+        grad = d1.reshape(act.size, -1) @ Af + (theta * pen + np.sign(theta) * l1) @ Q
         if new.size:
             d2 = d2.reshape(act.size, n, Kp, Kp)[stale[act]] * W[new, :, None, None]
             if Kp == 1:

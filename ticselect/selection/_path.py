@@ -13,13 +13,24 @@ curvature already computed for TIC (see ``ticselect.selection._path_start``).
 With ``alo=True`` (the default) each point also gets its approximate leave-one-out
 deviance (:func:`ticselect.approximate_loo`), read and picked as ``"alo"``.
 
+The recommended value (``path.best_index()``, ``path.best_value()``: the default
+criterion is ``"recommended"``) follows the rule of
+:mod:`ticselect.selection._recommend`: ALO's pick for GLMs, TIC's where it is
+unflagged and agrees or where ALO is unavailable, the networks' own rule for
+networks; :attr:`CriterionPath.pick_note` says why in one line.  Along a penalty AIC
+and BIC count every parameter whatever the penalty and always pick the weakest one:
+the path reads and picks them with the effective degrees of freedom instead
+(``"aic_edf"``, ``"bic_edf"``: ``2L + 2·edf``, ``edf = tr(H_λ⁻¹H)``), and
+:meth:`CriterionPath.to_dict` gives nominal AIC/BIC no pick there.
+
 Every point carries the reliability flags of its criteria
 (:attr:`ticselect.Criteria.flags`, e.g. ``"overconfident"`` for a near-interpolating
-network, where TIC predicts almost no gap) and their ``penalty_ratio``: the ``flags``
-and ``penalty_ratio`` columns of :meth:`CriterionPath.to_frame` and
-:meth:`CriterionPath.to_dict` (flags joined by ``","``, empty when reliable), hollow
-markers in :meth:`CriterionPath.plot`, and :attr:`CriterionPath.pick_note` when TIC's
-pick is flagged.
+network, ``"high_leverage"`` where TIC's first-order penalty fails, including where
+ALO contradicts TIC's ranking, see :func:`ticselect.selection._recommend.alo_flags`)
+and their ``penalty_ratio``: the ``flags`` and ``penalty_ratio`` columns of
+:meth:`CriterionPath.to_frame` and :meth:`CriterionPath.to_dict` (flags joined by
+``","``, empty when reliable), hollow markers in :meth:`CriterionPath.plot`, and the
+flags column of :meth:`CriterionPath.summary`.
 
 Warm starts only change the *starting point* of each fit, so with a tolerance tight
 enough for the criteria (which assume a stationary point; see
@@ -39,14 +50,32 @@ from sklearn.pipeline import Pipeline
 
 from ..criteria import criteria
 from ..curvature import curvature
+from ..curvature._result import TIC_FLAGS
 from ._estimator import InformationCriteria
-from ._flags import flagged_pick_note, flags_text
+from ._flags import flags_text
 from ._loo import approximate_loo
 from ._path_start import NewtonStart, warm_start_key
+from ._recommend import alo_flags, edge_note, recommend
+from ._table import text_table
 
 __all__ = ["CriterionPath", "criterion_path"]
 
-PATH_CRITERIA = ("aic", "aicc", "bic", "tic", "alo")
+PATH_CRITERIA = ("aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo", "evidence")
+
+
+def _tic_flags(crit):
+    return [f for f in crit.flags if f in TIC_FLAGS]
+
+
+#: Criteria with no pick along a penalty (they count every parameter whatever it is).
+NOMINAL = ("aic", "aicc", "bic")
+#: First screen of :meth:`CriterionPath.summary` (``full=True``: every column).
+SUMMARY_COLUMNS = ("alo", "tic", "aic_edf", "bic_edf", "effective_dim", "flags")
+FULL_COLUMNS = (
+    "loglik", "k", "effective_dim", "aic", "aicc", "bic", "aic_edf", "bic_edf", "tic",
+    "alo", "alo_se", "n_high_leverage", "gap_estimate", "penalty_ratio",
+    "log_evidence", "stationarity", "flags",
+)  # fmt: skip
 
 
 def criterion_path(
@@ -120,7 +149,9 @@ def criterion_path(
     >>> tics = [c.tic for c in path.criteria]  # the pick is the smallest TIC
     >>> path.warm_started, path.best_value("tic") == [0.01, 0.1, 1.0][np.argmin(tics)]
     (True, True)
-    >>> path.best_estimator("tic")[-1].C == path.best_value("tic")
+    >>> path.best_value(), path.recommendation.criterion  # ALO's pick, TIC agrees
+    (1.0, 'tic')
+    >>> path.best_estimator()[-1].C == path.best_value()
     True
     """
     if isinstance(estimator, InformationCriteria):
@@ -181,6 +212,7 @@ def criterion_path(
         fit_time=elapsed,
         newton_starts=newton.n_applied,
         loo=loos,
+        family=curv.family,
     )
 
 
@@ -206,6 +238,12 @@ class CriterionPath:
         Wall time of all fits and criteria, in seconds.
     loo : list of LOOResult or None
         Approximate leave-one-out at each value (``None`` entries when not computed).
+    recommendation : Recommendation
+        The recommended value's index, criterion and reason (see
+        :mod:`ticselect.selection._recommend`).
+    penalised : bool
+        Whether the fits carry an L2 penalty (then AIC and BIC are read with the
+        effective degrees of freedom, see the module docstring).
 
     Examples
     --------
@@ -219,6 +257,8 @@ class CriterionPath:
     >>> tic = [c.tic for c in path.criteria]
     >>> len(tic), path.best_value("tic") == [1.0, 0.1, 0.01][np.argmin(tic)]
     (3, True)
+    >>> sorted(path.to_dict()["picks"])  # no nominal AIC/BIC pick along a penalty
+    ['aic_edf', 'alo', 'bic_edf', 'recommended', 'tic']
     """
 
     def __init__(
@@ -232,15 +272,21 @@ class CriterionPath:
         fit_time,
         newton_starts=0,
         loo=None,
+        family="",
     ):
         self.param_name = param_name
         self.values = values
-        self.criteria = crits
         self.estimators_ = estimators
         self.warm_started = warm_started
         self.fit_time = fit_time
         self.newton_starts = newton_starts
         self.loo = [None] * len(crits) if loo is None else list(loo)
+        kind = "mlp" if family == "mlp" else "glm"
+        self.criteria = alo_flags(crits, self.loo, [kind] * len(crits))
+        self.family = family
+        labels = [self._label(i) for i in range(len(values))]
+        self.recommendation = recommend(labels, self.criteria, self.loo, family=family)
+        self.penalised = any(c.soft_rank_lambda > 0 for c in self.criteria)
 
     def _check(self, criterion):
         if criterion not in PATH_CRITERIA:
@@ -251,9 +297,13 @@ class CriterionPath:
     def deviance(self, criterion):
         """Criterion values on the deviance scale.
 
+        ``"evidence"`` is ``-2 log p(y)`` from :attr:`ticselect.Criteria.log_evidence`
+        (``nan`` for an unpenalised grid value).
+
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}
+        criterion : {"aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo", \
+"evidence"}
             Which criterion.
 
         Returns
@@ -268,6 +318,8 @@ class CriterionPath:
                     "alo=True)."
                 )
             return np.array([r.loo for r in self.loo], dtype=float)
+        if criterion == "evidence":  # -2 log p(y): lower is better, like the others
+            return np.array([-2.0 * c.log_evidence for c in self.criteria], dtype=float)
         return np.array([getattr(c, criterion) for c in self.criteria], dtype=float)
 
     def per_sample(self, criterion):
@@ -275,7 +327,8 @@ class CriterionPath:
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}
+        criterion : {"aic", "aicc", "bic", "aic_edf", "bic_edf", "tic", "alo", \
+"evidence"}
             Which criterion.
 
         Returns
@@ -285,26 +338,42 @@ class CriterionPath:
         n = np.array([c.n_samples for c in self.criteria], dtype=float)
         return self.deviance(criterion) / (2.0 * n)
 
-    def best_index(self, criterion="tic"):
+    def best_index(self, criterion="recommended"):
         """Index of the grid value the criterion picks (first minimum).
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
-            Which criterion.
+        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "evidence", \
+"aic", "aicc", "bic"}, default="recommended"
+            Which criterion; ``"recommended"`` is the recommended value (see
+            :attr:`pick_note` for why).
 
         Returns
         -------
         int
-        """
-        return int(np.argmin(self.deviance(criterion)))
 
-    def best_value(self, criterion="tic"):
+        Raises
+        ------
+        ValueError
+            When the criterion is undefined (``nan``) at every grid value.
+        """
+        if criterion == "recommended":
+            return self.recommendation.index
+        values = self.deviance(criterion)  # nan (an undefined evidence) never wins
+        if np.all(np.isnan(values)):
+            raise ValueError(
+                f"{criterion} is undefined at every grid value (the evidence of an "
+                "unpenalised or indefinite fit is nan): nothing to pick."
+            )
+        return int(np.argmin(np.where(np.isnan(values), np.inf, values)))
+
+    def best_value(self, criterion="recommended"):
         """Grid value the criterion picks.
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
+        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "evidence", \
+"aic", "aicc", "bic"}, default="recommended"
             Which criterion.
 
         Returns
@@ -314,12 +383,13 @@ class CriterionPath:
         value = self.values[self.best_index(criterion)]
         return value.item() if hasattr(value, "item") else value
 
-    def best_estimator(self, criterion="tic"):
+    def best_estimator(self, criterion="recommended"):
         """Fitted estimator at the criterion's pick.
 
         Parameters
         ----------
-        criterion : {"aic", "aicc", "bic", "tic", "alo"}, default="tic"
+        criterion : {"recommended", "alo", "tic", "aic_edf", "bic_edf", "evidence", \
+"aic", "aicc", "bic"}, default="recommended"
             Which criterion.
 
         Returns
@@ -343,32 +413,39 @@ class CriterionPath:
 
     @property
     def pick_note(self):
-        """One line when TIC's pick carries a reliability flag, else ``""``.
+        """One line: why :meth:`best_value` recommends its value.
 
-        The flags are the :attr:`ticselect.Criteria.flags` at
-        ``best_index("tic")`` (e.g. ``"overconfident"``: TIC predicts almost no gap
-        there); the wording is that of ``ticselect select``.
+        The wording of ``ticselect select``'s ``recommended:`` line (e.g. "ALO's pick
+        C=1.5: TIC's pick C=100 is flagged high_leverage: TIC cannot be trusted
+        there.").
 
         Returns
         -------
         str
         """
-        i = self.best_index("tic")
-        flags = self.criteria[i].flags
-        if not flags:
-            return ""
-        n_flagged = sum(bool(c.flags) for c in self.criteria)
-        return flagged_pick_note(
-            self._label(i), flags, n_flagged, len(self.criteria),
-            advice="Check it by cross-validation.",
-        )  # fmt: skip
+        return self.recommendation.note
+
+    def _picked(self):
+        """Criteria that get a pick.
+
+        No nominal AIC/BIC along a penalty, no ALO when it was not computed, no
+        evidence where it is undefined everywhere.
+        """
+        names = [c for c in PATH_CRITERIA if c != "alo" or self._has_alo]
+        if np.all(np.isnan(self.deviance("evidence"))):
+            names.remove("evidence")
+        return [c for c in names if not (self.penalised and c in NOMINAL)]
 
     def to_dict(self):
         """Return ``{"param": values, "<criterion>": values, ..., "picks": {...}}``.
 
+        ``"evidence"`` is ``-2 log p(y)`` (``None`` where undefined; no pick when
+        it is undefined everywhere).
         Besides the criteria, ``"gap_estimate"``, ``"penalty_ratio"`` and ``"flags"``
         (each point's reliability flags joined by ``","``, ``""`` when reliable) are
-        lists over the grid, and ``"pick_note"`` is :attr:`pick_note`.
+        lists over the grid; ``"picks"`` has the value each criterion picks and the
+        ``"recommended"`` one (no nominal AIC, AICc or BIC pick along a penalty), and
+        ``"pick_note"`` is :attr:`pick_note`.
 
         Returns
         -------
@@ -378,12 +455,55 @@ class CriterionPath:
         names = [c for c in PATH_CRITERIA if c != "alo" or self._has_alo]
         for c in names:
             out[c] = self.deviance(c).tolist()
+        # an undefined evidence (unpenalised or indefinite fit) is null, not NaN
+        out["evidence"] = [None if np.isnan(v) else v for v in out["evidence"]]
         out["gap_estimate"] = [c.gap_estimate for c in self.criteria]
         out["penalty_ratio"] = [c.penalty_ratio for c in self.criteria]
         out["flags"] = [flags_text(c.flags) for c in self.criteria]
-        out["picks"] = {c: self.best_value(c) for c in names}
+        out["picks"] = {c: self.best_value(c) for c in [*self._picked(), "recommended"]}
         out["pick_note"] = self.pick_note
         return out
+
+    def summary(self, full=False):
+        """Aligned text table, one row per grid value, and the recommended one.
+
+        Parameters
+        ----------
+        full : bool, default=False
+            Every column (criteria, effective dimension, gap estimate,
+            ``penalty_ratio``, stationarity); by default ALO, TIC, AIC and BIC with
+            the effective degrees of freedom, the effective dimension and the flags.
+
+        Returns
+        -------
+        str
+            ``*`` marks each criterion's pick, ``>`` the recommended value; the
+            ``recommended:`` line says why.
+        """
+        cols = list(FULL_COLUMNS if full else SUMMARY_COLUMNS)
+        if not self._has_alo:
+            cols = [c for c in cols if c not in ("alo", "alo_se", "n_high_leverage")]
+        if not full and not self.penalised:  # without a penalty edf = k
+            cols = [c if c not in ("aic_edf", "bic_edf") else c[:3] for c in cols]
+        rows = []
+        for c, r in zip(self.criteria, self.loo, strict=True):
+            row = {**c.to_dict(), "k": c.n_params}
+            if r is not None:
+                row.update(
+                    alo=r.loo, alo_se=r.loo_se, n_high_leverage=r.n_high_leverage
+                )
+            rows.append(row)
+        marks = {c: self.best_index(c) for c in cols if c in self._picked()}
+        index = [self._label(i).split("=", 1)[-1] for i in range(len(self.values))]
+        lines = text_table(self.param_name, index, cols, rows, marks=marks,
+                           lead=self.best_index())  # fmt: skip
+        lines.append(
+            "criteria on the deviance scale (lower is better); * marks each "
+            "criterion's pick, > the recommended value"
+        )
+        lines.append(f"recommended: {self._label(self.best_index())}; {self.pick_note}")
+        edge = edge_note(self.values, self.best_index(), self.param_name)
+        return "\n".join(lines + ([f"warning: {edge}"] if edge else []))
 
     def to_frame(self):
         """Return one row per grid value as a :class:`pandas.DataFrame`.
@@ -410,13 +530,11 @@ class CriterionPath:
         return pd.DataFrame(rows)
 
     def __repr__(self):
-        note = ""
-        i = self.best_index("tic")
-        if self.criteria[i].flags:
-            note = f" (flagged {flags_text(self.criteria[i].flags)})"
+        i = self.best_index()
         return (
             f"<CriterionPath over {self.param_name}, {len(self.values)} values, "
-            f"TIC's pick {self._label(i)}{note}>"
+            f"recommended {self._label(i)} ({self.recommendation.criterion.upper()}'s "
+            "pick)>"
         )
 
     @property
@@ -426,18 +544,20 @@ class CriterionPath:
     def plot(self, ax=None, *, criteria=None, cv_scores=None):
         """Plot criteria per sample (and held-out loss) against the parameter.
 
-        Each curve marks its selected point with a large hollow circle.  Points whose
-        criteria carry a reliability flag (:attr:`ticselect.Criteria.flags`, e.g.
-        ``"overconfident"``) are drawn as hollow diamonds, with one legend entry
-        naming the flags.  The y axis is the estimated test NLL per sample,
-        ``criterion / (2n)``, the scale of ``-neg_log_loss``.
+        Each curve marks its selected point with a large hollow circle, and a dotted
+        vertical line marks the recommended value.  Points whose criteria carry a
+        flag that questions TIC (:data:`~ticselect.curvature._result.TIC_FLAGS`, e.g.
+        ``"overconfident"``, ``"high_leverage"``) are drawn as hollow diamonds, with
+        one legend entry naming the flags.  The y axis is the estimated test NLL per
+        sample, ``criterion / (2n)``, the scale of ``-neg_log_loss``.
 
         Parameters
         ----------
         ax : matplotlib Axes or None, default=None
             Axes to draw on (a new figure when ``None``).
         criteria : sequence of str or None, default=None
-            Criteria to draw; ``None`` draws TIC, ALO (when computed), AIC and BIC.
+            Criteria to draw; ``None`` draws TIC, ALO (when computed), AIC and BIC
+            (with the effective degrees of freedom along a penalty).
         cv_scores : array-like of shape (n_values,) or fitted search, default=None
             Held-out scores (greater is better, e.g. ``neg_log_loss``) aligned with
             ``values``, or a fitted ``GridSearchCV`` over the same parameter whose
@@ -462,10 +582,9 @@ class CriterionPath:
             _, ax = plt.subplots()
         x = np.asarray(self.values, dtype=float)
         if criteria is None:
-            criteria = (
-                ("tic", "alo", "aic", "bic") if self._has_alo else ("tic", "aic", "bic")
-            )
-        flagged = np.array([bool(c.flags) for c in self.criteria])
+            ab = ("aic_edf", "bic_edf") if self.penalised else ("aic", "bic")
+            criteria = ("tic", "alo", *ab) if self._has_alo else ("tic", *ab)
+        flagged = np.array([bool(_tic_flags(c)) for c in self.criteria])
         for name in criteria:
             yv = self.per_sample(name)
             (line,) = ax.plot(x, yv, marker=".", label=name.upper())
@@ -481,6 +600,11 @@ class CriterionPath:
                 [], [], ls="none", marker="D", ms=6, mfc="white", color="0.3",
                 label=f"flagged ({self._flag_names()})",
             )  # fmt: skip
+        rec = self.recommendation
+        ax.axvline(
+            x[rec.index], ls=":", color="0.4", gid="recommended",
+            label=f"recommended ({rec.criterion.upper()}'s pick)",
+        )  # fmt: skip
         if cv_scores is not None:
             cx, cy = self._cv_curve(cv_scores)
             (line,) = ax.plot(cx, -cy, marker=".", ls="--", label="CV")
@@ -498,7 +622,7 @@ class CriterionPath:
     def _flag_names(self):
         seen = []
         for c in self.criteria:
-            seen += [f for f in c.flags if f not in seen]
+            seen += [f for f in _tic_flags(c) if f not in seen]
         return ", ".join(seen)
 
     def _cv_curve(self, cv_scores):

@@ -17,10 +17,12 @@ that tolerance (lbfgs may stop on its relative-decrease rule a little earlier or
 later, by far less than the stationarity the criteria require).
 
 Used for estimators whose whole penalty scales with the varied parameter and whose
-``warm_start`` reads ``coef_``/``intercept_``: binary ``LogisticRegression`` (``C``,
-``λ = 1/C``) and ``PoissonRegressor``/``GammaRegressor``/``TweedieRegressor``
-(``alpha``, ``λ ∝ alpha``).  For dispersion families the Newton step uses the
-coefficient block only (scikit-learn's objective has no dispersion parameter).
+``warm_start`` reads ``coef_``/``intercept_``: binary ``LogisticRegression`` with an
+L2 penalty (``C``, ``λ = 1/C``; with an L1 part the active set moves along the path
+and its own warm start is used) and ``PoissonRegressor``/``GammaRegressor``/
+``TweedieRegressor`` (``alpha``, ``λ ∝ alpha``).  For dispersion families the Newton
+step uses the coefficient block only (scikit-learn's objective has no dispersion
+parameter).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sklearn.linear_model import (
 from sklearn.pipeline import Pipeline
 
 from .._validation import final_step
+from ..curvature.adapters.l1 import is_sklearn_l1
 
 __all__ = ["NewtonStart", "warm_start_key"]
 
@@ -91,6 +94,8 @@ class NewtonStart:
                 self.exponent = exponent
         if isinstance(final, LogisticRegression) and final.solver == "liblinear":
             self.exponent = None  # no warm start, and it penalises the intercept
+        if is_sklearn_l1(final):
+            self.exponent = None  # an L1 term: the active set moves, no Newton step
         self.applicable = bool(enabled) and self.exponent is not None
 
     def apply(self, est, curv, old_value, new_value):

@@ -17,17 +17,19 @@ from sklearn.metrics import get_scorer_names as sk_names
 
 from .._validation import final_step
 from ..calibration import CALIBRATION_SCORERS
-from ..criteria import criteria
-from ..curvature import SUPPORTED, curvature
+from ..criteria import OverconfidenceWarning, criteria
+from ..curvature import SUPPORTED, SeparationWarning, curvature
 from ..curvature._dispatch import is_sklearn_mlp
-from ..curvature._result import STATIONARITY_TOL
+from ..curvature._result import FIT_FLAGS, STATIONARITY_TOL, TIC_FLAGS
 from ..curvature.adapters.dask_ml import is_dask_ml_glm
+from ..curvature.adapters.l1 import is_sklearn_l1
 from ..curvature.adapters.sklearn_glm import SKLEARN_GLMS
 from ._estimator import InformationCriteria
 from ._loo import approximate_loo
 
 __all__ = [
     "HELD_OUT_THRESHOLD",
+    "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "InSample",
     "check_scoring",
@@ -58,6 +60,40 @@ class HeldOutDataWarning(UserWarning):
     ...     _ = ts.get_scorer("neg_tic")(model, X_new, y_new)
     >>> any(issubclass(w.category, ts.HeldOutDataWarning) for w in caught)
     True
+    """
+
+
+class FlaggedCriterionWarning(UserWarning):
+    """A criterion scorer met a candidate whose criterion is flagged (once a search).
+
+    Given by ``neg_tic`` (and ``neg_gap_estimate``) the first time a candidate of a
+    search carries a flag that questions TIC (``overconfident``, ``high_leverage``,
+    ``separation``), and by the other criterion scorers the first time a candidate
+    is an unpenalised separated fit (a fit that is not stationary has its own
+    :class:`~ticselect.NotStationaryWarning`): one line,
+    with the flag and what to use instead (``neg_alo`` with ``cv=ts.InSample()``).
+    The per-fit :class:`~ticselect.SeparationWarning` and
+    :class:`~ticselect.OverconfidenceWarning` that the scorer's curvature would
+    give are folded into it, so a grid of 13 separable fits gives one warning, not 13.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, ticselect as ts
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     search = GridSearchCV(
+    ...         LogisticRegression(tol=1e-8, max_iter=10_000), {"C": [0.1, 10, 100]},
+    ...         cv=ts.InSample(), scoring=ts.get_scorer("neg_tic"),
+    ...     ).fit(X, y)
+    >>> once = [w for w in caught if w.category is ts.FlaggedCriterionWarning]
+    >>> len(once), str(once[0].message)[:37]
+    (1, 'neg_tic: TIC is flagged high_leverage')
     """
 
 
@@ -201,38 +237,152 @@ class _CriterionScorer:
         return self.sign * value
 
     def __call__(self, estimator, X, y, sample_weight=None):
-        return self.value(
-            _fitted_criteria(
+        with _FlagWarnings(self, estimator) as flags:
+            crit = _fitted_criteria(
                 estimator, X, y, sample_weight, groups=self.groups, warn_once=self
             )
-        )
+            flags.check(crit.flags)
+        return self.value(crit)
 
     def __repr__(self):
         return f"make_criterion_scorer({self.name})"
 
 
-class _ALOScorer(_CriterionScorer):
-    """``neg_alo``: ``-loo / (2n)`` from :func:`~ticselect.approximate_loo`."""
+#: Scorers whose value is TIC's (flags that question TIC concern them).
+_TIC_SCORERS = ("tic", "gap_estimate")
+#: Per-fit warnings whose content the flags carry (folded into one warning a search).
+_FLAG_WARNINGS = (SeparationWarning, OverconfidenceWarning)
 
-    def __init__(self):
-        super().__init__("alo", _CriterionAttr("loo"))
+
+class _FlagWarnings:
+    """Context of one scorer call: fold the per-fit flag warnings into one a search.
+
+    Inside it, :class:`SeparationWarning` and :class:`OverconfidenceWarning` are
+    held back (the criteria's flags carry them); other warnings pass through.
+    :meth:`check` gives the scorer's :class:`FlaggedCriterionWarning` the first time
+    a flag that concerns it appears (the flag is remembered on the scorer object,
+    which :func:`get_scorer` makes fresh for every search).
+    """
+
+    def __init__(self, scorer, estimator):
+        self.scorer = scorer
+        self.estimator = estimator
+        self._deferred = []  # given on exit, outside the recording context
+
+    def __enter__(self):
+        self._ctx = warnings.catch_warnings(record=True)
+        self._caught = self._ctx.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+        for w in self._caught:
+            if not issubclass(w.category, _FLAG_WARNINGS):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if exc[0] is None:
+            for text in self._deferred:
+                warnings.warn(text, FlaggedCriterionWarning, stacklevel=3)
+        return False
+
+    def check(self, flags):
+        scorer = self.scorer
+        tic = scorer.name in _TIC_SCORERS
+        # not_stationary has its own NotStationaryWarning (the documented rule)
+        fired = [
+            f
+            for f in flags
+            if f in (TIC_FLAGS if tic else FIT_FLAGS) and f != "not_stationary"
+        ]
+        if not fired or getattr(scorer, "_flag_warned", False):
+            return
+        scorer._flag_warned = True
+        what = type(final_step(self.estimator)).__name__
+        if tic:
+            text = (
+                f"neg_{scorer.name}: TIC is flagged {', '.join(fired)} on a candidate "
+                f"of this search ({what}): its first-order penalty fails there and the "
+                "search may pick it wrongly; score with ticselect.get_scorer('neg_alo')"
+                " and cv=ticselect.InSample() instead."
+            )
+        else:
+            text = (
+                f"neg_{scorer.name}: a candidate of this search ({what}) is flagged "
+                f"{', '.join(fired)}: no criterion of that fit is meaningful (refit to "
+                "convergence, or add a penalty)."
+            )
+        self._deferred.append(text)
+
+
+class _ALOScorer(_CriterionScorer):
+    """``neg_alo``: ``-loo / (2n)`` from :func:`~ticselect.approximate_loo`.
+
+    With ``groups`` it leaves one group out at a time (approximate leave-group-out).
+    """
+
+    def __init__(self, groups=None):
+        super().__init__("alo", _CriterionAttr("loo"), groups=groups)
 
     def with_groups(self, groups):
-        """Refuse ``groups=``: approximate LOO leaves out rows, not groups.
+        """Return a copy that leaves out one group at a time.
 
         Parameters
         ----------
-        groups : array-like
-            Cluster labels.
+        groups : array-like of shape (n_samples,)
+            Group label of every row (the scorer must see every row:
+            ``cv=ticselect.InSample()``).
+
+        Returns
+        -------
+        _ALOScorer
         """
-        raise ValueError(
-            "neg_alo leaves out one row at a time; groups= (leave one group out) is "
-            "not supported. Use neg_tic with groups=, or GroupKFold cross-validation."
-        )
+        return _ALOScorer(groups=groups)
+
+    def loo(self, curv):
+        """The :class:`~ticselect.LOOResult` of ``curv`` (grouped when set).
+
+        Parameters
+        ----------
+        curv : Curvature
+
+        Returns
+        -------
+        LOOResult
+        """
+        return approximate_loo(curv, groups=self.groups)
 
     def __call__(self, estimator, X, y, sample_weight=None):
-        curv = _fitted_curvature(estimator, X, y, sample_weight, warn_once=self)
-        return self.value(approximate_loo(curv))
+        with _FlagWarnings(self, estimator) as flags:
+            loo = _fitted_loo(
+                estimator, X, y, sample_weight, groups=self.groups, warn_once=self
+            )
+            flags.check(loo.flags)
+        return self.value(loo)
+
+
+def _fitted_loo(estimator, X, y, sample_weight=None, groups=None, warn_once=None):
+    """ALO of a fitted estimator (an ``InformationCriteria``'s own ``loo_``).
+
+    The estimator's ``loo_`` is reused only when no ``groups`` are given.
+    """
+    last = final_step(estimator)
+    if (
+        groups is None
+        and isinstance(last, InformationCriteria)
+        and getattr(last, "loo_", None)
+    ):
+        return last.loo_
+    curv = _fitted_curvature(
+        estimator, X, y, sample_weight, groups=groups, warn_once=warn_once
+    )
+    return approximate_loo(curv, groups=groups)
+
+
+class _NegTwice(_CriterionAttr):
+    """Picklable ``crit -> -2 · getattr(crit, name)`` (a log-likelihood to deviance)."""
+
+    def __call__(self, crit):
+        return -2.0 * getattr(crit, self.name)
 
 
 def _looks_like_metric(fn):
@@ -324,6 +474,8 @@ _SCORERS = {
     "neg_aicc": _CriterionScorer("aicc", _CriterionAttr("aicc")),
     "neg_bic": _CriterionScorer("bic", _CriterionAttr("bic")),
     "neg_alo": _ALOScorer(),
+    # log p(y) / n: the deviance-scale -2 log p(y) divided by 2n and negated
+    "log_evidence": _CriterionScorer("log_evidence", _NegTwice("log_evidence")),
     "neg_gap_estimate": _CriterionScorer(
         "gap_estimate", _CriterionAttr("gap_estimate"), per_sample=False
     ),
@@ -376,8 +528,9 @@ def get_scorer(scoring, *, groups=None):
         ``"neg_log_loss"``, or a scorer ``(estimator, X, y) -> float`` (returned as
         is).
     groups : array-like of shape (n_samples,), default=None
-        Cluster labels for ticselect's criterion scorers (clustered TIC; use with
-        ``cv=ticselect.InSample()``).  Refused for other scorers.
+        Cluster labels for ticselect's criterion scorers (clustered TIC, and
+        leave-group-out for ``neg_alo``; use with ``cv=ticselect.InSample()``).
+        Refused for other scorers.
 
     Returns
     -------
@@ -437,7 +590,10 @@ def _is_supported(estimator):
     if isinstance(last, InformationCriteria):
         return _is_supported(last.estimator)
     return (
-        isinstance(last, SKLEARN_GLMS) or is_sklearn_mlp(last) or is_dask_ml_glm(last)
+        isinstance(last, SKLEARN_GLMS)
+        or is_sklearn_l1(last)
+        or is_sklearn_mlp(last)
+        or is_dask_ml_glm(last)
     )
 
 
@@ -501,20 +657,32 @@ class _MultiCriterionScorer:
         self.groups = groups
         self._scorers = {name: get_scorer(name) for name in self.names}
         if groups is not None:
-            for scorer in self._scorers.values():
-                if isinstance(scorer, _ALOScorer):
-                    scorer.with_groups(groups)  # refuses: ALO leaves out rows
+            for name, scorer in self._scorers.items():
+                if isinstance(scorer, _ALOScorer):  # leave-group-out
+                    self._scorers[name] = scorer.with_groups(groups)
 
     def __call__(self, estimator, X, y, sample_weight=None):
+        with _FlagWarnings(None, estimator) as flags:
+            out, crit, loo = self._scores(estimator, X, y, sample_weight)
+            for scorer in self._scorers.values():
+                if isinstance(scorer, _CriterionScorer):
+                    flags.scorer = scorer
+                    src = loo if isinstance(scorer, _ALOScorer) else crit
+                    flags.check(src.flags if src is not None else ())
+        return out
+
+    def _scores(self, estimator, X, y, sample_weight):
         out = {}
-        crit = curv = None
+        crit = curv = loo = None
         for name, scorer in self._scorers.items():
             if isinstance(scorer, _ALOScorer):
                 if curv is None:
                     curv = _fitted_curvature(
-                        estimator, X, y, sample_weight, warn_once=self
-                    )
-                out[name] = scorer.value(approximate_loo(curv))
+                        estimator, X, y, sample_weight, groups=self.groups,
+                        warn_once=self,
+                    )  # fmt: skip
+                loo = scorer.loo(curv)
+                out[name] = scorer.value(loo)
             elif isinstance(scorer, _CriterionScorer):
                 if crit is None:
                     crit = (
@@ -534,7 +702,7 @@ class _MultiCriterionScorer:
                 out[name] = scorer(estimator, X, y)
             else:
                 out[name] = scorer(estimator, X, y, sample_weight=sample_weight)
-        return out
+        return out, crit, loo
 
     def __repr__(self):
         return f"criteria_scoring({', '.join(map(repr, self.names))})"

@@ -39,6 +39,7 @@ from .._mlp import (
     backward,
     flatten,
     forward,
+    gauss_newton_kernel,
     mlp_exact,
     output_loss,
     unflatten,
@@ -505,6 +506,7 @@ def mlp_curvature(
     curv.activation = spec.activation
     curv.output_jacobians_fn = partial(mlp_output_jacobians, spec)
     curv.grad_gram_fn = partial(mlp_grad_gram, spec)
+    curv.model_fisher_fn = partial(gauss_newton_kernel, spec)
     curv.sample_weight = w
     curv._mlp_spec = spec  # read once by the dispatcher for the per-row model
     return curv

@@ -29,7 +29,13 @@ from statsmodels.genmod import generalized_linear_model as glm
 from .._families import get_family
 from .._glm import GLMSpec
 
-__all__ = ["check_own_data", "is_statsmodels_results", "statsmodels_spec"]
+__all__ = [
+    "check_own_data",
+    "is_regularized",
+    "is_statsmodels_results",
+    "model_spec",
+    "statsmodels_spec",
+]
 
 
 def _unwrap(res):
@@ -252,22 +258,59 @@ def statsmodels_spec(results):
         For other statsmodels models or regularised fits.
     """
     res = _unwrap(results)
-    model = res.model
-    names = list(model.exog_names)
-    # GLM.fit_regularized -> RegularizedResults; the discrete models' L1 fits ->
-    # L1BinaryResults, L1PoissonResults, L1MultinomialResults (optimizer "l1")
+    if is_regularized(res):
+        raise TypeError(
+            "This regularised statsmodels fit is not supported here; "
+            "ticselect.curvature reads GLM, OLS and Logit/Probit/Poisson/MNLogit "
+            "fit_regularized results (ticselect.curvature.adapters.statsmodels_l1)."
+        )
+    return model_spec(res)
+
+
+def is_regularized(results):
+    """Whether ``results`` come from a statsmodels ``fit_regularized``.
+
+    ``GLM``/``OLS.fit_regularized`` return ``RegularizedResults`` (or, with
+    ``refit=True``, ordinary results marked ``regularized``); the discrete models'
+    L1 fits return ``L1BinaryResults``, ``L1PoissonResults``,
+    ``L1MultinomialResults`` (optimizer ``"l1"``).
+
+    Parameters
+    ----------
+    results : statsmodels results
+
+    Returns
+    -------
+    bool
+    """
+    res = _unwrap(results)
     optimizer = (getattr(res, "mle_settings", None) or {}).get("optimizer", "")
-    if (
+    return bool(
         type(res).__name__.startswith(("Regularized", "L1"))
         or getattr(res, "regularized", False)
         or str(optimizer).startswith("l1")
-    ):
-        raise TypeError(
-            "Regularised statsmodels fits (fit_regularized) are not supported: an "
-            "L1/elastic-net penalty is not differentiable at a sparse solution, so "
-            "the Hessian and TIC are undefined there. Refit with .fit() (no "
-            "penalty), or use a scikit-learn estimator with an L2 penalty."
-        )
+    )
+
+
+def model_spec(res):
+    """The :class:`GLMSpec` of (unwrapped) results at their ``params``, any fit.
+
+    Parameters
+    ----------
+    res : statsmodels results
+        Unwrapped results of a GLM, Logit, Probit, Poisson or MNLogit model.
+
+    Returns
+    -------
+    GLMSpec
+
+    Raises
+    ------
+    TypeError
+        For other models.
+    """
+    model = res.model
+    names = list(model.exog_names)
     if isinstance(model, glm.GLM):
         return _glm_spec(res, model, names)
     X = np.asarray(model.exog, dtype=float)

@@ -53,6 +53,7 @@ from statsmodels.regression import linear_model as lm
 from .._families import get_family
 from .._glm import GLMSpec, glm_curvature
 from .._result import Curvature, NotStationaryWarning
+from .statsmodels import is_regularized
 
 __all__ = ["is_generic_statsmodels", "statsmodels_generic_curvature"]
 
@@ -82,16 +83,7 @@ def is_generic_statsmodels(results):
     model = getattr(res, "model", None)
     if model is None or isinstance(model, glm.GLM) or type(model) in _FAST_PATH:
         return False
-    return not _is_regularized(res)
-
-
-def _is_regularized(res):
-    optimizer = (getattr(res, "mle_settings", None) or {}).get("optimizer", "")
-    return (
-        type(res).__name__.startswith(("Regularized", "L1"))
-        or getattr(res, "regularized", False)
-        or str(optimizer).startswith("l1")
-    )
+    return not is_regularized(res)
 
 
 def _param_names(res, d):
