@@ -7,6 +7,7 @@ and a seeded coverage experiment whose tolerance comes from its binomial standar
 error.
 """
 
+import inspect
 import pickle
 
 import numpy as np
@@ -329,3 +330,26 @@ def test_interval_of_unique_rows_only_raises():
     # duplicated unit rows resample like any other data
     iv = brier_score([0, 1, 1], [0.2, 0.7, 0.7], ci=0.9, n_resamples=20)
     assert_array_equal(np.isfinite([iv.low, iv.high]), [True, True])
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        expected_calibration_error,
+        debiased_ece,
+        smooth_ece,
+        brier_score,
+        brier_decomposition,
+        calibration_slope,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_every_metric_with_ci_documents_its_ci_parameters(metric):
+    # the shared block is filled into each docstring, in the signature's order
+    names = ["ci", "n_resamples", "ci_method", "random_state"]
+    assert all(name in inspect.signature(metric).parameters for name in names)
+    doc = metric.__doc__
+    assert "{ci_parameters}" not in doc
+    where = [doc.index(f"\n    {name} : ") for name in names]
+    assert where == sorted(where)
+    assert doc.index("\n    Returns\n") > where[-1]

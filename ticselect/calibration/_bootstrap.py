@@ -25,6 +25,25 @@ RARE_CLASS_ROWS = 20
 MAX_BATCH_ELEMENTS = 2**22
 _METHODS = ("percentile", "basic", "BCa")
 
+#: The ``ci`` parameters of every metric with an interval, in numpydoc form.
+CI_PARAMETERS = """ci : float or None, default=None
+        Confidence level (e.g. ``0.95``) of a bootstrap interval over resampled
+        rows; the result is then a :class:`BootstrapInterval`.
+    n_resamples : int, default=1000
+        Bootstrap resamples (used with ``ci``).
+    ci_method : {"basic", "percentile", "BCa"}, default="basic"
+        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
+        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
+        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
+    random_state : int, Generator, RandomState or None, default=None
+        Seed of the resampling (used with ``ci``)."""
+
+
+def with_ci_parameters(func):
+    """Fill the ``{ci_parameters}`` line of ``func``'s docstring (one wording)."""
+    func.__doc__ = func.__doc__.replace("{ci_parameters}", CI_PARAMETERS)
+    return func
+
 
 class _Interval(NamedTuple):
     estimate: float | np.ndarray

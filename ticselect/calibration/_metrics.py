@@ -13,6 +13,7 @@ from ._bootstrap import (
     counts_matrix,
     split_interval,
     stack_intervals,
+    with_ci_parameters,
 )
 from ._logistic import fit_recalibration
 from ._smooth import smece_rows
@@ -104,6 +105,7 @@ def _maybe_interval(rows_value, y, prob, w, ci, n_resamples, ci_method, random_s
     )
 
 
+@with_ci_parameters
 def expected_calibration_error(
     y_true,
     y_prob,
@@ -133,17 +135,7 @@ def expected_calibration_error(
         Definition used for 2-D ``y_prob``; ignored for 1-D.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
-    ci : float or None, default=None
-        Confidence level (e.g. ``0.95``) of a bootstrap interval over resampled
-        rows; the result is then a :class:`BootstrapInterval`.
-    n_resamples : int, default=1000
-        Bootstrap resamples (used with ``ci``).
-    ci_method : {"basic", "percentile", "BCa"}, default="basic"
-        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
-        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
-        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
-    random_state : int, Generator, RandomState or None, default=None
-        Seed of the resampling (used with ``ci``).
+    {ci_parameters}
 
     Returns
     -------
@@ -227,6 +219,7 @@ def _debiased_rows(y, prob, idx, w, *, n_bins, strategy, multiclass, squared):
     return d if squared else np.sqrt(np.maximum(d, 0.0))
 
 
+@with_ci_parameters
 def debiased_ece(
     y_true,
     y_prob,
@@ -261,17 +254,7 @@ def debiased_ece(
     squared : bool, default=False
         Return ``D`` itself (unbiased, can be negative) instead of
         ``sqrt(max(D, 0))``.
-    ci : float or None, default=None
-        Confidence level (e.g. ``0.95``) of a bootstrap interval over resampled
-        rows; the result is then a :class:`BootstrapInterval`.
-    n_resamples : int, default=1000
-        Bootstrap resamples (used with ``ci``).
-    ci_method : {"basic", "percentile", "BCa"}, default="basic"
-        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
-        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
-        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
-    random_state : int, Generator, RandomState or None, default=None
-        Seed of the resampling (used with ``ci``).
+    {ci_parameters}
 
     Returns
     -------
@@ -302,6 +285,7 @@ def debiased_ece(
     return _maybe_interval(value, y, prob, w, ci, n_resamples, ci_method, random_state)
 
 
+@with_ci_parameters
 def smooth_ece(
     y_true,
     y_prob,
@@ -329,17 +313,7 @@ def smooth_ece(
         Definition for 2-D ``y_prob`` (class-wise averages over classes).
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
-    ci : float or None, default=None
-        Confidence level (e.g. ``0.95``) of a bootstrap interval over resampled
-        rows; the result is then a :class:`BootstrapInterval`.
-    n_resamples : int, default=1000
-        Bootstrap resamples (used with ``ci``).
-    ci_method : {"basic", "percentile", "BCa"}, default="basic"
-        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
-        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
-        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
-    random_state : int, Generator, RandomState or None, default=None
-        Seed of the resampling (used with ``ci``).
+    {ci_parameters}
 
     Returns
     -------
@@ -398,6 +372,7 @@ def _brier_rows(y, prob, idx, w):
     return total / w.sum(axis=1)
 
 
+@with_ci_parameters
 def brier_score(
     y_true,
     y_prob,
@@ -418,17 +393,7 @@ def brier_score(
         Binary ``P(y = 1)`` or class probabilities.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
-    ci : float or None, default=None
-        Confidence level (e.g. ``0.95``) of a bootstrap interval over resampled
-        rows; the result is then a :class:`BootstrapInterval`.
-    n_resamples : int, default=1000
-        Bootstrap resamples (used with ``ci``).
-    ci_method : {"basic", "percentile", "BCa"}, default="basic"
-        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
-        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
-        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
-    random_state : int, Generator, RandomState or None, default=None
-        Seed of the resampling (used with ``ci``).
+    {ci_parameters}
 
     Returns
     -------
@@ -472,6 +437,7 @@ def _brier_parts_rows(y, prob, idx, w, *, n_bins, strategy):
     return parts
 
 
+@with_ci_parameters
 def brier_decomposition(
     y_true,
     y_prob,
@@ -498,17 +464,7 @@ def brier_decomposition(
         Binning strategy.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
-    ci : float or None, default=None
-        Confidence level (e.g. ``0.95``) of a bootstrap interval over resampled
-        rows; the result is then a :class:`BootstrapInterval`.
-    n_resamples : int, default=1000
-        Bootstrap resamples (used with ``ci``).
-    ci_method : {"basic", "percentile", "BCa"}, default="basic"
-        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
-        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
-        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
-    random_state : int, Generator, RandomState or None, default=None
-        Seed of the resampling (used with ``ci``).
+    {ci_parameters}
 
     Returns
     -------
@@ -566,6 +522,7 @@ def _slope_statistic(y, logp, start):
     return statistic
 
 
+@with_ci_parameters
 def calibration_slope(
     y_true,
     y_prob,
@@ -586,17 +543,7 @@ def calibration_slope(
         Binary ``P(y = 1)`` or class probabilities.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
-    ci : float or None, default=None
-        Confidence level (e.g. ``0.95``) of a bootstrap interval over resampled
-        rows; the result is then a :class:`BootstrapInterval`.
-    n_resamples : int, default=1000
-        Bootstrap resamples (used with ``ci``).
-    ci_method : {"basic", "percentile", "BCa"}, default="basic"
-        Interval of :func:`scipy.stats.bootstrap`: ``"basic"`` (reverse
-        percentile, corrects the estimator's bootstrap bias), ``"percentile"`` or
-        ``"BCa"`` (see ``docs/calibration.md`` for their coverage).
-    random_state : int, Generator, RandomState or None, default=None
-        Seed of the resampling (used with ``ci``).
+    {ci_parameters}
 
     Returns
     -------
