@@ -258,7 +258,7 @@ class CriterionPath:
     >>> len(tic), path.best_value("tic") == [1.0, 0.1, 0.01][np.argmin(tic)]
     (3, True)
     >>> sorted(path.to_dict()["picks"])  # no nominal AIC/BIC pick along a penalty
-    ['aic_edf', 'alo', 'bic_edf', 'recommended', 'tic']
+    ['aic_edf', 'alo', 'bic_edf', 'evidence', 'recommended', 'tic']
     """
 
     def __init__(
