@@ -61,6 +61,10 @@ html_title = f"ticselect {release}"
 # characters of code at a 1280-pixel window (checked with headless Chromium)
 html_sidebars = {"**": []}
 html_theme_options = {
+    # the top bar shows Getting started, Command line, User guide, Selection,
+    # Examples and the API reference; only Architecture and Benchmarks go under
+    # the theme's "More" menu
+    "header_links_before_dropdown": 6,
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],

@@ -347,9 +347,15 @@ class Criteria:
     #: Fields of :meth:`summary`'s first screen (``full=True`` shows every field).
     SUMMARY_FIELDS = (
         "loglik", "n_params", "n_samples", "aic", "bic", "tic", "tic_penalty",
-        "effective_dim", "aic_edf", "gap_estimate", "penalty_ratio", "log_evidence",
-        "stationarity", "flags",
+        "effective_dim", "aic_edf", "bic_edf", "gap_estimate", "penalty_ratio",
+        "log_evidence", "stationarity", "flags",
     )  # fmt: skip
+
+    def __post_init__(self):
+        # plain Python numbers, so that the repr reads 1.5, not np.float64(1.5)
+        for name, value in asdict(self).items():
+            if isinstance(value, np.generic):
+                object.__setattr__(self, name, value.item())
 
     @property
     def reliable(self):

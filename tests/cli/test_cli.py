@@ -177,8 +177,13 @@ def test_select_progress_bar_on_stderr():
 def test_report_text_and_json():
     status, out, err = run_main(["report", "--value", "0.5"])
     assert status == 0, err
-    for title in ("Curvature", "Criteria", "Flatness", "Calibration (held-out rows)"):
+    for title in ("Coefficients", "Criteria", "Calibration (held-out rows)"):
         assert title in out
+    # the curvature and flatness blocks (PAC-Bayes included) only with --details
+    assert "Curvature" not in out and "Flatness" not in out and "--details" in out
+    status, out, err = run_main(["report", "--value", "0.5", "--details"])
+    assert status == 0, err
+    assert out.index("Criteria") < out.index("Curvature") < out.index("Flatness")
     status, out, _ = run_main(["report", "--value", "0.5", "--json"])
     rep = json.loads(out)
     X, y = load_breast_cancer(return_X_y=True)
@@ -209,9 +214,11 @@ def test_report_uses_flatness_when_available(monkeypatch):
     fake = types.ModuleType("ticselect.flatness")
     fake.flatness = lambda curv: Result()
     monkeypatch.setitem(sys.modules, "ticselect.flatness", fake)
-    status, out, err = run_main(["report", "--json"])
+    status, out, err = run_main(["report", "--value", "1", "--details", "--json"])
     assert status == 0, err
     assert json.loads(out)["flatness"] == {"hessian_trace": 2.5}
+    status, out, err = run_main(["report", "--value", "1", "--json"])
+    assert json.loads(out)["flatness"] is None  # not computed without --details
 
 
 def test_no_command_prints_help():

@@ -42,7 +42,7 @@ def clustered_csv(tmp_path_factory):
 def test_report_prints_coefficients_first():
     status, out, err = run_main(["report", "--value", "0.5"])
     assert status == 0, err
-    assert out.index("Coefficients") < out.index("Curvature")
+    assert out.index("Coefficients") < out.index("Criteria")
     assert "HC1" in out and "penalised estimator" in out
 
 

@@ -27,6 +27,8 @@ Numerical step sizes (float64, machine epsilon ``eps ≈ 2.2e-16``):
   rounding ``≈ 5 eps |ℓ| / h² ≈ 3e-10 |ℓ|``; we compare at ``rtol = 1e-6``.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.integrate as si
@@ -34,7 +36,9 @@ import scipy.optimize as so
 import scipy.special as sc
 import scipy.stats as st
 from numpy.testing import assert_allclose
+from sklearn.linear_model import PoissonRegressor
 
+import ticselect as ts
 from ticselect.curvature._families import FAMILIES, get_family
 
 # ---------------------------------------------------------------------------------
@@ -889,3 +893,44 @@ def test_multinomial_extreme_eta():
     p = np.array([1.0, 0.0, 0.0])
     assert_allclose(d1, p - np.eye(3)[y], rtol=0, atol=1e-300)
     assert_allclose(d2, np.broadcast_to(np.diag(p) - np.outer(p, p), d2.shape), 0, 0)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_in_mean_space_is_check_mu_row_by_row(name):
+    # the vectorised mask of the per-row models (issue 24 item 10) against the
+    # family's own check, one row at a time
+    fam = get_family(name)
+    rng = np.random.default_rng(0)
+    shape = (40, 3) if name == "multinomial" else (40,)
+    mu = rng.normal(size=shape)
+    mu[rng.uniform(size=shape) < 0.1] = np.inf
+    mu[rng.uniform(size=shape) < 0.05] = np.nan
+    expected = np.empty(40, dtype=bool)
+    for i in range(40):
+        try:
+            fam.check_mu(mu[i : i + 1])
+            expected[i] = True
+        except ValueError:
+            expected[i] = False
+    assert np.array_equal(fam.in_mean_space(mu), expected)
+    assert 0 < expected.sum() < 40
+
+
+def test_binomial_rows_slice_the_trials():
+    fam = get_family("binomial", n_trials=np.array([1.0, 5.0, 9.0, 2.0]))
+    sub = fam.rows(np.array([2, 0]))
+    y, eta = np.array([4.0, 1.0]), np.array([0.3, -0.2])
+    full = fam.nll(np.array([1.0, 0, 4.0, 0]), np.array([-0.2, 0, 0.3, 0]))
+    assert_allclose(sub.nll(y, eta), full[[2, 0]])
+    assert get_family("poisson").rows(slice(0, 2)) is not None
+
+
+def test_log_link_underflow_is_not_told_to_use_the_log_link():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(20, 2)), np.zeros(20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = PoissonRegressor().fit(X, y)
+    with pytest.raises(ValueError, match="y is 0 on every row") as err:
+        ts.curvature(model, X, y)
+    assert "Use the log link" not in str(err.value)

@@ -1,5 +1,6 @@
 """The time guard: refuse O(d³) work beyond max_seconds at once, route around it."""
 
+import re
 import tracemalloc
 import warnings
 
@@ -36,6 +37,25 @@ def test_d_30000_network_is_refused_without_allocating_the_hessian():
         tracemalloc.stop()
     # the Hessian alone would be d² floats = 7.2 GB; the refusal stays under 50 MB
     assert peak < 50e6
+
+
+def test_the_refusal_gives_both_routes():
+    # issue 24: the one estimate overstated the subspace route (indefinite H_λ) by
+    # up to 1.9x; the refusal now gives both, refusing by the slower Cholesky route
+    net, X, y = _wide_net(400)
+    with pytest.raises(ValueError) as err:
+        ts.curvature(net, X, y, max_memory=np.inf)
+    text = str(err.value)
+    found = re.search(r"about ([\d.e+]+) s on this machine \(([\d.e+]+) s if", text)
+    high, low = (float(v) for v in found.groups())
+    assert "indefinite" in text and low < high
+    # the two estimates differ only in the O(d³) term's constant
+    d, n = 4810, 1797  # the digits network of benchmarks/README.md
+    ratio = dense_seconds(d, n, route="subspace") / dense_seconds(d, n)
+    measured = 3.2 / 6.0  # its measured subspace-route time over the old estimate
+    assert measured < ratio < 1.0
+    with pytest.raises(ValueError, match="route must be"):
+        dense_seconds(d, n, route="eig")
 
 
 def test_message_points_to_the_matrix_free_route():

@@ -150,8 +150,10 @@ def read_table(path):
                 ) from exc
             frame = pd.read_parquet(path)
         else:
+            sep = _sniff(path)
+            _check_header(path, sep)
             frame = pd.read_csv(
-                path, sep=_sniff(path), encoding="utf-8-sig",
+                path, sep=sep, encoding="utf-8-sig",
                 na_values=_NA_VALUES, skipinitialspace=True,
             )  # fmt: skip
     except UnicodeDecodeError as exc:
@@ -164,9 +166,32 @@ def read_table(path):
         text = " ".join(str(exc).split())
         raise CLIError(f"{path} is not a valid data file: {text}") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
+    _refuse_duplicates(list(frame.columns), path)
     if frame.empty:
         raise CLIError(f"{path} has a header but no data rows.")
     return frame
+
+
+def _refuse_duplicates(names, path):
+    """One line naming the column names that occur more than once."""
+    seen, dup = set(), []
+    for name in names:
+        if name in seen and name not in dup:
+            dup.append(name)
+        seen.add(name)
+    if dup:
+        shown = ", ".join(repr(d) for d in dup)
+        raise CLIError(
+            f"{path} has duplicate column names: {shown}; rename them so that each "
+            "column has its own name."
+        )
+
+
+def _check_header(path, sep):
+    """Refuse duplicate names in a CSV header (pandas would rename them ``a.1``)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh, delimiter=sep, skipinitialspace=True), [])
+    _refuse_duplicates([h.strip() for h in header], path)
 
 
 def _column_error(name, header, path):

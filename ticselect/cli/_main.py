@@ -231,7 +231,13 @@ def build_parser():
     _common(rep)
     rep.add_argument(
         "--value", type=_penalty_value, metavar="V",
-        help="C (classification) or alpha (regression, mlp) (default: 1)",
+        help="C (classification) or alpha (regression, mlp) (default: the value "
+        "'ticselect select' recommends on the same data and options)",
+    )  # fmt: skip
+    rep.add_argument(
+        "--details", action="store_true",
+        help="also print the curvature summary and the flatness and PAC-Bayes "
+        "measures (computed only then)",
     )  # fmt: skip
     rep.add_argument(
         "--cov-type", choices=("nonrobust", "HC0", "HC1", "cluster"), default=None,
@@ -297,14 +303,44 @@ def build_parser():
 
 
 def _json_safe(obj):
-    """Non-finite floats as strings ``"inf"``, ``"-inf"``, ``"nan"`` (strict JSON)."""
+    """Strict JSON: infinities as the strings ``"inf"``/``"-inf"``, NaN as ``null``.
+
+    An infinite value is a result (AICc with ``n ≤ k + 1``, ``C = inf``); NaN means
+    "no value", which JSON writes ``null``.
+    """
     if isinstance(obj, dict):
         return {key: _json_safe(val) for key, val in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_json_safe(val) for val in obj]
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)
     return obj
+
+
+#: Options ``report`` shares with ``select``: the recommendation is made with them.
+_SHARED = {
+    "csv": "--csv", "target": "--target", "features": "--features",
+    "groups": "--groups", "family": "--family", "model": "--model",
+    "hidden": "--hidden", "seed": "--seed", "threads": "--threads",
+}  # fmt: skip
+
+
+def _select_args(args):
+    """``select``'s arguments for a ``report`` without ``--value``.
+
+    The same data and model options, every other option at ``select``'s own
+    default (read from its parser, so they stay the command's defaults).
+    """
+    argv = ["select", "--quiet", "--no-progress"]
+    for key, flag in _SHARED.items():
+        value = getattr(args, key, None)
+        if value is not None:
+            argv += [flag, ",".join(value) if isinstance(value, list) else str(value)]
+    argv += ["--dropna"] * bool(getattr(args, "dropna", False))
+    argv += ["--no-scale"] * bool(getattr(args, "no_scale", False))
+    return build_parser().parse_args(argv)
 
 
 def _dump(obj, stream):
@@ -341,7 +377,8 @@ def _run(args, out, err):
     else:
         from ._report import format_report, run_report
 
-        result = run_report(args)
+        select_args = _select_args(args) if args.value is None else None
+        result = run_report(args, select_args=select_args)
         if args.json:
             _dump(result, out)
         else:

@@ -1,7 +1,14 @@
-"""``ticselect report``: coefficients, curvature, criteria, flatness, calibration.
+"""``ticselect report``: coefficients, criteria, calibration (curvature, flatness).
 
-The report opens with the coefficient table of :func:`ticselect.inference` (GLMs;
-``--cov-type``, default ``HC1``, or ``cluster`` with ``--groups``).  With
+The model is fitted at ``--value`` or, by default, at the value ``ticselect
+select`` recommends with the same data and model options (its ``recommended``, from
+all rows, with select's own defaults for everything else): the report then describes
+the model ``select`` would have you fit.  The report opens with the coefficient table
+of :func:`ticselect.inference` (GLMs; ``--cov-type``, default ``HC1``, or ``cluster``
+with ``--groups``), named after the data's columns (a text column ``job`` with level
+``mgmt`` gives ``job[mgmt]``), then the criteria, the per-sample NLL and the
+calibration report; ``--details`` adds the curvature summary and the flatness and
+PAC-Bayes measures (computed only then; ``null`` in the JSON otherwise).  With
 ``--groups`` the train/test split keeps groups whole and the curvature is clustered.
 
 The model is fitted on a training split (``--test-size``, default 0.25, stratified
@@ -18,6 +25,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import re
 import warnings
 
 import numpy as np
@@ -61,8 +69,6 @@ def _plain(v):
         return list(v)
     if hasattr(v, "item") and np.ndim(v) == 0:
         v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
     if isinstance(v, np.ndarray):
         return v.tolist()
     return v
@@ -96,13 +102,35 @@ def _curvature_summary(curv):
     }
 
 
-def run_report(args):
+def _recommended(select_args):
+    """``(value, source)``: the value ``select`` recommends, and how it was chosen."""
+    import io
+
+    from ._select import run_select
+
+    result = run_select(select_args, err=io.StringIO())
+    pick = result.get("recommended")
+    if not pick:
+        raise CLIError("select made no recommendation here; pass --value.")
+    param = result["param"]
+    return float(pick[param]), {
+        "command": "select",
+        "criterion": pick["criterion"],
+        "n_rows": int(result["data"]["n_samples"]),
+        "grid": [float(r[param]) for r in result["candidates"]],
+    }
+
+
+def run_report(args, select_args=None):
     """Fit one model and collect its report.
 
     Parameters
     ----------
     args : argparse.Namespace
         Parsed options.
+    select_args : argparse.Namespace or None, default=None
+        ``select``'s arguments: when given (no ``--value``), the model is fitted at
+        the value ``select`` recommends with them.
 
     Returns
     -------
@@ -137,8 +165,13 @@ def run_report(args):
     family, y = check_target(data, args.family)
     X = data.X
     g_tr = groups
+    value, source = args.value, {"command": "--value"}
+    if select_args is not None:
+        value, source = _recommended(select_args)
+    elif value is None:
+        value, source = 1.0, {"command": "default"}
     est, param = make_estimator(
-        family, args.model, args.value if args.value is not None else 1.0,
+        family, args.model, value,
         hidden=args.hidden, seed=args.seed, scale=not args.no_scale,
         categorical=data.categorical,
     )  # fmt: skip
@@ -169,8 +202,7 @@ def run_report(args):
         if args.model == "glm":
             g_inf = g_tr if cov_type == "cluster" else None
             coef = _coefficients(
-                inference(est, X_tr, y_tr, cov_type=cov_type, groups=g_inf),
-                data.feature_names,
+                inference(est, X_tr, y_tr, cov_type=cov_type, groups=g_inf), data
             )
             if not args.no_scale:
                 coef["footer"].append(
@@ -178,7 +210,8 @@ def run_report(args):
                     "model standardises them; --no-scale for raw units)"
                 )
         crit = criteria(curv, c_hat=getattr(args, "c_hat", None))
-        flat = _flatness(curv, args.seed)
+        details = bool(getattr(args, "details", False))
+        flat = _flatness(curv, args.seed) if details else None
         n = crit.n_samples
         heldout = {
             "train_nll_per_sample": -crit.loglik / n,
@@ -207,6 +240,8 @@ def run_report(args):
         "model": args.model,
         "estimator": type(last).__name__,
         "param": {param: float(last.get_params()[param])},
+        "param_source": source,
+        "details": details,
         "coefficients": coef,
         "curvature": _curvature_summary(curv),
         "criteria": {k: _plain(v) for k, v in crit.to_dict().items()},
@@ -221,12 +256,26 @@ def run_report(args):
     }
 
 
-def _coefficients(res, feature_names):
-    """The coefficient table as plain data (feature names of the CSV)."""
-    names = list(res.param_names)
-    p = len(feature_names)
-    if names[:p] == [f"x{j}" for j in range(p)]:
-        names[:p] = feature_names
+#: Names the candidate Pipelines give their columns: ``x3`` (scaled only),
+#: ``remainder__x3`` (passed through) and ``onehot__x3_level`` (a dummy).
+_PIPELINE_NAME = re.compile(r"^(?:(onehot|remainder)__)?x(\d+)(?:_(.*))?$", re.DOTALL)
+
+
+def _column_name(name, feature_names):
+    """The data's name for a Pipeline's output column (``job[mgmt]`` for a dummy)."""
+    match = _PIPELINE_NAME.match(name)
+    if match is None:
+        return name
+    kind, j, level = match.group(1), int(match.group(2)), match.group(3)
+    if j >= len(feature_names) or (level is not None) != (kind == "onehot"):
+        return name
+    column = feature_names[j]
+    return f"{column}[{level}]" if kind == "onehot" else column
+
+
+def _coefficients(res, data):
+    """The coefficient table as plain data, named after the data's columns."""
+    names = [_column_name(n, data.feature_names) for n in res.param_names]
     frame = res._columns(0.05)
     cols = list(frame)
     rows = [[names[i], *[float(frame[c][i]) for c in cols]] for i in range(len(names))]
@@ -262,7 +311,7 @@ def _block(title, mapping):
     width = max(len(k) for k in mapping)
     lines = [title, "-" * max(len(title), width + 14)]
     for k, v in mapping.items():
-        if v is None:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
             text = "-"
         elif isinstance(v, bool) or isinstance(v, int | str):
             text = str(v)
@@ -276,8 +325,18 @@ def _block(title, mapping):
     return lines
 
 
+#: Criteria shown beside :attr:`ticselect.Criteria.SUMMARY_FIELDS` without --details.
+_FIRST_EXTRA = ("mcfadden_r2", "nagelkerke_r2", "c_hat", "qaic", "qaicc")
+
+
 def format_report(rep):
     """Aligned text of a :func:`run_report` result.
+
+    The coefficient table and the criteria first (the first screen of
+    :meth:`ticselect.Criteria.summary` with the pseudo-R² and QAIC), then the
+    per-sample NLL and the calibration report; every criterion, the curvature summary
+    and the flatness measures only with ``--details`` (the JSON always holds every
+    criterion).
 
     Parameters
     ----------
@@ -288,6 +347,7 @@ def format_report(rep):
     -------
     str
     """
+    from ..criteria import Criteria
     from ..curvature._result import RELIABILITY_FLAGS
 
     d = rep["data"]
@@ -296,13 +356,18 @@ def format_report(rep):
         f"{rep['estimator']}({param}={value:g}), {rep['family']} family, on "
         f"{d['source']}: {d['n_train']} training rows, {d['n_test']} held out, "
         f"{d['n_features']} features",
+        *_source_lines(param, rep.get("param_source") or {}),
         *(format_data_notes(d) if "encoded" in d else []),
         "",
     ]
     if rep.get("coefficients"):
         lines += _coef_lines(rep["coefficients"]) + [""]
-    lines += _block("Curvature (training rows)", rep["curvature"]) + [""]
-    lines += _block("Criteria (training rows; deviance scale)", rep["criteria"])
+    crit = rep["criteria"]
+    if not rep.get("details"):  # Criteria's first screen (every field in --json)
+        crit = {
+            k: crit[k] for k in (*Criteria.SUMMARY_FIELDS, *_FIRST_EXTRA) if k in crit
+        }
+    lines += _block("Criteria (training rows; deviance scale)", crit)
     lines += [
         f"warning: flagged {flag}: {RELIABILITY_FLAGS.get(flag, flag)}."
         for flag in rep["criteria"].get("flags") or []
@@ -310,6 +375,16 @@ def format_report(rep):
     lines += [""]
     lines += _block("Per-sample NLL: train, TIC/2n, AIC/2n, held-out", rep["held_out"])
     lines += [""]
+    cal = rep["calibration"]
+    lines += _block(f"Calibration ({cal['data']} rows)", cal["metrics"])
+    if not rep.get("details"):
+        lines += [
+            "",
+            "(--details adds every criterion, the curvature summary and the flatness "
+            "measures)",
+        ]
+        return "\n".join(lines)
+    lines += [""] + _block("Curvature (training rows)", rep["curvature"]) + [""]
     if rep["flatness"] is None:
         lines += [
             "Flatness",
@@ -318,7 +393,17 @@ def format_report(rep):
         ]
     else:
         lines += _block("Flatness (training rows)", rep["flatness"])
-    lines += [""]
-    cal = rep["calibration"]
-    lines += _block(f"Calibration ({cal['data']} rows)", cal["metrics"])
     return "\n".join(lines)
+
+
+def _source_lines(param, source):
+    """One line saying where the value of ``param`` came from (none for --value)."""
+    if source.get("command") == "select":
+        return [
+            f"{param} is the value 'ticselect select' recommends on the same data "
+            f"({source['criterion'].upper()}'s pick on all {source['n_rows']} rows, "
+            f"over {len(source['grid'])} grid values); --value V fits another"
+        ]
+    if source.get("command") == "default":
+        return [f"{param} = 1 (no --value given)"]
+    return []

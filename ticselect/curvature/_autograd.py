@@ -272,5 +272,13 @@ def curvature_from_loss(
         model_name=model_name,
         loss_fn=loss_fn,
         hessian_fn=hessian_fn,
+        per_sample_nll=ell,
+        sample_weight=w,
+    )
+    curv.rows_unavailable = (
+        "a Curvature from curvature_from_loss has no per-row model (each row's loss "
+        "as a function of a few local parameters); approximate leave-one-out takes "
+        "the curvatures of GLMs, statsmodels results and networks from "
+        "ticselect.curvature"
     )
     return curv.check_stationarity(stationarity_tol)

@@ -412,7 +412,7 @@ def dask_spec_curvature(spec, *, dispersion=None):
         dtype=float,
         meta=np.empty((0, 0)),
     )
-    return Curvature(
+    curv = Curvature(
         loss_fn=loss_fn,
         hessian_fn=hessian_fn,
         params=params,
@@ -433,6 +433,13 @@ def dask_spec_curvature(spec, *, dispersion=None):
         link=meta["link"],
         model_name=meta["model_name"],
     )
+    curv.rows_unavailable = (
+        "this Curvature was built chunk by chunk from a dask array, and approximate "
+        "leave-one-out takes one Newton step per row from the rows in memory. "
+        "Compute X and y first (X.compute(), y.compute()) and build the curvature "
+        "from those arrays, or rank by TIC, which the dask curvature gives"
+    )
+    return curv
 
 
 def _tree_reduce_arrays(arrays):

@@ -26,7 +26,7 @@ from ._groups import group_grad_cov
 from ._identify import check_likelihood_exists, note_aliased
 from ._null import attach_null
 from ._result import STATIONARITY_TOL
-from ._rows import GLMRows, MLPRows, attach_rows
+from ._rows import GLMRows, LikelihoodRows, MLPRows, attach_rows
 from ._separation import check_separation
 from ._timing import DEFAULT_MAX_SECONDS
 from .adapters.dask_ml import dask_ml_spec, is_dask_ml_glm
@@ -150,7 +150,8 @@ def dispatch(
             return _checked_glm(spec, dispersion)
         if is_generic_statsmodels(model):
             curv = statsmodels_generic_curvature(model, dispersion=dispersion)
-            return _statsmodels_null(curv, model, dispersion)
+            curv = _statsmodels_null(curv, model, dispersion)
+            return _attach_generic_rows(curv)
         spec = statsmodels_spec(model)
         spec.family.check_y(spec.y)
         return _checked_glm(spec, dispersion)
@@ -226,6 +227,24 @@ _active`) instead of the separation test;
         check_inactive(curv, plan)
     attach_null(curv, spec)
     rows = GLMRows(spec, curv.dispersion, curv.dispersion_is_param, curv.n_params)
+    return attach_rows(curv, rows)
+
+
+def _attach_generic_rows(curv):
+    """The per-row model of a statsmodels result outside the GLM path.
+
+    OLS/WLS: a :class:`GLMRows` of the whitened Gaussian fit (a refit re-estimates
+    ``σ²``); any other likelihood model: a :class:`LikelihoodRows` over
+    ``loglikeobs``/``score_obs``/``hessian``.
+    """
+    kind, info = curv.__dict__.pop("_row_model")
+    if kind == "glm":
+        rows = GLMRows(
+            info["spec"], curv.dispersion, curv.dispersion_is_param, curv.n_params,
+            refit_dispersion=info["refit_dispersion"], nll_offset=info["nll_offset"],
+        )  # fmt: skip
+    else:
+        rows = LikelihoodRows(**info)
     return attach_rows(curv, rows)
 
 

@@ -31,159 +31,9 @@ from abc import ABC, abstractmethod
 import numpy as np
 from scipy import special
 
+from ._links import LINKS, Link
+
 __all__ = ["Family", "Link", "get_family", "FAMILIES"]
-
-
-# --------------------------------------------------------------------------- links
-class Link(ABC):
-    """A link ``eta = g(mu)``, described through its inverse.
-
-    Subclasses implement :meth:`inverse` and :meth:`inverse_derivatives`
-    (``dmu/deta`` and ``d²mu/deta²``) pointwise.
-    """
-
-    name: str = "link"
-
-    @abstractmethod
-    def inverse(self, eta):
-        """Return ``mu = g⁻¹(eta)``."""
-
-    @abstractmethod
-    def inverse_derivatives(self, eta):
-        """Return ``(dmu/deta, d²mu/deta²)`` evaluated at ``eta``."""
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-
-class IdentityLink(Link):
-    """``eta = mu``."""
-
-    name = "identity"
-
-    def inverse(self, eta):  # noqa: D102
-        return eta
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        return np.ones_like(eta), np.zeros_like(eta)
-
-
-class LogLink(Link):
-    """``eta = log(mu)``."""
-
-    name = "log"
-
-    def inverse(self, eta):  # noqa: D102
-        return np.exp(eta)
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        mu = np.exp(eta)
-        return mu, mu
-
-
-class LogitLink(Link):
-    """``eta = log(mu / (1 - mu))``."""
-
-    name = "logit"
-
-    def inverse(self, eta):  # noqa: D102
-        return special.expit(eta)
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        mu = special.expit(eta)
-        d1 = mu * (1.0 - mu)
-        return d1, d1 * (1.0 - 2.0 * mu)
-
-
-class ProbitLink(Link):
-    """``eta = Phi⁻¹(mu)`` with ``Phi`` the standard normal CDF."""
-
-    name = "probit"
-
-    def inverse(self, eta):  # noqa: D102
-        return special.ndtr(eta)
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        pdf = np.exp(-0.5 * eta**2) / np.sqrt(2.0 * np.pi)
-        return pdf, -eta * pdf
-
-
-class CLogLogLink(Link):
-    """``eta = log(-log(1 - mu))``."""
-
-    name = "cloglog"
-
-    def inverse(self, eta):  # noqa: D102
-        return -np.expm1(-np.exp(eta))
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        t = np.exp(eta)
-        d1 = t * np.exp(-t)
-        return d1, d1 * (1.0 - t)
-
-
-class InverseLink(Link):
-    """``eta = 1 / mu``."""
-
-    name = "inverse"
-
-    def inverse(self, eta):  # noqa: D102
-        return 1.0 / eta
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        return -1.0 / eta**2, 2.0 / eta**3
-
-
-class InverseSquaredLink(Link):
-    """``eta = 1 / mu²``."""
-
-    name = "inverse_squared"
-
-    def inverse(self, eta):  # noqa: D102
-        return eta**-0.5
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        return -0.5 * eta**-1.5, 0.75 * eta**-2.5
-
-
-class SqrtLink(Link):
-    """``eta = sqrt(mu)``."""
-
-    name = "sqrt"
-
-    def inverse(self, eta):  # noqa: D102
-        return eta**2
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        return 2.0 * eta, np.full_like(eta, 2.0)
-
-
-class SoftmaxLink(Link):
-    """Multinomial logit: ``mu_k = exp(eta_k) / sum_j exp(eta_j)``."""
-
-    name = "softmax"
-
-    def inverse(self, eta):  # noqa: D102
-        return special.softmax(eta, axis=-1)
-
-    def inverse_derivatives(self, eta):  # noqa: D102
-        raise NotImplementedError("the softmax family uses its closed form")
-
-
-LINKS = {
-    cls.name: cls
-    for cls in (
-        IdentityLink,
-        LogLink,
-        LogitLink,
-        ProbitLink,
-        CLogLogLink,
-        InverseLink,
-        InverseSquaredLink,
-        SqrtLink,
-        SoftmaxLink,
-    )
-}
 
 
 # ------------------------------------------------------------------------ families
@@ -243,6 +93,46 @@ class Family(ABC):
                 "contains it."
             )
 
+    #: Whether the mean space is ``mu > 0`` (else every finite ``mu`` is allowed).
+    positive_mean: bool = False
+
+    def in_mean_space(self, mu):
+        """Row-wise mask of the means inside the family's mean space.
+
+        The vectorised form of :meth:`check_mu`: finite, and positive where the
+        family needs it (Poisson, Gamma, inverse Gaussian).
+
+        Parameters
+        ----------
+        mu : ndarray of shape (n_samples,) or (n_samples, K)
+            Means (one row per sample; a row of a multinomial is inside when all
+            its entries are finite).
+
+        Returns
+        -------
+        ndarray of bool of shape (n_samples,)
+        """
+        mu = np.asarray(mu, dtype=float)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(mu) & (mu > 0) if self.positive_mean else np.isfinite(mu)
+        return ok.all(axis=tuple(range(1, ok.ndim))) if ok.ndim > 1 else ok
+
+    def rows(self, idx):
+        """The family of the rows ``idx`` (per-row family parameters sliced).
+
+        Parameters
+        ----------
+        idx : slice or ndarray of int
+            Rows.
+
+        Returns
+        -------
+        Family
+            ``self`` unless a family parameter varies by row (the binomial's
+            ``n_trials``).
+        """
+        return self
+
     def check_mu(self, mu):
         """Raise ``ValueError`` if the fitted mean is outside the family's mean space.
 
@@ -257,6 +147,8 @@ class Family(ABC):
                 "samples; the linear predictor overflows the "
                 f"{self.link.name} link."
             )
+        if self.positive_mean:
+            _check_positive_mean(self, mu)
 
     # -- quantities in mu (override) ----------------------------------------------
     @abstractmethod
@@ -428,13 +320,10 @@ class InverseGaussian(_DevianceDispersionFamily):
     name = "inverse_gaussian"
     links = ("inverse_squared", "log", "identity")
     support = "y > 0"
+    positive_mean = True
 
     def _in_support(self, y):
         return np.isfinite(y) & (y > 0)
-
-    def check_mu(self, mu):  # noqa: D102
-        super().check_mu(mu)
-        _check_positive_mean(self, mu)
 
     def _unit_deviance(self, y, mu):
         r = y - mu
@@ -445,13 +334,22 @@ class InverseGaussian(_DevianceDispersionFamily):
 
 
 def _check_positive_mean(family, mu):
-    if np.any(mu <= 0):
+    bad = int(np.sum(mu <= 0))
+    if not bad:
+        return
+    if family.link.name == "log":  # exp(η) = 0: the fit ran off towards μ = 0
         raise ValueError(
-            f"The fitted mean of the {family.name} family with the "
-            f"{family.link.name} link is not positive for "
-            f"{int(np.sum(mu <= 0))} sample(s); the likelihood is undefined there. "
-            "Use the log link or refit."
+            f"The fitted mean of the {family.name} family underflows to 0 for {bad} "
+            "sample(s) (log link, linear predictor below -745): the fit diverged "
+            "towards mu = 0, as it does when y is 0 on every row, or on every row "
+            "of a category, where the maximum-likelihood estimate does not exist. "
+            "Check y, or drop the columns that single out the rows with y = 0."
         )
+    raise ValueError(
+        f"The fitted mean of the {family.name} family with the "
+        f"{family.link.name} link is not positive for {bad} sample(s); the "
+        "likelihood is undefined there. Use the log link or refit."
+    )
 
 
 class Gamma(Family):
@@ -461,13 +359,10 @@ class Gamma(Family):
     links = ("log", "inverse", "identity")
     has_dispersion = True
     support = "y > 0"
+    positive_mean = True
 
     def _in_support(self, y):
         return np.isfinite(y) & (y > 0)
-
-    def check_mu(self, mu):  # noqa: D102
-        super().check_mu(mu)
-        _check_positive_mean(self, mu)
 
     def _nll_mu(self, y, mu, phi):
         nu = 1.0 / _validated_phi(phi)
@@ -521,13 +416,10 @@ class Poisson(Family):
     name = "poisson"
     links = ("log", "identity", "sqrt")
     support = "y >= 0"
+    positive_mean = True
 
     def _in_support(self, y):
         return np.isfinite(y) & (y >= 0)
-
-    def check_mu(self, mu):  # noqa: D102
-        super().check_mu(mu)
-        _check_positive_mean(self, mu)
 
     def _nll_mu(self, y, mu, phi):
         return mu - special.xlogy(y, mu) + special.gammaln(y + 1.0)
@@ -607,6 +499,11 @@ class Binomial(Family):
     def __init__(self, link=None, n_trials=1.0):
         super().__init__(link)
         self.n_trials = np.asarray(n_trials, dtype=float)
+
+    def rows(self, idx):  # noqa: D102
+        if self.n_trials.ndim == 0:
+            return self
+        return Binomial(self.link.name, n_trials=self.n_trials[idx])
 
     def _in_support(self, y):
         return np.isfinite(y) & (y >= 0) & (y <= self.n_trials) & (y == np.round(y))

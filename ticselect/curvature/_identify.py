@@ -147,7 +147,7 @@ def note_aliased(curv):
     return curv
 
 
-def check_likelihood_exists(curv, y, sample_weight):
+def check_likelihood_exists(curv, y, sample_weight, *, estimated=None):
     """Raise when an unpenalised fit with an estimated dispersion reproduces ``y``.
 
     Parameters
@@ -158,6 +158,10 @@ def check_likelihood_exists(curv, y, sample_weight):
         Responses.
     sample_weight : ndarray of shape (n_samples,)
         Frequency weights.
+    estimated : bool or None, default=None
+        Whether the fit estimated the dispersion (``None``: whether it is a parameter
+        of ``curv``).  statsmodels' OLS estimates ``σ²`` but its curvature holds it
+        fixed, as statsmodels counts it.
 
     Raises
     ------
@@ -165,7 +169,9 @@ def check_likelihood_exists(curv, y, sample_weight):
         When the rows of positive weight are no more than the rank of the design,
         or ``φ̂`` is below ``1e-10 · Var y`` (Gaussian).
     """
-    if not (curv.dispersion_is_param and _unpenalised(curv)):
+    if estimated is None:
+        estimated = curv.dispersion_is_param
+    if not (estimated and _unpenalised(curv)):
         return
     w = np.asarray(sample_weight, dtype=float)
     n_pos = int(np.count_nonzero(w > 0))

@@ -41,6 +41,7 @@ from .._validation import (
 )
 from ._dispatch import curvature, is_sklearn_mlp
 from ._mlp import forward, output_loss
+from ._mlp_gauge import network_gauge
 from .adapters.sklearn_mlp import mlp_spec
 
 __all__ = [
@@ -291,7 +292,7 @@ def mlp_operators(spec):
         cov_factor_t=cov_factor_t,
         cov_rank=spec.X.shape[0],
         penalty=spec.penalty(),
-        gauge=spec.gauge(),
+        gauge=network_gauge(spec),
     )
 
 

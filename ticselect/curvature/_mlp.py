@@ -50,10 +50,12 @@ Gauge
     direction that adds ``c`` to ``coefs_[-1][a, :]`` (or to ``intercepts_[-1]``) leaves
     every ``ℓᵢ`` unchanged: these ``fan_in + 1`` orthonormal directions are the gauge
     (as for the multinomial GLM; the penalty fixes the weight directions when
-    ``alpha > 0``, nothing fixes the bias direction).  Nonlinear symmetries (unit
-    permutations, the rescaling of a ``relu`` unit's incoming and outgoing weights) are
-    not linear subspaces and are not gauge directions; the penalty breaks the
-    rescaling.
+    ``alpha > 0``, nothing fixes the bias direction).  Identity hidden units make the
+    network linear, ``x ↦ x W₁⋯W_L + c``, and ``(W₁, W₂) → (W₁A, A⁻¹W₂)`` changes
+    nothing: that symmetry's tangents (:mod:`ticselect.curvature._mlp_gauge`) are gauge
+    directions too, so ``k`` counts the identified weights (5 for a 3-3-1 regressor
+    with ``σ²``, not 17).  Other nonlinear symmetries (unit permutations, the
+    rescaling of a ``relu`` unit's weights) are not; the penalty breaks the rescaling.
 """
 
 from __future__ import annotations
@@ -150,7 +152,10 @@ class MLPSpec:
         return np.concatenate(parts)
 
     def gauge(self):
-        """Orthonormal gauge directions (softmax output only).
+        """Orthonormal gauge directions of the softmax output's logit shift.
+
+        Identity hidden units add more: :func:`ticselect.curvature._mlp_gauge.
+        network_gauge` (which the curvature uses) includes them.
 
         Returns
         -------

@@ -94,6 +94,7 @@ import warnings
 
 import numpy as np
 
+from .._html import key_value_table
 from ._factor import penalized_solve
 from ._linalg import DEFAULT_RCOND
 
@@ -257,7 +258,11 @@ class Curvature:
         function of its local parameters ``uᵢ = Jᵢθ`` (linear predictors, plus the
         dispersion when estimated), with ``Jᵢ``, ``∂ℓᵢ/∂uᵢ``, ``∂²ℓᵢ/∂uᵢ²`` and an
         evaluator of ``ℓᵢ(u)`` (see :mod:`ticselect.curvature._rows`).  Set by
-        :func:`ticselect.curvature` for GLMs and networks; ``None`` otherwise.
+        :func:`ticselect.curvature` for GLMs, statsmodels results and networks;
+        ``None`` for curvatures built from dask arrays or by
+        :func:`ticselect.curvature_from_loss` (``rows_unavailable`` says why).
+    rows_unavailable : str or None
+        Why ``rows`` is ``None``, when known.
 
     Examples
     --------
@@ -278,6 +283,9 @@ class Curvature:
 
     #: Set by the GLM and network builders (see the class docstring).
     output_jacobians_fn = None
+    #: Why :attr:`rows` is ``None``, when a builder knows (said by
+    #: :func:`ticselect.approximate_loo`).
+    rows_unavailable = None
 
     def __init__(
         self,
@@ -499,6 +507,23 @@ class Curvature:
             f"n_params={self.n_params}, nll={self.nll:.6g}, "
             f"stationarity={self.stationarity:.2g})"
         )
+
+    def _repr_html_(self):
+        mapping = {
+            "family": self.family,
+            "link": self.link or "-",
+            "n_samples": self.n_samples,
+            "n_rows": self.n_rows,
+            "n_params": self.n_params,
+            "n_free_params": self.n_free_params,
+            "nll": self.nll,
+            "dispersion": self.dispersion,
+            "dispersion_is_param": self.dispersion_is_param,
+            "max penalty": float(self.penalty.max()) if self.penalty.size else 0.0,
+            "stationarity": self.stationarity,
+            "flags": tuple(self.flags),
+        }
+        return key_value_table(f"Curvature of {self.model_name}", mapping)
 
     def add_flag(self, flag):
         """Record a reason the criteria of this fit may not be trusted.

@@ -35,6 +35,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.utils import check_random_state
 
+from .._html import key_value_table
 from ..criteria import _criteria_and_spectrum
 from ..curvature._linalg import (
     DEFAULT_RCOND,
@@ -240,6 +241,9 @@ class Flatness:
 
     def __str__(self):
         return self.summary()
+
+    def _repr_html_(self):
+        return key_value_table("Flatness measures", self.to_dict())
 
 
 # -------------------------------------------------------------------- spectrum

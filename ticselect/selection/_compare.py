@@ -648,7 +648,25 @@ class Comparison:
         return [
             f"ranked by {self.sort_by.upper()}; n = {n:g}; * marks each criterion's "
             "pick, > the recommended model"
-        ]
+        ] + self._alo_note()
+
+    def _alo_note(self):
+        """One line naming the models whose ``alo`` is ``nan``, and why (or none)."""
+        missing = [name for name in self.names if self.loo[name] is None]
+        if not missing:
+            return []
+        reasons = []
+        for name in missing:
+            curv = self.curvatures[name]
+            why = (
+                "given as Criteria, without rows"
+                if curv is None
+                else re.split(r"[.;] ", curv.rows_unavailable or "no per-row model")[0]
+            )
+            if why not in reasons:
+                reasons.append(why)
+        names = ", ".join(repr(m) for m in missing)
+        return [f"note: alo is nan for {names}: {'; '.join(reasons)}"]
 
     def _html(self, columns, caption):
         caption = f"{caption}; recommended: {self.recommended!r}; {self.pick_note}"

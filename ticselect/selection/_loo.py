@@ -26,8 +26,9 @@ biased towards optimism where leverage is high.
 
 Where the one-step estimate is unreliable (leverage near 1, below) ``refine=True``
 continues Newton's method on ``F − wᵢℓᵢ`` to convergence for those rows (at most
-``max_refine``, GLMs only; all of them at once, from their one-step fits, since
-``uᵢ`` is linear in ``θ``), so their value is the exact leave-one-out NLL: the remedy
+``max_refine``; for GLMs all of them at once, from their one-step fits, since ``uᵢ``
+is linear in ``θ``; for statsmodels' likelihood models one at a time; not for
+networks), so their value is the exact leave-one-out NLL: the remedy
 PSIS-LOO applies to the rows its diagnostic flags (Vehtari, Gelman & Gabry 2017,
 Statistics and Computing 27).  For a Gaussian GLM with the identity link
 (``Ridge``, ``LinearRegression``, OLS, ...) ``refine=True`` gives every row its exact
@@ -35,6 +36,11 @@ leave-one-out value in closed form instead, also with the dispersion estimated
 (where one Newton step is not exact): the coefficients by the Sherman–Morrison
 identity, the left-out ML variance from the left-out residual sum of squares, all
 rows in ``O(n·k²)`` (:mod:`ticselect.selection._loo_gaussian`).
+
+Rows without a leave-one-out fit get ``inf`` and ``no_fit`` (with a warning): a GLM
+row of leverage 1 (``1 − aᵢ ≤ 1e-10``: without it an unpenalised direction has no
+data), or one whose removal makes the maximum-likelihood fit diverge
+(:mod:`ticselect.selection._loo_exists`).
 
 Cost: one factorisation of ``H_λ`` (on the complement of the gauge directions, as in
 :func:`ticselect.criteria`), then ``O(n·K'·k²)`` for the ``Mᵢ`` in row blocks (for a
@@ -75,6 +81,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import linalg
 
+from .._html import key_value_table
+from ..curvature import SeparationWarning
 from ..curvature._groups import group_codes
 from ..curvature._linalg import (
     DEFAULT_RCOND,
@@ -82,7 +90,10 @@ from ..curvature._linalg import (
     complement_basis,
     restrict,
 )
+from ..curvature._rows import GLMRows
+from ..curvature._spectral import check_curvature
 from . import _loo_gaussian as gaussian
+from ._loo_exists import divergent_rows
 from ._loo_groups import leave_groups_out, newton_leave_out
 from ._loo_l1 import active_set_changes, refit_nll, refitable
 
@@ -148,6 +159,18 @@ class LOOResult:
         the one-step estimate.  Gaussian/identity fits: every row of positive
         weight whose leave-one-out fit exists, in closed form, with the exact
         ``local_shift``.
+    no_fit : ndarray of bool of shape (n_rows,)
+        Rows without a leave-one-out fit, whose ``pointwise`` value is ``inf``
+        (a warning names them): a GLM row of leverage 1, the only one informing
+        some unpenalised direction (a dummy column with one row), so that the fit
+        without it is not identified and its prediction for the row undefined
+        (:class:`~ticselect.SingularHessianWarning`); or a row without which the
+        maximum-likelihood fit diverges, a class or a zero cell emptied
+        (:mod:`ticselect.selection._loo_exists`,
+        :class:`~ticselect.SeparationWarning`).  scikit-learn and R refit the
+        first kind by minimum-norm least squares, a value that depends on how the
+        columns are coded (it changes under ``X → XA``), so it is not reported.
+
     groups : ndarray of int of shape (n_rows,) or None
         Leave-group-out (``groups=``): the group code of each row; ``leverage``,
         ``high_leverage`` and ``refined`` then give each row its group's value,
@@ -190,10 +213,16 @@ class LOOResult:
     method: str
     flags: tuple = ()
     refined: np.ndarray = None
+    no_fit: np.ndarray = None
     groups: np.ndarray = None
     n_groups: int = None
     group_pointwise: np.ndarray = None
     group_leverage: np.ndarray = None
+
+    @property
+    def n_no_fit(self):
+        """Number of rows without a leave-one-out fit (``pointwise = inf``), int."""
+        return 0 if self.no_fit is None else int(np.sum(self.no_fit))
 
     @property
     def n_refined(self):
@@ -215,11 +244,29 @@ class LOOResult:
         """``loo_nll − nll``: estimated summed gap between LOO and training NLL."""
         return self.loo_nll - self.nll
 
+    def _repr_html_(self):
+        mapping = {
+            "loo (deviance scale)": self.loo,
+            "loo_se": self.loo_se,
+            "loo_nll": self.loo_nll,
+            "training nll": self.nll,
+            "optimism": self.optimism,
+            "loo per sample": self.loo_per_sample,
+            "n_samples": self.n_samples,
+            "method": self.method,
+            "n_high_leverage": self.n_high_leverage,
+            "n_refined": self.n_refined,
+            "n_no_fit": self.n_no_fit,
+            "flags": tuple(self.flags),
+        }
+        return key_value_table("Approximate leave-one-out", mapping)
+
     def __repr__(self):
+        no_fit = f", n_no_fit={self.n_no_fit}" if self.n_no_fit else ""
         return (
             f"LOOResult(loo={self.loo:.6g}, loo_se={self.loo_se:.3g}, "
             f"optimism={self.optimism:.4g}, method={self.method!r}, "
-            f"n_high_leverage={self.n_high_leverage})"
+            f"n_high_leverage={self.n_high_leverage}{no_fit})"
         )
 
 
@@ -274,8 +321,11 @@ def approximate_loo(
     Parameters
     ----------
     curv : Curvature
-        From :func:`ticselect.curvature` (GLMs, statsmodels results and networks carry
-        the needed per-row model in ``curv.rows``).
+        From :func:`ticselect.curvature` (GLMs, statsmodels results, OLS/WLS included,
+        and networks carry the needed per-row model in ``curv.rows``; statsmodels'
+        likelihood models use :class:`~ticselect.curvature._rows.LikelihoodRows`).
+        Curvatures built from dask arrays or by :func:`ticselect.curvature_from_loss`
+        have none: a ``ValueError`` says so.
     method : {"newton", "ij"}, default="newton"
         ``"newton"``: one-step ALO with the per-row downdate (Rad & Maleki 2020).
         ``"ij"``: infinitesimal jackknife, ``θ₋ᵢ ≈ θ̂ + H_λ⁻¹wᵢgᵢ`` (cheaper, more
@@ -291,7 +341,10 @@ def approximate_loo(
         step is one pass over the data for every row at once, and a row's
         Hessian (``O(n·K'²·k²)``) is recomputed only when a step with the
         previous one (a chord step) fails to cut its Newton decrement tenfold;
-        typically 3–5 steps.  Networks are not refined.  The approach of PSIS-LOO
+        typically 3–5 steps.  statsmodels' likelihood models refine one row at a
+        time, from statsmodels' own ``loglikeobs``, ``score_obs`` and ``hessian``
+        (about ``2d + 3`` passes over the data per step).  Networks are not
+        refined.  The approach of PSIS-LOO
         (Vehtari, Gelman & Gabry 2017), which refits the rows its diagnostic flags.
         Gaussian GLMs with the identity link instead get the exact leave-one-out
         value of **every** row in closed form (``O(n·k²)``, cheaper than the
@@ -300,7 +353,7 @@ def approximate_loo(
         ML variance of the left-out fit: what refitting the estimator without the
         row gives.
     max_refine : int, default=20
-        At most this many rows are refined.
+        At most this many rows are refined (a non-negative integer).
     refine_tol : float, default=0.5
         Rows with leverage above this (and every flagged row) are candidates for
         refinement, highest leverage first.  Below ``leverage_tol`` so that rows of
@@ -325,8 +378,13 @@ def approximate_loo(
 
     Raises
     ------
+    TypeError
+        When ``curv`` is not a :class:`~ticselect.Curvature` (a fitted model:
+        pass ``ticselect.curvature(model, X, y)``), or ``max_refine`` is not an
+        integer.
     ValueError
-        When ``curv`` has no per-row model, or for an unknown ``method``.
+        When ``curv`` has no per-row model, for an unknown ``method``, or a negative
+        ``max_refine``.
 
     Examples
     --------
@@ -347,52 +405,129 @@ def approximate_loo(
     C=1.0    ALO/2n=0.121  TIC/2n=0.088
     C=100.0  ALO/2n=0.204  TIC/2n=0.009
     """
+    check_curvature(curv, "approximate_loo()")
     if method not in _METHODS:
         raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}.")
-    rows = getattr(curv, "rows", None)
+    rows = curv.rows
     if rows is None:
-        raise ValueError(
-            "approximate_loo needs the per-row model of the fit (Curvature.rows), "
-            "which this Curvature does not have. Build it with ticselect.curvature("
-            "model, X, y) from a supported GLM, statsmodels result or network."
+        why = curv.rows_unavailable or (
+            "this Curvature has no per-row model (Curvature.rows is None, e.g. after "
+            "it was set so); build it again with ticselect.curvature(model, X, y)"
         )
+        raise ValueError(f"approximate_loo needs each row's data: {why}.")
     leverage_tol = float(leverage_tol)
     if not leverage_tol > 0:
         raise ValueError(f"leverage_tol must be positive, got {leverage_tol!r}.")
     refine_tol = float(refine_tol)
     if not refine_tol > 0:
         raise ValueError(f"refine_tol must be positive, got {refine_tol!r}.")
+    if isinstance(max_refine, bool) or not isinstance(max_refine, int | np.integer):
+        raise TypeError(
+            f"max_refine must be a non-negative integer, got {max_refine!r}."
+        )
+    if max_refine < 0:
+        raise ValueError(
+            f"max_refine must be a non-negative integer (0 refines no row), got "
+            f"{max_refine}."
+        )
     if groups is not None:
         return _leave_groups_out(curv, rows, groups, method, leverage_tol, refine,
                                  max_refine, refine_tol, rcond)  # fmt: skip
+    w = rows.weights
+    glm = isinstance(rows, GLMRows)
+    divergent = divergent_rows(curv, rows) if glm else None
     if method == "newton" and refine and gaussian.applies(curv, rows):
         try:
-            pointwise, shift, leverage = gaussian.gaussian_loo(curv, rows)
+            pointwise, shift, leverage, singular = gaussian.gaussian_loo(curv, rows)
         except linalg.LinAlgError:  # H_λ not positive definite: the general route
             pass
         else:
-            w = rows.weights
+            no_fit = _no_fit(pointwise, singular & (w > 0), divergent)
             high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
             refined = np.isfinite(pointwise) & (w > 0)
             if curv.active_set is not None:  # exact on the active set only
                 refined = _refine_l1(curv, pointwise, leverage, high, refine_tol,
                                      max_refine)  # fmt: skip
             return _result(curv, pointwise, leverage, high, leverage_tol, shift, w,
-                           method, refined)  # fmt: skip
+                           method, refined, no_fit)  # fmt: skip
+    pointwise, leverage, shift, top, Q, batch = _one_step(
+        curv, rows, method, keep_jacobians=bool(refine), rcond=rcond
+    )
+    # a GLM row at leverage 1 is the only one informing some direction: without it
+    # that direction has no data and the leave-one-out fit is not identified
+    singular = (top >= 1.0 - gaussian.SINGULAR) & (w > 0) & glm
+    no_fit = _no_fit(pointwise, singular, divergent)
+    high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
+    refined = np.zeros(rows.n_rows, dtype=bool)
+    if refine and method == "newton" and curv.active_set is not None:
+        # L1: leaving a row out may change the active set; refit the whole problem
+        refined = _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine)
+    elif refine and hasattr(rows, "leave_out") and method == "newton":
+        lev = np.where(no_fit, -np.inf, leverage)  # no fit to refine to
+        cand = _candidates(lev, high & ~no_fit, w, refine_tol, max_refine)
+        _refine(curv, rows, Q, batch, cand, pointwise, refined)
+    return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
+                   refined, no_fit)  # fmt: skip
+
+
+def _no_fit(pointwise, singular, divergent):
+    """Rows without a leave-one-out fit: ``inf`` in ``pointwise``, a warning each kind.
+
+    ``singular``: the row alone informs a direction (leverage 1), so without it the
+    fit is not identified (:func:`ticselect.approximate_loo`, item "leverage 1");
+    ``divergent``: without it the MLE is infinite (:mod:`._loo_exists`).
+    """
+    no_fit = singular.copy()
+    if divergent is not None:
+        divergent = divergent & ~singular  # said once, as the first kind
+        no_fit |= divergent
+    for mask, what, category in (
+        (singular, "a coefficient has no data without it (leverage 1), so the "
+         "leave-one-out prediction is undefined; a penalty makes it finite",
+         SingularHessianWarning),
+        (divergent if divergent is not None else singular[:0],
+         "without it a class or a zero cell is empty and the maximum-likelihood fit "
+         "diverges, with its NLL", SeparationWarning),
+    ):  # fmt: skip
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            shown = ", ".join(map(str, rows[:5])) + (", ..." if rows.size > 5 else "")
+            warnings.warn(
+                f"approximate_loo: {rows.size} row(s) ({shown}) have no leave-one-out "
+                f"fit: {what}; their pointwise value is inf (LOOResult.no_fit).",
+                category,
+                stacklevel=3,
+            )
+    pointwise[no_fit] = np.inf
+    return no_fit
+
+
+def _one_step(curv, rows, method, *, keep_jacobians, rcond):
+    """One Newton (or jackknife) step per row from ``θ̂`` (module docstring).
+
+    Returns
+    -------
+    pointwise, leverage : ndarray of shape (n_rows,)
+    shift : ndarray of shape (n_rows, K')
+    top : ndarray of shape (n_rows,)
+        Largest real eigenvalue of ``wᵢΛᵢMᵢ``.
+    Q : ndarray of shape (n_params, r)
+        Basis of the gauge complement.
+    batch : tuple or None
+        ``(A, u, step)`` of every row for the batched refinement (``None`` when
+        the rows do not support it or their Jacobians exceed the memory budget).
+    """
     gauge = curv.gauge if curv.gauge.shape[1] else None
     Q = complement_basis(gauge, curv.n_params)
     factor, sign = _inverse_factor(restrict(curv.penalized_hessian, Q), rcond)
-
     n, Kp = rows.n_rows, rows.n_local
     w = rows.weights
-    pointwise = np.empty(n)
-    leverage = np.empty(n)
+    pointwise, leverage, tops = np.empty(n), np.empty(n), np.empty(n)
     shift = np.empty((n, Kp))
-    uall = np.empty((n, Kp))
     batched = hasattr(rows, "derivatives_at") and n * Kp * Q.shape[1] <= _BATCH_FLOATS
-    keep_A = bool(refine) and batched
+    keep_A = keep_jacobians and batched
     Aall = np.empty((n, Kp, Q.shape[1])) if keep_A else None
-    step_all = np.empty((n, Kp))
+    uall, step_all = np.empty((n, Kp)), np.empty((n, Kp))
     eye = np.eye(Kp)
     for sl, u, J, d1, d2 in rows.blocks():
         b = u.shape[0]
@@ -406,6 +541,12 @@ def approximate_loo(
         if Kp == 1:
             lev = WM[:, 0, 0]
             top = lev
+        elif Kp >= S3.shape[2] and np.all(sign > 0):
+            # Mᵢ = SᵢSᵢᵀ: wᵢΛᵢMᵢ has the eigenvalues of the symmetric wᵢSᵢᵀΛᵢSᵢ
+            T = wb[:, None, None] * np.matmul(S3.transpose(0, 2, 1), d2 @ S3)
+            ev = np.linalg.eigvalsh(T)
+            lev = np.max(np.abs(ev), axis=1)
+            top = ev[:, -1]
         else:
             ev = np.linalg.eigvals(WM)
             lev = np.max(np.abs(ev), axis=1)
@@ -421,30 +562,26 @@ def approximate_loo(
         uall[sl], step_all[sl] = u, step
         if keep_A:
             Aall[sl] = A
-        leverage[sl] = lev
+        leverage[sl], tops[sl] = lev, top
         pointwise[sl] = rows.nll(sl, u + du)
+    batch = (Aall, uall, step_all) if keep_A else None
+    return pointwise, leverage, shift, tops, Q, batch
 
-    high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
-    refined = np.zeros(n, dtype=bool)
-    if refine and method == "newton" and curv.active_set is not None:
-        # L1: leaving a row out may change the active set; refit the whole problem
-        refined = _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine)
-    elif refine and hasattr(rows, "derivatives_at") and method == "newton":
-        cand = _candidates(leverage, high, w, refine_tol, max_refine)
-        if Aall is not None and cand.size:
-            value, ok = _refine_batch(curv, rows, Q, Aall, uall, cand, step_all[cand])
-            pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
-            for i in cand[~ok]:  # the batch did not converge: one row at a time
-                value = _refine_row(curv, rows, Q, i)
-                if value is not None:
-                    pointwise[i], refined[i] = value, True
-        else:
-            for i in cand:
-                value = _refine_row(curv, rows, Q, i)
-                if value is not None:
-                    pointwise[i], refined[i] = value, True
-    return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
-                   refined)  # fmt: skip
+
+def _refine(curv, rows, Q, batch, cand, pointwise, refined):
+    """Iterate the rows ``cand`` to their exact leave-one-out fit (in place)."""
+    if not cand.size:
+        return
+    rest = cand
+    if batch is not None:
+        A, u, step = batch
+        value, ok = _refine_batch(curv, rows, Q, A, u, cand, step[cand])
+        pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
+        rest = cand[~ok]  # the batch did not converge: one row at a time
+    for i in rest:
+        value = _refine_row(curv, rows, Q, i)
+        if value is not None:
+            pointwise[i], refined[i] = value, True
 
 
 def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refine,
@@ -497,7 +634,9 @@ def _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine):
     return refined
 
 
-def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined):
+def _result(
+    curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined, no_fit
+):
     """The :class:`LOOResult` of per-row values (totals and standard error)."""
     contrib = w * pointwise
     loo_nll = float(np.sum(contrib[w > 0]))
@@ -524,6 +663,7 @@ def _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method, ref
         method=method,
         flags=tuple(curv.flags),
         refined=refined,
+        no_fit=no_fit,
     )
 
 
@@ -622,6 +762,9 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         ok[act[bad]] = False
         conv = ~bad & (dec < _REFINE_TOL)
         done[act[conv]] = True
+        # the last step too: its decrement is below tolerance, but the error it
+        # removes from θ is √(2·decrement/λ), which the row's NLL would keep
+        z[act[conv]] -= delta[conv]
         keep = ~bad & ~conv
         act, delta, dec = act[keep], delta[keep], dec[keep]
         # in Newton's quadratic phase take the full step without evaluating F₋ᵢ

@@ -25,7 +25,11 @@ expands as
 ``vᵢ = A⁻¹x̃ᵢ`` (``X̃ᵀWX̃ = A − diag(c)``),
 
 and the left-out dispersion is the ML variance of the remaining rows,
-``φ₋ᵢ = (that − wᵢ(rᵢ/(1 − aᵢ))²) / (Σw − wᵢ)`` (``φ`` itself when it was fixed).
+``φ₋ᵢ = (that − wᵢ(rᵢ/(1 − aᵢ))²) / (Σw − wᵢ)`` (``φ`` itself when it was fixed
+with ``dispersion=``).  statsmodels' OLS and WLS results hold ``σ̂² = SSR/n`` fixed in
+their curvature, as statsmodels counts it, but refitting them estimates it again:
+their rows re-estimate it here too (``GLMRows.refit_dispersion``), on the whitened
+data, and a WLS row adds ``-½ log wᵢ`` to its NLL as statsmodels' ``llf`` does.
 Everything is ``O(n·k²)`` from one Cholesky factor of ``H_λ``: no refit, no ``n × n``
 matrix.  ``β`` and ``r`` are those of the exact optimum ``β̂ − A⁻¹∇``, one Newton step
 from the fitted ``β̂`` (the objective is quadratic), so a fit stopped at a solver
@@ -45,13 +49,13 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-__all__ = ["applies", "gaussian_loo"]
+__all__ = ["SINGULAR", "applies", "gaussian_loo"]
 
 #: Floats per block of the design's rows held at a time (2**20 = 8 MiB).
 _BLOCK_FLOATS = 2**20
 #: ``1 − aᵢ`` below this: the left-out ridge system is singular (the row is needed to
 #: identify a coefficient), and its leave-one-out fit does not exist.
-_SINGULAR = 1e-10
+SINGULAR = 1e-10
 
 
 def applies(curv, rows):
@@ -132,6 +136,9 @@ def gaussian_loo(curv, rows):
     leverage : ndarray of shape (n_rows,)
         The one-step diagnostic of :func:`ticselect.approximate_loo`, the spectral
         radius of ``wᵢΛᵢMᵢ`` (``wᵢhᵢ/φ`` when ``φ`` is fixed).
+    singular : ndarray of bool of shape (n_rows,)
+        Rows whose left-out ridge system is singular (``1 − aᵢ ≤ SINGULAR``): the
+        leave-one-out fit does not exist (``pointwise`` is ``inf``).
 
     Raises
     ------
@@ -195,12 +202,12 @@ def gaussian_loo(curv, rows):
             last[sl] = S[k]
     # deviance units: A = φB, so aᵢ = wᵢx̃ᵢᵀA⁻¹x̃ᵢ = wᵢhᵢ/φ, vᵢᵀX̃ᵀWr = vtr/φ, ...
     a = w * h / phi
-    ok = 1.0 - a > _SINGULAR
+    ok = 1.0 - a > SINGULAR
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         one_minus = np.where(ok, 1.0 - a, 1.0)
         r_out = r / one_minus
         shift_eta = r_fit - r_out  # η₋ᵢ − η̂ᵢ
-        if not phi_param:
+        if not (phi_param or getattr(rows, "refit_dispersion", False)):
             pointwise = 0.5 * np.log(2.0 * np.pi * phi) + r_out**2 / (2.0 * phi)
             shift = shift_eta[:, None]
             leverage = a
@@ -211,6 +218,10 @@ def gaussian_loo(curv, rows):
             phi_out = (rss_all - w * r_out**2) / np.where(rest > 0, rest, np.nan)
             pointwise = 0.5 * np.log(2.0 * np.pi * phi_out) + r_out**2 / (2.0 * phi_out)
             pointwise = np.where(phi_out > 0, pointwise, np.inf)
+        if not phi_param:
+            shift = shift_eta[:, None]
+            leverage = a
+        else:
             shift = np.column_stack([shift_eta, phi_out - phi])
             # one-step diagnostic: wᵢΛᵢMᵢ, Λᵢ the row's Hessian in (η, φ) at the fit,
             # Mᵢ = JᵢH_λ⁻¹Jᵢᵀ = [[‖L⁻¹J̃ᵢ‖², lastᵢ/L_kk], [·, 1/L_kk²]]
@@ -225,4 +236,6 @@ def gaussian_loo(curv, rows):
                 w * (l12 * m12 + l22 * m22),
             )
     pointwise = np.where(ok, pointwise, np.inf)
-    return pointwise, shift, leverage
+    if getattr(rows, "nll_offset", None) is not None:
+        pointwise = pointwise + rows.nll_offset
+    return pointwise, shift, leverage, ~ok

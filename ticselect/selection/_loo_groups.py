@@ -273,6 +273,9 @@ def newton_leave_out(curv, rows, Q, idx):
         if not decrement > 0:  # not a descent direction: indefinite Hessian
             delta, decrement = g / max(np.max(np.abs(np.diag(HQ))), 1e-300), 0.0
         if decrement < _REFINE_TOL and decrement >= 0 and it > 0:
+            # the last, tiny, step too: stopping before it leaves a θ error of
+            # √(2·decrement/λ), which the left-out rows' NLL would keep
+            theta = theta - Q @ delta
             break
         t = 1.0
         for _half in range(30):

@@ -48,6 +48,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from .._html import table
 from ..criteria import criteria
 from ..curvature import curvature
 from ..curvature._result import TIC_FLAGS
@@ -56,7 +57,7 @@ from ._flags import flags_text
 from ._loo import approximate_loo
 from ._path_start import NewtonStart, warm_start_key
 from ._recommend import alo_flags, edge_note, recommend
-from ._table import text_table
+from ._table import COLUMNS, format_cell, text_table
 
 __all__ = ["CriterionPath", "criterion_path"]
 
@@ -480,6 +481,19 @@ class CriterionPath:
             ``*`` marks each criterion's pick, ``>`` the recommended value; the
             ``recommended:`` line says why.
         """
+        cols, index, rows, marks = self._screen(full)
+        lines = text_table(self.param_name, index, cols, rows, marks=marks,
+                           lead=self.best_index())  # fmt: skip
+        lines.append(
+            "criteria on the deviance scale (lower is better); * marks each "
+            "criterion's pick, > the recommended value"
+        )
+        lines.append(f"recommended: {self._label(self.best_index())}; {self.pick_note}")
+        edge = edge_note(self.values, self.best_index(), self.param_name)
+        return "\n".join(lines + ([f"warning: {edge}"] if edge else []))
+
+    def _screen(self, full):
+        """Columns, row labels, row values and picks of :meth:`summary`."""
         cols = list(FULL_COLUMNS if full else SUMMARY_COLUMNS)
         if not self._has_alo:
             cols = [c for c in cols if c not in ("alo", "alo_se", "n_high_leverage")]
@@ -495,15 +509,7 @@ class CriterionPath:
             rows.append(row)
         marks = {c: self.best_index(c) for c in cols if c in self._picked()}
         index = [self._label(i).split("=", 1)[-1] for i in range(len(self.values))]
-        lines = text_table(self.param_name, index, cols, rows, marks=marks,
-                           lead=self.best_index())  # fmt: skip
-        lines.append(
-            "criteria on the deviance scale (lower is better); * marks each "
-            "criterion's pick, > the recommended value"
-        )
-        lines.append(f"recommended: {self._label(self.best_index())}; {self.pick_note}")
-        edge = edge_note(self.values, self.best_index(), self.param_name)
-        return "\n".join(lines + ([f"warning: {edge}"] if edge else []))
+        return cols, index, rows, marks
 
     def to_frame(self):
         """Return one row per grid value as a :class:`pandas.DataFrame`.
@@ -536,6 +542,24 @@ class CriterionPath:
             f"recommended {self._label(i)} ({self.recommendation.criterion.upper()}'s "
             "pick)>"
         )
+
+    def _repr_html_(self):
+        cols, index, rows, marks = self._screen(full=False)
+        lead = self.best_index()
+        cells = [
+            [("> " if i == lead else "") + label]
+            + [format_cell(c, row.get(c)) + ("*" if marks.get(c) == i else "")
+               for c in cols]
+            for i, (label, row) in enumerate(zip(index, rows, strict=True))
+        ]  # fmt: skip
+        footer = [
+            "deviance scale, lower is better; * marks each criterion's pick, > the "
+            "recommended value",
+            f"recommended: {self._label(lead)}; {self.pick_note}",
+        ]
+        titles = [(COLUMNS[c].title if c in COLUMNS else None) or c for c in cols]
+        head = [self.param_name, *titles]
+        return table(f"Criterion path over {self.param_name}", head, cells, footer)
 
     @property
     def _has_alo(self):

@@ -44,6 +44,7 @@ from .._mlp import (
     output_loss,
     unflatten,
 )
+from .._mlp_gauge import network_gauge
 from .._output import OutputJacobians
 from .._result import Curvature
 from .._timing import DEFAULT_MAX_SECONDS, dense_seconds
@@ -450,10 +451,13 @@ def mlp_curvature(
         )
     seconds, limit = exact_seconds_need(est, X.shape[0], dispersion, max_seconds)
     if seconds > limit:
+        low = dense_seconds(_n_params(est, dispersion), X.shape[0], route="subspace")
         raise ValueError(
             f"The exact curvature and criteria of this network ({d} parameters, "
-            f"{X.shape[0]} rows) would take about {seconds:.3g} s on this machine, "
-            f"more than max_seconds={limit:g}: use the matrix-free estimators "
+            f"{X.shape[0]} rows) would take about {seconds:.3g} s on this machine "
+            f"({low:.3g} s if its penalised Hessian is indefinite, as for "
+            f"near-interpolating fits), more than max_seconds={limit:g}: use the "
+            "matrix-free estimators "
             "(ts.tic_penalty(model, X, y), which routes to estimate_tic_penalty, or "
             "ts.curvature_operators with hessian_spectral_density), or pass a larger "
             "max_seconds (None for no limit)."
@@ -491,7 +495,7 @@ def mlp_curvature(
         gradient=w @ G + penalty * params,
         abs_grad_sum=w @ np.abs(G),
         per_sample_grads=G,
-        gauge=spec.gauge(),
+        gauge=network_gauge(spec),
         dispersion=spec.sigma2,
         dispersion_is_param=spec.sigma2_is_param,
         family="mlp",

@@ -52,6 +52,8 @@ from statsmodels.regression import linear_model as lm
 
 from .._families import get_family
 from .._glm import GLMSpec, glm_curvature
+from .._identify import check_likelihood_exists
+from .._numdiff import gradient_differences, hessian_mismatch
 from .._result import Curvature, NotStationaryWarning
 from .statsmodels import is_regularized
 
@@ -204,7 +206,8 @@ def _regression_curvature(res, dispersion):
         feature_names=names,
         model_name=f"statsmodels {type(model).__name__}",
     )
-    if dispersion is None:
+    estimated = dispersion is None
+    if estimated:
         resid = y - X @ params
         dispersion = float(resid @ resid) / n  # statsmodels' llf uses SSR/n
         if not dispersion > 0:
@@ -213,20 +216,33 @@ def _regression_curvature(res, dispersion):
                 "unbounded. Use more rows than parameters, or pass dispersion=<float>."
             )
     curv = glm_curvature(spec, dispersion=dispersion)
+    if estimated:  # σ² estimated by the fit, as for LinearRegression: n ≤ k refused
+        check_likelihood_exists(curv, y, np.ones(n), estimated=True)
     w = np.asarray(getattr(model, "weights", 1.0), dtype=float)
     if w.ndim and np.any(w <= 0):
         raise ValueError(
             "WLS with non-positive weights is not supported: drop those rows."
         )
-    log_w = 0.5 * float(np.sum(np.log(np.broadcast_to(w, (n,)))))
+    half_log_w = 0.5 * np.log(np.broadcast_to(w, (n,)))
+    log_w = float(np.sum(half_log_w))
     if log_w:
         curv.nll -= log_w  # the Jacobian of the whitening, in statsmodels' llf
+        curv._per_sample_nll = curv.per_sample_nll - half_log_w
         base = curv.loss_fn
 
         def loss_fn(theta):
             return base(theta) - log_w
 
         curv.loss_fn = loss_fn
+    # the per-row model (attached by the dispatcher): a refit re-estimates σ²
+    curv._row_model = (
+        "glm",
+        {
+            "spec": spec,
+            "refit_dispersion": estimated,
+            "nll_offset": -half_log_w if log_w else None,
+        },
+    )
     return _apply_count(curv, _statsmodels_k(res, curv.n_params))
 
 
@@ -308,6 +324,7 @@ def _generic_curvature(res):
     G = -S
     H = -0.5 * (Hs + Hs.T)
     n = ll.shape[0]
+    H, hessian_of = _checked_hessian(model, params, H, name)
 
     def loss_fn(theta):
         with np.errstate(all="ignore"):
@@ -318,8 +335,7 @@ def _generic_curvature(res):
         return value if np.isfinite(value) else np.inf
 
     def hessian_fn(theta):
-        Ht = -np.asarray(model.hessian(np.asarray(theta, float)), dtype=float)
-        return 0.5 * (Ht + Ht.T)
+        return hessian_of(np.asarray(theta, float))
 
     curv = Curvature(
         params=params,
@@ -338,8 +354,68 @@ def _generic_curvature(res):
         model_name=name,
         loss_fn=loss_fn,
         hessian_fn=hessian_fn,
+        per_sample_nll=-ll,
+    )
+    # the per-row model (attached by the dispatcher, see _rows.LikelihoodRows)
+    curv._row_model = (
+        "likelihood",
+        {
+            "params": params,
+            "nll": -ll,
+            "grads": G,
+            "loglikeobs": loglikeobs,
+            "score_obs": model.score_obs,
+            "hessian": lambda theta: -hessian_of(np.asarray(theta, float)),
+        },
     )
     return _apply_count(curv, _statsmodels_k(res, d))
+
+
+#: Relative error, along one direction, above which a model's own ``hessian`` is
+#: replaced by central differences of its ``score_obs``.
+HESSIAN_CHECK_TOL = 1e-5
+
+
+def _checked_hessian(model, params, H, name):
+    """``H`` of the loss, checked against differences of ``score_obs``.
+
+    statsmodels 0.15's zero-inflated models with a logit inflation (e.g.
+    ``ZeroInflatedPoisson``) return a ``hessian`` whose block of cross-derivatives
+    between the inflation and the count parameters is zero (its ``hessian`` copies
+    the lower triangle over the upper one after filling the upper one).  One central
+    difference of the summed ``score_obs`` along a fixed direction (two calls)
+    catches such a Hessian; it is then rebuilt from ``2d`` differences of the
+    analytic ``score_obs`` (about ``1e-10`` relative), with a warning.
+
+    Returns
+    -------
+    H : ndarray of shape (d, d)
+    hessian_of : callable
+        ``theta -> H(θ)`` by the same route.
+    """
+
+    def grad_obs(theta):
+        return -np.asarray(model.score_obs(theta), dtype=float)
+
+    def own(theta):
+        Ht = -np.asarray(model.hessian(theta), dtype=float)
+        return 0.5 * (Ht + Ht.T)
+
+    err = hessian_mismatch(grad_obs, params, H)
+    if not err > HESSIAN_CHECK_TOL:
+        return H, own
+
+    def by_differences(theta):
+        return gradient_differences(grad_obs, theta, summed=True)
+
+    warnings.warn(
+        f"{name}: statsmodels' hessian() differs from differences of its score_obs "
+        f"by {err:.2g} (relative, along one direction); ticselect uses the Hessian "
+        "from central differences of score_obs instead.",
+        UserWarning,
+        stacklevel=5,
+    )
+    return by_differences(params), by_differences
 
 
 def statsmodels_generic_curvature(results, *, dispersion=None):
