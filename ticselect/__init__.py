@@ -70,6 +70,7 @@ from .flatness import (
 from .selection import (
     Comparison,
     CriterionPath,
+    CriterionSearch,
     FlaggedCriterionWarning,
     FormulaComparison,
     HeldOutDataWarning,
@@ -142,6 +143,7 @@ __all__ = [
     "LOOResult",
     "approximate_loo",
     "CriterionPath",
+    "CriterionSearch",
     "FlaggedCriterionWarning",
     "HeldOutDataWarning",
     "check_scoring",

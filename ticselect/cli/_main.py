@@ -209,6 +209,11 @@ def build_parser():
         "--cv", type=_folds, default=5, metavar="K",
         help="folds of the CV log-loss; 0 skips CV (default: 5)",
     )  # fmt: skip
+    sel.add_argument(
+        "--tune", action="store_true",
+        help="also tune the penalty without a grid (ts.CriterionSearch, ALO, within "
+        "the grid's range) and print its value, fits and time under the table",
+    )  # fmt: skip
     sel.add_argument("--plot", metavar="FILE", help="save the criterion-path plot")
     sel.add_argument(
         "--all", action="store_true",
@@ -365,7 +370,11 @@ def _run(args, out, err):
         if args.json:
             _dump(result, out)
         else:
+            from ._tune import format_tune
+
             out.write(format_select(result, full=args.all) + "\n")
+            if "tune" in result:
+                out.write(format_tune(result) + "\n")
     elif args.command == "compare":
         from ._compare import format_compare, run_compare
 

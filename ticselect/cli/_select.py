@@ -273,6 +273,10 @@ def run_select(args, out=None, err=None):
         "warnings": messages,
     }
     result["notes"] = select_notes(result)
+    if getattr(args, "tune", False):  # the search beside the grid (cli._tune)
+        from ._tune import run_tune
+
+        result["tune"] = run_tune(args, data, family, y, param, grid)
     if args.plot:
         _save_plot(args.plot, param, grid, crits, fitted_all, rows, loos,
                    curv.family)  # fmt: skip

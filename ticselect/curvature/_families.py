@@ -16,12 +16,19 @@ Everything here is *per sample* and *unweighted*:
   ``sigma²`` for the Gaussian, ``1 / shape`` for the Gamma, ``lambda⁻¹`` for the inverse
   Gaussian (``Var y = phi mu³``).  ``dispersion_derivatives`` returns
   ``(dℓ/dφ, d²ℓ/dφ², d²ℓ/dηdφ)`` in that parameterisation (φ itself, not log φ).
-- Links map the mean to the predictor, ``eta = g(mu)``; each link object exposes the
-  inverse ``mu = g⁻¹(eta)`` and its first two derivatives in ``eta``.
+- ``eta_third_derivative`` and ``dispersion_third_derivatives`` return ``d³ℓ/dη³``
+  and ``(∂³ℓ/∂η²∂φ, ∂³ℓ/∂η∂φ², ∂³ℓ/∂φ³)``: how the observed information moves
+  when the fit moves, which the derivatives of ALO, TIC and the evidence in the
+  penalty need (:mod:`ticselect.selection._tuning_grad`).  Multinomial: a
+  ``(n, K, K, K)`` tensor.
+- Links map the mean to the predictor, ``eta = g(mu)``; each link object
+  (:mod:`ticselect.curvature._links`) exposes the inverse ``mu = g⁻¹(eta)`` and its
+  first three derivatives in ``eta``.
 
-A new family is one small subclass of :class:`Family` overriding ``_nll_mu`` and
-``_mu_derivatives`` (derivatives in the mean); canonical pairs may override
-``eta_derivatives`` with a numerically stabler closed form.
+A new family is one small subclass of :class:`Family` overriding ``_nll_mu``,
+``_mu_derivatives`` and ``_mu_third_derivative`` (derivatives in the mean); canonical
+pairs may override ``eta_derivatives`` and ``eta_third_derivative`` with a
+numerically stabler closed form.
 """
 
 from __future__ import annotations
@@ -33,10 +40,9 @@ from scipy import special
 
 from ._links import LINKS, Link
 
-__all__ = ["Family", "Link", "get_family", "FAMILIES"]
+__all__ = ["Family", "Link", "get_family", "FAMILIES", "LINKS"]
 
 
-# ------------------------------------------------------------------------ families
 class Family(ABC):
     """Per-sample negative log-likelihood of an exponential family and its derivatives.
 
@@ -159,6 +165,10 @@ class Family(ABC):
     def _mu_derivatives(self, y, mu, phi):
         """Return ``(dℓ/dmu, d²ℓ/dmu²)``."""
 
+    @abstractmethod
+    def _mu_third_derivative(self, y, mu, phi):
+        """Return ``d³ℓ/dmu³``."""
+
     # -- public, in eta ------------------------------------------------------------
     def mean(self, eta):
         """Return the mean ``mu = g⁻¹(eta)``.
@@ -214,6 +224,52 @@ class Family(ABC):
         m1, m2 = self.link.inverse_derivatives(eta)
         l1, l2 = self._mu_derivatives(y, mu, phi)
         return l1 * m1, l2 * m1**2 + l1 * m2
+
+    def eta_third_derivative(self, y, eta, phi=1.0):
+        """Third derivative of the per-sample NLL in ``eta``.
+
+        ``ℓ⁽³⁾ = f⁽³⁾μ'³ + 3f''μ'μ'' + f'μ⁽³⁾`` with ``f`` the NLL as a function of
+        the mean and ``μ`` the inverse link (closed forms for the canonical pairs).
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Responses.
+        eta : ndarray of shape (n_samples,)
+            Linear predictor.
+        phi : float, default=1.0
+            Dispersion.
+
+        Returns
+        -------
+        d3 : ndarray of shape (n_samples,)
+            ``d³ℓ/dη³``.
+        """
+        mu = self.mean(eta)
+        m1, m2 = self.link.inverse_derivatives(eta)
+        m3 = self.link.inverse_third_derivative(eta)
+        l1, l2 = self._mu_derivatives(y, mu, phi)
+        l3 = self._mu_third_derivative(y, mu, phi)
+        return l3 * m1**3 + 3.0 * l2 * m1 * m2 + l1 * m3
+
+    def dispersion_third_derivatives(self, y, eta, phi):
+        """Third derivatives of the per-sample NLL involving the dispersion.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Responses.
+        eta : ndarray of shape (n_samples,)
+            Linear predictor.
+        phi : float
+            Dispersion.
+
+        Returns
+        -------
+        l_eep, l_epp, l_ppp : ndarray of shape (n_samples,)
+            ``∂³ℓ/∂η²∂φ``, ``∂³ℓ/∂η∂φ²`` and ``∂³ℓ/∂φ³``.
+        """
+        raise TypeError(f"The {self.name} family has no dispersion parameter.")
 
     def dispersion_derivatives(self, y, eta, phi):
         """Derivatives of the per-sample NLL involving the dispersion.
@@ -273,6 +329,24 @@ class _DevianceDispersionFamily(Family):
     def _log_a(self, y):
         """``log a(y)``."""
 
+    @abstractmethod
+    def _unit_deviance_third(self, y, mu):
+        """``d³d(y, mu)/dmu³``."""
+
+    def _mu_third_derivative(self, y, mu, phi):
+        return self._unit_deviance_third(y, mu) / (2.0 * phi)
+
+    def dispersion_third_derivatives(self, y, eta, phi):  # noqa: D102
+        phi = _validated_phi(phi)
+        mu = self.mean(eta)
+        d, d1, d2 = self._unit_deviance(y, mu)
+        m1, m2 = self.link.inverse_derivatives(eta)
+        # ℓ = log(2πφa)/2 + d/(2φ): each φ-derivative of φ^-k multiplies by -k/φ
+        l_eep = -(d2 * m1**2 + d1 * m2) / (2.0 * phi**2)
+        l_epp = d1 * m1 / phi**3
+        l_ppp = 1.0 / phi**3 - 3.0 * d / phi**4
+        return l_eep, l_epp, l_ppp
+
     def _nll_mu(self, y, mu, phi):
         d = self._unit_deviance(y, mu)[0]
         return 0.5 * (np.log(2.0 * np.pi * phi) + self._log_a(y)) + d / (2.0 * phi)
@@ -310,6 +384,9 @@ class Gaussian(_DevianceDispersionFamily):
         r = y - mu
         return r**2, -2.0 * r, np.full_like(r, 2.0)
 
+    def _unit_deviance_third(self, y, mu):
+        return np.zeros_like(y - mu)
+
     def _log_a(self, y):
         return 0.0
 
@@ -328,6 +405,9 @@ class InverseGaussian(_DevianceDispersionFamily):
     def _unit_deviance(self, y, mu):
         r = y - mu
         return r**2 / (mu**2 * y), -2.0 * r / mu**3, (6.0 * y - 4.0 * mu) / mu**4
+
+    def _unit_deviance_third(self, y, mu):
+        return (12.0 * mu - 24.0 * y) / mu**5
 
     def _log_a(self, y):
         return 3.0 * np.log(y)
@@ -371,6 +451,26 @@ class Gamma(Family):
     def _mu_derivatives(self, y, mu, phi):
         nu = 1.0 / phi
         return nu * (mu - y) / mu**2, nu * (2.0 * y - mu) / mu**3
+
+    def _mu_third_derivative(self, y, mu, phi):
+        return (2.0 * mu - 6.0 * y) / (phi * mu**4)
+
+    def dispersion_third_derivatives(self, y, eta, phi):  # noqa: D102
+        # ℓ = ν G(η) + K(ν), G = log μ + y/μ, ν = 1/φ; in φ, ν' = -ν², ν'' = 2ν³,
+        # ν⁽³⁾ = -6ν⁴, and K's ν-derivatives are those of dispersion_derivatives
+        phi = _validated_phi(phi)
+        nu = 1.0 / phi
+        mu = self.mean(eta)
+        m1, m2 = self.link.inverse_derivatives(eta)
+        g1, g2 = self._mu_derivatives(y, mu, 1.0)  # G's derivatives in μ
+        G = np.log(mu) + y / mu
+        G_e, G_ee = g1 * m1, g2 * m1**2 + g1 * m2
+        n1, n2, n3 = -(nu**2), 2.0 * nu**3, -6.0 * nu**4
+        K1 = -np.log(nu * y) - 1.0 + special.digamma(nu)
+        K2 = -1.0 / nu + special.polygamma(1, nu)
+        K3 = 1.0 / nu**2 + special.polygamma(2, nu)
+        l_ppp = (G + K1) * n3 + 3.0 * K2 * n1 * n2 + K3 * n1**3
+        return G_ee * n1, G_e * n2, l_ppp
 
     def dispersion_derivatives(self, y, eta, phi):  # noqa: D102
         phi = _validated_phi(phi)
@@ -427,11 +527,19 @@ class Poisson(Family):
     def _mu_derivatives(self, y, mu, phi):
         return 1.0 - y / mu, y / mu**2
 
+    def _mu_third_derivative(self, y, mu, phi):
+        return -2.0 * y / mu**3
+
     def eta_derivatives(self, y, eta, phi=1.0):  # noqa: D102
         if self.link.name == "log":
             mu = np.exp(eta)
             return mu - y, mu
         return super().eta_derivatives(y, eta, phi)
+
+    def eta_third_derivative(self, y, eta, phi=1.0):  # noqa: D102
+        if self.link.name == "log":
+            return np.exp(eta) + np.zeros_like(y, dtype=float)
+        return super().eta_third_derivative(y, eta, phi)
 
 
 class NegativeBinomial(Family):
@@ -479,6 +587,10 @@ class NegativeBinomial(Family):
             -(y / mu - (1.0 + a * y) / (1.0 + a * mu)),
             y / mu**2 - a * (1.0 + a * y) / (1.0 + a * mu) ** 2,
         )
+
+    def _mu_third_derivative(self, y, mu, phi):
+        a = self.alpha
+        return -2.0 * y / mu**3 + 2.0 * a**2 * (1.0 + a * y) / (1.0 + a * mu) ** 3
 
 
 class Binomial(Family):
@@ -528,6 +640,10 @@ class Binomial(Family):
         m = self.n_trials
         return -y / mu + (m - y) / (1.0 - mu), y / mu**2 + (m - y) / (1.0 - mu) ** 2
 
+    def _mu_third_derivative(self, y, mu, phi):
+        m = self.n_trials
+        return -2.0 * y / mu**3 + 2.0 * (m - y) / (1.0 - mu) ** 3
+
     def nll(self, y, eta, phi=1.0):  # noqa: D102
         m = self.n_trials
         name = self.link.name
@@ -569,6 +685,28 @@ class Binomial(Family):
         d2 = (m - y) * t - y * q * one_minus_u
         return d1, d2
 
+    def eta_third_derivative(self, y, eta, phi=1.0):  # noqa: D102
+        m = self.n_trials
+        name = self.link.name
+        if name == "logit":
+            mu, one_minus = special.expit(eta), special.expit(-eta)
+            return m * mu * one_minus * (one_minus - mu)
+        if name == "probit":
+            # d/dη of the inverse Mills ratios: rp' = -rp(η + rp), rm' = rm(rm - η)
+            log_pdf = -0.5 * eta**2 - 0.5 * np.log(2.0 * np.pi)
+            rp = np.exp(log_pdf - special.log_ndtr(eta))
+            rm = np.exp(log_pdf - special.log_ndtr(-eta))
+            return y * rp * (1.0 - (eta + rp) * (eta + 2.0 * rp)) + (m - y) * rm * (
+                (rm - eta) * (2.0 * rm - eta) - 1.0
+            )
+        # cloglog, with t, u, q as in eta_derivatives: t·dq/dt = q(1 - u) and
+        # t·du/dt = u(1 - q), so d/dη [q(1 - u)] = q((1 - u)² - u(1 - q))
+        t = np.exp(eta)
+        u = t / -np.expm1(-t)
+        one_minus_u = np.where(t < 1e-3, -t / 2.0 - t**2 / 12.0 + t**4 / 720.0, 1.0 - u)
+        q = u * np.exp(-t)
+        return (m - y) * t - y * q * (one_minus_u**2 - u * (1.0 - q))
+
 
 class Multinomial(Family):
     """Categorical responses with the (over-parameterised) softmax link.
@@ -603,6 +741,9 @@ class Multinomial(Family):
     def _mu_derivatives(self, y, mu, phi):
         raise NotImplementedError("the multinomial family uses its closed form")
 
+    def _mu_third_derivative(self, y, mu, phi):
+        raise NotImplementedError("the multinomial family uses its closed form")
+
     def eta_derivatives(self, y, eta, phi=1.0):
         """Gradient ``p - y`` of shape (n, K) and Hessian ``diag(p) - p pᵀ`` (n, K, K).
 
@@ -626,6 +767,38 @@ class Multinomial(Family):
         idx = np.arange(p.shape[1])
         d2[:, idx, idx] += p
         return p - Y, d2
+
+    def eta_third_derivative(self, y, eta, phi=1.0):
+        """Third derivative tensor of ``logsumexp(η) - η_y``, shape (n, K, K, K).
+
+        ``T_abc = p_a δ_abc - p_a p_b δ_ac - p_a p_c δ_ab - p_a p_b δ_bc +
+        2 p_a p_b p_c`` (``y`` does not enter).
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,) or (n_samples, K)
+            Class indices or one-hot responses (unused).
+        eta : ndarray of shape (n_samples, K)
+            Linear predictors.
+        phi : float, default=1.0
+            Ignored.
+
+        Returns
+        -------
+        d3 : ndarray of shape (n_samples, K, K, K)
+        """
+        p = special.softmax(eta, axis=1)
+        K = p.shape[1]
+        E = np.eye(K)
+        pa, pb, pc = p[:, :, None, None], p[:, None, :, None], p[:, None, None, :]
+        delta3 = np.einsum("ab,ac->abc", E, E)
+        return (
+            2.0 * pa * pb * pc
+            - E[None, :, None, :] * pa * pb
+            - E[None, :, :, None] * pa * pc
+            - E[None, None, :, :] * pa * pb
+            + delta3[None] * pa
+        )
 
 
 FAMILIES = {

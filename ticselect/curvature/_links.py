@@ -1,8 +1,12 @@
-"""Links ``eta = g(mu)`` of the GLM families, through their inverses.
+"""Layer 1 — links ``eta = g(mu)`` of the exponential families, pointwise.
 
-Each link object exposes the inverse ``mu = g⁻¹(eta)`` and its first two derivatives
-in ``eta``, pointwise (see :mod:`ticselect.curvature._families` for the
-conventions); :data:`LINKS` maps their names to the classes.
+Each link is described through its inverse ``mu = g⁻¹(eta)`` and the first three
+derivatives of that inverse in ``eta``: the first two give the observed information
+(:meth:`ticselect.curvature._families.Family.eta_derivatives`), the third the
+derivative of the information along a change of the fit, which the implicit
+derivatives of the criteria in the penalty need
+(:mod:`ticselect.selection._tuning_grad`).  The families that use them live in
+:mod:`ticselect.curvature._families`.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ __all__ = ["LINKS", "Link"]
 class Link(ABC):
     """A link ``eta = g(mu)``, described through its inverse.
 
-    Subclasses implement :meth:`inverse` and :meth:`inverse_derivatives`
-    (``dmu/deta`` and ``d²mu/deta²``) pointwise.
+    Subclasses implement :meth:`inverse`, :meth:`inverse_derivatives`
+    (``dmu/deta`` and ``d²mu/deta²``) and :meth:`inverse_third_derivative`
+    pointwise.
     """
 
     name: str = "link"
@@ -31,6 +36,10 @@ class Link(ABC):
     @abstractmethod
     def inverse_derivatives(self, eta):
         """Return ``(dmu/deta, d²mu/deta²)`` evaluated at ``eta``."""
+
+    @abstractmethod
+    def inverse_third_derivative(self, eta):
+        """Return ``d³mu/deta³`` evaluated at ``eta``."""
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -47,6 +56,9 @@ class IdentityLink(Link):
     def inverse_derivatives(self, eta):  # noqa: D102
         return np.ones_like(eta), np.zeros_like(eta)
 
+    def inverse_third_derivative(self, eta):  # noqa: D102
+        return np.zeros_like(eta)
+
 
 class LogLink(Link):
     """``eta = log(mu)``."""
@@ -59,6 +71,9 @@ class LogLink(Link):
     def inverse_derivatives(self, eta):  # noqa: D102
         mu = np.exp(eta)
         return mu, mu
+
+    def inverse_third_derivative(self, eta):  # noqa: D102
+        return np.exp(eta)
 
 
 class LogitLink(Link):
@@ -74,6 +89,12 @@ class LogitLink(Link):
         d1 = mu * (1.0 - mu)
         return d1, d1 * (1.0 - 2.0 * mu)
 
+    def inverse_third_derivative(self, eta):  # noqa: D102
+        # mu''' = mu'(1 - 6 mu(1 - mu)), from mu'' = mu'(1 - 2mu)
+        mu = special.expit(eta)
+        d1 = mu * (1.0 - mu)
+        return d1 * (1.0 - 6.0 * d1)
+
 
 class ProbitLink(Link):
     """``eta = Phi⁻¹(mu)`` with ``Phi`` the standard normal CDF."""
@@ -86,6 +107,10 @@ class ProbitLink(Link):
     def inverse_derivatives(self, eta):  # noqa: D102
         pdf = np.exp(-0.5 * eta**2) / np.sqrt(2.0 * np.pi)
         return pdf, -eta * pdf
+
+    def inverse_third_derivative(self, eta):  # noqa: D102
+        pdf = np.exp(-0.5 * eta**2) / np.sqrt(2.0 * np.pi)
+        return (eta**2 - 1.0) * pdf
 
 
 class CLogLogLink(Link):
@@ -101,6 +126,13 @@ class CLogLogLink(Link):
         d1 = t * np.exp(-t)
         return d1, d1 * (1.0 - t)
 
+    def inverse_third_derivative(self, eta):  # noqa: D102
+        # mu' = t e^-t (t = e^eta); each eta-derivative multiplies by (1 - t), then
+        # the derivative of (1 - t) adds -t mu'
+        t = np.exp(eta)
+        d1 = t * np.exp(-t)
+        return d1 * ((1.0 - t) ** 2 - t)
+
 
 class InverseLink(Link):
     """``eta = 1 / mu``."""
@@ -112,6 +144,9 @@ class InverseLink(Link):
 
     def inverse_derivatives(self, eta):  # noqa: D102
         return -1.0 / eta**2, 2.0 / eta**3
+
+    def inverse_third_derivative(self, eta):  # noqa: D102
+        return -6.0 / eta**4
 
 
 class InverseSquaredLink(Link):
@@ -125,6 +160,9 @@ class InverseSquaredLink(Link):
     def inverse_derivatives(self, eta):  # noqa: D102
         return -0.5 * eta**-1.5, 0.75 * eta**-2.5
 
+    def inverse_third_derivative(self, eta):  # noqa: D102
+        return -1.875 * eta**-3.5
+
 
 class SqrtLink(Link):
     """``eta = sqrt(mu)``."""
@@ -137,6 +175,9 @@ class SqrtLink(Link):
     def inverse_derivatives(self, eta):  # noqa: D102
         return 2.0 * eta, np.full_like(eta, 2.0)
 
+    def inverse_third_derivative(self, eta):  # noqa: D102
+        return np.zeros_like(eta)
+
 
 class SoftmaxLink(Link):
     """Multinomial logit: ``mu_k = exp(eta_k) / sum_j exp(eta_j)``."""
@@ -147,6 +188,9 @@ class SoftmaxLink(Link):
         return special.softmax(eta, axis=-1)
 
     def inverse_derivatives(self, eta):  # noqa: D102
+        raise NotImplementedError("the softmax family uses its closed form")
+
+    def inverse_third_derivative(self, eta):  # noqa: D102
         raise NotImplementedError("the softmax family uses its closed form")
 
 

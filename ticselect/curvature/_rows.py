@@ -314,6 +314,42 @@ class GLMRows(_Rows):
             d2[r, 0, 1] = d2[r, 1, 0] = lep
         return d1, d2
 
+    def third_at(self, idx, u):
+        """Third derivatives ``∂³ℓᵢ/∂uᵢ³`` of the rows ``idx`` at local parameters.
+
+        Parameters
+        ----------
+        idx : slice or ndarray of int
+            Rows (``b`` of them).
+        u : ndarray of shape (b, K')
+            Local parameters, one dispersion for all rows when it is a parameter
+            (the fit's; :mod:`ticselect.selection._tuning_grad` needs no other).
+
+        Returns
+        -------
+        ndarray of shape (b, K', K', K')
+            Symmetric in its last three indices.
+        """
+        fam, m = self.spec.family, self.m
+        y = self.spec.y[idx]
+        b, Kp = u.shape
+        T = np.zeros((b, Kp, Kp, Kp))
+        e = u[:, :m] if self.multi else u[:, 0]
+        phi = u[0, m] if self.phi_is_param else (1.0 if self.phi is None else self.phi)
+        with np.errstate(all="ignore"):
+            t3 = fam.eta_third_derivative(y, e, float(phi))
+        if self.multi:
+            T[:, :m, :m, :m] = t3
+            return T
+        T[:, 0, 0, 0] = t3
+        if self.phi_is_param:
+            with np.errstate(all="ignore"):
+                eep, epp, ppp = fam.dispersion_third_derivatives(y, e, float(phi))
+            T[:, 0, 0, 1] = T[:, 0, 1, 0] = T[:, 1, 0, 0] = eep
+            T[:, 0, 1, 1] = T[:, 1, 0, 1] = T[:, 1, 1, 0] = epp
+            T[:, 1, 1, 1] = ppp
+        return T
+
     def nll(self, sl, u):
         """Unweighted ``ℓᵢ(u)`` of the rows ``sl``, ``inf`` outside the mean space.
 

@@ -6,7 +6,11 @@ scorers and the :class:`~ticselect.InSample` splitter (``_scoring``, public as
 (``_path``, ``_path_start``), :func:`~ticselect.compare` (``_compare``),
 (``_formulas``), :func:`~ticselect.inference` (``_inference``),
 :func:`~ticselect.approximate_loo` (``_loo``) and :func:`~ticselect.tic_penalty`
-(``_tic_penalty``).  It builds on the criteria, flatness, calibration and curvature
+(``_tic_penalty``) and :class:`~ticselect.CriterionSearch`, which tunes penalties
+without a grid (``_tuning`` with its evaluator ``_tuning_eval``, the derivatives
+``_tuning_grad`` and ``_tuning_gaussian``, the optimisers ``_tuning_optim`` and the
+column scales of ``groups=``, ``_group_scale``).  It builds on the criteria,
+flatness, calibration and curvature
 wings and is used only by the command line.
 """
 
@@ -27,10 +31,12 @@ from ._scoring import (
     make_criterion_scorer,
 )
 from ._tic_penalty import tic_penalty
+from ._tuning import CriterionSearch
 
 __all__ = [
     "Comparison",
     "CriterionPath",
+    "CriterionSearch",
     "FlaggedCriterionWarning",
     "FormulaComparison",
     "HeldOutDataWarning",

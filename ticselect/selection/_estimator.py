@@ -5,29 +5,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils import get_tags
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    check_is_fitted,
-    column_or_1d,
-    has_fit_parameter,
-)
+from sklearn.utils.validation import column_or_1d, has_fit_parameter
 
 from ..criteria import criteria
 from ..curvature import curvature
 from ..curvature._result import STATIONARITY_TOL
 from ..curvature._timing import DEFAULT_MAX_SECONDS
+from ._delegate import DelegatingMixin
 from ._loo import approximate_loo
 
 __all__ = ["InformationCriteria"]
-
-
-def _inner_has(attr):
-    def check(self):
-        target = getattr(self, "estimator_", self.estimator)
-        return hasattr(target, attr)
-
-    return check
 
 
 def _weight_params(est, sample_weight):
@@ -42,7 +29,7 @@ def _weight_params(est, sample_weight):
     }
 
 
-class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
+class InformationCriteria(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     """Fit an estimator and attach its curvature and information criteria.
 
     A drop-in wrapper: ``predict``, ``predict_proba``, ``decision_function`` and
@@ -177,100 +164,3 @@ class InformationCriteria(MetaEstimatorMixin, BaseEstimator):
         if hasattr(est, "classes_"):
             self.classes_ = est.classes_
         return self
-
-    @available_if(_inner_has("predict"))
-    def predict(self, X):
-        """Predict with the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(_inner_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities of the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_inner_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities of the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X)
-
-    @available_if(_inner_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    def score(self, X, y, sample_weight=None):
-        """Score of the fitted estimator (accuracy or R², as the estimator defines).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Test data.
-        y : array-like of shape (n_samples,)
-            True targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        float
-        """
-        check_is_fitted(self)
-        if sample_weight is None:
-            return self.estimator_.score(X, y)
-        return self.estimator_.score(X, y, sample_weight=sample_weight)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        tags.target_tags = inner.target_tags
-        tags.target_tags.multi_output = False  # criteria are for one target
-        tags.target_tags.single_output = True
-        tags.input_tags.sparse = inner.input_tags.sparse
-        return tags

@@ -171,6 +171,13 @@ class LOOResult:
         first kind by minimum-norm least squares, a value that depends on how the
         columns are coded (it changes under ``X → XA``), so it is not reported.
 
+    left_out_params : ndarray of shape (n_refined, n_params) or None
+        The exact leave-one-out fits ``θ₋ᵢ`` of the refined rows, in the order of
+        ``np.flatnonzero(refined)`` (the derivative of a refined row's value in the
+        penalty needs them, :class:`ticselect.CriterionSearch`).  Empty for
+        Gaussian/identity fits, whose rows are exact in closed form, and without
+        refinement; ``None`` for L1 fits (their whole-problem refits are not
+        kept).
     groups : ndarray of int of shape (n_rows,) or None
         Leave-group-out (``groups=``): the group code of each row; ``leverage``,
         ``high_leverage`` and ``refined`` then give each row its group's value,
@@ -214,6 +221,7 @@ class LOOResult:
     flags: tuple = ()
     refined: np.ndarray = None
     no_fit: np.ndarray = None
+    left_out_params: np.ndarray = None
     groups: np.ndarray = None
     n_groups: int = None
     group_pointwise: np.ndarray = None
@@ -458,16 +466,18 @@ def approximate_loo(
     singular = (top >= 1.0 - gaussian.SINGULAR) & (w > 0) & glm
     no_fit = _no_fit(pointwise, singular, divergent)
     high = (leverage > leverage_tol) | ~np.isfinite(pointwise)
-    refined = np.zeros(rows.n_rows, dtype=bool)
-    if refine and method == "newton" and curv.active_set is not None:
+    refined, params = np.zeros(rows.n_rows, dtype=bool), None
+    l1 = refine and method == "newton" and curv.active_set is not None
+    if l1:
         # L1: leaving a row out may change the active set; refit the whole problem
         refined = _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine)
     elif refine and hasattr(rows, "leave_out") and method == "newton":
         lev = np.where(no_fit, -np.inf, leverage)  # no fit to refine to
         cand = _candidates(lev, high & ~no_fit, w, refine_tol, max_refine)
-        _refine(curv, rows, Q, batch, cand, pointwise, refined)
-    return _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
-                   refined, no_fit)  # fmt: skip
+        params = _refine(curv, rows, Q, batch, cand, pointwise, refined)
+    res = _result(curv, pointwise, leverage, high, leverage_tol, shift, w, method,
+                  refined, no_fit, params)  # fmt: skip
+    return replace(res, left_out_params=None) if l1 else res
 
 
 def _no_fit(pointwise, singular, divergent):
@@ -569,19 +579,29 @@ def _one_step(curv, rows, method, *, keep_jacobians, rcond):
 
 
 def _refine(curv, rows, Q, batch, cand, pointwise, refined):
-    """Iterate the rows ``cand`` to their exact leave-one-out fit (in place)."""
+    """Iterate the rows ``cand`` to their exact leave-one-out fit (in place).
+
+    Returns the left-out fits ``θ₋ᵢ`` of the refined rows, shape
+    (n_refined, n_params), in row order (``None`` when none is refined).
+    """
     if not cand.size:
-        return
+        return None
+    left_out = {}  # row -> θ₋ᵢ
     rest = cand
     if batch is not None:
         A, u, step = batch
-        value, ok = _refine_batch(curv, rows, Q, A, u, cand, step[cand])
+        value, ok, theta = _refine_batch(curv, rows, Q, A, u, cand, step[cand])
         pointwise[cand[ok]], refined[cand[ok]] = value[ok], True
+        left_out.update(zip(cand[ok].tolist(), theta[ok], strict=True))
         rest = cand[~ok]  # the batch did not converge: one row at a time
     for i in rest:
-        value = _refine_row(curv, rows, Q, i)
-        if value is not None:
-            pointwise[i], refined[i] = value, True
+        found = _refine_row(curv, rows, Q, i)
+        if found is not None:
+            pointwise[i], refined[i] = found[0], True
+            left_out[int(i)] = found[1]
+    if not left_out:
+        return None
+    return np.array([left_out[i] for i in np.flatnonzero(refined)])
 
 
 def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refine,
@@ -635,8 +655,9 @@ def _refine_l1(curv, pointwise, leverage, high, refine_tol, max_refine):
 
 
 def _result(
-    curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined, no_fit
-):
+    curv, pointwise, leverage, high, leverage_tol, shift, w, method, refined,
+    no_fit=None, left_out_params=None,
+):  # fmt: skip
     """The :class:`LOOResult` of per-row values (totals and standard error)."""
     contrib = w * pointwise
     loo_nll = float(np.sum(contrib[w > 0]))
@@ -663,20 +684,24 @@ def _result(
         method=method,
         flags=tuple(curv.flags),
         refined=refined,
-        no_fit=no_fit,
+        no_fit=np.zeros(pointwise.shape[0], dtype=bool) if no_fit is None else no_fit,
+        left_out_params=(
+            np.empty((0, curv.n_params)) if left_out_params is None else left_out_params
+        ),
     )
 
 
 def _refine_row(curv, rows, Q, i):
-    """Exact leave-one-out NLL of row ``i`` by damped Newton from ``θ̂``, or ``None``.
+    """Row ``i``'s exact leave-one-out fit by damped Newton from ``θ̂``.
 
+    Returns ``(ℓᵢ(θ₋ᵢ), θ₋ᵢ)``, or ``None`` when it does not converge.
     :func:`ticselect.selection._loo_groups.newton_leave_out` with one row.
     """
     theta = newton_leave_out(curv, rows, Q, i)
     if theta is None:
         return None
     out = rows.row_nll(i, theta)
-    return out if np.isfinite(out) else None
+    return (out, theta) if np.isfinite(out) else None
 
 
 def _refine_batch(curv, rows, Q, A, u0, idx, step):
@@ -693,6 +718,8 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
     value : ndarray of shape (b,)
     ok : ndarray of bool of shape (b,)
         False where a row did not converge (the caller refits it alone).
+    theta : ndarray of shape (b, n_params)
+        The left-out fits ``θ₋ᵢ = θ̂ + Qzᵢ``.
     """
     n, Kp, r = A.shape
     b = idx.size
@@ -796,4 +823,4 @@ def _refine_batch(curv, rows, Q, A, u0, idx, step):
         ok[act[pending]] = False
     ok &= done
     out = rows.nll(idx, u0[idx] + np.einsum("bkr,br->bk", A[idx], z))
-    return out, ok & np.isfinite(out)
+    return out, ok & np.isfinite(out), theta0[None] + z @ Q.T

@@ -38,9 +38,10 @@ from sklearn.linear_model import (
 from sklearn.pipeline import Pipeline
 
 from .._validation import final_step
+from ..curvature._linalg import complement_basis, restrict
 from ..curvature.adapters.l1 import is_sklearn_l1
 
-__all__ = ["NewtonStart", "warm_start_key"]
+__all__ = ["NewtonStart", "newton_predict", "set_coefficients", "warm_start_key"]
 
 # (estimator types, varied parameter, exponent e with penalty strength ∝ value**e)
 _PENALTY_PARAMS = (
@@ -136,29 +137,79 @@ class NewtonStart:
         if not np.isfinite(scale):
             return False
         d = curv.n_params - int(curv.dispersion_is_param)
-        theta = curv.params[:d]
-        p_old = curv.penalty[:d]
-        p_new = scale * p_old
-        grad = curv.gradient[:d] + (p_new - p_old) * theta
-        try:
-            factor = sla.cho_factor(curv.hessian[:d, :d] + np.diag(p_new))
-        except (np.linalg.LinAlgError, ValueError):
+        start = newton_predict(curv, scale * curv.penalty[:d])
+        if start is None:
             return False
-        start = theta - sla.cho_solve(factor, grad)
-        if not np.all(np.isfinite(start)):
-            return False
-        full = curv.params.copy()
-        full[:d] = start
-        f_old = curv.nll + 0.5 * np.sum(p_new * theta**2)
-        f_new = curv.loss_fn(full) + 0.5 * np.sum(p_new * start**2)
-        if not f_new < f_old:
-            return False
-        p = coef.size
-        final.coef_ = start[:p].reshape(coef.shape)
-        if d > p:  # the intercept, stored as scikit-learn stores it
-            icpt = final.intercept_
-            final.intercept_ = (
-                np.full(np.shape(icpt), start[p]) if np.ndim(icpt) else float(start[p])
-            )
+        set_coefficients(final, start)
         self.n_applied += 1
         return True
+
+
+def newton_predict(curv, p_new):
+    """One Newton step from a fit to the solution for a new penalty vector.
+
+    Parameters
+    ----------
+    curv : Curvature
+        Curvature of the fit (a GLM; the dispersion, when a parameter, is held).
+    p_new : ndarray of shape (d,)
+        The new penalty on the coefficient block (``d = n_params`` minus the
+        dispersion), in the loss units of ``curv.penalty``.
+
+    Returns
+    -------
+    ndarray of shape (d,) or None
+        The predicted coefficients in the curvature's layout (``coef_`` order, then
+        the intercept; a multinomial model class by class), or ``None`` when the
+        penalised Hessian is not positive definite, the step is not finite, or it
+        does not lower the new objective.  The step stays in the complement of the
+        gauge directions (the softmax's), where the loss is identified.
+    """
+    d = p_new.shape[0]
+    theta = curv.params[:d]
+    p_old = curv.penalty[:d]
+    grad = curv.gradient[:d] + (p_new - p_old) * theta
+    H = curv.hessian[:d, :d] + np.diag(p_new)
+    Q = complement_basis(curv.gauge[:d] if curv.gauge.shape[1] else None, d)
+    try:
+        factor = sla.cho_factor(restrict(H, Q))
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    start = theta - Q @ sla.cho_solve(factor, Q.T @ grad)
+    if not np.all(np.isfinite(start)):
+        return None
+    full = curv.params.copy()
+    full[:d] = start
+    f_old = curv.nll + 0.5 * np.sum(p_new * theta**2)
+    f_new = curv.loss_fn(full) + 0.5 * np.sum(p_new * start**2)
+    if not f_new < f_old:
+        return None
+    return start
+
+
+def set_coefficients(final, start):
+    """Write ``start`` (the curvature's layout) into a fitted GLM's coefficients.
+
+    Parameters
+    ----------
+    final : estimator
+        A fitted ``LogisticRegression`` or scikit-learn GLM regressor.
+    start : ndarray of shape (d,)
+        Coefficients then the intercept (when the model has one); a multinomial
+        model class by class, ``[coef_[0], intercept_[0], coef_[1], ...]``.
+    """
+    coef = np.asarray(final.coef_)
+    if coef.ndim == 2 and coef.shape[0] > 1:  # multinomial, class by class
+        K, p = coef.shape
+        block = start.reshape(K, -1)
+        final.coef_ = block[:, :p].copy()
+        if block.shape[1] > p:
+            final.intercept_ = block[:, p].copy()
+        return
+    p = coef.size
+    final.coef_ = start[:p].reshape(coef.shape)
+    if start.shape[0] > p:  # the intercept, stored as scikit-learn stores it
+        icpt = final.intercept_
+        final.intercept_ = (
+            np.full(np.shape(icpt), start[p]) if np.ndim(icpt) else float(start[p])
+        )
