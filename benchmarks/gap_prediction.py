@@ -28,7 +28,8 @@ Grids
 
 Two additions (issue 15): the soft-rank gap estimate of the network after
 **temperature scaling** on a held-out calibration split (rows of the pool never used
-for training; Shoham et al. state the soft-rank estimate for calibrated models), and
+for training; Shoham et al. state the soft-rank estimate for calibrated models;
+computed by :func:`ticselect.calibrated_soft_rank_gap` since issue 30), and
 the same τ/MAE restricted to the **unflagged** models (neither ``"overconfident"`` nor
 measurably non-stationary: relative gradient > 1e-2 and Newton decrement > 1e-3).
 
@@ -40,13 +41,11 @@ runs a small subset.  Output: a Markdown table on stdout.
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 import warnings
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import gammaln, ndtr, softmax
+from scipy.special import gammaln, ndtr
 from scipy.stats import kendalltau
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
@@ -134,27 +133,6 @@ def _calibration(y_test, proba):
     return {"ece": expected_calibration_error(y_test, proba)}
 
 
-def _temperature(net, X_cal, y_cal):
-    """Temperature ``T`` minimising the held-out log-loss of ``softmax(z / T)``."""
-    logp = np.log(np.clip(net.predict_proba(X_cal), 1e-300, None))  # z - lse(z)
-
-    def loss(log_t):
-        p = softmax(logp / np.exp(log_t), axis=1)
-        return log_loss(y_cal, p, labels=net.classes_)
-
-    return float(np.exp(minimize_scalar(loss, bounds=(-4, 4), method="bounded").x))
-
-
-def _calibrated_soft_rank_gap(net, X_tr, y_tr, X_cal, y_cal):
-    """Soft rank / n of the temperature-scaled network (last layer divided by T)."""
-    T = _temperature(net, X_cal, y_cal)
-    scaled = copy.deepcopy(net)
-    scaled.coefs_[-1] = net.coefs_[-1] / T
-    scaled.intercepts_[-1] = net.intercepts_[-1] / T
-    curv = ts.curvature(scaled, X_tr, y_tr, stationarity_tol=np.inf)
-    return ts.criteria(curv).soft_rank_gap_estimate
-
-
 # ------------------------------------------------------------------------ MLPs
 def mlp_rows(quick=False, activation="relu"):
     X, y = load_digits(return_X_y=True)
@@ -198,9 +176,9 @@ def mlp_rows(quick=False, activation="relu"):
                     row = _measures(curv, seed=len(rows))
                     row.update(_calibration(y_test, proba))
                     # calibration split: pool rows 800+, never used for training
-                    row["soft_rank_calibrated_gap"] = _calibrated_soft_rank_gap(
+                    row["soft_rank_calibrated_gap"] = ts.calibrated_soft_rank_gap(
                         net, Xtr, ytr, X_pool[800:], y_pool[800:]
-                    )
+                    ).soft_rank_gap_estimate
                     row.update(
                         group="MLP",
                         gap=test - train,

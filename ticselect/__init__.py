@@ -20,10 +20,12 @@ declares them as import-linter contracts, checked in CI):
 from ._evidence import Evidence, evidence
 from .calibration import (
     BinnedMeanCurve,
+    BootstrapInterval,
     BrierDecomposition,
     CalibrationReport,
     CalibrationSlope,
     HosmerLemeshowResult,
+    LogLossDecomposition,
     ReliabilityDisplay,
     binned_mean_curve,
     brier_decomposition,
@@ -34,9 +36,13 @@ from .calibration import (
     debiased_ece,
     dispersion_ratio,
     expected_calibration_error,
+    fitted_temperature,
     hosmer_lemeshow,
+    log_loss_decomposition,
     max_calibration_error,
+    scale_logits,
     smooth_ece,
+    temperature_scale,
 )
 from .criteria import Criteria, OverconfidenceWarning, criteria
 from .curvature import (
@@ -53,7 +59,14 @@ from .curvature import (
     estimate_trace,
     top_eigenvalues,
 )
-from .flatness import Flatness, flatness, hessian_spectral_density, relative_flatness
+from .flatness import (
+    CalibratedGap,
+    Flatness,
+    calibrated_soft_rank_gap,
+    flatness,
+    hessian_spectral_density,
+    relative_flatness,
+)
 from .selection import (
     Comparison,
     CriterionPath,
@@ -91,10 +104,12 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BinnedMeanCurve",
+    "BootstrapInterval",
     "BrierDecomposition",
     "CalibrationReport",
     "CalibrationSlope",
     "HosmerLemeshowResult",
+    "LogLossDecomposition",
     "ReliabilityDisplay",
     "binned_mean_curve",
     "brier_decomposition",
@@ -105,9 +120,13 @@ __all__ = [
     "debiased_ece",
     "dispersion_ratio",
     "expected_calibration_error",
+    "fitted_temperature",
     "hosmer_lemeshow",
+    "log_loss_decomposition",
     "max_calibration_error",
+    "scale_logits",
     "smooth_ece",
+    "temperature_scale",
     "CurvatureOperators",
     "Estimate",
     "curvature_operators",
@@ -115,7 +134,9 @@ __all__ = [
     "estimate_trace",
     "tic_penalty",
     "top_eigenvalues",
+    "CalibratedGap",
     "Flatness",
+    "calibrated_soft_rank_gap",
     "flatness",
     "hessian_spectral_density",
     "relative_flatness",

@@ -16,7 +16,7 @@ from scipy import integrate, optimize, stats
 from sklearn.calibration import calibration_curve
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression, PoissonRegressor
-from sklearn.metrics import brier_score_loss
+from sklearn.metrics import brier_score_loss, log_loss
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from statsmodels.stats import diagnostic_gen
 
@@ -32,6 +32,7 @@ from ticselect.calibration import (
     dispersion_ratio,
     expected_calibration_error,
     hosmer_lemeshow,
+    log_loss_decomposition,
     max_calibration_error,
     smooth_ece,
 )
@@ -399,6 +400,24 @@ def test_calibration_slope_matches_statsmodels_logit():
     assert_allclose([got_w.intercept, got_w.slope], ref_w.params, rtol=1e-7)
 
 
+def test_calibration_slope_converges_where_rounding_hides_the_last_step():
+    # a bootstrap resample (the 43rd of seed 0) on which the damped Newton used to
+    # stall: one step from the optimum the NLL decrease (~1e-14) is below the
+    # rounding of the summed NLL (~1e-13), the line search accepted random
+    # fractions of a 1e-8 step forever and the fit reported separation
+    rng = np.random.default_rng(0)
+    p = rng.beta(2, 2, size=500)
+    y = (rng.uniform(size=500) < p).astype(int)
+    draws = np.random.default_rng(0)
+    for _ in range(43):
+        idx = draws.integers(0, 500, 500)
+    lp = np.log(p[idx] / (1 - p[idx]))
+    ref = sm.Logit(y[idx], sm.add_constant(lp)).fit(disp=0, tol=1e-14, maxiter=100)
+    got = calibration_slope(y[idx], p[idx])
+    # both converged Newton fits: agreement to rounding of the parameters
+    assert_allclose([got.intercept, got.slope], ref.params, rtol=1e-9)
+
+
 def test_calibration_slope_multiclass_matches_direct_optimisation():
     rng = np.random.default_rng(16)
     prob = make_probs(600, 3, rng)
@@ -712,6 +731,11 @@ def test_calibration_report_classifier_and_regressor():
         "calibration_in_the_large",
     } <= set(d)
     assert "calibration_slope" in rep.summary() and str(rep) == rep.summary()
+    assert_allclose(d["log_loss"], log_loss(y, p), rtol=1e-12)
+    assert_allclose(
+        d["log_loss_calibration"], log_loss_decomposition(y, p).calibration, rtol=0
+    )
+    assert d["temperature"] == log_loss_decomposition(y, p).temperature
     rng = np.random.default_rng(23)
     Xr = rng.normal(size=(200, 2))
     yr = rng.poisson(np.exp(0.2 + Xr[:, 0] * 0.3))

@@ -269,3 +269,21 @@ def test_docs_reference_an_existing_image_of_each_display_view():
     for name in images:
         data = (DOCS / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_binary_recalibration_shortcut_equals_the_general_formulas():
+    # the two-class NLL, gradient and Hessian (logistic regression on the logit)
+    # against the K-class formulas, over a batch of random weightings and
+    # parameters: the same numbers up to rounding
+    from ticselect.calibration._logistic import recal_nll_grad_hess
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.01, 0.99, size=200)
+    y = (rng.uniform(size=200) < p).astype(int)
+    logp = np.log(np.column_stack([1 - p, p]))
+    w = rng.integers(0, 3, size=(7, 200)).astype(float)
+    theta = rng.normal(scale=3.0, size=(7, 2))
+    fast = recal_nll_grad_hess(theta, logp, y, w)
+    slow = recal_nll_grad_hess(theta, logp, y, w, binary=False)
+    for a, b in zip(fast, slow, strict=True):
+        assert_allclose(a, b, rtol=1e-12, atol=1e-10)

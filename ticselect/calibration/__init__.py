@@ -22,6 +22,10 @@ What is calibrated
     ``1[y = k]``; ECE-type metrics average over the K classes (Kull et al. 2019),
     MCE takes the maximum over classes and bins.
 Binning
+    ``n_bins="auto"`` (every binned metric and the display): ``ceil(n^(1/3))``
+    bins with ``n = Σ sample_weight`` (the cube-root rule of Sun, Song & Hero 2023
+    and Futami & Fujisawa 2024, adopted by scikit-learn as ``"cube_root"``; exact
+    cubes give their root, e.g. 8 bins for 500 rows).
     ``strategy="uniform"``: ``n_bins`` equal-width bins on ``[0, 1]``; ``"quantile"``:
     edges at the (unweighted, linearly interpolated) percentiles of the scores, as
     :func:`numpy.percentile`. Bins are right-closed ``(e_{b-1}, e_b]`` and the first
@@ -74,6 +78,44 @@ Hosmer–Lemeshow
     most one (:func:`numpy.array_split`); ``χ² = Σ_g Σ_k (O_gk - E_gk)² / E_gk``, which
     for binary data is ``Σ_g (O_g - E_g)² / (E_g (1 - E_g/n_g))``, with
     ``df = (G - 2)(K - 1)`` by default (in-sample; use ``df=G`` on held-out data).
+Confidence intervals (``ci=0.95``)
+    ECE (every variant), debiased ECE, smooth ECE, the Brier score and its parts and
+    the calibration slope/intercept return a :class:`BootstrapInterval`
+    ``(estimate, low, high)`` (structured results hold one per number).  Rows are
+    resampled ``n_resamples`` times (default 1000) by :func:`scipy.stats.bootstrap`
+    and the metric is recomputed on each resample, bins, quantile edges, smooth-ECE
+    bandwidth and recalibration fit included; ``estimate`` is the metric on the data
+    as given.  Resampling is stratified by class (class counts held fixed) when the
+    rarest class has fewer than ``RARE_CLASS_ROWS = 20`` rows, so no resample
+    misses a class; otherwise rows are resampled freely.  Integer
+    ``sample_weight`` stand for repeated rows (an interval equals that of the data
+    with each row repeated ``w_i`` times, in ``np.repeat`` order, for the same
+    ``random_state``); non-integer weights raise ``ValueError``.  ``ci_method``:
+    ``"basic"`` (default: ``[2θ̂ - q_{1-α/2}, 2θ̂ - q_{α/2}]``, which corrects the
+    upward bias of the plug-in calibration errors; relplot and Kumar et al. use
+    it), ``"percentile"`` or ``"BCa"`` (unsuitable for the ECE family, whose
+    estimate sits below most of its bootstrap distribution).  Biased estimators:
+    the plug-in ECE and smooth ECE exceed their population value on average, so
+    for a perfectly calibrated model (population value 0) no percentile interval
+    reaches 0 and basic intervals may lie below 0; the coverage measured by
+    ``benchmarks/calibration_coverage.py`` is in ``docs/calibration.md``.
+Log-loss decomposition
+    ``L(β) = Σ_i w_i [lse(β z_i) - β z_{i,y_i}] / Σ w`` with logits
+    ``z = log max(p, 1e-12)`` (binary 1-D: ``[1 - p, p]``) is the log-loss of
+    ``softmax(β z) = softmax(log p / T)``, ``T = 1/β``.  ``log_loss = L(1)``,
+    ``refinement = min_{β >= 0} L(β)`` (convex in ``β``; safeguarded Newton) and
+    ``calibration = log_loss - refinement >= 0``, so the parts sum to the log-loss
+    by construction.  Limits: ``T = 0`` with ``refinement = Σ w log(#ties)/Σ w``
+    when every row's true class has the largest probability; ``T = inf`` with
+    ``refinement = log K`` when the uniform forecast is best.
+Temperature scaling
+    :func:`temperature_scale` is scikit-learn's
+    ``CalibratedClassifierCV(FrozenEstimator(estimator), method="temperature")``
+    (scikit-learn >= 1.8; a fallback with the same rule before that), which scales
+    its logits (``decision_function``, binary ``(-d, d)``; else
+    ``log(predict_proba + 1e-12)``) by ``β``.  :func:`fitted_temperature` reports
+    ``T`` on the classifier's probabilities, ``p_cal = softmax(log p / T)``: the
+    temperature of the log-loss decomposition.
 Regression and counts
     ``calibration_in_the_large = mean(y) - mean(μ̂)`` (weighted; observed minus
     predicted). ``dispersion_ratio = Σ w (y - μ̂)² / V(μ̂) / (Σ w - n_params)`` with
@@ -81,35 +123,44 @@ Regression and counts
     with dispersion 1).
 """
 
+from ._bootstrap import BootstrapInterval
 from ._display import ReliabilityDisplay
 from ._metrics import (
-    CALIBRATION_SCORERS,
-    BinnedMeanCurve,
-    BrierDecomposition,
-    CalibrationReport,
-    CalibrationSlope,
-    HosmerLemeshowResult,
-    binned_mean_curve,
     brier_decomposition,
     brier_score,
-    calibration_in_the_large,
-    calibration_report,
     calibration_slope,
     debiased_ece,
-    dispersion_ratio,
     expected_calibration_error,
     hosmer_lemeshow,
     max_calibration_error,
     smooth_ece,
 )
+from ._regression import binned_mean_curve, calibration_in_the_large, dispersion_ratio
+from ._report import CALIBRATION_SCORERS, calibration_report
+from ._temperature import (
+    LogLossDecomposition,
+    fitted_temperature,
+    log_loss_decomposition,
+    scale_logits,
+    temperature_scale,
+)
+from ._utils import (
+    BinnedMeanCurve,
+    BrierDecomposition,
+    CalibrationReport,
+    CalibrationSlope,
+    HosmerLemeshowResult,
+)
 
 __all__ = [
     "CALIBRATION_SCORERS",
     "BinnedMeanCurve",
+    "BootstrapInterval",
     "BrierDecomposition",
     "CalibrationReport",
     "CalibrationSlope",
     "HosmerLemeshowResult",
+    "LogLossDecomposition",
     "ReliabilityDisplay",
     "binned_mean_curve",
     "brier_decomposition",
@@ -120,7 +171,11 @@ __all__ = [
     "debiased_ece",
     "dispersion_ratio",
     "expected_calibration_error",
+    "fitted_temperature",
     "hosmer_lemeshow",
+    "log_loss_decomposition",
     "max_calibration_error",
+    "scale_logits",
     "smooth_ece",
+    "temperature_scale",
 ]

@@ -2,50 +2,42 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from scipy import stats
 
-from ._regression import (
-    binned_mean_curve,
-    calibration_in_the_large,
-    dispersion_ratio,
+from ._bootstrap import (
+    bootstrap_interval,
+    check_ci,
+    counts_matrix,
+    split_interval,
+    stack_intervals,
+    with_ci_parameters,
 )
+from ._logistic import fit_recalibration
+from ._smooth import smece_rows
 from ._utils import (
     LOG_CLIP,
+    MULTICLASS,
     SMECE_MIN_BANDWIDTH,
-    BinnedMeanCurve,
+    STRATEGIES,
     BrierDecomposition,
-    CalibrationReport,
     CalibrationSlope,
     HosmerLemeshowResult,
-    _proba,
-    _regression_family,
     binned_stats,
+    binned_stats_rows,
     calibration_columns,
+    check_choice,
     check_classification,
     check_n_bins,
-    fit_recalibration,
-    smece_at,
-    smece_coefficients,
-    smece_fixed_point,
 )
-from ._utils import _n_terms as _smece_n_terms
 
 __all__ = [
-    "CALIBRATION_SCORERS",
-    "BinnedMeanCurve",
-    "BrierDecomposition",
-    "CalibrationReport",
-    "CalibrationSlope",
-    "HosmerLemeshowResult",
-    "binned_mean_curve",
     "brier_decomposition",
     "brier_score",
-    "calibration_in_the_large",
-    "calibration_report",
     "calibration_slope",
     "debiased_ece",
-    "dispersion_ratio",
     "expected_calibration_error",
     "hosmer_lemeshow",
     "max_calibration_error",
@@ -54,9 +46,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------- binned ECE / MCE
-def _binned_gaps(y_true, y_prob, n_bins, strategy, multiclass, sample_weight):
-    n_bins = check_n_bins(n_bins)
-    y, prob, w = check_classification(y_true, y_prob, sample_weight)
+def _gaps(y, prob, w, n_bins, strategy, multiclass):
+    """Per column: bin weight fractions and ``|ō_b - s̄_b|`` of the non-empty bins."""
     out = []
     for scores, outcomes in calibration_columns(y, prob, multiclass):
         weight, s, o, nonempty, _, _ = binned_stats(
@@ -66,6 +57,55 @@ def _binned_gaps(y_true, y_prob, n_bins, strategy, multiclass, sample_weight):
     return out
 
 
+def _ece_rows(y, prob, idx, w, *, n_bins, strategy, multiclass):
+    """ECE of each row of a batch of row selections ``idx`` with weights ``w``."""
+    columns = calibration_columns(y, prob, multiclass)
+    total = 0.0
+    for scores, outcomes in columns:
+        weight, s, o, _, _, _ = binned_stats_rows(
+            scores[idx], outcomes[idx], w, n_bins, strategy
+        )
+        total = total + np.sum(weight * np.abs(o - s), axis=1) / w.sum(axis=1)
+    return total / len(columns)
+
+
+def _binned_inputs(y_true, y_prob, sample_weight, n_bins, strategy, multiclass):
+    y, prob, w = check_classification(y_true, y_prob, sample_weight)
+    check_choice(strategy, STRATEGIES, "strategy")
+    check_choice(multiclass, MULTICLASS, "multiclass")
+    return y, prob, w, check_n_bins(n_bins, n=w.sum())
+
+
+def _maybe_interval(rows_value, y, prob, w, ci, n_resamples, ci_method, random_state):
+    """The metric, or its :class:`BootstrapInterval` when ``ci`` is set.
+
+    ``rows_value(y, prob, idx, w)`` evaluates the metric on a batch of row
+    selections ``idx`` (shape (B, m)) with weights ``w`` (B, m), returning (B,) or
+    (B, n_outputs); the data as given is the batch ``[arange(n)]``, a bootstrap
+    resample its resampled rows with unit weights.
+    """
+    ci = check_ci(ci, n_resamples, ci_method)
+    estimate = rows_value(y, prob, np.arange(y.shape[0])[None], w[None])[0]
+    estimate = float(estimate) if np.ndim(estimate) == 0 else estimate
+    if ci is None:
+        return estimate
+
+    def statistic(idx):
+        return np.asarray(rows_value(y, prob, idx, np.ones(idx.shape))).T
+
+    return bootstrap_interval(
+        statistic,
+        y,
+        w,
+        estimate,
+        confidence_level=ci,
+        n_resamples=n_resamples,
+        method=ci_method,
+        random_state=random_state,
+    )
+
+
+@with_ci_parameters
 def expected_calibration_error(
     y_true,
     y_prob,
@@ -74,6 +114,10 @@ def expected_calibration_error(
     strategy="uniform",
     multiclass="top_label",
     sample_weight=None,
+    ci=None,
+    n_resamples=1000,
+    ci_method="basic",
+    random_state=None,
 ):
     """Binned expected calibration error ``Σ_b (W_b/W) |ō_b - s̄_b|``.
 
@@ -83,19 +127,22 @@ def expected_calibration_error(
         Class indices ``0..K-1`` (binary: 0/1).
     y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
         Binary: ``P(y = 1)``; multiclass: class probabilities (rows sum to 1).
-    n_bins : int, default=15
-        Number of bins.
+    n_bins : int or "auto", default=15
+        Number of bins; ``"auto"``: ``ceil(n^(1/3))`` (see the module conventions).
     strategy : {"uniform", "quantile"}, default="uniform"
         Equal-width or equal-mass bins (see the module conventions).
     multiclass : {"top_label", "classwise"}, default="top_label"
         Definition used for 2-D ``y_prob``; ignored for 1-D.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
+    {ci_parameters}
 
     Returns
     -------
-    float
-        ECE in ``[0, 1]``; lower is better.
+    float or BootstrapInterval
+        ECE in ``[0, 1]``; lower is better.  A biased estimator: its expectation
+        exceeds the population value, and an interval of a perfectly calibrated
+        model does not reach 0 (see ``docs/calibration.md``, coverage).
 
     Examples
     --------
@@ -105,8 +152,11 @@ def expected_calibration_error(
     >>> round(expected_calibration_error(y, p, n_bins=2), 12)
     0.2
     """
-    parts = _binned_gaps(y_true, y_prob, n_bins, strategy, multiclass, sample_weight)
-    return float(np.mean([np.sum(frac * gap) for frac, gap in parts]))
+    y, prob, w, n_bins = _binned_inputs(
+        y_true, y_prob, sample_weight, n_bins, strategy, multiclass
+    )
+    value = partial(_ece_rows, n_bins=n_bins, strategy=strategy, multiclass=multiclass)
+    return _maybe_interval(value, y, prob, w, ci, n_resamples, ci_method, random_state)
 
 
 def max_calibration_error(
@@ -126,8 +176,8 @@ def max_calibration_error(
         Class indices ``0..K-1``.
     y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
         Binary ``P(y = 1)`` or class probabilities.
-    n_bins : int, default=15
-        Number of bins.
+    n_bins : int or "auto", default=15
+        Number of bins; ``"auto"``: ``ceil(n^(1/3))``.
     strategy : {"uniform", "quantile"}, default="uniform"
         Binning strategy.
     multiclass : {"top_label", "classwise"}, default="top_label"
@@ -146,10 +196,30 @@ def max_calibration_error(
     >>> max_calibration_error([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.4], n_bins=2)
     0.25
     """
-    parts = _binned_gaps(y_true, y_prob, n_bins, strategy, multiclass, sample_weight)
+    y, prob, w, n_bins = _binned_inputs(
+        y_true, y_prob, sample_weight, n_bins, strategy, multiclass
+    )
+    parts = _gaps(y, prob, w, n_bins, strategy, multiclass)
     return float(max(np.max(gap) for _, gap in parts))
 
 
+def _debiased_rows(y, prob, idx, w, *, n_bins, strategy, multiclass, squared):
+    """Debiased squared ℓ2 ECE (or its clipped root) of each row of a batch."""
+    columns = calibration_columns(y, prob, multiclass)
+    total = 0.0
+    for scores, outcomes in columns:
+        count, s, o, _, _, _ = binned_stats_rows(
+            scores[idx], outcomes[idx], w, n_bins, strategy
+        )
+        many = count > 1
+        corr = np.where(many, o * (1.0 - o) / np.where(many, count - 1.0, 1.0), 0.0)
+        frac = count / count.sum(axis=1, keepdims=True)
+        total = total + np.sum(frac * ((o - s) ** 2 - corr), axis=1)
+    d = total / len(columns)
+    return d if squared else np.sqrt(np.maximum(d, 0.0))
+
+
+@with_ci_parameters
 def debiased_ece(
     y_true,
     y_prob,
@@ -158,6 +228,10 @@ def debiased_ece(
     strategy="quantile",
     multiclass="top_label",
     squared=False,
+    ci=None,
+    n_resamples=1000,
+    ci_method="basic",
+    random_state=None,
 ):
     """Debiased ℓ2 binned calibration error (Kumar, Liang & Ma 2019).
 
@@ -171,8 +245,8 @@ def debiased_ece(
         Class indices ``0..K-1``.
     y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
         Binary ``P(y = 1)`` or class probabilities.
-    n_bins : int, default=15
-        Number of bins.
+    n_bins : int or "auto", default=15
+        Number of bins; ``"auto"``: ``ceil(n^(1/3))``.
     strategy : {"quantile", "uniform"}, default="quantile"
         Binning strategy (the paper uses equal-mass bins).
     multiclass : {"top_label", "classwise"}, default="top_label"
@@ -180,11 +254,13 @@ def debiased_ece(
     squared : bool, default=False
         Return ``D`` itself (unbiased, can be negative) instead of
         ``sqrt(max(D, 0))``.
+    {ci_parameters}
 
     Returns
     -------
-    float
-        The debiased estimate.
+    float or BootstrapInterval
+        The debiased estimate.  With ``squared=True`` its interval can contain 0
+        for a calibrated model (the coverage table in ``docs/calibration.md``).
 
     Examples
     --------
@@ -196,24 +272,31 @@ def debiased_ece(
     >>> bool(debiased_ece(y, p) < 0.02)
     True
     """
-    n_bins = check_n_bins(n_bins)
-    y, prob, w = check_classification(y_true, y_prob)
-    values = []
-    for scores, outcomes in calibration_columns(y, prob, multiclass):
-        count, s, o, nonempty, _, _ = binned_stats(
-            scores, outcomes, w, n_bins, strategy
-        )
-        corr = np.zeros_like(count)
-        many = count > 1
-        corr[many] = o[many] * (1.0 - o[many]) / (count[many] - 1.0)
-        d = np.sum((count / count.sum() * ((o - s) ** 2 - corr))[nonempty])
-        values.append(d)
-    d = float(np.mean(values))
-    return d if squared else float(np.sqrt(max(d, 0.0)))
+    y, prob, w, n_bins = _binned_inputs(
+        y_true, y_prob, None, n_bins, strategy, multiclass
+    )
+    value = partial(
+        _debiased_rows,
+        n_bins=n_bins,
+        strategy=strategy,
+        multiclass=multiclass,
+        squared=squared,
+    )
+    return _maybe_interval(value, y, prob, w, ci, n_resamples, ci_method, random_state)
 
 
+@with_ci_parameters
 def smooth_ece(
-    y_true, y_prob, *, bandwidth=None, multiclass="top_label", sample_weight=None
+    y_true,
+    y_prob,
+    *,
+    bandwidth=None,
+    multiclass="top_label",
+    sample_weight=None,
+    ci=None,
+    n_resamples=1000,
+    ci_method="basic",
+    random_state=None,
 ):
     """Smooth ECE of Błasiok & Nakkiran (2023) with its fixed-point bandwidth.
 
@@ -225,16 +308,18 @@ def smooth_ece(
         Binary ``P(y = 1)`` or class probabilities.
     bandwidth : float or None, default=None
         Kernel width ``σ >= 1e-3``; ``None`` uses the fixed point
-        ``σ* = smECE_{σ*}``.
+        ``σ* = smECE_{σ*}`` (recomputed on every bootstrap resample).
     multiclass : {"top_label", "classwise"}, default="top_label"
         Definition for 2-D ``y_prob`` (class-wise averages over classes).
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
+    {ci_parameters}
 
     Returns
     -------
-    float
-        ``smECE`` in ``[0, 1]``.
+    float or BootstrapInterval
+        ``smECE`` in ``[0, 1]``.  Like the binned ECE it is biased upwards, so an
+        interval of a perfectly calibrated model does not reach 0.
 
     Examples
     --------
@@ -252,17 +337,25 @@ def smooth_ece(
                 f"series needs O(1/bandwidth) terms), got {bandwidth}; pass None "
                 "for the fixed-point bandwidth."
             )
-    values = []
-    for scores, outcomes in calibration_columns(y, prob, multiclass):
-        sigma_min = SMECE_MIN_BANDWIDTH if bandwidth is None else bandwidth
-        coef = smece_coefficients(
-            scores, outcomes - scores, w, _smece_n_terms(sigma_min)
-        )
-        if bandwidth is None:
-            values.append(smece_fixed_point(coef)[0])
-        else:
-            values.append(smece_at(coef, bandwidth))
-    return float(np.mean(values))
+    columns = calibration_columns(y, prob, multiclass)
+    ci = check_ci(ci, n_resamples, ci_method)
+    estimate = float(smece_rows(columns, w, bandwidth)[0])
+    if ci is None:
+        return estimate
+
+    def statistic(idx):  # all resamples at once: rows weighted by their counts
+        return smece_rows(columns, counts_matrix(idx, y.shape[0]), bandwidth)
+
+    return bootstrap_interval(
+        statistic,
+        y,
+        w,
+        estimate,
+        confidence_level=ci,
+        n_resamples=n_resamples,
+        method=ci_method,
+        random_state=random_state,
+    )
 
 
 # ------------------------------------------------------------------------- Brier
@@ -272,7 +365,24 @@ def _indicator_columns(y, prob):
     return [(prob[:, k], (y == k).astype(float)) for k in range(prob.shape[1])]
 
 
-def brier_score(y_true, y_prob, *, sample_weight=None):
+def _brier_rows(y, prob, idx, w):
+    total = 0.0
+    for p, o in _indicator_columns(y, prob):
+        total = total + np.sum(w * (p[idx] - o[idx]) ** 2, axis=1)
+    return total / w.sum(axis=1)
+
+
+@with_ci_parameters
+def brier_score(
+    y_true,
+    y_prob,
+    *,
+    sample_weight=None,
+    ci=None,
+    n_resamples=1000,
+    ci_method="basic",
+    random_state=None,
+):
     """Brier score (binary 1-D: ``mean (p - y)²``; 2-D: ``mean Σ_k (p_k - y_k)²``).
 
     Parameters
@@ -283,10 +393,11 @@ def brier_score(y_true, y_prob, *, sample_weight=None):
         Binary ``P(y = 1)`` or class probabilities.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
+    {ci_parameters}
 
     Returns
     -------
-    float
+    float or BootstrapInterval
         Brier score; lower is better.
 
     Examples
@@ -296,12 +407,48 @@ def brier_score(y_true, y_prob, *, sample_weight=None):
     0.1
     """
     y, prob, w = check_classification(y_true, y_prob, sample_weight)
-    total = sum(np.sum(w * (p - o) ** 2) for p, o in _indicator_columns(y, prob))
-    return float(total / w.sum())
+    return _maybe_interval(
+        _brier_rows, y, prob, w, ci, n_resamples, ci_method, random_state
+    )
 
 
+def _brier_parts_rows(y, prob, idx, w, *, n_bins, strategy):
+    """``[REL, RES, UNC, WBV, WBC, BS]`` (summed over the indicator columns) per row."""
+    total_w = w.sum(axis=1)
+    parts = 0.0
+    for p, o in _indicator_columns(y, prob):
+        p, o = p[idx], o[idx]
+        weight, s, ob, _, ids, _ = binned_stats_rows(p, o, w, n_bins, strategy)
+        frac = weight / total_w[:, None]
+        o_bar = np.sum(w * o, axis=1) / total_w
+        dp = p - np.take_along_axis(s, ids, axis=1)
+        do = o - np.take_along_axis(ob, ids, axis=1)
+        parts = parts + np.stack(
+            [
+                np.sum(frac * (s - ob) ** 2, axis=1),
+                np.sum(frac * (ob - o_bar[:, None]) ** 2, axis=1),
+                o_bar * (1.0 - o_bar),
+                np.sum(w * dp**2, axis=1) / total_w,
+                2.0 * np.sum(w * dp * do, axis=1) / total_w,
+                np.sum(w * (p - o) ** 2, axis=1) / total_w,
+            ],
+            axis=1,
+        )
+    return parts
+
+
+@with_ci_parameters
 def brier_decomposition(
-    y_true, y_prob, *, n_bins=10, strategy="uniform", sample_weight=None
+    y_true,
+    y_prob,
+    *,
+    n_bins=10,
+    strategy="uniform",
+    sample_weight=None,
+    ci=None,
+    n_resamples=1000,
+    ci_method="basic",
+    random_state=None,
 ):
     """Murphy's reliability–resolution–uncertainty decomposition of the Brier score.
 
@@ -311,19 +458,21 @@ def brier_decomposition(
         Class indices ``0..K-1``.
     y_prob : array-like of shape (n_samples,) or (n_samples, n_classes)
         Binary ``P(y = 1)`` or class probabilities (each column binned on its own).
-    n_bins : int, default=10
-        Number of forecast bins.
+    n_bins : int or "auto", default=10
+        Number of forecast bins; ``"auto"``: ``ceil(n^(1/3))``.
     strategy : {"uniform", "quantile"}, default="uniform"
         Binning strategy.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
+    {ci_parameters}
 
     Returns
     -------
     BrierDecomposition
         Named tuple ``(reliability, resolution, uncertainty)`` with extra attributes
         ``within_bin_variance``, ``within_bin_covariance`` and ``brier`` (see the
-        module conventions for the exact identity).
+        module conventions for the exact identity); with ``ci`` every one of the
+        six is a :class:`BootstrapInterval` (the identity holds for the estimates).
 
     Examples
     --------
@@ -333,21 +482,13 @@ def brier_decomposition(
     ...       + d.within_bin_variance - d.within_bin_covariance, 12)
     0.055
     """
-    n_bins = check_n_bins(n_bins)
-    y, prob, w = check_classification(y_true, y_prob, sample_weight)
-    total_w = w.sum()
-    rel = res = unc = wbv = wbc = brier = 0.0
-    for p, o in _indicator_columns(y, prob):
-        weight, s, ob, nonempty, ids, _ = binned_stats(p, o, w, n_bins, strategy)
-        frac = weight / total_w
-        o_bar = np.sum(w * o) / total_w
-        rel += float(np.sum(frac * (s - ob) ** 2))
-        res += float(np.sum(frac * (ob - o_bar) ** 2))
-        unc += float(o_bar * (1.0 - o_bar))
-        dp = p - s[ids]
-        wbv += float(np.sum(w * dp**2) / total_w)
-        wbc += float(2.0 * np.sum(w * dp * (o - ob[ids])) / total_w)
-        brier += float(np.sum(w * (p - o) ** 2) / total_w)
+    y, prob, w, n_bins = _binned_inputs(
+        y_true, y_prob, sample_weight, n_bins, strategy, "top_label"
+    )
+    value = partial(_brier_parts_rows, n_bins=n_bins, strategy=strategy)
+    out = _maybe_interval(value, y, prob, w, ci, n_resamples, ci_method, random_state)
+    parts = [float(v) for v in out] if ci is None else split_interval(out)
+    rel, res, unc, wbv, wbc, brier = parts
     return BrierDecomposition(
         rel,
         res,
@@ -359,7 +500,39 @@ def brier_decomposition(
 
 
 # ------------------------------------------------------------------ slope / HL
-def calibration_slope(y_true, y_prob, *, sample_weight=None):
+def _log_prob(prob):
+    if prob.ndim == 1:
+        prob = np.column_stack([1.0 - prob, prob])
+    return np.log(np.clip(prob, LOG_CLIP, 1.0 - LOG_CLIP))
+
+
+def _slope_statistic(y, logp, start):
+    """All resamples at once: each a weighting of the rows by its counts."""
+
+    def statistic(idx):
+        counts = counts_matrix(idx, y.shape[0])
+        try:
+            return fit_recalibration(logp, y, counts, start=start).T
+        except ValueError as exc:
+            raise ValueError(
+                "a bootstrap resample has no finite calibration slope, so its "
+                f"interval is not defined: {exc}"
+            ) from exc
+
+    return statistic
+
+
+@with_ci_parameters
+def calibration_slope(
+    y_true,
+    y_prob,
+    *,
+    sample_weight=None,
+    ci=None,
+    n_resamples=1000,
+    ci_method="basic",
+    random_state=None,
+):
     """Calibration slope and intercept by logistic recalibration (Cox 1958).
 
     Parameters
@@ -370,11 +543,19 @@ def calibration_slope(y_true, y_prob, *, sample_weight=None):
         Binary ``P(y = 1)`` or class probabilities.
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights.
+    {ci_parameters}
 
     Returns
     -------
     CalibrationSlope
-        ``(slope, intercept)``.
+        ``(slope, intercept)``; with ``ci`` each is a :class:`BootstrapInterval`
+        (multiclass: the intercept interval holds arrays, ``a_0 = 0`` fixed).
+
+    Raises
+    ------
+    ValueError
+        If a class is missing, or the slope is infinite or not identifiable (on
+        the data, or with ``ci`` on a bootstrap resample).
 
     Examples
     --------
@@ -387,17 +568,32 @@ def calibration_slope(y_true, y_prob, *, sample_weight=None):
     1.0
     """
     y, prob, w = check_classification(y_true, y_prob, sample_weight)
-    if prob.ndim == 1:
-        prob = np.column_stack([1.0 - prob, prob])
-    k = prob.shape[1]
+    k = 2 if prob.ndim == 1 else prob.shape[1]
     present = np.bincount(y, weights=w, minlength=k) > 0
     if not present.all():
         raise ValueError(
             f"calibration_slope needs every class present in y_true (with positive "
             f"weight); missing class indices: {np.flatnonzero(~present).tolist()}."
         )
-    logp = np.log(np.clip(prob, LOG_CLIP, 1.0 - LOG_CLIP))
+    ci = check_ci(ci, n_resamples, ci_method)
+    logp = _log_prob(prob)
     theta = fit_recalibration(logp, y, w)
+    if ci is not None:
+        theta = bootstrap_interval(
+            _slope_statistic(y, logp, theta),
+            y,
+            w,
+            theta,
+            confidence_level=ci,
+            n_resamples=n_resamples,
+            method=ci_method,
+            random_state=random_state,
+            row_cost=4 * k,
+        )
+        slope, *intercepts = split_interval(theta)
+        if k == 2:
+            return CalibrationSlope(slope, intercepts[0])
+        return CalibrationSlope(slope, stack_intervals(intercepts, prepend=0.0))
     if k == 2:
         return CalibrationSlope(float(theta[0]), float(theta[1]))
     return CalibrationSlope(float(theta[0]), np.concatenate([[0.0], theta[1:]]))
@@ -458,141 +654,3 @@ def hosmer_lemeshow(y_true, y_prob, *, n_groups=10, df=None):
     if df < 1:
         raise ValueError(f"df must be a positive integer, got {df}.")
     return HosmerLemeshowResult(stat, float(stats.chi2.sf(stat, df)), df)
-
-
-# ------------------------------------------------------------ report and scorers
-def calibration_report(estimator, X, y, *, n_bins=15, sample_weight=None):
-    """Compute every applicable calibration metric of a fitted estimator on ``(X, y)``.
-
-    Classifiers (with ``predict_proba``): ECE (uniform, quantile, class-wise), MCE,
-    debiased and smooth ECE, Brier score and decomposition, calibration slope and
-    intercept, Hosmer–Lemeshow. Regressors: calibration-in-the-large and the
-    dispersion ratio for the estimator's family (``n_params=0``: held-out data).
-
-    Parameters
-    ----------
-    estimator : fitted estimator or Pipeline
-        A classifier with ``predict_proba`` and ``classes_``, or a regressor.
-    X : array-like of shape (n_samples, n_features)
-        Data, ideally held out.
-    y : array-like of shape (n_samples,)
-        Targets (class labels as in ``estimator.classes_``).
-    n_bins : int, default=15
-        Bins for the binned metrics.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Frequency weights (not used by the debiased ECE and Hosmer–Lemeshow).
-
-    Returns
-    -------
-    CalibrationReport
-        ``.metrics`` / ``.to_dict()`` and ``.summary()``.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import make_classification
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from ticselect.calibration import calibration_report
-    >>> X, y = make_classification(n_samples=400, random_state=0)
-    >>> rep = calibration_report(LogisticRegression().fit(X, y), X, y)
-    >>> sorted(rep.to_dict())[:3]
-    ['brier', 'brier_reliability', 'brier_resolution']
-    """
-    sw = sample_weight
-    if hasattr(estimator, "predict_proba"):
-        yi, p = _proba(estimator, X, y)
-        d = brier_decomposition(yi, p, n_bins=n_bins, sample_weight=sw)
-        m = {
-            "ece": expected_calibration_error(yi, p, n_bins=n_bins, sample_weight=sw),
-            "ece_quantile": expected_calibration_error(
-                yi, p, n_bins=n_bins, strategy="quantile", sample_weight=sw
-            ),
-            "mce": max_calibration_error(yi, p, n_bins=n_bins, sample_weight=sw),
-            "debiased_ece": debiased_ece(yi, p, n_bins=n_bins),
-            "smooth_ece": smooth_ece(yi, p, sample_weight=sw),
-        }
-        if p.ndim == 2:
-            m["classwise_ece"] = expected_calibration_error(
-                yi, p, n_bins=n_bins, multiclass="classwise", sample_weight=sw
-            )
-        m.update(
-            brier=brier_score(yi, p, sample_weight=sw),
-            brier_reliability=d.reliability,
-            brier_resolution=d.resolution,
-            brier_uncertainty=d.uncertainty,
-        )
-        if p.ndim == 1:
-            m["calibration_in_the_large"] = calibration_in_the_large(
-                yi, p, sample_weight=sw
-            )
-        try:
-            cs = calibration_slope(yi, p, sample_weight=sw)
-            m["calibration_slope"] = cs.slope
-            if p.ndim == 1:
-                m["calibration_intercept"] = cs.intercept
-        except ValueError:
-            pass
-        try:
-            hl = hosmer_lemeshow(yi, p)
-            m["hosmer_lemeshow_stat"] = hl.statistic
-            m["hosmer_lemeshow_pvalue"] = hl.pvalue
-        except ValueError:
-            pass
-        return CalibrationReport("classification", m)
-    mu = np.asarray(estimator.predict(X), dtype=float)
-    family, power = _regression_family(estimator)
-    m = {"calibration_in_the_large": calibration_in_the_large(y, mu, sample_weight=sw)}
-    m[f"dispersion_ratio_{family}"] = dispersion_ratio(
-        y, mu, family=family, power=power, sample_weight=sw
-    )
-    return CalibrationReport("regression", m)
-
-
-class _CalibrationScorer:
-    """Picklable held-out scorer ``sign * metric(y, predict_proba(X), **kwargs)``."""
-
-    def __init__(self, name, metric, sign=-1.0, attr=None, transform=None, **kwargs):
-        self.name = name
-        self.metric = metric
-        self.sign = sign
-        self.attr = attr
-        self.transform = transform
-        self.kwargs = kwargs
-
-    def __call__(self, estimator, X, y, sample_weight=None):
-        yi, p = _proba(estimator, X, y)
-        kw = dict(self.kwargs)
-        if sample_weight is not None:
-            kw["sample_weight"] = sample_weight
-        value = self.metric(yi, p, **kw)
-        if self.attr is not None:
-            value = getattr(value, self.attr)
-        if self.transform == "abs_minus_one":
-            value = abs(value - 1.0)
-        return self.sign * float(value)
-
-    def __repr__(self):
-        return f"CalibrationScorer({self.name})"
-
-
-#: Held-out calibration scorers (``scorer(estimator, X, y, sample_weight=None)``,
-#: greater is better), to be merged into :mod:`ticselect.scoring`'s registry.
-#: ``calibration_slope`` returns the raw slope (ideal 1, *not* greater-is-better:
-#: report it with ``cross_validate``; refit on ``neg_calibration_slope_error``).
-CALIBRATION_SCORERS = {
-    "neg_ece": _CalibrationScorer("ece", expected_calibration_error),
-    "neg_classwise_ece": _CalibrationScorer(
-        "classwise_ece", expected_calibration_error, multiclass="classwise"
-    ),
-    "neg_mce": _CalibrationScorer("mce", max_calibration_error),
-    "neg_smooth_ece": _CalibrationScorer("smooth_ece", smooth_ece),
-    "neg_brier": _CalibrationScorer("brier", brier_score),
-    "calibration_slope": _CalibrationScorer(
-        "calibration_slope", calibration_slope, sign=1.0, attr="slope"
-    ),
-    "neg_calibration_slope_error": _CalibrationScorer(
-        "calibration_slope_error",
-        calibration_slope,
-        attr="slope",
-        transform="abs_minus_one",
-    ),
-}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-from scipy import fft, special
+from scipy import special
 
 from .._validation import check_sample_weight, final_step
 
@@ -19,19 +19,41 @@ from .._validation import check_sample_weight, final_step
 ROW_SUM_ATOL = 1e-6
 #: Probabilities are clipped to ``[LOG_CLIP, 1 - LOG_CLIP]`` before taking logs.
 LOG_CLIP = 1e-12
+#: Logistic recalibration stops with a full Newton step once ``gᵀH⁻¹g`` is below
+#: this fraction of the NLL (its predicted decrease is then lost in rounding).
+NEWTON_DECREMENT_RTOL = 1e-12
 #: Smallest bandwidth searched by the smooth ECE fixed point.
 SMECE_MIN_BANDWIDTH = 1e-3
 
-_STRATEGIES = ("uniform", "quantile")
-_MULTICLASS = ("top_label", "classwise")
+STRATEGIES = ("uniform", "quantile")
+MULTICLASS = ("top_label", "classwise")
 
 
-def check_n_bins(n_bins, name="n_bins"):
-    """Validate a positive integer number of bins."""
+def auto_n_bins(n):
+    """``n_bins="auto"``: ``ceil(n^(1/3))`` bins for ``n`` samples (at least 1).
+
+    The cube-root rule balances the binning bias of a binned calibration estimate
+    (``O(1/B)`` for a Lipschitz calibration curve) against its noise
+    (``O(sqrt(B/n))``); Sun, Song & Hero (2023, "Minimum-risk recalibration of
+    classifiers", NeurIPS) and Futami & Fujisawa (2024, NeurIPS) derive ``n^(1/3)``
+    as the optimal order, and scikit-learn's ``calibration_curve`` adopted the
+    same rule (``n_bins="cube_root"``, scikit-learn PR 33856).
+    """
+    return max(1, int(np.ceil(float(n) ** (1.0 / 3.0) - 1e-9)))
+
+
+def check_n_bins(n_bins, name="n_bins", n=None):
+    """Validate a positive integer number of bins, or ``"auto"`` when ``n`` is given.
+
+    ``"auto"`` resolves to :func:`auto_n_bins` of ``n`` (the total frequency weight).
+    """
+    if isinstance(n_bins, str) and n_bins == "auto" and n is not None:
+        return auto_n_bins(n)
+    auto = ' or "auto"' if n is not None else ""
     if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer):
-        raise ValueError(f"{name} must be a positive integer, got {n_bins!r}.")
+        raise ValueError(f"{name} must be a positive integer{auto}, got {n_bins!r}.")
     if n_bins < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n_bins!r}.")
+        raise ValueError(f"{name} must be a positive integer{auto}, got {n_bins!r}.")
     return int(n_bins)
 
 
@@ -137,7 +159,7 @@ def calibration_columns(y, prob, multiclass):
     (ties go to the lowest index, as :func:`numpy.argmax`) or class-wise
     ``[(p_k, 1[y = k]) for each k]``.
     """
-    check_choice(multiclass, _MULTICLASS, "multiclass")
+    check_choice(multiclass, MULTICLASS, "multiclass")
     if prob.ndim == 1:
         return [(prob, (y == 1).astype(float))]
     if multiclass == "top_label":
@@ -148,7 +170,7 @@ def calibration_columns(y, prob, multiclass):
 
 def bin_edges(scores, n_bins, strategy, lo=0.0, hi=1.0):
     """Bin edges of shape (n_bins + 1,): equal width on [lo, hi] or quantiles."""
-    check_choice(strategy, _STRATEGIES, "strategy")
+    check_choice(strategy, STRATEGIES, "strategy")
     if strategy == "uniform":
         return np.linspace(lo, hi, n_bins + 1)
     return np.percentile(scores, np.linspace(0.0, 100.0, n_bins + 1))
@@ -162,23 +184,55 @@ def bin_ids(scores, edges):
     return np.searchsorted(edges[1:-1], scores, side="left")
 
 
-def binned_stats(scores, outcomes, w, n_bins, strategy, edges=None):
-    """Per-bin weight, mean score and mean outcome (0 where the bin is empty).
+def binned_stats_rows(scores, outcomes, w, n_bins, strategy, edges=None):
+    """Per-bin weight, mean score and mean outcome of each row of a batch.
 
-    Returns ``(weight, mean_score, mean_outcome, nonempty, ids, edges)``; arrays over
-    all ``n_bins`` bins.
+    ``scores``, ``outcomes`` and ``w`` have shape (B, m): row ``b`` is one data set
+    (the data as given, ``B = 1``, or a bootstrap resample of its rows).  Edges
+    are those of :func:`bin_edges` for each row (quantiles of that row's scores)
+    unless given, of shape (n_bins + 1,) or (B, n_bins + 1).  Returns
+    ``(weight, mean_score, mean_outcome, nonempty, ids, edges)`` with per-bin
+    arrays of shape (B, n_bins) (means 0 where a bin is empty), ``ids`` of shape
+    (B, m) and ``edges`` of shape (B, n_bins + 1).
     """
+    b = scores.shape[0]
     if edges is None:
-        edges = bin_edges(scores, n_bins, strategy)
-    ids = bin_ids(scores, edges)
-    weight = np.bincount(ids, weights=w, minlength=n_bins)
-    s_sum = np.bincount(ids, weights=w * scores, minlength=n_bins)
-    o_sum = np.bincount(ids, weights=w * outcomes, minlength=n_bins)
+        check_choice(strategy, STRATEGIES, "strategy")
+        if strategy == "uniform":
+            edges = np.linspace(0.0, 1.0, n_bins + 1)
+        else:
+            q = np.linspace(0.0, 100.0, n_bins + 1)
+            edges = np.percentile(scores, q, axis=1).T
+    edges = np.broadcast_to(edges, (b, n_bins + 1))
+    ids = np.stack([bin_ids(scores[i], edges[i]) for i in range(b)])
+    flat = (np.arange(b)[:, None] * n_bins + ids).ravel()
+    size = b * n_bins
+
+    def per_bin(values):
+        return np.bincount(flat, weights=values.ravel(), minlength=size).reshape(
+            b, n_bins
+        )
+
+    weight = per_bin(w)
+    s_sum = per_bin(w * scores)
+    o_sum = per_bin(w * outcomes)
     nonempty = weight > 0
     safe = np.where(nonempty, weight, 1.0)
     mean_s = np.where(nonempty, s_sum / safe, 0.0)
     mean_o = np.where(nonempty, o_sum / safe, 0.0)
     return weight, mean_s, mean_o, nonempty, ids, edges
+
+
+def binned_stats(scores, outcomes, w, n_bins, strategy, edges=None):
+    """Per-bin weight, mean score and mean outcome (0 where the bin is empty).
+
+    Returns ``(weight, mean_score, mean_outcome, nonempty, ids, edges)``; arrays over
+    all ``n_bins`` bins (one data set: :func:`binned_stats_rows` with ``B = 1``).
+    """
+    out = binned_stats_rows(
+        scores[None], outcomes[None], w[None], n_bins, strategy, edges
+    )
+    return tuple(a[0] for a in out)
 
 
 def wilson_interval(p_hat, n, confidence):
@@ -190,150 +244,6 @@ def wilson_interval(p_hat, n, confidence):
     centre = (p_hat + z**2 / (2.0 * n)) / denom
     half = z / denom * np.sqrt(p_hat * (1.0 - p_hat) / n + z**2 / (4.0 * n**2))
     return centre - half, centre + half
-
-
-# --------------------------------------------------------------------- smooth ECE
-def _n_terms(bandwidth):
-    # exp(-π² k² σ² / 2) < 1e-16 for k >= sqrt(2·37)/(π σ)
-    return int(np.ceil(np.sqrt(2.0 * 37.0) / (np.pi * bandwidth))) + 1
-
-
-def smece_coefficients(scores, residuals, w, n_terms, chunk=2048):
-    """Cosine coefficients ``c_k = Σ_i w̃_i r_i cos(π k s_i)``, ``Σ w̃ = 1``."""
-    wr = w * residuals / w.sum()
-    k = np.arange(n_terms)
-    coef = np.zeros(n_terms)
-    for start in range(0, scores.shape[0], chunk):
-        sl = slice(start, start + chunk)
-        coef += wr[sl] @ np.cos(np.pi * np.outer(scores[sl], k))
-    return coef
-
-
-def smece_at(coef, bandwidth):
-    """``∫_0^1 |g_σ(t)| dt`` with the reflected-Gaussian-smoothed residual ``g_σ``.
-
-    ``g_σ(t) = c_0 + 2 Σ_{k≥1} exp(-π² k² σ² / 2) c_k cos(π k t)`` (the Neumann heat
-    kernel, equal to the Gaussian kernel reflected at 0 and 1), evaluated at ``m``
-    midpoints with a type-3 DCT and integrated by the midpoint rule.
-    """
-    n_terms = min(coef.shape[0], _n_terms(bandwidth))
-    m = int(2 ** np.ceil(np.log2(max(1024, 16 * n_terms))))
-    x = np.zeros(m)
-    k = np.arange(n_terms)
-    x[:n_terms] = coef[:n_terms] * np.exp(-((np.pi * k * bandwidth) ** 2) / 2.0)
-    g = fft.dct(x, type=3)  # g_j = x_0 + 2 Σ x_k cos(π k (2j+1)/(2m))
-    return float(np.abs(g).mean())
-
-
-def smece_fixed_point(coef, lo=SMECE_MIN_BANDWIDTH, hi=1.0, rtol=1e-10):
-    """Return ``(smece, sigma)`` at the fixed point ``smECE_σ = σ`` (bisection)."""
-    if smece_at(coef, lo) <= lo:
-        return smece_at(coef, lo), lo
-    a, b = np.log(lo), np.log(hi)
-    while b - a > rtol:
-        mid = 0.5 * (a + b)
-        if smece_at(coef, np.exp(mid)) > np.exp(mid):
-            a = mid
-        else:
-            b = mid
-    sigma = float(np.exp(0.5 * (a + b)))
-    return smece_at(coef, sigma), sigma
-
-
-# ------------------------------------------------------- logistic recalibration
-def _recal_nll_grad_hess(theta, logp, y, w):
-    n, k = logp.shape
-    z = theta[0] * logp
-    z[:, 1:] += theta[1:]
-    lse = special.logsumexp(z, axis=1)
-    nll = float(np.sum(w * (lse - z[np.arange(n), y])))
-    s = np.exp(z - lse[:, None])
-    r = s.copy()
-    r[np.arange(n), y] -= 1.0
-    # Jacobian of z_i wrt θ: column 0 is logp_i, columns 1.. are e_1 .. e_{K-1}
-    jac = np.zeros((n, k, k))
-    jac[:, :, 0] = logp
-    jac[:, 1:, 1:] = np.eye(k - 1)
-    grad = np.einsum("i,ik,ikp->p", w, r, jac)
-    curv = np.einsum("i,ik,kl->ikl", w, s, np.eye(k)) - np.einsum(
-        "i,ik,il->ikl", w, s, s
-    )
-    hess = np.einsum("ikp,ikl,ilq->pq", jac, curv, jac)
-    return nll, grad, hess
-
-
-def _not_identifiable(theta):
-    return ValueError(
-        f"the calibration slope cannot be estimated (logistic recalibration stopped "
-        f"at slope {theta[0]:.3g} with a singular Hessian): either all predicted "
-        "probabilities are equal, so the slope is not identifiable, or the outcomes "
-        "are perfectly separated by the predicted probabilities, so the slope is "
-        "infinite. Check the predictions on more varied data."
-    )
-
-
-def _check_identifiable(theta, hess, rcond=1e-10):
-    """Raise unless the Hessian (scaled to unit diagonal) is well conditioned."""
-    d = np.diag(hess)
-    if not np.all(d > 0):
-        raise _not_identifiable(theta)
-    scaled = hess / np.sqrt(np.outer(d, d))
-    if np.linalg.eigvalsh(scaled)[0] <= rcond:
-        raise _not_identifiable(theta)
-
-
-def fit_recalibration(logp, y, w, max_iter=100, tol=1e-9):
-    """Fit ``P(y=k) ∝ exp(b log p_k + a_k)``, ``a_0 = 0``, by damped Newton.
-
-    Returns ``theta = [b, a_1, ..., a_{K-1}]``. Starts from ``b = 0`` with the
-    intercepts at the log class-frequency ratios (the null model, where the
-    Hessian is well conditioned; starting at ``b = 1`` can stall on saturated,
-    confidently wrong forecasts) and takes Newton steps with backtracking that
-    only ever accept a decrease of the negative log-likelihood (the problem is
-    convex). Converged when the Newton step is below ``tol`` relative to
-    ``max(1, |θ|)``. Raises ValueError when the fit does not converge (complete or
-    quasi-complete separation: the slope is infinite) or the Hessian is singular at
-    the end (constant forecasts, or separation saturated in floating point).
-    """
-    k = logp.shape[1]
-    freq = np.bincount(y, weights=w, minlength=k)
-    theta = np.zeros(k)
-    theta[1:] = np.log(freq[1:] / freq[0])  # callers check every class is present
-    nll, grad, hess = _recal_nll_grad_hess(theta, logp, y, w)
-    # constant forecasts make the slope collinear with the intercepts: the Hessian is
-    # singular already at the null model (it is regular there whenever the forecasts
-    # vary, separated or not), and Newton steps along its null space never converge
-    _check_identifiable(theta, hess)
-    for _ in range(max_iter):
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
-        if not np.all(np.isfinite(step)):
-            raise _not_identifiable(theta)
-        # converged when the Newton step is negligible; under (quasi-)separation
-        # the steps stay of order one while the slope diverges, so this never holds
-        if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(theta))):
-            _check_identifiable(theta, hess)
-            return theta - step
-        t = 1.0
-        while t > 1e-10:
-            cand = theta - t * step
-            c_nll, c_grad, c_hess = _recal_nll_grad_hess(cand, logp, y, w)
-            if c_nll <= nll:
-                break
-            t /= 2.0
-        else:
-            # no decrease along a descent direction: at the optimum to rounding
-            _check_identifiable(theta, hess)
-            return theta
-        theta, nll, grad, hess = cand, c_nll, c_grad, c_hess
-    raise ValueError(
-        f"the logistic recalibration fit did not converge in {max_iter} Newton "
-        f"steps (slope reached {theta[0]:.3g}); the outcomes are probably "
-        "perfectly separated by the predicted probabilities, so the calibration "
-        "slope is infinite."
-    )
 
 
 # ------------------------------------------------------------ result types
@@ -370,17 +280,18 @@ class BrierDecomposition(_BrierTuple):
         brier=None,
     ):
         self = super().__new__(cls, reliability, resolution, uncertainty)
-        self.within_bin_variance = float(within_bin_variance)
-        self.within_bin_covariance = float(within_bin_covariance)
+        # with ci=... the parts are BootstrapIntervals: keep them as they are
+        self.within_bin_variance = _number(within_bin_variance)
+        self.within_bin_covariance = _number(within_bin_covariance)
         if brier is None:
             brier = (
-                reliability
-                - resolution
-                + uncertainty
-                + self.within_bin_variance
-                - self.within_bin_covariance
+                float(reliability)
+                - float(resolution)
+                + float(uncertainty)
+                + float(self.within_bin_variance)
+                - float(self.within_bin_covariance)
             )
-        self.brier = float(brier)
+        self.brier = _number(brier)
         return self
 
     def __reduce__(self):
@@ -393,6 +304,10 @@ class BrierDecomposition(_BrierTuple):
                 self.brier,
             ),
         )
+
+
+def _number(value):
+    return value if isinstance(value, tuple) else float(value)
 
 
 def _make_brier_decomposition(values, wbv, wbc, brier):
