@@ -436,7 +436,7 @@ def main(argv=None):
     >>> with contextlib.redirect_stdout(buf):
     ...     status = main(["select", "--grid", "0.1,1", "--cv", "0", "--json"])
     >>> status, sorted(json.loads(buf.getvalue())["picks"])
-    (0, ['aic_edf', 'alo', 'bic_edf', 'tic'])
+    (0, ['aic_edf', 'alo', 'bic_edf', 'evidence', 'tic'])
     """
     out, err = sys.stdout, sys.stderr
     parser = build_parser()
