@@ -367,7 +367,11 @@ def format_report(rep):
         crit = {
             k: crit[k] for k in (*Criteria.SUMMARY_FIELDS, *_FIRST_EXTRA) if k in crit
         }
-    lines += _block("Criteria (training rows; deviance scale)", crit)
+    title = (
+        "Criteria (training rows; AIC, BIC, TIC on the deviance scale, "
+        "log_evidence in nats)"
+    )
+    lines += _block(title, crit)
     lines += [
         f"warning: flagged {flag}: {RELIABILITY_FLAGS.get(flag, flag)}."
         for flag in rep["criteria"].get("flags") or []
