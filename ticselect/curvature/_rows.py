@@ -310,18 +310,6 @@ class GLMRows(_Rows):
             d1 = e / total - Y
         return np.where(np.isfinite(out), out, np.inf), d1
 
-    def row_nll(self, i, theta):
-        """Unweighted ``ℓᵢ(θ)`` of row ``i`` at any parameters, float.
-
-        Used by the single-row refinement and by tests of the left-out fits.
-        """
-        new, phi = self._spec_at(theta, self.weights)
-        sl = slice(i, i + 1)
-        eta = _linear_predictor(replace(new, X=new.X[sl], offset=None if new.offset
-                                        is None else new.offset[sl]))  # fmt: skip
-        u = eta if not self.phi_is_param else np.column_stack([eta, [[phi]]])
-        return float(self.nll(sl, u)[0])
-
     def derivatives_at(self, idx, u):
         """``ℓ'ᵢ`` and ``Λᵢ`` of the rows ``idx`` at any local parameters ``u``.
 
