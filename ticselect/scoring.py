@@ -42,11 +42,11 @@ Held-out detection rule
     :class:`~ticselect.NotStationaryWarning` instead.
 """
 
+from .selection._insample import InSample
 from .selection._scoring import (
     HELD_OUT_THRESHOLD,
     FlaggedCriterionWarning,
     HeldOutDataWarning,
-    InSample,
     check_scoring,
     criteria_scoring,
     get_scorer,

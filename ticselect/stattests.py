@@ -277,38 +277,56 @@ def _check_paired(a, b):
         )
 
 
-def paired_difference_se(diff, sample_weight, groups=None):
-    """``√(n · Var_w(d))``: standard error of ``Σ wᵢ dᵢ`` for paired differences.
+def paired_difference_se(diff, sample_weight, groups=None, *, ddof=0):
+    """``√(n · s²)``: standard error of ``Σ wᵢ dᵢ`` for paired differences.
+
+    ``s²`` is the ``w``-weighted variance of the ``dᵢ`` with divisor ``n - ddof``:
+    ``ddof=0`` is Vuong's ``ω̂²`` (:func:`vuong_test`), ``ddof=1`` R loo's
+    ``se_diff`` (the ``d_*_se`` columns of the selection tables and the
+    recommendation's "within ALO's paired standard error").
 
     Parameters
     ----------
-    diff : ndarray of shape (n_rows,)
-        Per-row differences ``dᵢ`` (per unit of weight).
+    diff : ndarray of shape (n_rows,) or (n_rows, n_pairs)
+        Per-row differences ``dᵢ`` (per unit of weight); one column per pair.
     sample_weight : ndarray of shape (n_rows,)
         Frequency weights ``wᵢ``; ``n = Σ wᵢ``.
     groups : ndarray of int of shape (n_rows,) or None
         Group codes; the differences are then summed within groups and the
-        standard error is ``√(G · Var(d_g))`` over the ``G`` group sums.
+        standard error is ``√(G · s²)`` over the ``G`` group sums.
+    ddof : {0, 1}, default=0
+        Delta degrees of freedom of the variance.
 
     Returns
     -------
-    float
+    float or ndarray of shape (n_pairs,)
+        ``nan`` where ``n ≤ ddof``.
 
     Examples
     --------
     >>> d = np.array([1.0, 3.0, 2.0, 2.0])
     >>> bool(paired_difference_se(d, np.ones(4)) == np.sqrt(4 * np.var(d)))
     True
+    >>> bool(np.isclose(paired_difference_se(d, np.ones(4), ddof=1),
+    ...                 np.sqrt(4) * np.std(d, ddof=1)))
+    True
     """
     d = np.asarray(diff, dtype=float)
     w = np.asarray(sample_weight, dtype=float)
     if groups is not None:
         n_groups = int(groups.max()) + 1
-        d = np.bincount(groups, weights=w * d, minlength=n_groups)
+        d = np.stack(
+            [np.bincount(groups, weights=w * col, minlength=n_groups) for col in
+             d.reshape(d.shape[0], -1).T], axis=1,
+        ).reshape((n_groups, *d.shape[1:]))  # fmt: skip
         w = np.ones(n_groups)
     n = w.sum()
+    if not n > ddof:
+        out = np.full(d.shape[1:], np.nan)
+        return float(out) if out.ndim == 0 else out
     mean = (w @ d) / n
-    return float(np.sqrt(n * ((w @ (d - mean) ** 2) / n)))
+    se = np.sqrt(n * np.maximum((w @ (d - mean) ** 2) / (n - ddof), 0.0))
+    return float(se) if np.ndim(se) == 0 else se
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ticselect.selection._recommend import (
     edge_note,
     recommend,
 )
+from ticselect.selection._uncertainty import paired_differences
 
 LABELS = ["a", "b", "c"]
 
@@ -197,7 +198,7 @@ def test_alo_flags_follow_the_paired_z(base):
         crits = [dataclasses.replace(crit, tic=t, flags=()) for t in tics]
         out = alo_flags(crits, loos)
         d = 2.0 * (worse - ref)
-        z = d.sum() / np.sqrt(n * d.var())  # the oracle: √(n·Var(d)), population
+        z = d.sum() / (np.sqrt(n) * d.std(ddof=1))  # the oracle: loo's se_diff
         expected = tic_order and z > ALO_Z
         assert ("high_leverage" in out[0].flags) == expected, (shift, z)
         assert out[1].flags == ()  # ALO's pick is never flagged by this part
@@ -207,6 +208,25 @@ def test_alo_flags_follow_the_paired_z(base):
     assert "high_leverage" in alo_flags(crits, loos)[0].flags
     assert alo_flags(crits, loos, ["mlp", "mlp"])[0].flags == ()
     assert alo_flags(crits, [None, loos[1]])[0].flags == ()
+
+
+def test_alo_flag_uses_the_tables_standard_error(base):
+    """The flag's z is the table's d_alo / d_alo_se (divisor n - 1, R loo's se_diff).
+
+    A difference whose z is 1.001 with the population variance but 0.9985 with
+    the table's divisor n - 1 (n = 200) is within one paired SE: no flag.
+    """
+    crit, loo = base
+    n = loo.pointwise.size
+    noise = np.random.default_rng(5).normal(size=n)
+    noise = (noise - noise.mean()) / noise.std()  # population sd 1
+    d = noise + 1.001 / np.sqrt(n)  # z = Σd / √(n·Var(d)) = 1.001
+    loos = [_loo_with(loo, loo.pointwise + d / 2), _loo_with(loo, loo.pointwise)]
+    crits = [dataclasses.replace(crit, tic=t, flags=()) for t in (1.0, 2.0)]
+    table = paired_differences(2.0 * np.column_stack([r.pointwise for r in loos]))
+    assert table.d[0] / table.se[0] == pytest.approx(1.001 * np.sqrt((n - 1) / n))
+    assert table.d[0] / table.se[0] < ALO_Z
+    assert "high_leverage" not in alo_flags(crits, loos)[0].flags
 
 
 def test_edge_note_only_at_the_ends():

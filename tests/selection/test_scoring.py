@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_allclose
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
@@ -446,16 +446,6 @@ def test_unfitted_wrapper_raises():
 
     with pytest.raises(NotFittedError, match="criteria_"):
         get_scorer("neg_aic")(ts.InformationCriteria(Ridge()), None, None)
-
-
-def test_insample_split_forms():
-    import pandas as pd
-
-    for X in [np.zeros((4, 2)), pd.DataFrame(np.zeros((4, 2))), [[0], [1], [2], [3]]]:
-        (split,) = list(InSample().split(X))
-        assert_array_equal(split[0], np.arange(4))
-        assert_array_equal(split[1], np.arange(4))
-    assert InSample().get_n_splits() == 1
 
 
 def test_held_out_warning_once_per_search():

@@ -188,6 +188,14 @@ def build_parser():
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    _add_select(sub)
+    _add_report(sub)
+    _add_compare(sub)
+    return parser
+
+
+def _add_select(sub):
+    """The ``select`` subcommand."""
     sel = sub.add_parser(
         "select",
         help="rank a grid of candidates by ALO, TIC, AIC/BIC and CV log-loss",
@@ -239,6 +247,10 @@ def build_parser():
         "--quiet", action="store_true",
         help="no progress bar and no warnings on stderr",
     )  # fmt: skip
+
+
+def _add_report(sub):
+    """The ``report`` subcommand."""
     rep = sub.add_parser(
         "report",
         help="curvature, criteria, flatness and calibration of one model",
@@ -271,6 +283,10 @@ def build_parser():
         help="held-out fraction for the test NLL and calibration; 0 = none "
         "(default: 0.25)",
     )  # fmt: skip
+
+
+def _add_compare(sub):
+    """The ``compare`` subcommand."""
     cmp = sub.add_parser(
         "compare",
         help="compare model formulas on a data file by AIC, BIC, TIC and LR tests",
@@ -316,7 +332,6 @@ def build_parser():
     out.add_argument(
         "--debug", action="store_true", help="show tracebacks instead of one line"
     )
-    return parser
 
 
 def _json_safe(obj):

@@ -142,8 +142,6 @@ def run_report(args, select_args=None):
     CLIError
         For a bad ``--test-size`` or data problems.
     """
-    from sklearn.model_selection import GroupShuffleSplit, train_test_split
-
     from ..calibration import calibration_report
     from ..criteria import criteria
     from ..curvature import curvature
@@ -164,7 +162,6 @@ def run_report(args, select_args=None):
         raise CLIError("--cov-type cluster needs --groups COLUMN.", status=2)
     family, y = check_target(data, args.family)
     X = data.X
-    g_tr = groups
     value, source = args.value, {"command": "--value"}
     if select_args is not None:
         value, source = _recommended(select_args)
@@ -175,22 +172,7 @@ def run_report(args, select_args=None):
         hidden=args.hidden, seed=args.seed, scale=not args.no_scale,
         categorical=data.categorical,
     )  # fmt: skip
-    if args.test_size > 0 and groups is not None:
-        split = GroupShuffleSplit(
-            n_splits=1, test_size=args.test_size, random_state=args.seed
-        )
-        tr, te = next(split.split(X, y, groups))
-        X_tr, X_te, y_tr, y_te, g_tr = X[tr], X[te], y[tr], y[te], groups[tr]
-    elif args.test_size > 0:
-        strat = y if family in CLASSIFICATION else None
-        try:
-            X_tr, X_te, y_tr, y_te = train_test_split(
-                X, y, test_size=args.test_size, random_state=args.seed, stratify=strat
-            )
-        except ValueError as exc:
-            raise CLIError(f"cannot split the data: {exc}") from exc
-    else:
-        X_tr, y_tr, X_te, y_te = X, y, None, None
+    X_tr, X_te, y_tr, y_te, g_tr = _train_test(args, X, y, groups, family)
     with (
         warnings.catch_warnings(record=True) as caught,
         blas_threads(args.threads, data),
@@ -212,17 +194,7 @@ def run_report(args, select_args=None):
         crit = criteria(curv, c_hat=getattr(args, "c_hat", None))
         details = bool(getattr(args, "details", False))
         flat = _flatness(curv, args.seed) if details else None
-        n = crit.n_samples
-        heldout = {
-            "train_nll_per_sample": -crit.loglik / n,
-            "tic_per_sample": crit.tic / (2 * n),
-            "aic_per_sample": crit.aic / (2 * n),
-            "test_nll_per_sample": None,
-        }
-        if X_te is not None:
-            heldout["test_nll_per_sample"] = HeldOutLoss(family)(
-                est, X_tr, y_tr, X_te, y_te
-            )
+        heldout = _held_out(crit, family, est, X_tr, y_tr, X_te, y_te)
         cal_X, cal_y = (X_tr, y_tr) if X_te is None else (X_te, y_te)
         calib = calibration_report(est, cal_X, cal_y)
     last = final_step(est)
@@ -254,6 +226,44 @@ def run_report(args, select_args=None):
         },
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
     }
+
+
+def _held_out(crit, family, est, X_tr, y_tr, X_te, y_te):
+    """Training NLL, TIC/2n, AIC/2n and the test NLL per sample (None without one)."""
+    n = crit.n_samples
+    test = None if X_te is None else HeldOutLoss(family)(est, X_tr, y_tr, X_te, y_te)
+    return {
+        "train_nll_per_sample": -crit.loglik / n,
+        "tic_per_sample": crit.tic / (2 * n),
+        "aic_per_sample": crit.aic / (2 * n),
+        "test_nll_per_sample": test,
+    }
+
+
+def _train_test(args, X, y, groups, family):
+    """The report's split: ``(X_tr, X_te, y_tr, y_te, groups_tr)``.
+
+    Whole groups go to one side with ``--groups``; classification splits are
+    stratified; ``--test-size 0`` gives ``X_te = y_te = None`` (training data only).
+    """
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    if args.test_size > 0 and groups is not None:
+        split = GroupShuffleSplit(
+            n_splits=1, test_size=args.test_size, random_state=args.seed
+        )
+        tr, te = next(split.split(X, y, groups))
+        return X[tr], X[te], y[tr], y[te], groups[tr]
+    if args.test_size > 0:
+        strat = y if family in CLASSIFICATION else None
+        try:
+            X_tr, X_te, y_tr, y_te = train_test_split(
+                X, y, test_size=args.test_size, random_state=args.seed, stratify=strat
+            )
+        except ValueError as exc:
+            raise CLIError(f"cannot split the data: {exc}") from exc
+        return X_tr, X_te, y_tr, y_te, groups
+    return X, None, y, None, groups
 
 
 #: Names the candidate Pipelines give their columns: ``x3`` (scaled only),

@@ -153,13 +153,6 @@ def run_select(args, out=None, err=None):
     dict
         Machine-readable result (what ``--json`` prints).
     """
-    from sklearn.base import clone
-
-    from ..criteria import criteria
-    from ..curvature import curvature
-    from ..selection import approximate_loo
-    from ..stattests import pointwise
-
     err = sys.stderr if err is None else err
     n_folds = args.cv
     if args.plot:
@@ -195,65 +188,11 @@ def run_select(args, out=None, err=None):
     ):
         warnings.simplefilter("always")
         for value in grid:
-            est, _ = make_estimator(
-                family, args.model, value, hidden=args.hidden, seed=args.seed,
-                scale=not args.no_scale, categorical=data.categorical,
-                n_features=X.shape[1],
-            )  # fmt: skip
-            t0 = time.perf_counter()
-            est.fit(X, y)
-            t1 = time.perf_counter()
-            curv = curvature(est, X, y, groups=groups, max_seconds=curv_limit)
-            crit = criteria(curv)
-            t2 = time.perf_counter()
-            loo = approximate_loo(curv)
-            # per-row TIC costs an n × d solve: only for networks, whose pick is TIC's
-            tics.append(pointwise(curv).tic if curv.family == "mlp" else None)
-            t_alo = time.perf_counter() - t2
-            t2 += t_alo
-            cv_loss = cv_se = None
-            if splits:
-                fold = []
-                for train, test in splits:
-                    f = clone(est).fit(X[train], y[train])
-                    fold.append(loss(f, X[train], y[train], X[test], y[test]))
-                cv_loss = float(np.mean(fold))
-                cv_se = _standard_error(fold)
-            t3 = time.perf_counter()
-            d = crit.to_dict()
-            rows.append(
-                {
-                    param: float(value),
-                    "loglik": d["loglik"],
-                    "k": d["n_params"],
-                    "effective_dim": d["effective_dim"],
-                    "aic": d["aic"],
-                    "aicc": d["aicc"],  # written "inf" when n ≤ k + 1, as in report
-                    "bic": d["bic"],
-                    "aic_edf": d["aic_edf"],
-                    "bic_edf": d["bic_edf"],
-                    "tic": d["tic"],
-                    "tic_penalty": d["tic_penalty"],
-                    "tic_per_sample": d["tic"] / (2.0 * d["n_samples"]),
-                    "alo": loo.loo,
-                    "alo_per_sample": loo.loo / (2.0 * d["n_samples"]),
-                    "alo_se": loo.loo_se,
-                    "alo_se_per_sample": loo.loo_se / (2.0 * d["n_samples"]),
-                    "n_high_leverage": loo.n_high_leverage,
-                    "gap_estimate": d["gap_estimate"],
-                    "soft_rank": d["soft_rank"],
-                    "stationarity": d["stationarity"],
-                    "penalty_ratio": d["penalty_ratio"],
-                    "log_evidence": d["log_evidence"],
-                    "cv_log_loss": cv_loss,
-                    "cv_se": cv_se,
-                    "flags": list(crit.flags),
-                    "fit_time": t1 - t0,
-                    "criteria_time": t2 - t1 - t_alo,
-                    "alo_time": t_alo,
-                    "cv_time": t3 - t2,
-                }
+            est, curv, crit, loo, tic, cv, times = _fit_candidate(
+                args, data, family, y, value, groups, splits, loss, curv_limit
             )
+            rows.append(_candidate_row(param, value, crit, loo, cv, times))
+            tics.append(tic)
             crits.append(crit)
             loos.append(loo)
             fitted_all.append(est)
@@ -296,6 +235,84 @@ def run_select(args, out=None, err=None):
                    curv.family, rule=recommended["rule"], tics=tics,
                    groups=groups)  # fmt: skip
     return result
+
+
+def _fit_candidate(args, data, family, y, value, groups, splits, loss, curv_limit):
+    """Fit one grid value: estimator, curvature, criteria, ALO, per-row TIC and CV.
+
+    Returns ``(estimator, curvature, criteria, loo, per-row TIC or None, (CV loss,
+    its standard error) or (None, None), {"fit", "criteria", "alo", "cv"} seconds)``.
+    """
+    from sklearn.base import clone
+
+    from ..criteria import criteria
+    from ..curvature import curvature
+    from ..selection import approximate_loo
+    from ..stattests import pointwise
+
+    X = data.X
+    est, _ = make_estimator(
+        family, args.model, value, hidden=args.hidden, seed=args.seed,
+        scale=not args.no_scale, categorical=data.categorical,
+        n_features=X.shape[1],
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    est.fit(X, y)
+    t1 = time.perf_counter()
+    curv = curvature(est, X, y, groups=groups, max_seconds=curv_limit)
+    crit = criteria(curv)
+    t2 = time.perf_counter()
+    loo = approximate_loo(curv)
+    # per-row TIC costs an n × d solve: only for networks, whose pick is TIC's
+    tic = pointwise(curv).tic if curv.family == "mlp" else None
+    t3 = time.perf_counter()
+    cv = (None, None)
+    if splits:
+        fold = []
+        for train, test in splits:
+            f = clone(est).fit(X[train], y[train])
+            fold.append(loss(f, X[train], y[train], X[test], y[test]))
+        cv = (float(np.mean(fold)), _standard_error(fold))
+    times = {"fit": t1 - t0, "criteria": t2 - t1, "alo": t3 - t2,
+             "cv": time.perf_counter() - t3}  # fmt: skip
+    return est, curv, crit, loo, tic, cv, times
+
+
+def _candidate_row(param, value, crit, loo, cv, times):
+    """One row of the ``candidates`` list (what ``--json`` prints per grid value)."""
+    d = crit.to_dict()
+    two_n = 2.0 * d["n_samples"]
+    return {
+        param: float(value),
+        "loglik": d["loglik"],
+        "k": d["n_params"],
+        "effective_dim": d["effective_dim"],
+        "aic": d["aic"],
+        "aicc": d["aicc"],  # written "inf" when n ≤ k + 1, as in report
+        "bic": d["bic"],
+        "aic_edf": d["aic_edf"],
+        "bic_edf": d["bic_edf"],
+        "tic": d["tic"],
+        "tic_penalty": d["tic_penalty"],
+        "tic_per_sample": d["tic"] / two_n,
+        "alo": loo.loo,
+        "alo_per_sample": loo.loo / two_n,
+        "alo_se": loo.loo_se,
+        "alo_se_per_sample": loo.loo_se / two_n,
+        "n_high_leverage": loo.n_high_leverage,
+        "gap_estimate": d["gap_estimate"],
+        "soft_rank": d["soft_rank"],
+        "stationarity": d["stationarity"],
+        "penalty_ratio": d["penalty_ratio"],
+        "log_evidence": d["log_evidence"],
+        "cv_log_loss": cv[0],
+        "cv_se": cv[1],
+        "flags": list(crit.flags),
+        "fit_time": times["fit"],
+        "criteria_time": times["criteria"],
+        "alo_time": times["alo"],
+        "cv_time": times["cv"],
+    }
 
 
 def _distinct_messages(caught):

@@ -441,6 +441,28 @@ def _fisher_measures(curv, lam, rcond):
     )
 
 
+def _relative_flatness_pair(curv, layer, normalize):
+    """``(trace κ, λ_max κ, layer name)`` of :func:`flatness`, or ``None`` thrice.
+
+    Without layer inputs on the curvature the normalised κ is unavailable: Petzka et
+    al.'s raw κ is returned, with a warning that says so.
+    """
+    if layer is False:
+        return None, None, None
+    norm = bool(normalize)
+    if norm and getattr(curv, "output_jacobians_fn", None) is None:
+        warnings.warn(
+            "This Curvature carries no layer inputs (curv.output_jacobians_fn), "
+            "so relative_flatness is Petzka et al.'s raw κ (normalize=False).",
+            UserWarning,
+            stacklevel=3,
+        )
+        norm = False
+    rel = relative_flatness(curv, layer, normalize=norm)
+    rel_max = relative_flatness(curv, layer, normalize=norm, kind="lambda_max")
+    return rel, rel_max, resolve_layer(curv, layer)[1]
+
+
 # ----------------------------------------------------------------------- driver
 def flatness(
     curv,
@@ -549,20 +571,7 @@ def flatness(
     lam = crit.soft_rank_lambda
     n = curv.n_samples
 
-    rel = rel_max = rel_layer = None
-    if layer is not False:
-        norm = bool(normalize)
-        if norm and getattr(curv, "output_jacobians_fn", None) is None:
-            warnings.warn(
-                "This Curvature carries no layer inputs (curv.output_jacobians_fn), "
-                "so relative_flatness is Petzka et al.'s raw κ (normalize=False).",
-                UserWarning,
-                stacklevel=2,
-            )
-            norm = False
-        rel = relative_flatness(curv, layer, normalize=norm)
-        rel_max = relative_flatness(curv, layer, normalize=norm, kind="lambda_max")
-        rel_layer = resolve_layer(curv, layer)[1]
+    rel, rel_max, rel_layer = _relative_flatness_pair(curv, layer, normalize)
 
     pb = dict.fromkeys(_PB_KEYS)
     if pacbayes:

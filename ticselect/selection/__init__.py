@@ -22,12 +22,12 @@ from ._compare import Comparison, compare
 from ._estimator import InformationCriteria
 from ._formulas import FormulaComparison, compare_formulas
 from ._inference import InferenceResult, inference
+from ._insample import InSample
 from ._loo import LOOResult, approximate_loo
 from ._path import CriterionPath, criterion_path
 from ._scoring import (
     FlaggedCriterionWarning,
     HeldOutDataWarning,
-    InSample,
     check_scoring,
     criteria_scoring,
     get_scorer,

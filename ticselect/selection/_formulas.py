@@ -370,6 +370,47 @@ statsmodels family, default="gaussian"
     >>> bool(abs(table.to_dict()["+ party"]["aic"] - res.aic) < 1e-8)
     True
     """
+    data, formulas, names = _check_formulas(data, formulas, names, sort_by)
+    sm_family, fam_name = _sm_family(family, link)
+    common, kw, g, n_dropped, missing = _common_rows(
+        data, formulas, sm_family, weights, offset, groups
+    )
+    crits, fitted, curvs, exogs, endogs = [], [], [], [], []
+    for name, f in zip(names, formulas, strict=True):
+        crit, res, curv, X, y = _fit_formula(
+            name, f, common, sm_family, fam_name, kw, g
+        )
+        crits.append(crit)
+        curvs.append(curv)
+        fitted.append(res)
+        exogs.append(X)
+        endogs.append(y)
+    for f, y in zip(formulas[1:], endogs[1:], strict=True):
+        if y.shape != endogs[0].shape or not np.array_equal(y, endogs[0]):
+            raise ValueError(
+                f"formulas {formulas[0]!r} and {f!r} have different responses; "
+                "likelihoods are only comparable for the same response."
+            )
+    lr = _lr_tests(exogs, [c.loglik for c in crits])
+    wald = [
+        None
+        if t is None
+        else robust_wald(exogs[i], exogs[t[0]], fitted[i].params, curvs[i])
+        for i, t in enumerate(lr)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularHessianWarning)  # criteria() warned
+        loos = [_loo_of(c) for c in curvs]
+    return FormulaComparison(
+        names, crits, fitted, sort_by=sort_by, curvatures=curvs, loos=loos,
+        formulas=formulas, lr=lr, wald=wald,
+        n_dropped=n_dropped, missing=missing, family=fam_name,
+        grouped=g is not None,
+    )  # fmt: skip
+
+
+def _check_formulas(data, formulas, names, sort_by):
+    """Validate the inputs of :func:`compare_formulas`: ``(frame, formulas, names)``."""
     if sort_by not in SORT_BY:
         raise ValueError(f"sort_by must be one of {list(SORT_BY)}, got {sort_by!r}.")
     if not isinstance(data, pd.DataFrame):
@@ -400,8 +441,15 @@ statsmodels family, default="gaussian"
         raise ValueError(f"Got {len(names)} names for {len(formulas)} formulas.")
     if len(set(names)) != len(names):
         raise ValueError(f"Model names must be unique, got {names}.")
-    sm_family, fam_name = _sm_family(family, link)
+    return data, formulas, names
 
+
+def _common_rows(data, formulas, sm_family, weights, offset, groups):
+    """The rows every formula (and weights/offset/groups) can use.
+
+    Returns ``(common frame, fit keywords, groups or None, n_dropped, missing values
+    per column)``.
+    """
     frame = data.reset_index(drop=True)
     extras = {
         "weights": _column(data, weights, "weights"),
@@ -436,7 +484,6 @@ statsmodels family, default="gaussian"
     n_dropped = int(len(frame) - keep.sum())
     if not keep.any():
         raise no_rows
-    common = frame[keep]
     _check_weights(extras, keep)
     kw = {}
     if extras["weights"] is not None:
@@ -444,59 +491,39 @@ statsmodels family, default="gaussian"
     if extras["offset"] is not None:
         kw["offset"] = np.asarray(extras["offset"][keep], dtype=float)
     g = None if extras["groups"] is None else extras["groups"][keep].to_numpy()
+    return frame[keep], kw, g, n_dropped, missing
 
-    crits, fitted, curvs, exogs, endogs = [], [], [], [], []
-    for name, f in zip(names, formulas, strict=True):
-        model = _build(f, common, sm_family, missing="raise", **kw)
-        y = np.asarray(model.endog, dtype=float)
-        if fam_name in _SUPPORT and not _SUPPORT[fam_name][0](y):
-            raise ValueError(
-                f"formula {f!r}: the response is outside the support of the "
-                f"{fam_name} family (needs {_SUPPORT[fam_name][1]}; min "
-                f"{y.min():g}, max {y.max():g})."
-            )
-        res, caught = _fit(model)
-        curv = curvature(res, groups=g)
-        X = np.asarray(model.exog, dtype=float)
-        if not getattr(res, "converged", True):
-            curv.add_flag("not_stationary")
-        if any("separation" in str(c.message).lower() for c in caught):
-            curv.add_flag("separation")
-        if np.linalg.matrix_rank(X) < X.shape[1]:
-            curv.add_flag("rank_deficient")
-        crits.append(criteria(curv))
-        curvs.append(curv)
-        fitted.append(res)
-        exogs.append(X)
-        endogs.append(y)
-        seen = {}  # statsmodels repeats a warning per iteration: relay each once
-        for c in caught:
-            if not issubclass(c.category, RuntimeWarning):  # overflow noise: flags
-                seen.setdefault(str(c.message), c.category)
-        for msg, category in seen.items():
-            warnings.warn(f"{name}: {msg}", category, stacklevel=2)
-    for f, y in zip(formulas[1:], endogs[1:], strict=True):
-        if y.shape != endogs[0].shape or not np.array_equal(y, endogs[0]):
-            raise ValueError(
-                f"formulas {formulas[0]!r} and {f!r} have different responses; "
-                "likelihoods are only comparable for the same response."
-            )
-    lr = _lr_tests(exogs, [c.loglik for c in crits])
-    wald = [
-        None
-        if t is None
-        else robust_wald(exogs[i], exogs[t[0]], fitted[i].params, curvs[i])
-        for i, t in enumerate(lr)
-    ]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SingularHessianWarning)  # criteria() warned
-        loos = [_loo_of(c) for c in curvs]
-    return FormulaComparison(
-        names, crits, fitted, sort_by=sort_by, curvatures=curvs, loos=loos,
-        formulas=formulas, lr=lr, wald=wald,
-        n_dropped=n_dropped, missing=missing, family=fam_name,
-        grouped=g is not None,
-    )  # fmt: skip
+
+def _fit_formula(name, f, common, sm_family, fam_name, kw, g):
+    """Fit one formula on the common rows: ``(criteria, result, curvature, X, y)``.
+
+    The fit's warnings are relayed once each, prefixed with the model's name.
+    """
+    model = _build(f, common, sm_family, missing="raise", **kw)
+    y = np.asarray(model.endog, dtype=float)
+    if fam_name in _SUPPORT and not _SUPPORT[fam_name][0](y):
+        raise ValueError(
+            f"formula {f!r}: the response is outside the support of the "
+            f"{fam_name} family (needs {_SUPPORT[fam_name][1]}; min "
+            f"{y.min():g}, max {y.max():g})."
+        )
+    res, caught = _fit(model)
+    curv = curvature(res, groups=g)
+    X = np.asarray(model.exog, dtype=float)
+    if not getattr(res, "converged", True):
+        curv.add_flag("not_stationary")
+    if any("separation" in str(c.message).lower() for c in caught):
+        curv.add_flag("separation")
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        curv.add_flag("rank_deficient")
+    crit = criteria(curv)
+    seen = {}  # statsmodels repeats a warning per iteration: relay each once
+    for c in caught:
+        if not issubclass(c.category, RuntimeWarning):  # overflow noise: flags
+            seen.setdefault(str(c.message), c.category)
+    for msg, category in seen.items():
+        warnings.warn(f"{name}: {msg}", category, stacklevel=3)
+    return crit, res, curv, X, y
 
 
 def _fit(model):

@@ -10,7 +10,8 @@ Flags that need the other candidates
 leave-one-out is computed for every candidate, :func:`alo_flags` adds the flag to
 each candidate that TIC ranks ahead of ALO's pick while ALO, which keeps the leverage
 terms TIC drops, prefers its pick by more than :data:`ALO_Z` paired standard errors
-(from the pointwise leave-one-out terms, as ``d_alo_se``): TIC's ranking is then
+(from the pointwise leave-one-out terms, as the tables' ``d_alo_se``: R loo's
+``se_diff``, variance divisor ``n - 1``): TIC's ranking is then
 contradicted beyond noise.  Networks are left alone (their one-step ALO is not
 reliable: ``benchmarks/README.md``).
 
@@ -143,7 +144,7 @@ def _alo_z(loo_j, loo_m):
     diff = 2.0 * (a - b)
     if not np.all(np.isfinite(diff[w > 0])):
         return np.nan
-    se = paired_difference_se(diff, w)
+    se = paired_difference_se(diff, w, ddof=1)  # as the tables' d_alo_se
     total = float(np.sum(w * diff))
     return total / se if se > 0 else (np.inf if total > 0 else np.nan)
 

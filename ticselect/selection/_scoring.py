@@ -1,4 +1,4 @@
-"""Layer 3 — scorers and the :class:`InSample` splitter.
+"""Layer 3 — scorers (the :class:`~ticselect.InSample` splitter: ``_insample``).
 
 Conventions: :mod:`ticselect.scoring`.
 """
@@ -31,7 +31,6 @@ __all__ = [
     "HELD_OUT_THRESHOLD",
     "FlaggedCriterionWarning",
     "HeldOutDataWarning",
-    "InSample",
     "check_scoring",
     "criteria_scoring",
     "get_scorer",
@@ -762,53 +761,3 @@ def criteria_scoring(*names, groups=None):
             f"criteria_scoring needs at least one name, e.g. {get_scorer_names()}."
         )
     return _MultiCriterionScorer(names, groups)
-
-
-class InSample:
-    """Cross-validation splitter with one split whose train and test sets are all rows.
-
-    With it, ``GridSearchCV(..., cv=InSample(), scoring=ts.get_scorer("neg_tic"))``
-    fits every candidate once and ranks them by an in-sample criterion.
-
-    Examples
-    --------
-    >>> import numpy as np, ticselect as ts
-    >>> [(tr.tolist(), te.tolist()) for tr, te in ts.InSample().split(np.zeros((3, 1)))]
-    [([0, 1, 2], [0, 1, 2])]
-    """
-
-    def split(self, X, y=None, groups=None):
-        """Yield the single split ``(all rows, all rows)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data.
-        y : array-like, default=None
-            Ignored.
-        groups : array-like, default=None
-            Ignored.
-
-        Yields
-        ------
-        train, test : ndarray of shape (n_samples,)
-        """
-        idx = np.arange(X.shape[0] if hasattr(X, "shape") else len(X))
-        yield idx, idx
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """Return 1.
-
-        Parameters
-        ----------
-        X, y, groups : object, default=None
-            Ignored.
-
-        Returns
-        -------
-        int
-        """
-        return 1
-
-    def __repr__(self):
-        return "InSample()"

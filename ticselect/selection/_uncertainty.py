@@ -77,6 +77,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ..stattests import paired_difference_se
+
 __all__ = [
     "BEST_OF_MANY_MIN",
     "UNCERTAINTY_COLUMNS",
@@ -155,15 +157,6 @@ def _unit_sums(values, w, groups):
     return summed, np.ones(summed.shape[0])
 
 
-def _paired_se(delta, w, n):
-    """``√(n·s²)``, ``s²`` the ``w``-weighted variance of ``delta`` (divisor n - 1)."""
-    if not n > 1:
-        return np.full(delta.shape[1:], np.nan)
-    mean = (w @ delta) / n
-    var = (w @ (delta - mean) ** 2) / (n - 1)
-    return np.sqrt(n * np.maximum(var, 0.0))
-
-
 def paired_differences(losses, sample_weight=None, groups=None, *, best=None):
     """Differences of each candidate's criterion to the best one, with paired SEs.
 
@@ -232,7 +225,7 @@ def paired_differences(losses, sample_weight=None, groups=None, *, best=None):
         delta = L[use][:, ok] - L[use][:, [best]]
         units, uw = _unit_sums(delta, w[use], g)
         d[ok] = totals[ok] - totals[best]
-        se[ok] = _paired_se(units, uw, n)
+        se[ok] = paired_difference_se(units, uw, ddof=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se[ok] > 0, d[ok] / se[ok], np.sign(d[ok]) * np.inf)
         p_worse[ok] = np.where(d[ok] == 0, np.nan, stats.norm.cdf(z))
