@@ -109,6 +109,45 @@ def _per_sample(per_sample_nll, theta):
     return ell
 
 
+def _check_rows(per_sample_nll, theta, sample_weight, max_memory):
+    """The per-row NLLs at ``theta`` and the weights, checked; refuse too large a job.
+
+    Returns ``(ell, w)``, both of shape ``(n,)``.
+    """
+    d = theta.size
+    ell = np.asarray(_per_sample(per_sample_nll, theta), dtype=float)
+    if ell.ndim != 1 or ell.size == 0:
+        raise ValueError(
+            f"per_sample_nll(theta) must return a 1-D array (one NLL per row), got "
+            f"shape {ell.shape}."
+        )
+    n = ell.size
+    if sample_weight is None:
+        w = np.ones(n)
+    else:
+        w = np.asarray(sample_weight, dtype=float)
+        if w.shape != (n,) or not (np.all(np.isfinite(w)) and np.all(w >= 0)):
+            raise ValueError(
+                f"sample_weight must be a finite non-negative array of shape ({n},)."
+            )
+    if not np.all(np.isfinite(ell)):
+        raise ValueError(
+            f"per_sample_nll is not finite at params for {np.sum(~np.isfinite(ell))} "
+            "rows (a probability of 0, or a log of a non-positive number). Check "
+            "the fit and the function."
+        )
+    need = autograd_memory_bytes(n, d)
+    budget = _default_max_memory() if max_memory is None else float(max_memory)
+    if need > budget:
+        raise ValueError(
+            f"The exact curvature of this likelihood ({d} parameters, {n} rows) "
+            f"needs about {need / _GIB:.2f} GiB, more than the budget of "
+            f"{budget / _GIB:.2f} GiB. Use the matrix-free estimators "
+            "(ticselect.estimate_tic_penalty) or raise max_memory."
+        )
+    return ell, w
+
+
 def curvature_from_loss(
     per_sample_nll,
     params,
@@ -188,36 +227,8 @@ def curvature_from_loss(
         per_sample_nll, params, penalty, param_names, sample_weight
     )
     d = theta.size
-    ell = np.asarray(_per_sample(per_sample_nll, theta), dtype=float)
-    if ell.ndim != 1 or ell.size == 0:
-        raise ValueError(
-            f"per_sample_nll(theta) must return a 1-D array (one NLL per row), got "
-            f"shape {ell.shape}."
-        )
+    ell, w = _check_rows(per_sample_nll, theta, sample_weight, max_memory)
     n = ell.size
-    if sample_weight is None:
-        w = np.ones(n)
-    else:
-        w = np.asarray(sample_weight, dtype=float)
-        if w.shape != (n,) or not (np.all(np.isfinite(w)) and np.all(w >= 0)):
-            raise ValueError(
-                f"sample_weight must be a finite non-negative array of shape ({n},)."
-            )
-    if not np.all(np.isfinite(ell)):
-        raise ValueError(
-            f"per_sample_nll is not finite at params for {np.sum(~np.isfinite(ell))} "
-            "rows (a probability of 0, or a log of a non-positive number). Check "
-            "the fit and the function."
-        )
-    need = autograd_memory_bytes(n, d)
-    budget = _default_max_memory() if max_memory is None else float(max_memory)
-    if need > budget:
-        raise ValueError(
-            f"The exact curvature of this likelihood ({d} parameters, {n} rows) "
-            f"needs about {need / _GIB:.2f} GiB, more than the budget of "
-            f"{budget / _GIB:.2f} GiB. Use the matrix-free estimators "
-            "(ticselect.estimate_tic_penalty) or raise max_memory."
-        )
     # Time guard (issue 15) plugs in here: the cost is about 3·d evaluations of
     # per_sample_nll (d JVPs for G, d reverse passes of the gradient for H); time
     # one evaluation above and compare 3·d times it with the budget.

@@ -324,6 +324,37 @@ def _chunk_grads(Xb, yb, wb, *ob, small, phi, phi_is_param):
     return curv.per_sample_grads
 
 
+def _dask_dispersion(spec, small_d, blocks, dispersion):
+    """``(φ, φ is a parameter)`` of a dask GLM.
+
+    The ML dispersion from one pass over the chunks, the given one, or
+    ``(None, False)`` for families without dispersion.
+    """
+    import dask
+
+    fam = spec.family
+    phi, phi_is_param = None, False
+    if fam.has_dispersion and dispersion is None:
+        tot = _tree_sum(dask.delayed(_dispersion_part)(small_d, *b) for b in blocks)
+        tot = dask.compute(tot)[0]
+        if not tot["w"] > 0:
+            raise ValueError("sample_weight sums to zero; at least one must be > 0.")
+        phi, phi_is_param = _dispersion_from_mean(fam, tot["wt"] / tot["w"]), True
+        if not phi > 0:
+            raise ValueError(
+                f"The maximum-likelihood dispersion of {spec.model_name} is 0: the "
+                "model reproduces y exactly, so the likelihood is unbounded. Fix the "
+                "dispersion with dispersion=<float>."
+            )
+    elif fam.has_dispersion:
+        phi = float(dispersion)
+        if not (np.isfinite(phi) and phi > 0):
+            raise ValueError(
+                f"dispersion must be None or a positive number, got {dispersion!r}."
+            )
+    return phi, phi_is_param
+
+
 def dask_spec_curvature(spec, *, dispersion=None):
     """:class:`Curvature` of a :class:`GLMSpec` whose data are dask arrays.
 
@@ -353,27 +384,8 @@ def dask_spec_curvature(spec, *, dispersion=None):
     small = replace(spec, X=None, y=None, sample_weight=None, offset=None)
     small_d = dask.delayed(small, pure=True)
     blocks = list(zip(*cols, strict=True))
-    fam = spec.family
 
-    phi, phi_is_param = None, False
-    if fam.has_dispersion and dispersion is None:
-        tot = _tree_sum(dask.delayed(_dispersion_part)(small_d, *b) for b in blocks)
-        tot = dask.compute(tot)[0]
-        if not tot["w"] > 0:
-            raise ValueError("sample_weight sums to zero; at least one must be > 0.")
-        phi, phi_is_param = _dispersion_from_mean(fam, tot["wt"] / tot["w"]), True
-        if not phi > 0:
-            raise ValueError(
-                f"The maximum-likelihood dispersion of {spec.model_name} is 0: the "
-                "model reproduces y exactly, so the likelihood is unbounded. Fix the "
-                "dispersion with dispersion=<float>."
-            )
-    elif fam.has_dispersion:
-        phi = float(dispersion)
-        if not (np.isfinite(phi) and phi > 0):
-            raise ValueError(
-                f"dispersion must be None or a positive number, got {dispersion!r}."
-            )
+    phi, phi_is_param = _dask_dispersion(spec, small_d, blocks, dispersion)
 
     total = _tree_sum(
         dask.delayed(_chunk_sums)(small_d, *b, phi, phi_is_param) for b in blocks

@@ -186,114 +186,135 @@ def mlp_operators(spec):
     -------
     CurvatureOperators
     """
-    inputs, pre, derivs = forward(spec)
-    _, r, lam = output_loss(spec.output, pre[-1], spec.Y, spec.sigma2)
-    lam = np.asarray(lam)
-    w = spec.sample_weight
-    sw = np.sqrt(w)
-    L = len(spec.coefs)
-    shapes = spec.layer_shapes
-    offs = np.concatenate([[0], np.cumsum([a * b for a, b in shapes])])
-    d_theta = int(offs[-1])
-    d = spec.n_params
-    # first-order backward pass, kept for the R-operator
-    g = [None] * L
-    g[-1] = r
-    for l_ in range(L - 1, 0, -1):
-        g[l_ - 1] = (g[l_] @ spec.coefs[l_].T) * derivs[l_ - 1][0]
-    gauss = spec.sigma2_is_param
-    if gauss:
-        s2 = spec.sigma2
-        K = spec.Y.shape[1]
-        rss = np.sum((spec.Y - pre[-1]) ** 2, axis=1)
-        lphi = K / (2 * s2) - rss / (2 * s2**2)
-        lphiphi = float(np.sum(w * (-K / (2 * s2**2) + rss / s2**3)))
-        gsum = np.concatenate(
-            [
-                np.concatenate([A.T @ (w[:, None] * gl), (w @ gl)[None]]).ravel()
-                for A, gl in zip(inputs, g, strict=True)
-            ]
-        )
+    ops = _MLPProducts(spec)
+    return CurvatureOperators(
+        n_params=spec.n_params,
+        hvp=ops.hvp,
+        cov_factor=ops.cov_factor,
+        cov_factor_t=ops.cov_factor_t,
+        cov_rank=spec.X.shape[0],
+        penalty=spec.penalty(),
+        gauge=network_gauge(spec),
+    )
 
-    def layers(V):
+
+class _MLPProducts:
+    """The forward and first backward pass of a network, and products with them.
+
+    ``hvp(V)`` is ``H V``, ``cov_factor(U)`` is ``Gᵀ W^{1/2} U`` and
+    ``cov_factor_t(V)`` is ``W^{1/2} G V`` (``C = L Lᵀ`` with ``L = Gᵀ W^{1/2}``),
+    for blocks of ``m`` columns.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.inputs, pre, self.derivs = forward(spec)
+        _, r, lam = output_loss(spec.output, pre[-1], spec.Y, spec.sigma2)
+        self.r, self.lam = r, np.asarray(lam)
+        self.w = w = spec.sample_weight
+        self.L = L = len(spec.coefs)
+        self.shapes = spec.layer_shapes
+        self.offs = np.concatenate([[0], np.cumsum([a * b for a, b in self.shapes])])
+        self.d_theta = int(self.offs[-1])
+        self.d = spec.n_params
+        # first-order backward pass, kept for the R-operator
+        g = [None] * L
+        g[-1] = r
+        for l_ in range(L - 1, 0, -1):
+            g[l_ - 1] = (g[l_] @ spec.coefs[l_].T) * self.derivs[l_ - 1][0]
+        self.g = g
+        self.gauss = spec.sigma2_is_param
+        if self.gauss:
+            s2 = spec.sigma2
+            K = spec.Y.shape[1]
+            rss = np.sum((spec.Y - pre[-1]) ** 2, axis=1)
+            self.lphi = K / (2 * s2) - rss / (2 * s2**2)
+            self.lphiphi = float(np.sum(w * (-K / (2 * s2**2) + rss / s2**3)))
+            self.gsum = np.concatenate(
+                [
+                    np.concatenate([A.T @ (w[:, None] * gl), (w @ gl)[None]]).ravel()
+                    for A, gl in zip(self.inputs, g, strict=True)
+                ]
+            )
+
+    def _layers(self, V):
         return [
-            V[offs[i] : offs[i + 1]].T.reshape(-1, a, b)
-            for i, (a, b) in enumerate(shapes)
+            V[self.offs[i] : self.offs[i + 1]].T.reshape(-1, a, b)
+            for i, (a, b) in enumerate(self.shapes)
         ]
 
-    def hvp(V):
+    def _r_forward(self, Vl):
+        """R-operator of the pre-activations of every layer, shape (m, n, h) each."""
+        RA, RU = None, []
+        for l_ in range(self.L):
+            Wv, bv = Vl[l_][:, :-1, :], Vl[l_][:, -1, :]
+            ru = np.matmul(self.inputs[l_], Wv) + bv[:, None, :]
+            if RA is not None:
+                ru += np.matmul(RA, self.spec.coefs[l_])
+            RU.append(ru)
+            if l_ < self.L - 1:
+                RA = self.derivs[l_][0] * ru
+        return RU
+
+    def hvp(self, V):
+        """``H V`` for ``V`` of shape ``(d, m)``."""
         V = np.asarray(V, dtype=float)
         m = V.shape[1]
-        Vl = layers(V)
-        RA = None
-        RU = []
-        for l_ in range(L):
-            Wv, bv = Vl[l_][:, :-1, :], Vl[l_][:, -1, :]
-            ru = np.matmul(inputs[l_], Wv) + bv[:, None, :]
-            if RA is not None:
-                ru += np.matmul(RA, spec.coefs[l_])
-            RU.append(ru)
-            if l_ < L - 1:
-                RA = derivs[l_][0] * ru
-        Rg = np.einsum("nkj,mnj->mnk", lam, RU[-1])
-        if gauss:
-            Rg = Rg - (r / s2)[None] * V[-1][:, None, None]
-        out = np.empty((d, m))
-        for l_ in range(L - 1, -1, -1):
-            A = inputs[l_]
+        Vl = self._layers(V)
+        RU = self._r_forward(Vl)
+        g, w, derivs = self.g, self.w, self.derivs
+        Rg = np.einsum("nkj,mnj->mnk", self.lam, RU[-1])
+        if self.gauss:
+            Rg = Rg - (self.r / self.spec.sigma2)[None] * V[-1][:, None, None]
+        out = np.empty((self.d, m))
+        for l_ in range(self.L - 1, -1, -1):
+            A = self.inputs[l_]
             wg, wRg = w[:, None] * g[l_], w[None, :, None] * Rg
-            blk = np.empty((m,) + shapes[l_])
+            blk = np.empty((m,) + self.shapes[l_])
             blk[:, :-1, :] = np.matmul(A.T, wRg)
             blk[:, -1, :] = wRg.sum(axis=1)
             if l_:
                 RAp = derivs[l_ - 1][0] * RU[l_ - 1]
                 blk[:, :-1, :] += np.matmul(RAp.transpose(0, 2, 1), wg)
-                W = spec.coefs[l_]
+                W = self.spec.coefs[l_]
                 e = g[l_] @ W.T
                 Re = np.matmul(Rg, W.T) + np.matmul(
                     g[l_], Vl[l_][:, :-1, :].transpose(0, 2, 1)
                 )
                 d1, d2 = derivs[l_ - 1]
                 Rg = Re * d1 + (e * d2) * RU[l_ - 1]
-            out[offs[l_] : offs[l_ + 1]] = blk.reshape(m, -1).T
-        if gauss:  # the θ rows of the σ² column came through Rg above
-            out[-1] = -(gsum @ V[:d_theta]) / s2 + lphiphi * V[-1]
+            out[self.offs[l_] : self.offs[l_ + 1]] = blk.reshape(m, -1).T
+        if self.gauss:  # the θ rows of the σ² column came through Rg above
+            s2 = self.spec.sigma2
+            out[-1] = -(self.gsum @ V[: self.d_theta]) / s2 + self.lphiphi * V[-1]
         return out
 
-    def cov_factor_t(V):  # Lᵀ V = W^{1/2} G V, shape (n, m)
+    def cov_factor_t(self, V):
+        """``Lᵀ V = W^{1/2} G V``, shape ``(n, m)``."""
         V = np.asarray(V, dtype=float)
-        Vl = layers(V)
+        Vl = self._layers(V)
         out = 0.0
-        for l_ in range(L):
-            AV = np.matmul(inputs[l_], Vl[l_][:, :-1, :]) + Vl[l_][:, -1:, :]
-            out = out + np.einsum("mnh,nh->nm", AV, g[l_])
-        if gauss:
-            out = out + lphi[:, None] * V[-1][None, :]
-        return sw[:, None] * out
+        for l_ in range(self.L):
+            AV = np.matmul(self.inputs[l_], Vl[l_][:, :-1, :]) + Vl[l_][:, -1:, :]
+            out = out + np.einsum("mnh,nh->nm", AV, self.g[l_])
+        if self.gauss:
+            out = out + self.lphi[:, None] * V[-1][None, :]
+        return np.sqrt(self.w)[:, None] * out
 
-    def cov_factor(U):  # L U = Gᵀ W^{1/2} U, shape (d, m)
-        U = sw[:, None] * np.asarray(U, dtype=float)
+    def cov_factor(self, U):
+        """``L U = Gᵀ W^{1/2} U``, shape ``(d, m)``."""
+        U = np.sqrt(self.w)[:, None] * np.asarray(U, dtype=float)
         m = U.shape[1]
-        out = np.empty((d, m))
-        for l_ in range(L):
-            ug = U.T[:, :, None] * g[l_][None]
+        out = np.empty((self.d, m))
+        for l_ in range(self.L):
+            ug = U.T[:, :, None] * self.g[l_][None]
             blk = np.concatenate(
-                [np.matmul(inputs[l_].T, ug), ug.sum(axis=1)[:, None, :]], axis=1
+                [np.matmul(self.inputs[l_].T, ug), ug.sum(axis=1)[:, None, :]], axis=1
             )
-            out[offs[l_] : offs[l_ + 1]] = blk.reshape(m, -1).T
-        if gauss:
-            out[-1] = lphi @ U
+            out[self.offs[l_] : self.offs[l_ + 1]] = blk.reshape(m, -1).T
+        if self.gauss:
+            out[-1] = self.lphi @ U
         return out
-
-    return CurvatureOperators(
-        n_params=d,
-        hvp=hvp,
-        cov_factor=cov_factor,
-        cov_factor_t=cov_factor_t,
-        cov_rank=spec.X.shape[0],
-        penalty=spec.penalty(),
-        gauge=network_gauge(spec),
-    )
 
 
 def curvature_operators(model, X=None, y=None, sample_weight=None, *, dispersion=None):

@@ -268,9 +268,8 @@ def _loglikeobs(model):
     return loglikeobs
 
 
-def _generic_curvature(res):
-    model = res.model
-    loglikeobs = _loglikeobs(model)
+def _check_supported(res, model, loglikeobs):
+    """Refuse results that are not a maximum-likelihood fit of independent rows."""
     missing = [
         m
         for m in ("loglikeobs", "score_obs", "hessian")
@@ -288,14 +287,11 @@ def _generic_curvature(res):
             "supported: its observations are dependent and its parameters are "
             "transformed during the fit, so per-observation scores do not give TIC."
         )
-    params = np.asarray(res.params, dtype=float)
-    if params.ndim != 1:
-        raise TypeError(
-            f"statsmodels {type(model).__name__} has a parameter matrix; only models "
-            "with a parameter vector are supported here."
-        )
+
+
+def _evaluate(res, model, loglikeobs, params, name):
+    """``loglikeobs``, ``score_obs`` and ``hessian`` at the fit, checked."""
     d = params.shape[0]
-    name = _model_name(model)
     with np.errstate(all="ignore"):
         ll = np.asarray(loglikeobs(params), dtype=float)
         S = np.asarray(model.score_obs(params), dtype=float)
@@ -321,6 +317,22 @@ def _generic_curvature(res):
             "after the fit (e.g. NegativeBinomial._transparams), or its likelihood "
             "is not the sum of loglikeobs; refit and pass the fresh results."
         )
+    return ll, S, Hs
+
+
+def _generic_curvature(res):
+    model = res.model
+    loglikeobs = _loglikeobs(model)
+    _check_supported(res, model, loglikeobs)
+    params = np.asarray(res.params, dtype=float)
+    if params.ndim != 1:
+        raise TypeError(
+            f"statsmodels {type(model).__name__} has a parameter matrix; only models "
+            "with a parameter vector are supported here."
+        )
+    d = params.shape[0]
+    name = _model_name(model)
+    ll, S, Hs = _evaluate(res, model, loglikeobs, params, name)
     G = -S
     H = -0.5 * (Hs + Hs.T)
     n = ll.shape[0]
