@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
@@ -439,6 +440,38 @@ def test_unsupported_estimator_lists_supported(binary):
     assert_allclose(ll(rf, X, y), -log_loss(y, rf.predict_proba(X)), rtol=RTOL)
     with pytest.raises(TypeError, match="Supported models"):
         get_scorer("neg_tic")(rf, X, y)
+
+
+def test_check_scoring_knows_every_supported_linear_model(binary):
+    """SGD with a likelihood loss, RidgeCV and LogisticRegressionCV are supported by
+    curvature(), so check_scoring accepts them (it refused SGD and RidgeCV), and the
+    scorer's value is -TIC/(2n) of their curvature; SGD's hinge loss has none."""
+    from sklearn.linear_model import (
+        LogisticRegressionCV,
+        RidgeCV,
+        SGDClassifier,
+        SGDRegressor,
+    )
+
+    X, y = binary
+    yr = X[:, 0] + 0.1 * np.arange(len(y)) % 3
+    cases = [
+        (SGDClassifier(loss="log_loss", alpha=0.01, tol=1e-10, random_state=0), y),
+        (SGDRegressor(alpha=0.01, tol=1e-10, random_state=0), yr),
+        (RidgeCV(alphas=[0.1, 1.0]), yr),
+        (LogisticRegressionCV(Cs=[0.1, 1.0], tol=1e-10), y),
+    ]
+    for est, target in cases:
+        scorer = check_scoring(est, "neg_tic")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SGD's fits are not stationary
+            fitted = clone(est).fit(X, target)
+            crit = ts.criteria(ts.curvature(fitted, X, target))
+            assert_allclose(
+                scorer(fitted, X, target), -crit.tic / (2 * crit.n_samples), rtol=1e-9
+            )
+    with pytest.raises(TypeError, match="Supported models"):
+        check_scoring(SGDClassifier(loss="hinge"), "neg_tic")
 
 
 def test_unfitted_wrapper_raises():

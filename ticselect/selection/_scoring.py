@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.metrics import get_scorer as sk_get_scorer
 from sklearn.metrics import get_scorer_names as sk_names
 
@@ -24,6 +25,7 @@ from ..curvature._result import FIT_FLAGS, STATIONARITY_TOL, TIC_FLAGS
 from ..curvature.adapters.dask_ml import is_dask_ml_glm
 from ..curvature.adapters.l1 import is_sklearn_l1
 from ..curvature.adapters.sklearn_glm import SKLEARN_GLMS
+from ..curvature.adapters.sklearn_sgd_cv import SKLEARN_SGD_CV
 from ._estimator import InformationCriteria
 from ._loo import approximate_loo
 
@@ -588,8 +590,10 @@ def _is_supported(estimator):
     last = final_step(estimator)
     if isinstance(last, InformationCriteria):
         return _is_supported(last.estimator)
+    if isinstance(last, SGDClassifier | SGDRegressor):  # the losses with a likelihood
+        return getattr(last, "loss", None) in ("log_loss", "squared_error")
     return (
-        isinstance(last, SKLEARN_GLMS)
+        isinstance(last, SKLEARN_GLMS + SKLEARN_SGD_CV)
         or is_sklearn_l1(last)
         or is_sklearn_mlp(last)
         or is_dask_ml_glm(last)
