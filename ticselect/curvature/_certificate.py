@@ -4,8 +4,9 @@
 the rows; on a large design that programme costs as much as the curvature itself.
 Most fits are not separated, and a converged fit already holds the proof: this module
 checks it in ``O(n)`` (one product ``X̃v``) plus ``O(p³)`` on the ``p × p`` Hessian
-that the curvature has computed anyway.  When the check fails, nothing is concluded
-and the programme runs as before.
+that the curvature has computed anyway (usually without the product: see "Without
+a pass over X" below).  When the check fails, nothing is concluded and the programme
+runs as before.
 
 The statement (one linear predictor: binomial, Poisson or negative binomial with a
 log link).  Write ``x̃ᵢ`` for row ``i`` of the design with its intercept column,
@@ -66,6 +67,20 @@ below ``1e-3``).  ``N`` counts the rows plus a few roundings per term.  In pract
 the check fails only on rows whose fitted probability is within rounding of 0 or 1,
 or when the Newton step overshoots.
 
+**Without a pass over X.**  The lemma only needs *some* ``aᵢ`` with the right signs
+and ``Σ aᵢx̃ᵢ`` within ``R``; on a row where ``x̃ᵢᵀv`` is taken exactly (not as
+computed) ``aᵢ = uᵢ - hᵢx̃ᵢᵀv``, and Cauchy-Schwarz ``|x̃ᵢᵀv| ≤ ‖x̃ᵢ‖‖v‖ ≤ Tᵢ`` gives
+``sᵢaᵢ ≥ sᵢuᵢ - hᵢTᵢ``.  The squared row norms ``‖xᵢ‖²`` are kept by the
+accumulator while each block is in cache (dense design, one predictor), so a row
+passes when ``sᵢuᵢ - hᵢTᵢ > √hᵢ R`` (with ``Tᵢ`` rounded up by a factor
+``1 + γ_{2p+16}`` over the rounding of the norms, and the subtraction's own rounding
+as below).  Only the rows that fail this bound get their computed ``x̃ᵢᵀv`` (a gather
+of those rows, or the whole product when they are many) and the test above.  Mixing
+the two kinds of rows keeps ``R`` valid: the rows with exact products contribute no
+product rounding to ``Σ aᵢx̃ᵢ``.  For a converged, lightly penalised fit ``‖v‖`` is
+tiny and every row passes the bound: the certificate then reads only vectors of
+length ``n``.
+
 When it fails (a strong penalty can make the Newton step overshoot without any
 separation, a singular ``M`` has no Newton step) the linear programme decides, so the
 answer never depends on the certificate, only its cost does.  Multinomial fits,
@@ -103,7 +118,8 @@ def certify_not_separated(spec, signs, point):
         What :func:`~ticselect.curvature._glm.glm_curvature` computed at the fit:
         ``d1``, ``d2`` (per-row ``ℓ'``, ``ℓ''`` in ``η``, shape ``(n, 1)`` and
         ``(n, 1, 1)``), ``hessian`` and ``gradient`` (the data term's, coefficients
-        only, intercept last).
+        only, intercept last), ``abs_gradient``, and ``row_norms`` (``‖xᵢ‖²``
+        without the intercept, or ``None``: then every row's product is formed).
 
     Returns
     -------
@@ -141,17 +157,50 @@ def certify_not_separated(spec, signs, point):
     if not np.isfinite(need):
         return False
     need /= 1 - 3 * _EPS
-    a = np.asarray(spec.X @ v[:p], dtype=float).ravel()
+    rows = _rows_past_the_norm_bound(spec, signs, u, h, v, point, R)
+    if rows is None:
+        return False
+    if rows.size > n // 8:  # many: one product over all rows beats the gather
+        rows = slice(None)
+    a = np.asarray(spec.X[rows] @ v[:p], dtype=float).ravel()
     if spec.intercept is not None:
         a += v[p]
-    a *= h
-    np.subtract(u, a, out=a)
-    a *= signs
+    a *= h[rows]
+    np.subtract(u[rows], a, out=a)
+    a *= signs[rows]
     if not np.isfinite(a.sum()):
         return False
     bad = np.flatnonzero(a <= need)
     # rows of zero weight and interior rows need no sign
-    return not np.any((signs[bad] != 0) & (w[bad] > 0))
+    return not np.any((signs[rows][bad] != 0) & (w[rows][bad] > 0))
+
+
+def _rows_past_the_norm_bound(spec, signs, u, h, v, point, R):
+    """Rows whose sign the bound ``|x̃ᵢᵀv| ≤ ‖x̃ᵢ‖‖v‖`` does not settle.
+
+    Module docstring, "Without a pass over X".  Returns the indices of the sign rows
+    of positive weight that still need their product ``x̃ᵢᵀv`` (all rows when the
+    accumulator kept no row norms), or ``None`` when ``R`` is not finite.
+    """
+    rn = point.get("row_norms")
+    n = u.shape[0]
+    if rn is None or np.shape(rn) != (n,):
+        return np.arange(n)
+    pt = v.shape[0]
+    norm2 = rn + 1.0 if spec.intercept is not None else rn
+    # hᵢ‖x̃ᵢ‖‖v‖ rounded up: over the roundings of the two sums of squares, their
+    # product, the square root and the products here (2pt + 16), and by 8 eps more
+    # so that fl(sᵢuᵢ - hᵢTᵢ) > √max(h) R / (1 - 3eps) implies the sign condition
+    # of the exact aᵢ (the subtraction rounds once more)
+    m = np.sqrt(norm2 * float(v @ v))
+    m *= 1.0 + _gamma(2 * pt + 16) + 8 * _EPS
+    m *= h
+    need = np.sqrt(h.max(initial=0.0)) * R / (1 - 3 * _EPS)
+    if not np.isfinite(need):
+        return None
+    np.subtract(signs * u, m, out=m)
+    settled = m > need  # NaN (an overflowing bound) is not settled
+    return np.flatnonzero(~settled & (signs != 0) & (spec.sample_weight > 0))
 
 
 def _equilibrated_factor(H, n):
