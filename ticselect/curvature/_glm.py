@@ -364,8 +364,10 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
 
 
 def _accumulate_dense(X, w, r, h, fit_int, block_floats=BLOCK_FLOATS, row_norms=None):
-    """:func:`~ticselect.curvature._glm_blocks.accumulate_dense` on given ``ℓ'``,
-    ``ℓ''`` (shape ``(n,)`` each)."""
+    """The blocked accumulation on given ``ℓ'``, ``ℓ''`` (shape ``(n,)`` each).
+
+    See :func:`ticselect.curvature._glm_blocks.accumulate_dense`.
+    """
     return accumulate_dense(
         X, w, fit_int, lambda start, stop, _: (r[start:stop], h[start:stop]),
         block_floats=block_floats, row_norms=row_norms,

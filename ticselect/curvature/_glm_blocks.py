@@ -251,7 +251,8 @@ def _raise_mean_error(spec):
     """The whole design's mean check, for its message (counts over every row).
 
     Returns when every mean is inside (an infinite ``η`` of a logistic model:
-    the NLL check decides)."""
+    the NLL check decides).
+    """
     fam = spec.family
     eta = np.asarray(spec.X @ spec.coef[0], dtype=float)
     if spec.intercept is not None:
