@@ -179,6 +179,16 @@ def _softmax_gauge(K, pt):
     return g
 
 
+def _fused_route(X, m):
+    """Whether ``glm_curvature`` takes the fused one-pass route.
+
+    Dense design, one predictor: η, the family's rows and the products in one pass
+    (:mod:`ticselect.curvature._glm_blocks`); else whole-array rows and the general
+    accumulator.
+    """
+    return m == 1 and not sp.issparse(X)
+
+
 def _dispersion(spec, eta, dispersion, is_param):
     """``(φ, whether φ is a parameter)``: ML (needs ``eta``), given, or ``None``."""
     fam = spec.family
@@ -233,8 +243,7 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
     m = spec.coef.shape[0]
     multi = fam.name == "multinomial"
     fit_int = spec.intercept is not None
-    # dense, one predictor: η, the family's rows and the products in one pass
-    fused = m == 1 and not sp.issparse(X)
+    fused = _fused_route(X, m)
     eta_full = eta = None
     if not fused or (fam.has_dispersion and dispersion is None):
         eta_full = _linear_predictor(spec)
