@@ -172,17 +172,15 @@ def fused_dense(spec, phi, eta=None, *, row_norms=True, block_floats=BLOCK_FLOAT
                 e += icpt
             if offset is not None:
                 e += offset[sl]
-        if shortcut is not None:
-            ok = shortcut(y[sl], e, out["nll_rows"][sl], out["d1"][sl], out["d2"][sl])
-            if not ok and eta is None:
-                _raise_mean_error(spec)
-        else:
+        rows = (out["nll_rows"][sl], out["d1"][sl], out["d2"][sl])
+        if shortcut is None or not shortcut(y[sl], e, *rows):
+            # (a shortcut refuses a mean outside the range: the family's check)
             if eta is None and not np.all(fam_b.in_mean_space(fam_b.mean(e))):
                 _raise_mean_error(spec)
-            out["nll_rows"][sl] = fam_b.nll(y[sl], e, phi)
+            rows[0][:] = fam_b.nll(y[sl], e, phi)
             d1, d2 = fam_b.eta_derivatives(y[sl], e, phi)
-            out["d1"][sl] = d1
-            out["d2"][sl] = d2
+            rows[1][:] = d1
+            rows[2][:] = d2
         return out["d1"][sl], out["d2"][sl]
 
     res = accumulate_dense(
@@ -218,11 +216,13 @@ def _bernoulli_logit_rows(y, eta, nll, d1, d2):
     With ``z = e^{-|η|}``: ``1/(1 + z)`` and ``z/(1 + z)`` are ``μ`` and ``1 - μ``
     (in the order of the sign of ``η``), each without cancellation;
     ``log(1 + e^η) = max(η, 0) + log1p(z)``.  Fills ``nll``, ``d1``, ``d2``; returns
-    whether every mean is inside (0, 1) (``η`` not NaN).
+    ``False`` (filling nothing) when a mean is not finite (``η`` NaN).
     """
     z = np.abs(eta)
     np.negative(z, out=z)
     np.exp(z, out=z)
+    if np.isnan(z.sum()):  # the mean check, first (±inf is inside: μ is 0 or 1)
+        return False
     big = 1.0 + z
     np.log1p(z, out=nll)
     nll += np.maximum(eta, 0.0)
@@ -235,16 +235,22 @@ def _bernoulli_logit_rows(y, eta, nll, d1, d2):
     # agrees with y
     np.copyto(d1, np.where(top == (eta >= 0), z, big))
     np.negative(d1, out=d1, where=top)
-    return not np.isnan(nll.sum())
+    return True
 
 
 def _poisson_log_rows(y, eta, nll, d1, d2):
-    """NLL ``μ - yη + log y!``, ``ℓ' = μ - y``, ``ℓ'' = μ``, with ``μ = e^η``."""
+    """NLL ``μ - yη + log y!``, ``ℓ' = μ - y``, ``ℓ'' = μ``, with ``μ = e^η``.
+
+    Returns ``False`` when a mean is not finite and positive (then only ``d2``
+    is filled).
+    """
     np.exp(eta, out=d2)
+    if not (d2.min() > 0 and d2.max() < np.inf):  # the mean check, first
+        return False
     np.subtract(d2, y, out=d1)
     np.subtract(d2, y * eta, out=nll)
     nll += special.gammaln(y + 1.0)
-    return bool(d2.min() > 0 and d2.max() < np.inf)
+    return True
 
 
 def _raise_mean_error(spec):
