@@ -6,7 +6,11 @@ any spec into a :class:`~ticselect.Curvature` in one pass over row blocks:
 ``H = Σ_blocks X̃ᵀ diag(w ℓ'') X̃``, ``C = Σ_blocks Gᵀ diag(w) G`` with
 ``G = ℓ'[:, None] X̃`` (``X̃`` the design with the intercept column appended), plus the
 dispersion row and column.  Only one block of ``G`` exists at a time; the full
-per-sample gradient matrix is built only if the user asks for it.
+per-sample gradient matrix is built only if the user asks for it.  A dense design
+with one linear predictor (every binomial, Poisson, Gamma, ... fit) takes the fused
+route of :mod:`ticselect.curvature._glm_blocks`: the linear predictor and the
+family's rows are formed block by block too, the intercept column is never
+materialised, and the design is read once.
 Conventions: see :mod:`ticselect.curvature._result`.
 """
 
