@@ -15,6 +15,7 @@ family's ``expit``/``logaddexp`` by a few ulps.
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from scipy.special import gammaln
 
 from ticselect.curvature import _glm, _glm_blocks
 from ticselect.curvature._families import get_family
@@ -147,3 +148,12 @@ def test_poisson_underflow_reports_every_row():
     spec.X[[3, 30, 59], 0] = -1e4  # exp(η) = 0 in three different blocks
     with pytest.raises(ValueError, match=r"underflows to 0 for 3 sample"):
         _glm_blocks.fused_dense(spec, 1.0, block_floats=40)
+
+
+def test_log_factorial_table_is_gammaln():
+    """The Poisson rows' table of log k! is gammaln exactly; non-integer, large or
+    negative values take gammaln itself."""
+    y = np.r_[0.0, 1.0, 2.0, 7.0, 1023.0]
+    assert np.array_equal(_glm_blocks._log_factorial(y), gammaln(y + 1.0))
+    for y in (np.r_[0.0, 2.5], np.r_[3.0, 1024.0], np.r_[1.0, 5000.0]):
+        assert np.array_equal(_glm_blocks._log_factorial(y), gammaln(y + 1.0))
