@@ -149,13 +149,13 @@ def fused_dense(spec, phi, eta=None, *, row_norms=True, block_floats=BLOCK_FLOAT
     """
     fam, X, y = spec.family, spec.X, np.asarray(spec.y)
     n = X.shape[0]
-    out = {
-        "eta": np.empty(n) if eta is None else eta,
-        "nll_rows": np.empty(n),
-        "d1": np.empty(n),
-        "d2": np.empty(n),
-        "row_norms": np.empty(n) if row_norms else None,
-    }
+    # the kept rows in one allocation: the allocator reuses one large region from
+    # call to call, where five n-length ones are returned to the system and
+    # faulted in again page by page (as costly as the arithmetic on them)
+    keep = np.empty((3 + int(eta is None) + int(row_norms), n))
+    out = {"nll_rows": keep[0], "d1": keep[1], "d2": keep[2]}
+    out["eta"] = keep[3] if eta is None else eta
+    out["row_norms"] = keep[-1] if row_norms else None
     coef = np.ascontiguousarray(spec.coef[0], dtype=float)
     icpt = None if spec.intercept is None else float(spec.intercept[0])
     offset = spec.offset
