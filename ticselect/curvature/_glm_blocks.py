@@ -34,6 +34,9 @@ __all__ = ["BLOCK_FLOATS", "accumulate_dense", "fused_dense"]
 #: Design entries per row block (512 KiB): the block, its scaled copies and the
 #: symmetric kernel's panels stay in the second-level cache.
 BLOCK_FLOATS = 2**16
+#: Blocks per call of the family's rows and per vector operation on the weights
+#: (fewer, longer NumPy calls; the rows of 4 blocks still fit in cache).
+_SUPER = 4
 
 
 def accumulate_dense(X, w, fit_int, derivs, block_floats=BLOCK_FLOATS, row_norms=None):
@@ -49,7 +52,8 @@ def accumulate_dense(X, w, fit_int, derivs, block_floats=BLOCK_FLOATS, row_norms
         Whether the parameters end with an intercept.
     derivs : callable
         ``derivs(start, stop, X_block) -> (ℓ', ℓ'')`` of the rows ``start:stop``,
-        each of shape ``(stop - start,)``; called once per block, in order.
+        each of shape ``(stop - start,)``; called in order, once per group of
+        ``_SUPER`` blocks.
     block_floats : int, default=BLOCK_FLOATS
         Design entries per block.
     row_norms : ndarray of shape (n,) or None, default=None
@@ -74,49 +78,49 @@ def accumulate_dense(X, w, fit_int, derivs, block_floats=BLOCK_FLOATS, row_norms
     CG = np.zeros((pt + 1, pt + 1))
     abs_grad = np.zeros(pt)
     ones = np.ones(p)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        k = stop - start
-        Xb = X[start:stop]
-        r, h = derivs(start, stop, Xb)
-        wb = w[start:stop]
+    step = block * _SUPER  # rows per call of derivs and per vector operation
+    for first in range(0, n, step):
+        last = min(n, first + step)
+        r, h = derivs(first, last, X[first:last])
+        wb = w[first:last]
         hw = h if unit else wb * h
-        B = buf_h[:k]
-        if hw.min() >= 0:
-            s = np.sqrt(hw)
-            np.multiply(Xb, s[:, None], out=B[:, :p])
-            if fit_int:
-                B[:, p] = s
-            H += B.T @ B  # NumPy maps BᵀB to the symmetric rank-k kernel
-        else:
-            H_gen = np.zeros((pt, pt)) if H_gen is None else H_gen
-            np.multiply(Xb, hw[:, None], out=B[:, :p])
-            if fit_int:
-                B[:, p] = hw
-                H_gen[p, p] += hw.sum()
-            H_gen[:p] += Xb.T @ B
+        psd = hw.min() >= 0
+        s = np.sqrt(hw) if psd else hw
         if unit:
-            sc = np.abs(r)
-            g = np.sign(r)
+            sc, g = np.abs(r), np.sign(r)
             aw = sc
         else:
-            sc = np.sqrt(wb * r**2)
-            g = np.sqrt(wb) * np.sign(r)
+            sc, g = np.sqrt(wb * r**2), np.sqrt(wb) * np.sign(r)
             aw = wb * np.abs(r)
-        B = buf_c[:k]
-        np.multiply(Xb, sc[:, None], out=B[:, :p])
-        if fit_int:
-            B[:, p] = sc
-        B[:, pt] = g
-        CG += B.T @ B
-        A = buf_a[:k]
-        np.abs(Xb, out=A)
-        abs_grad[:p] += A.T @ aw
         if fit_int:
             abs_grad[p] += aw.sum()
-        if row_norms is not None:
-            np.multiply(A, A, out=A)
-            np.dot(A, ones, out=row_norms[start:stop])  # BLAS, not a row reduction
+        for start in range(first, last, block):
+            stop = min(last, start + block)
+            k, at = stop - start, slice(start - first, stop - first)
+            Xb = X[start:stop]
+            B = buf_h[:k]
+            np.multiply(Xb, s[at, None], out=B[:, :p])
+            if fit_int:
+                B[:, p] = s[at]
+            if psd:
+                H += B.T @ B  # NumPy maps BᵀB to the symmetric rank-k kernel
+            else:
+                H_gen = np.zeros((pt, pt)) if H_gen is None else H_gen
+                H_gen[:p] += Xb.T @ B
+                if fit_int:
+                    H_gen[p, p] += s[at].sum()
+            B = buf_c[:k]
+            np.multiply(Xb, sc[at, None], out=B[:, :p])
+            if fit_int:
+                B[:, p] = sc[at]
+            B[:, pt] = g[at]
+            CG += B.T @ B
+            A = buf_a[:k]
+            np.abs(Xb, out=A)
+            abs_grad[:p] += A.T @ aw[at]
+            if row_norms is not None:
+                np.multiply(A, A, out=A)
+                np.dot(A, ones, out=row_norms[start:stop])  # BLAS, not a reduction
     if H_gen is not None:
         if fit_int:
             H_gen[p, :p] = H_gen[:p, p]
