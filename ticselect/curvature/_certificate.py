@@ -157,22 +157,23 @@ def certify_not_separated(spec, signs, point):
         return False
     need /= 1 - 3 * _EPS
     rows = chunks.past_the_norm_bound(v, np.sqrt(h_max) * R / (1 - 3 * _EPS))
-    if rows.size > n // 8:  # many: one product over all rows beats the gather
-        rows = np.arange(n)
-    if not rows.size:
-        return True
-    a = np.asarray(spec.X[rows] @ v[:p], dtype=float).ravel()
-    if spec.intercept is not None:
-        a += v[p]
-    u, h, s = chunks.at(rows)
-    a *= h
-    np.subtract(u, a, out=a)
-    a *= s
-    if not np.isfinite(a.sum()):
-        return False
-    bad = np.flatnonzero(a <= need)
-    # rows of zero weight and interior rows need no sign
-    return not np.any((s[bad] != 0) & (w[rows][bad] > 0))
+    # the rows the bound leaves, a chunk at a time: the first failing row ends it
+    for start in range(0, rows.size, chunks.size):
+        at = rows[start : start + chunks.size]
+        a = np.asarray(spec.X[at] @ v[:p], dtype=float).ravel()
+        if spec.intercept is not None:
+            a += v[p]
+        u, h, s = chunks.at(at)
+        a *= h
+        np.subtract(u, a, out=a)
+        a *= s
+        if not np.isfinite(a.sum()):
+            return False
+        bad = np.flatnonzero(a <= need)
+        # rows of zero weight and interior rows need no sign
+        if np.any((s[bad] != 0) & (w[at][bad] > 0)):
+            return False
+    return True
 
 
 class _Chunks:
