@@ -312,3 +312,64 @@ def test_rare_dummy_outside_the_row_subsample_is_found(family):
     assert method == "lp-subsample" and n_extreme == 3
     # the dummy's coefficient (in every class block for the multinomial)
     assert np.unique(np.flatnonzero(d) % 5).tolist() == [3]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_norm_bound_agrees_with_the_products(seed):
+    """The certificate with the row-norm bound (products formed only for the rows
+    it leaves) proves whatever the certificate forming every product proves, and
+    is never "not separated" where the programme finds a separation."""
+    rng = np.random.default_rng(100 + seed)
+    X, y, kind = _logistic_designs(rng)
+    w = rng.choice([0.0, 0.5, 1.0, 3.0], size=y.size) if seed % 2 else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LogisticRegression(C=rng.choice([0.01, 1.0, 1e4])).fit(X, y, w)
+    spec = _spec(model, X, y, sample_weight=w)
+    for point_spec in _points(spec, rng, n_random=3):
+        point = {}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                glm_curvature(point_spec, _point=point)
+        except ValueError:
+            continue
+        signs = _separation._signs(point_spec, np.asarray(point_spec.y), slice(None))
+        with_bound = _certificate.certify_not_separated(point_spec, signs, point)
+        every_row = _certificate.certify_not_separated(
+            point_spec, signs, {**point, "row_norms": None}
+        )
+        # a row the bound leaves gets the very test of the product route: the bound
+        # never loses a proof, and never proves what the programme refutes
+        assert with_bound >= every_row
+        if with_bound:
+            assert not _lp_separated(point_spec), kind
+
+
+def _lp_separated(spec):
+    rows = np.flatnonzero(np.asarray(spec.sample_weight) > 0)
+    return _separation._lp(spec, rows)[0] is not None
+
+
+def test_converged_fit_needs_no_product():
+    """On a converged, lightly penalised fit the norm bound settles every row: the
+    certificate forms no ``x̃ᵢᵀv`` (no pass over X)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 10)) / np.sqrt(10)
+    y = (X @ rng.normal(size=10) + rng.logistic(size=20_000) > 0).astype(float)
+    spec = _spec(LogisticRegression().fit(X, y), X, y)
+    point = {}
+    glm_curvature(spec, _point=point)
+    signs = _separation._signs(spec, y, slice(None))
+
+    class NoProducts(np.ndarray):
+        def __getitem__(self, key):
+            raise AssertionError("a product x̃ᵢᵀv was formed")
+
+        def __matmul__(self, other):
+            raise AssertionError("a product x̃ᵢᵀv was formed")
+
+    guarded = replace(spec, X=X.view(NoProducts))
+    assert _certificate.certify_not_separated(guarded, signs, point)
+    with pytest.raises(AssertionError, match="product"):  # the guard works
+        _certificate.certify_not_separated(guarded, signs, {**point, "row_norms": None})

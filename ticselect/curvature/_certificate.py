@@ -4,8 +4,9 @@
 the rows; on a large design that programme costs as much as the curvature itself.
 Most fits are not separated, and a converged fit already holds the proof: this module
 checks it in ``O(n)`` (one product ``X̃v``) plus ``O(p³)`` on the ``p × p`` Hessian
-that the curvature has computed anyway.  When the check fails, nothing is concluded
-and the programme runs as before.
+that the curvature has computed anyway (usually without the product: see "Without
+a pass over X" below).  When the check fails, nothing is concluded and the programme
+runs as before.
 
 The statement (one linear predictor: binomial, Poisson or negative binomial with a
 log link).  Write ``x̃ᵢ`` for row ``i`` of the design with its intercept column,
@@ -66,6 +67,20 @@ below ``1e-3``).  ``N`` counts the rows plus a few roundings per term.  In pract
 the check fails only on rows whose fitted probability is within rounding of 0 or 1,
 or when the Newton step overshoots.
 
+**Without a pass over X.**  The lemma only needs *some* ``aᵢ`` with the right signs
+and ``Σ aᵢx̃ᵢ`` within ``R``; on a row where ``x̃ᵢᵀv`` is taken exactly (not as
+computed) ``aᵢ = uᵢ - hᵢx̃ᵢᵀv``, and Cauchy-Schwarz ``|x̃ᵢᵀv| ≤ ‖x̃ᵢ‖‖v‖ ≤ Tᵢ`` gives
+``sᵢaᵢ ≥ sᵢuᵢ - hᵢTᵢ``.  The squared row norms ``‖xᵢ‖²`` are kept by the
+accumulator while each block is in cache (dense design, one predictor), so a row
+passes when ``sᵢuᵢ - hᵢTᵢ > √hᵢ R`` (with ``Tᵢ`` rounded up by a factor
+``1 + γ_{2p+16}`` over the rounding of the norms, and the subtraction's own rounding
+as below).  Only the rows that fail this bound get their computed ``x̃ᵢᵀv`` (a gather
+of those rows, or the whole product when they are many) and the test above.  Mixing
+the two kinds of rows keeps ``R`` valid: the rows with exact products contribute no
+product rounding to ``Σ aᵢx̃ᵢ``.  For a converged, lightly penalised fit ``‖v‖`` is
+tiny and every row passes the bound: the certificate then reads only vectors of
+length ``n``.
+
 When it fails (a strong penalty can make the Newton step overshoot without any
 separation, a singular ``M`` has no Newton step) the linear programme decides, so the
 answer never depends on the certificate, only its cost does.  Multinomial fits,
@@ -96,14 +111,16 @@ def certify_not_separated(spec, signs, point):
     ----------
     spec : GLMSpec
         The fitted model and its data (one linear predictor).
-    signs : ndarray of shape (n,)
+    signs : ndarray of shape (n,) or callable
         ``+1`` / ``-1`` / ``0``: top of the range, bottom, interior (the programme's
-        ``sᵢ``, before dropping rows of zero weight).
+        ``sᵢ``, before dropping rows of zero weight); or ``signs(rows)`` giving
+        those of ``rows`` (a slice or indices), evaluated chunk by chunk.
     point : dict
         What :func:`~ticselect.curvature._glm.glm_curvature` computed at the fit:
         ``d1``, ``d2`` (per-row ``ℓ'``, ``ℓ''`` in ``η``, shape ``(n, 1)`` and
         ``(n, 1, 1)``), ``hessian`` and ``gradient`` (the data term's, coefficients
-        only, intercept last).
+        only, intercept last), ``abs_gradient``, and ``row_norms`` (``‖xᵢ‖²``
+        without the intercept, or ``None``: then every row's product is formed).
 
     Returns
     -------
@@ -122,11 +139,9 @@ def certify_not_separated(spec, signs, point):
     ):
         return False
     w = np.asarray(spec.sample_weight, dtype=float)
-    # the very products the accumulator formed (same expression, same bits)
-    u = w * point["d1"][:, 0]
-    np.negative(u, out=u)
-    h = w * point["d2"][:, 0, 0]
-    if not h.min(initial=0.0) >= 0:  # negative (or NaN) curvature weights
+    chunks = _Chunks(spec, signs, point, w)
+    h_min, h_max, u_max = chunks.ranges()
+    if not h_min >= 0:  # negative (or NaN) curvature weights
         return False
     factor = _equilibrated_factor(H, n)
     if factor is None:
@@ -137,21 +152,102 @@ def certify_not_separated(spec, signs, point):
     # a = u - h t (t = x̃ᵀv) must have sᵢaᵢ > √hᵢ R on the sign rows; with the
     # rounding of a itself (≤ 2eps(|u| + |a|)) it suffices that
     # sᵢaᵢ(1 - 3eps) > √max(h) R + 3eps max|u|
-    need = np.sqrt(h.max(initial=0.0)) * R + 3 * _EPS * np.abs(u).max(initial=0.0)
+    need = np.sqrt(h_max) * R + 3 * _EPS * u_max
     if not np.isfinite(need):
         return False
     need /= 1 - 3 * _EPS
-    a = np.asarray(spec.X @ v[:p], dtype=float).ravel()
-    if spec.intercept is not None:
-        a += v[p]
-    a *= h
-    np.subtract(u, a, out=a)
-    a *= signs
-    if not np.isfinite(a.sum()):
-        return False
-    bad = np.flatnonzero(a <= need)
-    # rows of zero weight and interior rows need no sign
-    return not np.any((signs[bad] != 0) & (w[bad] > 0))
+    rows = chunks.past_the_norm_bound(v, np.sqrt(h_max) * R / (1 - 3 * _EPS))
+    # the rows the bound leaves, a chunk at a time: the first failing row ends it
+    for start in range(0, rows.size, chunks.size):
+        at = rows[start : start + chunks.size]
+        a = np.asarray(spec.X[at] @ v[:p], dtype=float).ravel()
+        if spec.intercept is not None:
+            a += v[p]
+        u, h, s = chunks.at(at)
+        a *= h
+        np.subtract(u, a, out=a)
+        a *= s
+        if not np.isfinite(a.sum()):
+            return False
+        bad = np.flatnonzero(a <= need)
+        # rows of zero weight and interior rows need no sign
+        if np.any((s[bad] != 0) & (w[at][bad] > 0)):
+            return False
+    return True
+
+
+class _Chunks:
+    """The per-row ``uᵢ = -wᵢℓ'ᵢ``, ``hᵢ = wᵢℓ''ᵢ`` and signs, chunk by chunk.
+
+    The very products the accumulator formed (same expression, same bits), in
+    cache-sized chunks: no ``n``-length temporaries.  ``signs`` is an array of shape
+    ``(n,)`` or a callable ``signs(slice) -> ndarray`` of those rows.
+    """
+
+    size = 2**14
+
+    def __init__(self, spec, signs, point, w):
+        self.spec, self.signs, self.w = spec, signs, w
+        self.d1, self.d2 = point["d1"][:, 0], point["d2"][:, 0, 0]
+        self.rn = point.get("row_norms")
+        self.n = w.shape[0]
+
+    def at(self, rows):
+        """``u``, ``h`` and the signs of ``rows`` (a slice or indices)."""
+        w = self.w[rows]
+        u = w * self.d1[rows]
+        np.negative(u, out=u)
+        h = w * self.d2[rows]
+        s = self.signs(rows) if callable(self.signs) else self.signs[rows]
+        return u, h, np.asarray(s, dtype=float)
+
+    def _slices(self):
+        for start in range(0, self.n, self.size):
+            yield slice(start, min(self.n, start + self.size))
+
+    def ranges(self):
+        """``min h``, ``max h`` and ``max |u|`` (NaN propagates to the minimum)."""
+        h_min, h_max, u_max = np.inf, 0.0, 0.0
+        for sl in self._slices():
+            w = self.w[sl]
+            h = w * self.d2[sl]
+            u = w * self.d1[sl]
+            h_min = np.minimum(h_min, h.min())
+            h_max = np.maximum(h_max, h.max())
+            u_max = np.maximum(u_max, np.abs(u).max())
+        return float(h_min), float(h_max), float(u_max)
+
+    def past_the_norm_bound(self, v, need):
+        """Rows whose sign the bound ``|x̃ᵢᵀv| ≤ ‖x̃ᵢ‖‖v‖`` does not settle.
+
+        Module docstring, "Without a pass over X".  Returns the indices of the sign
+        rows of positive weight that still need their product ``x̃ᵢᵀv`` (all of
+        them when the accumulator kept no row norms).  ``need`` is
+        ``√max(h) R / (1 - 3eps)``.
+        """
+        if self.rn is None or np.shape(self.rn) != (self.n,):
+            return np.arange(self.n)
+        pt = v.shape[0]
+        icpt = 1.0 if self.spec.intercept is not None else 0.0
+        # ‖x̃ᵢ‖‖v‖ rounded up: over the roundings of the two sums of squares, their
+        # product, the square root and the products here (2pt + 16), and by 8 eps
+        # more so that fl(sᵢuᵢ - hᵢTᵢ) > need implies the sign condition of the
+        # exact aᵢ (the subtraction rounds once more)
+        vv = float(v @ v) * (1.0 + _gamma(2 * pt + 16) + 8 * _EPS) ** 2
+        out = []
+        for sl in self._slices():
+            u, h, s = self.at(sl)
+            m = self.rn[sl] + icpt
+            m *= vv
+            np.sqrt(m, out=m)
+            m *= h
+            u *= s
+            u -= m
+            left = ~(u > need)  # NaN (an overflowing bound) is not settled
+            left &= s != 0
+            left &= self.w[sl] > 0
+            out.append(np.flatnonzero(left) + sl.start)
+        return np.concatenate(out) if out else np.zeros(0, dtype=int)
 
 
 def _equilibrated_factor(H, n):

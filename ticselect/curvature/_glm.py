@@ -6,7 +6,11 @@ any spec into a :class:`~ticselect.Curvature` in one pass over row blocks:
 ``H = Σ_blocks X̃ᵀ diag(w ℓ'') X̃``, ``C = Σ_blocks Gᵀ diag(w) G`` with
 ``G = ℓ'[:, None] X̃`` (``X̃`` the design with the intercept column appended), plus the
 dispersion row and column.  Only one block of ``G`` exists at a time; the full
-per-sample gradient matrix is built only if the user asks for it.
+per-sample gradient matrix is built only if the user asks for it.  A dense design
+with one linear predictor (every binomial, Poisson, Gamma, ... fit) takes the fused
+route of :mod:`ticselect.curvature._glm_blocks`: the linear predictor and the
+family's rows are formed block by block too, the intercept column is never
+materialised, and the design is read once.
 Conventions: see :mod:`ticselect.curvature._result`.
 """
 
@@ -18,6 +22,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
+from ._glm_blocks import BLOCK_FLOATS, accumulate_dense, fused_dense
 from ._linalg import weighted_gram
 from ._output import glm_output_jacobians
 from ._result import Curvature
@@ -178,6 +183,40 @@ def _softmax_gauge(K, pt):
     return g
 
 
+def _fused_route(X, m):
+    """Whether ``glm_curvature`` takes the fused one-pass route.
+
+    Dense design, one predictor: η, the family's rows and the products in one pass
+    (:mod:`ticselect.curvature._glm_blocks`); else whole-array rows and the general
+    accumulator.
+    """
+    return m == 1 and not sp.issparse(X)
+
+
+def _dispersion(spec, eta, dispersion, is_param):
+    """``(φ, whether φ is a parameter)``: ML (needs ``eta``), given, or ``None``."""
+    fam = spec.family
+    if not fam.has_dispersion:
+        return None, False
+    if dispersion is None:
+        phi = fam.ml_dispersion(spec.y, eta, spec.sample_weight)
+        if not phi > 0:
+            raise ValueError(
+                f"The maximum-likelihood dispersion of {spec.model_name} is 0: the "
+                f"model reproduces y exactly (n_samples = {spec.X.shape[0]} rows for "
+                f"{spec.coef.size} coefficients), so the likelihood is unbounded. "
+                "Use more samples than parameters, or fix the dispersion with "
+                "dispersion=<float>."
+            )
+        return phi, True
+    phi = float(dispersion)
+    if not (np.isfinite(phi) and phi > 0):
+        raise ValueError(
+            f"dispersion must be None or a positive number, got {dispersion!r}."
+        )
+    return phi, bool(is_param)
+
+
 def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=None):
     """Build the :class:`~ticselect.Curvature` of a GLM described by ``spec``.
 
@@ -208,50 +247,37 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
     m = spec.coef.shape[0]
     multi = fam.name == "multinomial"
     fit_int = spec.intercept is not None
-    eta_full = _linear_predictor(spec)
-    eta = eta_full if multi else eta_full[:, 0]
-    fam.check_mu(fam.mean(eta))
-
-    phi, phi_is_param = None, False
-    if fam.has_dispersion:
-        if dispersion is None:
-            phi, phi_is_param = fam.ml_dispersion(y, eta, w), True
-            if not phi > 0:
-                raise ValueError(
-                    f"The maximum-likelihood dispersion of {spec.model_name} is 0: the "
-                    f"model reproduces y exactly (n_samples = {n} rows for "
-                    f"{spec.coef.size} coefficients), so the likelihood is unbounded. "
-                    "Use more samples than parameters, or fix the dispersion with "
-                    "dispersion=<float>."
-                )
-        else:
-            phi, phi_is_param = float(dispersion), bool(_dispersion_is_param)
-            if not (np.isfinite(phi) and phi > 0):
-                raise ValueError(
-                    f"dispersion must be None or a positive number, got {dispersion!r}."
-                )
+    fused = _fused_route(X, m)
+    eta_full = eta = None
+    if not fused or (fam.has_dispersion and dispersion is None):
+        eta_full = _linear_predictor(spec)
+        eta = eta_full if multi else eta_full[:, 0]
+        fam.check_mu(fam.mean(eta))
+    phi, phi_is_param = _dispersion(spec, eta, dispersion, _dispersion_is_param)
     phi_arg = 1.0 if phi is None else phi
 
-    nll_rows = fam.nll(y, eta, phi_arg)
-    nll = float(np.sum(w * nll_rows))
+    pt = X.shape[1] + int(fit_int)  # parameters per linear predictor
+    row_norms = None
+    if fused:
+        out = fused_dense(spec, phi_arg, eta, row_norms=_point is not None)
+        eta, nll_rows, row_norms = out["eta"], out["nll_rows"], out["row_norms"]
+        eta_full = eta.reshape(n, 1)
+        d1, d2 = out["d1"].reshape(n, 1), out["d2"].reshape(n, 1, 1)
+        H, C, grad, abs_grad = out["H"], out["C"], out["grad"], out["abs_grad"]
+        nll = float(np.dot(w, nll_rows))
+    else:
+        nll_rows = fam.nll(y, eta, phi_arg)
+        nll = float(np.sum(w * nll_rows))
     if not np.isfinite(nll):
         raise ValueError(
             f"The negative log-likelihood of {spec.model_name} is not finite at the "
             "fitted parameters (a fitted probability of 0 or 1, or a mean outside "
             "the family's range). Check the data and the fit."
         )
-    d1, d2 = fam.eta_derivatives(y, eta, phi_arg)
-    d1 = d1.reshape(n, m)
-    d2 = d2.reshape(n, m, m)
-
-    pt = X.shape[1] + int(fit_int)  # parameters per linear predictor
-    row_norms = None
-    if m == 1 and not sp.issparse(X):
-        row_norms = np.empty(n) if _point is not None else None
-        H, C, grad, abs_grad = _accumulate_dense(
-            X, w, d1[:, 0], d2[:, 0, 0], fit_int, row_norms=row_norms
-        )
-    else:
+    if not fused:
+        d1, d2 = fam.eta_derivatives(y, eta, phi_arg)
+        d1 = d1.reshape(n, m)
+        d2 = d2.reshape(n, m, m)
         H, C, grad, abs_grad = _accumulate_general(X, w, d1, d2, fit_int)
     if _point is not None:
         _point.update(
@@ -350,64 +376,15 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
     return curv
 
 
-def _accumulate_dense(X, w, r, h, fit_int, block_floats=2**17, row_norms=None):
-    """One pass over row blocks of a dense design, one linear predictor.
+def _accumulate_dense(X, w, r, h, fit_int, block_floats=BLOCK_FLOATS, row_norms=None):
+    """The blocked accumulation on given ``ℓ'``, ``ℓ''`` (shape ``(n,)`` each).
 
-    ``row_norms`` (shape ``(n,)``), when given, is filled with ``‖xᵢ‖²`` from the
-    blocks in cache (the leverage bound of :mod:`ticselect.curvature._leverage`).
-
-    The intercept column is handled by its border (``Xᵀv`` and ``Σv``) rather than
-    by copying each block with a column of ones; one cache-sized block buffer is
-    reused for the scaled rows (fresh temporaries cost page faults comparable to the
-    BLAS work), and every pass over a block (the two Gram products, the gradient and
-    the border vectors, the absolute-gradient scale) runs while it is in cache.
+    See :func:`ticselect.curvature._glm_blocks.accumulate_dense`.
     """
-    n, p = X.shape
-    if w.min(initial=1.0) == w.max(initial=1.0) == 1.0:  # unit weights: w· is exact
-        hw, cw, aw, wr = h, r * r, np.abs(r), r
-    else:
-        hw, cw, aw, wr = w * h, w * r**2, w * np.abs(r), w * r
-    V = np.column_stack([hw, cw, wr])  # borders of H and C, and the gradient
-    HX = np.zeros((p, p))
-    CX = np.zeros((p, p))
-    XtV = np.zeros((p, 3))
-    abs_grad = np.zeros(p)
-    block = max(1, min(n, block_floats // max(1, p)))
-    buf = np.empty((block, p))
-    ones = np.ones(p)
-    psd_h = bool(np.all(hw >= 0))
-    sqrt_h = np.sqrt(hw) if psd_h else None
-    sqrt_c = np.sqrt(cw)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        Xb = X[start:stop]
-        B = buf[: stop - start]
-        if psd_h:
-            np.multiply(Xb, sqrt_h[start:stop, None], out=B)
-            HX += B.T @ B  # NumPy recognises Bᵀ B and calls the symmetric kernel
-        else:
-            np.multiply(Xb, hw[start:stop, None], out=B)
-            HX += Xb.T @ B  # general product: symmetrised below
-        np.multiply(Xb, sqrt_c[start:stop, None], out=B)
-        CX += B.T @ B
-        XtV += Xb.T @ V[start:stop]
-        np.abs(Xb, out=B)
-        abs_grad += B.T @ aw[start:stop]
-        if row_norms is not None:
-            np.multiply(B, B, out=B)
-            np.dot(B, ones, out=row_norms[start:stop])  # BLAS, not a row reduction
-    if not psd_h:
-        HX = 0.5 * (HX + HX.T)
-    grad = XtV[:, 2]
-    if not fit_int:
-        return HX, CX, grad, abs_grad
-    sums = V.sum(axis=0)
-    return (
-        _border(HX, XtV[:, 0], sums[0]),
-        _border(CX, XtV[:, 1], sums[1]),
-        np.append(grad, sums[2]),
-        np.append(abs_grad, aw.sum()),
-    )
+    return accumulate_dense(
+        X, w, fit_int, lambda start, stop, _: (r[start:stop], h[start:stop]),
+        block_floats=block_floats, row_norms=row_norms,
+    )  # fmt: skip
 
 
 def _accumulate_general(X, w, d1, d2, fit_int):

@@ -325,7 +325,7 @@ def _proved_not_separated(spec, point):
             X, scale = _design(spec, sub)
             if _pinned(X / scale, _signs(spec, y[sub], sub) == 0):
                 return not _unseen_rows(spec, rows, sub).size
-    return certify_not_separated(spec, _signs(spec, y, slice(None)), point)
+    return certify_not_separated(spec, lambda rows: _signs(spec, y[rows], rows), point)
 
 
 def _unseen_rows(spec, rows, sub):
