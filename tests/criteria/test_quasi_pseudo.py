@@ -164,3 +164,27 @@ def test_networks_and_l1_fits(spector):
     c2 = ts.criteria(ts.curvature(l2, Xa, y))
     assert c1.null_loglik == pytest.approx(c2.null_loglik, rel=1e-12)
     assert c1.mcfadden_r2 == pytest.approx(1 - c1.loglik / c1.null_loglik, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "poisson"])
+def test_pearson_statistic_of_sklearn_fits_by_hand(kind):
+    """Pearson's X² from the curvature's derivatives (ℓ'²/ℓ'' for canonical links)
+    equals Σ wᵢ (yᵢ − μᵢ)²/V(μᵢ) computed from predict_proba / predict."""
+    from sklearn.linear_model import LogisticRegression, PoissonRegressor
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 4))
+    w = rng.integers(0, 4, size=300).astype(float)
+    if kind == "logistic":
+        y = (X[:, 0] + rng.logistic(size=300) > 0).astype(int)
+        est = LogisticRegression(C=0.5, tol=1e-12).fit(X, y, sample_weight=w)
+        mu = est.predict_proba(X)[:, 1]
+        var = mu * (1 - mu)
+    else:
+        y = rng.poisson(np.exp(0.3 * X[:, 0]))
+        est = PoissonRegressor(alpha=0.01, tol=1e-12).fit(X, y, sample_weight=w)
+        mu = est.predict(X)
+        var = mu
+    curv = ts.curvature(est, X, y, sample_weight=w)
+    expected = np.sum(w * (y - mu) ** 2 / var)
+    assert curv.pearson_chi2 == pytest.approx(expected, rel=1e-10)

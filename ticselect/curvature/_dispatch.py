@@ -235,7 +235,7 @@ _active`) instead of the separation test;
         check_separation(spec, curv, point)
     else:  # the L1 term keeps coefficients finite; check the kinks instead
         check_inactive(curv, plan)
-    attach_null(curv, spec, point["eta"])
+    attach_null(curv, spec, point["eta"], (point["d1"], point["d2"]))
     rows = GLMRows(
         spec,
         curv.dispersion,

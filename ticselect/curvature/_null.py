@@ -173,7 +173,12 @@ def null_nll(spec, phi, phi_is_param, eta=None):
     return value if np.isfinite(value) else None
 
 
-def pearson_chi2(spec, eta=None):
+#: (family, link) pairs whose canonical link makes ``ℓ''`` the variance function:
+#: there ``(y − μ)²/V(μ) = ℓ'²/ℓ''`` from the derivatives the curvature has.
+_CANONICAL = {("binomial", "logit"), ("poisson", "log")}
+
+
+def pearson_chi2(spec, eta=None, derivatives=None):
     """Pearson's ``X²`` of a binomial, Poisson or negative binomial fit, else None.
 
     Parameters
@@ -181,6 +186,11 @@ def pearson_chi2(spec, eta=None):
     spec : GLMSpec
     eta : ndarray of shape (n, m) or None, default=None
         The fit's linear predictor when already computed.
+    derivatives : tuple of ndarray or None, default=None
+        ``(ℓ', ℓ'')`` of the NLL in ``η`` per row (shapes ``(n, 1)`` and
+        ``(n, 1, 1)``) when already computed: for a canonical link (binomial-logit,
+        Poisson-log) ``ℓ' = m·μ − y`` and ``ℓ'' = m·μ(1 − μ)`` or ``μ``, so the
+        squared Pearson residual is ``ℓ'²/ℓ''`` without another pass over the rows.
 
     Returns
     -------
@@ -189,8 +199,14 @@ def pearson_chi2(spec, eta=None):
     fam = spec.family
     if fam.name not in _PEARSON:
         return None
-    y = np.asarray(spec.y, dtype=float)
     w = np.asarray(spec.sample_weight, dtype=float)
+    if derivatives is not None and (fam.name, fam.link.name) in _CANONICAL:
+        d1, d2 = derivatives
+        if d1.shape[1:] == (1,):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                resid2 = d1[:, 0] ** 2 / d2[:, 0, 0]
+            return float(np.sum(np.where(w > 0, w * resid2, 0.0)))
+    y = np.asarray(spec.y, dtype=float)
     mu = fam.mean((_linear_predictor(spec) if eta is None else eta)[:, 0])
     with np.errstate(divide="ignore", invalid="ignore"):
         if fam.name == "binomial":
@@ -203,7 +219,7 @@ def pearson_chi2(spec, eta=None):
     return float(np.sum(np.where(w > 0, w * resid2, 0.0)))
 
 
-def attach_null(curv, spec, eta=None):
+def attach_null(curv, spec, eta=None, derivatives=None):
     """Set ``curv.null_nll`` and ``curv.pearson_chi2`` of a GLM (in place).
 
     Parameters
@@ -213,11 +229,13 @@ def attach_null(curv, spec, eta=None):
         The spec ``curv`` was built from.
     eta : ndarray of shape (n, m) or None, default=None
         Its linear predictor when already computed.
+    derivatives : tuple of ndarray or None, default=None
+        ``(ℓ', ℓ'')`` per row when already computed (see :func:`pearson_chi2`).
 
     Returns
     -------
     Curvature
     """
     curv.null_nll = null_nll(spec, curv.dispersion, curv.dispersion_is_param, eta)
-    curv.pearson_chi2 = pearson_chi2(spec, eta)
+    curv.pearson_chi2 = pearson_chi2(spec, eta, derivatives)
     return curv
