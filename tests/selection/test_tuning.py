@@ -341,3 +341,30 @@ def test_ridge_evidence_search_lands_on_bayesian_ridge():
                            unpenalized="profile", xtol=1e-4).fit, X, y,
     )  # fmt: skip
     assert_allclose(search.best_params_["alpha"], br.lambda_ / br.alpha_, rtol=1e-4)
+
+
+def test_separation_programme_is_solved_once_per_search(monkeypatch):
+    # The separation test's verdict depends on (X, y, weights), not on the penalty:
+    # the search's refits share one linear programme (cached by the data's
+    # fingerprint in ticselect.curvature._separation), and the chosen fit still
+    # carries its SeparationWarning.
+    from ticselect.curvature import _separation
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)  # completely separated
+    calls = []
+    direction = _separation._direction
+
+    def counted(spec):
+        calls.append(1)
+        return direction(spec)
+
+    monkeypatch.setattr(_separation, "_direction", counted)
+    _separation._CACHE.clear()
+    with pytest.warns(ts.SeparationWarning):
+        search = ts.CriterionSearch(
+            LogisticRegression(**NEWTON), "C", bounds=(1e-2, 1e2)
+        ).fit(X, y)
+    assert search.n_fits_ >= 3
+    assert len(calls) == 1
