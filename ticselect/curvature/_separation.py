@@ -463,8 +463,8 @@ def _pinned(Xs, eq):
 def _multinomial_direction(spec, rows, y):
     K = spec.coef.shape[0]
     X, scale = _design(spec, rows)
-    Xs = X.multiply(1.0 / scale[None, :]) if sp.issparse(X) else X / scale
-    Xs = sp.csr_array(Xs)
+    dense = not sp.issparse(X)
+    Xs = X / scale if dense else sp.csr_array(X.multiply(1.0 / scale[None, :]))
     n, pt = Xs.shape
     codes = np.round(y).astype(int)
     blocks = []
@@ -474,6 +474,12 @@ def _multinomial_direction(spec, rows, y):
         if not other.size:
             continue
         Xo = Xs[other]
+        if dense:  # the same matrix in a twentieth of the time of sparse blocks
+            B = np.zeros((other.size, K, pt))
+            B[:, k] = Xo
+            B[np.arange(other.size), codes[other]] -= Xo
+            blocks.append(B.reshape(other.size, K * pt))
+            continue
         own = sp.csr_array(
             (np.ones(other.size), (np.arange(other.size), codes[other])),
             shape=(other.size, K),
@@ -485,7 +491,7 @@ def _multinomial_direction(spec, rows, y):
         blocks.append(_kron_rows(pick, Xo) - _kron_rows(own, Xo))
     if not blocks:
         return None, 0, "lp"
-    A_ub = sp.vstack(blocks, format="csr")
+    A_ub = np.vstack(blocks) if dense else sp.vstack(blocks, format="csr")
     c = np.asarray(A_ub.sum(axis=0)).ravel()
     d = _solve(A_ub, None, c, K * pt)
     if d is None:  # pragma: no cover
