@@ -148,6 +148,20 @@ def light_evidences(net, X, y):
     return out
 
 
+def add_grid_arguments(parser, rows_flag, default):
+    """The options of a script that runs this grid: where its rows go, redrawing the
+    tables from them, and a subset of the seeds."""
+    parser.add_argument(
+        rows_flag, default=default, help="network grid rows (JSON lines; resumes)"
+    )
+    parser.add_argument(
+        "--table-only", action="store_true", help=f"redraw from {rows_flag}"
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="*", help="network grid: only these seeds"
+    )
+
+
 def run_grid(out_path, names=("digits", "breast_cancer"), quick=False, seeds=None):
     """Fit and score the grid; rows already in ``out_path`` are kept (a resumed run)."""
     widths = (4, 16) if quick else WIDTHS

@@ -445,14 +445,8 @@ def main(argv=None):
         help="instead: networks chosen by their evidence against TIC, the soft rank "
         "and 3-fold CV (issue 27): regret, τ with the test NLL and with the gap, time",
     )
-    parser.add_argument(
-        "--save", default="net_gap.jsonl", help="--networks: rows (JSON lines)"
-    )
-    parser.add_argument(
-        "--table-only", action="store_true", help="--networks: redraw from --save"
-    )
+    ne.add_grid_arguments(parser, "--save", "net_gap.jsonl")
     parser.add_argument("--only", nargs="*", help="--networks: these data sets")
-    parser.add_argument("--seeds", type=int, nargs="*", help="--networks: seeds")
     args = parser.parse_args(argv)
     if args.networks:
         return run_networks(args)
