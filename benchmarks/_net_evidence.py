@@ -27,8 +27,12 @@ of each method's pick (milli-nats per test row; its mean over seeds ± SE, and t
 paired difference to CV3 ± SE) and Kendall's τ of the method's score with the test
 NLL.  Wall times (one BLAS thread, same run): the evidence route (fit + light
 curvature + evidence) against 3-fold CV (three refits), summed over the grid and per
-width.  Rows are written to ``--out`` (JSON lines) as they come, so a table can be
-redrawn with ``--table-only``.
+width.  Which networks break τ: the same τ without the near-interpolating fits
+(training NLL below :data:`INTERPOLATING` nats per row).  Rows are written to
+``--out`` (JSON lines) as they come, so a table can be redrawn with
+``--table-only``.  ``benchmarks/gap_prediction.py --networks`` runs the same grid
+and adds each method's predicted gap (:func:`predicted_gap`) against the measured
+one.
 """
 
 from __future__ import annotations
