@@ -27,8 +27,12 @@ of each method's pick (milli-nats per test row; its mean over seeds ± SE, and t
 paired difference to CV3 ± SE) and Kendall's τ of the method's score with the test
 NLL.  Wall times (one BLAS thread, same run): the evidence route (fit + light
 curvature + evidence) against 3-fold CV (three refits), summed over the grid and per
-width.  Rows are written to ``--out`` (JSON lines) as they come, so a table can be
-redrawn with ``--table-only``.
+width.  Which networks break τ: the same τ without the near-interpolating fits
+(training NLL below :data:`INTERPOLATING` nats per row).  Rows are written to
+``--out`` (JSON lines) as they come, so a table can be redrawn with
+``--table-only``.  ``benchmarks/gap_prediction.py --networks`` runs the same grid
+and adds each method's predicted gap (:func:`predicted_gap`) against the measured
+one.
 """
 
 from __future__ import annotations
@@ -51,6 +55,11 @@ import ticselect as ts
 WIDTHS = (4, 8, 16, 32, 64)
 DECAYS = tuple(np.logspace(-2, 1.5, 8))
 SEEDS = (0, 1, 2)
+#: Training rows per data set (the rest of the rows are the test set).
+N_TRAIN = {"digits": 500, "breast_cancer": 300}
+#: Training NLL per row below which a fit counts as near-interpolating (see
+#: :func:`interpolation_table`).
+INTERPOLATING = 0.01
 #: Evidence variants: curvature × treatment of the biases (integrated under a flat
 #: prior, REML; or maximised, ML), each without and with the symmetry term.
 VARIANTS = tuple(f"{h}_{u}" for h in ("kfac", "ggn", "exact")
@@ -65,10 +74,10 @@ def data(name, seed):
     """``(X_train, y_train, X_test, y_test)`` of one seed's split."""
     if name == "digits":
         X, y = load_digits(return_X_y=True)
-        X, n_train = X / 16.0, 500
+        X = X / 16.0
     else:
         X, y = load_breast_cancer(return_X_y=True)
-        n_train = 300
+    n_train = N_TRAIN[name]
     idx = np.random.default_rng(seed).permutation(len(y))
     tr, te = idx[:n_train], idx[n_train:]
     Xtr, Xte = X[tr], X[te]
@@ -143,6 +152,20 @@ def light_evidences(net, X, y):
     return out
 
 
+def add_grid_arguments(parser, rows_flag, default):
+    """The options of a script that runs this grid: where its rows go, redrawing the
+    tables from them, and a subset of the seeds."""
+    parser.add_argument(
+        rows_flag, default=default, help="network grid rows (JSON lines; resumes)"
+    )
+    parser.add_argument(
+        "--table-only", action="store_true", help=f"redraw from {rows_flag}"
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="*", help="network grid: only these seeds"
+    )
+
+
 def run_grid(out_path, names=("digits", "breast_cancer"), quick=False, seeds=None):
     """Fit and score the grid; rows already in ``out_path`` are kept (a resumed run)."""
     widths = (4, 16) if quick else WIDTHS
@@ -210,12 +233,28 @@ def _per_seed(rows):
     return out
 
 
-def quality(rows):
+def predicted_gap(row, m):
+    """Method ``m``'s estimate of the generalisation gap of one network: its
+    estimate of the test NLL per row minus the training NLL per row.
+
+    ``cv3``: the 3-fold CV NLL per row; ``tic``: ``tr(H_λ⁻¹C)/n`` (TIC/2 is
+    ``L + tr(H_λ⁻¹C)``); ``soft_rank``: ``rank_λ(H)/n``; the evidences: ``-log Z/n``
+    minus the training NLL, the Occam factor and the prior's energy per row
+    (``-log Z/n`` is the mean prequential NLL of the Bayesian predictive, so it
+    estimates the test NLL of the posterior, not of the MAP network).
+    """
+    n = N_TRAIN[row["data"]]
+    if m == "cv3":
+        return row["cv3"] - row["train_nll"]
+    return _score([row], m)[0] / n - row["train_nll"]
+
+
+def quality(rows, methods=METHODS):
     """``{data: {method: (regrets, taus)}}`` over seeds."""
     res = {}
     for (name, _), sub in sorted(_per_seed(rows).items()):
         test = np.array([r["test_nll"] for r in sub])
-        for m in METHODS:
+        for m in methods:
             s = _score(sub, m)
             ok = np.isfinite(s)
             pick = int(np.nanargmin(np.where(ok, s, np.inf)))
@@ -231,9 +270,9 @@ def _se(x):
     return float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
 
 
-def quality_table(rows):
+def quality_table(rows, methods=METHODS):
     lines = []
-    for name, per in quality(rows).items():
+    for name, per in quality(rows, methods).items():
         n_seeds = len(per["cv3"][0])
         n_nets = sum(r["data"] == name for r in rows) // n_seeds
         lines += [
@@ -244,7 +283,7 @@ def quality_table(rows):
             "|---|---|---|---|---|",
         ]
         cv = np.array(per["cv3"][0])
-        for m in METHODS:
+        for m in methods:
             reg, taus = np.array(per[m][0]), np.array(per[m][1])
             d = reg - cv
             lines.append(
@@ -291,8 +330,8 @@ def within_width_table(
                     taus.append(kendalltau(s[ok], test[ok]).statistic)
             cells.append(f"{np.mean(reg):.0f} / {np.mean(taus):.2f}" if reg else "-")
         K = 10 if name == "digits" else 2
-        n = 500 if name == "digits" else 300
-        lines.append(f"| {name} | {w} | {sub[0]['n_params']} | {n * (K - 1)} | "
+        lines.append(f"| {name} | {w} | {sub[0]['n_params']} | "
+                     f"{N_TRAIN[name] * (K - 1)} | "
                      + " | ".join(cells) + " |")  # fmt: skip
     return "\n".join(lines)
 
@@ -376,11 +415,48 @@ def picks_table(rows, methods=("kfac_profile", "ggn_profile", "cv3")):
     return "\n".join(lines)
 
 
+def interpolation_table(
+    rows, methods=("ggn_profile", "exact_profile", "kfac_profile", "cv3")
+):
+    """Which networks break τ: Kendall τ with the test NLL over all networks and
+    over those whose training NLL per row is at least :data:`INTERPOLATING` (the
+    near-interpolating fits left out), mean over seeds.  A diagnosis, not a
+    selection rule: leaving them out changes the candidates."""
+    lines = [f"\n### τ with the test NLL without the near-interpolating fits (training "
+             f"NLL < {INTERPOLATING} nats per row), mean over seeds\n",
+             "| data | near-interpolating fits per seed | test NLL of those, mean "
+             "(range) | " + " | ".join(f"{m}: all / rest" for m in methods) + " |",
+             "|---|---|---|" + "---|" * len(methods)]  # fmt: skip
+    for name in sorted({r["data"] for r in rows}):
+        seeds = sorted(_per_seed([r for r in rows if r["data"] == name]).items())
+        counts, interp_test, cells = [], [], []
+        for m in methods:
+            all_t, rest_t = [], []
+            for _, sub in seeds:
+                test = np.array([r["test_nll"] for r in sub])
+                near = np.array([r["train_nll"] < INTERPOLATING for r in sub])
+                s = _score(sub, m)
+                ok = np.isfinite(s)
+                all_t.append(kendalltau(s[ok], test[ok]).statistic)
+                keep = ok & ~near
+                rest_t.append(kendalltau(s[keep], test[keep]).statistic)
+                if m == methods[0]:
+                    counts.append(int(near.sum()))
+                    interp_test.extend(test[near])
+            cells.append(f"{np.mean(all_t):.2f} / {np.mean(rest_t):.2f}")
+        it = np.array(interp_test)
+        rng = f"{it.mean():.3f} ({it.min():.3f}–{it.max():.3f})" if it.size else "-"
+        lines.append(f"| {name} | {', '.join(map(str, counts))} | {rng} | "
+                     + " | ".join(cells) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def report(rows, out=print):
     out(quality_table(rows))
     out(within_width_table(rows))
     out(time_table(rows))
     out(diagnostics(rows))
+    out(interpolation_table(rows))
     out(picks_table(rows))
 
 

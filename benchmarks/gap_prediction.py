@@ -36,6 +36,22 @@ measurably non-stationary: relative gradient > 1e-2 and Newton decrement > 1e-3)
 Run ``nice -n 10 python benchmarks/gap_prediction.py`` (about 40 s per activation on
 one core; 5 minutes before issue 15 made the network criteria fast); ``--quick``
 runs a small subset.  Output: a Markdown table on stdout.
+
+Networks chosen by their evidence (issue 27, ``--networks``)
+------------------------------------------------------------
+The grid of :mod:`_net_evidence` (shared with ``selection.py --networks``): tanh
+``MLPClassifier`` fitted by lbfgs to convergence, widths {4, 8, 16, 32, 64} × 8
+decays × 3 seeds on digits and breast cancer, one BLAS thread.  For the evidence
+(GGN and exact Hessian; KFAC beside them), the soft rank, TIC and 3-fold CV: the
+regret of each method's pick and Kendall τ with the held-out test NLL, wall times
+against 3-fold CV in the same run, and, this script's subject, Kendall τ of each
+method's *predicted gap* (:func:`_net_evidence.predicted_gap`) with the measured
+gap (test NLL − training NLL per row), with its mean absolute error; then which
+networks break τ (:func:`_net_evidence.interpolation_table`) and the evidence's
+reliability flags.  ``--save rows.jsonl`` keeps the rows as they come (a rerun
+resumes), ``--table-only`` redraws the tables from them; ``--only digits`` and
+``--seeds 0`` run a part.  Run: ``nice -n 5 python benchmarks/gap_prediction.py
+--networks --save net_gap.jsonl`` (about an hour on one core).
 """
 
 from __future__ import annotations
@@ -44,6 +60,7 @@ import argparse
 import time
 import warnings
 
+import _net_evidence as ne
 import numpy as np
 from scipy.special import gammaln, ndtr
 from scipy.stats import kendalltau
@@ -52,6 +69,7 @@ from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
 
 import ticselect as ts
 from ticselect.calibration import expected_calibration_error
@@ -354,6 +372,63 @@ def approximation_table(rows):
     return "\n".join(lines)
 
 
+# ------------------------------------------------- networks by their evidence
+#: The methods of the network report: the evidence (GGN and exact Hessian, the
+#: biases maximised or integrated; KFAC beside them), TIC, the soft rank, 3-fold CV.
+NET_METHODS = ("ggn_profile", "ggn_integrate", "exact_profile", "exact_integrate",
+               "kfac_profile", "tic", "soft_rank", "cv3")  # fmt: skip
+
+
+def network_gap_table(rows, methods=NET_METHODS):
+    """Kendall τ of each method's predicted gap with the measured gap (test NLL −
+    training NLL per row) over the networks of one seed, mean over seeds, and the
+    mean absolute error of the prediction (nats per row)."""
+    lines = ["\n### Predicted against measured generalisation gap (per seed over its "
+             "networks; τ mean (per seed); MAE and means in nats per row)\n",
+             "| data | method | τ(predicted gap, measured gap) | MAE | mean predicted "
+             "gap | mean measured gap |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for name in sorted({r["data"] for r in rows}):
+        seeds = sorted(ne._per_seed([r for r in rows if r["data"] == name]).items())
+        for m in methods:
+            taus, err, pred_all, gap_all = [], [], [], []
+            for _, sub in seeds:
+                gap = np.array([r["test_nll"] - r["train_nll"] for r in sub])
+                pred = np.array([ne.predicted_gap(r, m) for r in sub])
+                ok = np.isfinite(pred)  # the exact evidence: nan where indefinite
+                taus.append(kendalltau(pred[ok], gap[ok]).statistic)
+                err.extend(np.abs(pred[ok] - gap[ok]))
+                pred_all.extend(pred[ok])
+                gap_all.extend(gap[ok])
+            lines.append(
+                f"| {name} | {m} | {np.mean(taus):+.2f} ("
+                + ", ".join(f"{t:+.2f}" for t in taus)
+                + f") | {np.mean(err):.3f} | {np.mean(pred_all):.3f} | "
+                f"{np.mean(gap_all):.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def network_report(rows, out=print):
+    """The tables of ``--networks`` (see the module docstring)."""
+    out(ne.quality_table(rows, NET_METHODS))
+    out(ne.time_table(rows))
+    out(network_gap_table(rows))
+    out(ne.interpolation_table(rows))
+    out(ne.diagnostics(rows))
+
+
+def run_networks(args):
+    with threadpool_limits(1):
+        names = args.only or ("digits", "breast_cancer")
+        if args.table_only:
+            rows = [r for r in ne.load(args.save) if r["data"] in names]
+        else:
+            rows = ne.run_grid(args.save, names, args.quick, args.seeds)
+    network_report(rows)
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small grid")
@@ -364,7 +439,17 @@ def main(argv=None):
         help="hidden activation of the MLPs (tanh: a smooth loss, so converged fits "
         "are stationary points; relu: L-BFGS often stops at a kink)",
     )
+    parser.add_argument(
+        "--networks",
+        action="store_true",
+        help="instead: networks chosen by their evidence against TIC, the soft rank "
+        "and 3-fold CV (issue 27): regret, τ with the test NLL and with the gap, time",
+    )
+    ne.add_grid_arguments(parser, "--save", "net_gap.jsonl")
+    parser.add_argument("--only", nargs="*", help="--networks: these data sets")
     args = parser.parse_args(argv)
+    if args.networks:
+        return run_networks(args)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # singular Hessians, unconverged adam, ...

@@ -40,7 +40,7 @@ from _alo_networks import run_networks
 from _alo_study import run_study
 from _averaging import run_averaging
 from _best_of_many import run_best_of_many
-from _net_evidence import load, report, run_grid, tuning_timing
+from _net_evidence import add_grid_arguments, load, report, run_grid, tuning_timing
 from _timing import best_of
 from _trust_study import exact_check, run_trust
 from scipy.special import gammaln
@@ -265,15 +265,7 @@ def main():
         help="only the decay of one width tuned by CriterionSearch(criterion="
         "'evidence') against GridSearchCV(cv=3) over 8 decays (needs issue 26)",
     )
-    parser.add_argument(
-        "--out", default="net_evidence.jsonl", help="rows of --networks (JSON lines)"
-    )
-    parser.add_argument(
-        "--table-only", action="store_true", help="--networks: redraw from --out"
-    )
-    parser.add_argument(
-        "--seeds", type=int, nargs="*", help="--networks: only these seeds (0, 1, 2)"
-    )
+    add_grid_arguments(parser, "--out", "net_evidence.jsonl")
     parser.add_argument(
         "--trust",
         action="store_true",
