@@ -203,7 +203,9 @@ def pearson_chi2(spec, eta=None, derivatives=None):
     if derivatives is not None and (fam.name, fam.link.name) in _CANONICAL:
         d1, d2 = derivatives
         if d1.shape[1:] == (1,):
-            with np.errstate(divide="ignore", invalid="ignore"):
+            # a row fitted at μ ≈ 0 or 1 has ℓ'' → 0: X² is then inf, as from
+            # the mean and variance
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 resid2 = d1[:, 0] ** 2 / d2[:, 0, 0]
             return float(np.sum(np.where(w > 0, w * resid2, 0.0)))
     y = np.asarray(spec.y, dtype=float)
