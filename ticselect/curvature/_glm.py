@@ -257,47 +257,16 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
     phi_arg = 1.0 if phi is None else phi
 
     pt = X.shape[1] + int(fit_int)  # parameters per linear predictor
-    row_norms = None
-    if fused:
-        out = fused_dense(spec, phi_arg, eta, row_norms=_point is not None)
-        eta, nll_rows, row_norms = out["eta"], out["nll_rows"], out["row_norms"]
-        eta_full = eta.reshape(n, 1)
-        d1, d2 = out["d1"].reshape(n, 1), out["d2"].reshape(n, 1, 1)
-        H, C, grad, abs_grad = out["H"], out["C"], out["grad"], out["abs_grad"]
-        nll = float(np.dot(w, nll_rows))
-    else:
-        nll_rows = fam.nll(y, eta, phi_arg)
-        nll = float(np.sum(w * nll_rows))
-    if not np.isfinite(nll):
-        raise ValueError(
-            f"The negative log-likelihood of {spec.model_name} is not finite at the "
-            "fitted parameters (a fitted probability of 0 or 1, or a mean outside "
-            "the family's range). Check the data and the fit."
-        )
-    if not fused:
-        d1, d2 = fam.eta_derivatives(y, eta, phi_arg)
-        d1 = d1.reshape(n, m)
-        d2 = d2.reshape(n, m, m)
-        H, C, grad, abs_grad = _accumulate_general(X, w, d1, d2, fit_int)
+    rows = _row_pass(spec, phi_arg, eta, eta_full, fused, _point is not None)
+    eta_full, nll_rows, nll, d1, d2, H, C, grad, abs_grad, row_norms = rows
+    eta = eta_full if multi else eta_full[:, 0]
     if _point is not None:
         _point.update(
             eta=eta_full, d1=d1, d2=d2, hessian=H, gradient=grad, abs_gradient=abs_grad,
             row_norms=row_norms,
         )  # fmt: skip
 
-    params = np.column_stack(
-        [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])
-    ).ravel()
-    per_phi = spec.l2_over_dispersion and phi is not None
-    scale = phi if per_phi else 1.0
-    pen_row = np.zeros(pt)
-    pen_row[: X.shape[1]] = np.asarray(spec.l2, dtype=float) / scale
-    if fit_int:
-        pen_row[-1] = spec.l2_intercept / scale
-    penalty = np.tile(pen_row, m)
-    linear = _l1_linear(spec, pt, scale)
-    names = _param_names(spec)
-    gauge = _softmax_gauge(m, pt) if spec.softmax_gauge else None
+    params, penalty, linear, names, gauge = _parameter_vectors(spec, pt, phi)
 
     lphi = lphiphi = None
     if phi_is_param:
@@ -333,14 +302,9 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
         return D if lphiphi is None else np.column_stack([D, lphiphi])
 
     keep = kept_params(spec, phi_is_param)
-    if keep is not None:
-        H, C = H[np.ix_(keep, keep)], C[np.ix_(keep, keep)]
-        grad, abs_grad = grad[keep], abs_grad[keep]
-        params, penalty, linear = params[keep], penalty[keep], linear[keep]
-        names = [names[i] for i in keep]
-        if gauge is not None:  # directions with an entry fixed at 0 are not flat
-            gauge = gauge[keep]
-            gauge = gauge[:, np.isclose(np.sum(gauge**2, axis=0), 1.0)]
+    H, C, grad, abs_grad, params, penalty, linear, names, gauge = _kept(
+        keep, H, C, grad, abs_grad, params, penalty, linear, names, gauge
+    )
 
     loss_fn, hessian_fn = _evaluators(spec, pt, phi, phi_is_param, keep)
     curv = Curvature(
@@ -374,6 +338,80 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
             glm_output_jacobians, spec, phi, keep, len(params)
         )
     return curv
+
+
+def _row_pass(spec, phi_arg, eta, eta_full, fused, row_norms):
+    """The per-row quantities and their sums at the fit.
+
+    Returns ``(η of shape (n, m), NLL rows, NLL, ℓ' (n, m), ℓ'' (n, m, m), H, C,
+    gradient, stationarity scale, ‖xᵢ‖² or None)``; the fused one-pass route for a
+    dense one-predictor design, else the family's whole-array rows and the general
+    accumulation.  Raises when the NLL is not finite.
+    """
+    fam, X, y, w = spec.family, spec.X, spec.y, spec.sample_weight
+    n, m = X.shape[0], spec.coef.shape[0]
+    fit_int = spec.intercept is not None
+    norms = None
+    if fused:
+        out = fused_dense(spec, phi_arg, eta, row_norms=row_norms)
+        nll_rows, norms = out["nll_rows"], out["row_norms"]
+        eta_full = out["eta"].reshape(n, 1)
+        d1, d2 = out["d1"].reshape(n, 1), out["d2"].reshape(n, 1, 1)
+        H, C, grad, abs_grad = out["H"], out["C"], out["grad"], out["abs_grad"]
+        nll = float(np.dot(w, nll_rows))
+    else:
+        nll_rows = fam.nll(y, eta, phi_arg)
+        nll = float(np.sum(w * nll_rows))
+    if not np.isfinite(nll):
+        raise ValueError(
+            f"The negative log-likelihood of {spec.model_name} is not finite at the "
+            "fitted parameters (a fitted probability of 0 or 1, or a mean outside "
+            "the family's range). Check the data and the fit."
+        )
+    if not fused:
+        d1, d2 = fam.eta_derivatives(y, eta, phi_arg)
+        d1 = d1.reshape(n, m)
+        d2 = d2.reshape(n, m, m)
+        H, C, grad, abs_grad = _accumulate_general(X, w, d1, d2, fit_int)
+    return eta_full, nll_rows, nll, d1, d2, H, C, grad, abs_grad, norms
+
+
+def _parameter_vectors(spec, pt, phi):
+    """``(θ, ridge penalty, L1 weights, names, softmax gauge or None)`` of a GLM.
+
+    The penalties are divided by ``φ`` where the estimator's objective scales the
+    loss by the dispersion (``spec.l2_over_dispersion``).
+    """
+    m = spec.coef.shape[0]
+    fit_int = spec.intercept is not None
+    params = np.column_stack(
+        [spec.coef] + ([spec.intercept[:, None]] if fit_int else [])
+    ).ravel()
+    per_phi = spec.l2_over_dispersion and phi is not None
+    scale = phi if per_phi else 1.0
+    pen_row = np.zeros(pt)
+    pen_row[: spec.X.shape[1]] = np.asarray(spec.l2, dtype=float) / scale
+    if fit_int:
+        pen_row[-1] = spec.l2_intercept / scale
+    penalty = np.tile(pen_row, m)
+    linear = _l1_linear(spec, pt, scale)
+    names = _param_names(spec)
+    gauge = _softmax_gauge(m, pt) if spec.softmax_gauge else None
+    return params, penalty, linear, names, gauge
+
+
+def _kept(keep, H, C, grad, abs_grad, params, penalty, linear, names, gauge):
+    """Everything restricted to the kept parameters (``keep=None``: all of them)."""
+    if keep is None:
+        return H, C, grad, abs_grad, params, penalty, linear, names, gauge
+    H, C = H[np.ix_(keep, keep)], C[np.ix_(keep, keep)]
+    grad, abs_grad = grad[keep], abs_grad[keep]
+    params, penalty, linear = params[keep], penalty[keep], linear[keep]
+    names = [names[i] for i in keep]
+    if gauge is not None:  # directions with an entry fixed at 0 are not flat
+        gauge = gauge[keep]
+        gauge = gauge[:, np.isclose(np.sum(gauge**2, axis=0), 1.0)]
+    return H, C, grad, abs_grad, params, penalty, linear, names, gauge
 
 
 def _accumulate_dense(X, w, r, h, fit_int, block_floats=BLOCK_FLOATS, row_norms=None):
