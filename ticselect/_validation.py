@@ -113,6 +113,31 @@ def check_fitted(est, purpose="computing its curvature"):
         ) from None
 
 
+def check_dispersion(dispersion):
+    """A given dispersion as a float, or a one-line error when it is not positive.
+
+    Parameters
+    ----------
+    dispersion : float
+        The value the user passed (``dispersion=``), not ``None``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> check_dispersion(2)
+    2.0
+    """
+    phi = float(dispersion)
+    if not (np.isfinite(phi) and phi > 0):
+        raise ValueError(
+            f"dispersion must be None or a positive number, got {dispersion!r}."
+        )
+    return phi
+
+
 def validate_X(X, est):
     """Check the training design of a fitted estimator.
 

@@ -20,6 +20,7 @@ from scipy.special import gammaln
 from ticselect.curvature import _glm, _glm_blocks
 from ticselect.curvature._families import get_family
 from ticselect.curvature._glm import GLMSpec, glm_curvature
+from ticselect.curvature._glm_blocks import accumulate_dense
 
 CASES = {  # name -> (family, link, kwargs, y from eta)
     "bernoulli-logit": ("binomial", "logit", {}, "bernoulli"),
@@ -157,3 +158,25 @@ def test_log_factorial_table_is_gammaln():
     assert np.array_equal(_glm_blocks._log_factorial(y), gammaln(y + 1.0))
     for y in (np.r_[0.0, 2.5], np.r_[3.0, 1024.0], np.r_[1.0, 5000.0]):
         assert np.array_equal(_glm_blocks._log_factorial(y), gammaln(y + 1.0))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dense_block_sizes_agree(rng, fit_intercept):
+    """The cache-blocked dense pass sums row blocks exactly, including a ragged last
+    block and rows with negative curvature weights (non-PSD general product)."""
+    X = rng.normal(size=(101, 4))
+    w, r, h = rng.random(101), rng.normal(size=101), rng.normal(size=101)
+
+    def rows(start, stop, _):
+        return r[start:stop], h[start:stop]
+
+    ref = accumulate_dense(X, w, fit_intercept, rows, block_floats=10**9)
+    for block_floats in (4, 7, 40):
+        out = accumulate_dense(X, w, fit_intercept, rows, block_floats=block_floats)
+        for a, b in zip(out, ref, strict=True):
+            assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    Xt = np.column_stack([X, np.ones(101)]) if fit_intercept else X
+    assert_allclose(ref[0], Xt.T @ ((w * h)[:, None] * Xt), rtol=1e-12, atol=1e-12)
+    assert_allclose(ref[1], Xt.T @ ((w * r**2)[:, None] * Xt), rtol=1e-12)
+    assert_allclose(ref[2], Xt.T @ (w * r), rtol=1e-12, atol=1e-12)
+    assert_allclose(ref[3], np.abs(Xt).T @ (w * np.abs(r)), rtol=1e-12)

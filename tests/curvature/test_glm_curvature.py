@@ -454,26 +454,6 @@ def test_tic_equals_aic_penalty_when_information_equality_holds():
     assert_allclose(ts.criteria(curv).tic_penalty, np.sum(r**2 * lev), rtol=1e-10)
 
 
-@pytest.mark.parametrize("fit_intercept", [True, False])
-def test_dense_block_sizes_agree(rng, fit_intercept):
-    """The cache-blocked dense pass sums row blocks exactly, including a ragged last
-    block and rows with negative curvature weights (non-PSD general product)."""
-    from ticselect.curvature._glm import _accumulate_dense
-
-    X = rng.normal(size=(101, 4))
-    w, r, h = rng.random(101), rng.normal(size=101), rng.normal(size=101)
-    ref = _accumulate_dense(X, w, r, h, fit_intercept, block_floats=10**9)
-    for block_floats in (4, 7, 40):
-        out = _accumulate_dense(X, w, r, h, fit_intercept, block_floats=block_floats)
-        for a, b in zip(out, ref, strict=True):
-            assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    Xt = np.column_stack([X, np.ones(101)]) if fit_intercept else X
-    assert_allclose(ref[0], Xt.T @ ((w * h)[:, None] * Xt), rtol=1e-12, atol=1e-12)
-    assert_allclose(ref[1], Xt.T @ ((w * r**2)[:, None] * Xt), rtol=1e-12)
-    assert_allclose(ref[2], Xt.T @ (w * r), rtol=1e-12, atol=1e-12)
-    assert_allclose(ref[3], np.abs(Xt).T @ (w * np.abs(r)), rtol=1e-12)
-
-
 @pytest.mark.parametrize("name", ["gamma", "multinomial", "poisson", "ridge"])
 def test_evaluators_reproduce_the_curvature(name, rng):
     """loss_fn/hessian_fn at θ̂ give nll/H; off θ̂ they agree with the autograd

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from .._validation import check_fitted, feature_names
+from .._validation import check_dispersion, check_fitted, feature_names
 from ._families import Gamma, _DevianceDispersionFamily, _solve_log_minus_digamma
 from ._glm import _evaluators, _linear_predictor, glm_curvature
 from ._result import Curvature
@@ -347,11 +347,7 @@ def _dask_dispersion(spec, small_d, blocks, dispersion):
                 "dispersion with dispersion=<float>."
             )
     elif fam.has_dispersion:
-        phi = float(dispersion)
-        if not (np.isfinite(phi) and phi > 0):
-            raise ValueError(
-                f"dispersion must be None or a positive number, got {dispersion!r}."
-            )
+        phi = check_dispersion(dispersion)
     return phi, phi_is_param
 
 

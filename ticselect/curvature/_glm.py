@@ -22,7 +22,9 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
-from ._glm_blocks import BLOCK_FLOATS, accumulate_dense, fused_dense
+from .._validation import check_dispersion
+from ._glm_blocks import fused_dense
+from ._glm_blocks import linear_predictor as _linear_predictor
 from ._linalg import weighted_gram
 from ._output import glm_output_jacobians
 from ._result import Curvature
@@ -156,16 +158,6 @@ def _matvec_T(Xt, v):
     return _dense(Xt.T @ v)
 
 
-def _linear_predictor(spec):
-    eta = spec.X @ spec.coef.T
-    eta = np.asarray(eta, dtype=float)
-    if spec.intercept is not None:
-        eta = eta + spec.intercept[None, :]
-    if spec.offset is not None:
-        eta = eta + spec.offset[:, None]
-    return eta
-
-
 def _param_names(spec):
     names = list(spec.feature_names)
     if spec.intercept is not None:
@@ -209,12 +201,7 @@ def _dispersion(spec, eta, dispersion, is_param):
                 "dispersion=<float>."
             )
         return phi, True
-    phi = float(dispersion)
-    if not (np.isfinite(phi) and phi > 0):
-        raise ValueError(
-            f"dispersion must be None or a positive number, got {dispersion!r}."
-        )
-    return phi, bool(is_param)
+    return check_dispersion(dispersion), bool(is_param)
 
 
 def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=None):
@@ -412,17 +399,6 @@ def _kept(keep, H, C, grad, abs_grad, params, penalty, linear, names, gauge):
         gauge = gauge[keep]
         gauge = gauge[:, np.isclose(np.sum(gauge**2, axis=0), 1.0)]
     return H, C, grad, abs_grad, params, penalty, linear, names, gauge
-
-
-def _accumulate_dense(X, w, r, h, fit_int, block_floats=BLOCK_FLOATS, row_norms=None):
-    """The blocked accumulation on given ``ℓ'``, ``ℓ''`` (shape ``(n,)`` each).
-
-    See :func:`ticselect.curvature._glm_blocks.accumulate_dense`.
-    """
-    return accumulate_dense(
-        X, w, fit_int, lambda start, stop, _: (r[start:stop], h[start:stop]),
-        block_floats=block_floats, row_norms=row_norms,
-    )  # fmt: skip
 
 
 def _accumulate_general(X, w, d1, d2, fit_int):

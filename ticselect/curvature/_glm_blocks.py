@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-__all__ = ["BLOCK_FLOATS", "accumulate_dense", "fused_dense"]
+__all__ = ["BLOCK_FLOATS", "accumulate_dense", "fused_dense", "linear_predictor"]
 
 #: Design entries per row block (512 KiB): the block, its scaled copies and the
 #: symmetric kernel's panels stay in the second-level cache.
@@ -270,6 +270,26 @@ def _log_factorial(y):
     return special.gammaln(y + 1.0)
 
 
+def linear_predictor(spec):
+    """``η = X βᵀ + β₀ (+ offset)`` of every row, shape ``(n, m)``.
+
+    Parameters
+    ----------
+    spec : GLMSpec
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_predictors)
+    """
+    eta = spec.X @ spec.coef.T
+    eta = np.asarray(eta, dtype=float)
+    if spec.intercept is not None:
+        eta = eta + spec.intercept[None, :]
+    if spec.offset is not None:
+        eta = eta + spec.offset[:, None]
+    return eta
+
+
 def _raise_mean_error(spec):
     """The whole design's mean check, for its message (counts over every row).
 
@@ -277,9 +297,4 @@ def _raise_mean_error(spec):
     the NLL check decides).
     """
     fam = spec.family
-    eta = np.asarray(spec.X @ spec.coef[0], dtype=float)
-    if spec.intercept is not None:
-        eta = eta + spec.intercept[0]
-    if spec.offset is not None:
-        eta = eta + spec.offset
-    fam.check_mu(fam.mean(eta))  # raises with the counts over every row
+    fam.check_mu(fam.mean(linear_predictor(spec)[:, 0]))  # counts over every row

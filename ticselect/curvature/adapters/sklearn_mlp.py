@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
 
+from ..._validation import check_dispersion
 from .._mlp import (
     MLPSpec,
     _augment,
@@ -298,12 +299,7 @@ def mlp_spec(est, X, y, sample_weight, *, dispersion=None):
                 )
             spec.sigma2, spec.sigma2_is_param = s2, True
         else:
-            s2 = float(dispersion)
-            if not (np.isfinite(s2) and s2 > 0):
-                raise ValueError(
-                    f"dispersion must be None or a positive number, got {dispersion!r}."
-                )
-            spec.sigma2 = s2
+            spec.sigma2 = check_dispersion(dispersion)
     return spec
 
 
