@@ -163,7 +163,10 @@ def dispatch(
     read_spec = _glm_reader(model)
     if read_spec is not None:
         check_fitted(model)
-        Xv = validate_X(X, model)
+        # every column of a scikit-learn GLM enters η, which glm_curvature checks
+        # (an L1 fit drops columns first: its design is checked here)
+        plain = read_spec in (sklearn_glm_spec, sklearn_sgd_cv_spec)
+        Xv = validate_X(X, model, finite=not plain)
         yv = validate_y(y, Xv.shape[0])
         w = check_sample_weight(sample_weight, Xv.shape[0])
         spec = read_spec(model, Xv, yv, w, feature_names(model, Xv.shape[1]))

@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_dispersion
+from .._validation import check_dispersion, check_finite_X
 from ._glm_blocks import fused_dense
 from ._glm_blocks import linear_predictor as _linear_predictor
 from ._linalg import weighted_gram
@@ -237,8 +237,12 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
     fused = _fused_route(X, m)
     eta_full = eta = None
     if not fused or (fam.has_dispersion and dispersion is None):
-        eta_full = _linear_predictor(spec)
+        with np.errstate(invalid="ignore", over="ignore"):  # checked next
+            eta_full = _linear_predictor(spec)
+            finite = np.isfinite(eta_full.sum())
         eta = eta_full if multi else eta_full[:, 0]
+        if not finite and not sp.issparse(X):
+            check_finite_X(X)  # the design's check (validate_X's finite=False)
         fam.check_mu(fam.mean(eta))
     phi, phi_is_param = _dispersion(spec, eta, dispersion, _dispersion_is_param)
     phi_arg = 1.0 if phi is None else phi

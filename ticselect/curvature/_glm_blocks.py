@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .._validation import check_finite_X
+
 __all__ = ["BLOCK_FLOATS", "accumulate_dense", "fused_dense", "linear_predictor"]
 
 #: Design entries per row block (512 KiB): the block, its scaled copies and the
@@ -171,11 +173,15 @@ def fused_dense(spec, phi, eta=None, *, row_norms=True, block_floats=BLOCK_FLOAT
         e = out["eta"][sl]
         fam_b = fam.rows(sl)
         if eta is None:
-            np.dot(Xb, coef, out=e)
-            if icpt is not None:
-                e += icpt
-            if offset is not None:
-                e += offset[sl]
+            with np.errstate(invalid="ignore", over="ignore"):  # checked next
+                np.dot(Xb, coef, out=e)
+                if icpt is not None:
+                    e += icpt
+                if offset is not None:
+                    e += offset[sl]
+                finite = np.isfinite(np.add.reduce(e))
+            if not finite:  # the design's check (validate_X's finite=False)
+                check_finite_X(Xb)
         rows = (out["nll_rows"][sl], out["d1"][sl], out["d2"][sl])
         if shortcut is None or not shortcut(y[sl], e, *rows):
             # (a shortcut refuses a mean outside the range: the family's check)
@@ -234,11 +240,10 @@ def _bernoulli_logit_rows(y, eta, nll, d1, d2):
     np.divide(1.0, big, out=big)  # the larger of μ and 1 - μ
     z *= big  # the smaller
     np.multiply(big, z, out=d2)
-    top = y > 0
     # |ℓ'| is 1 - μ when y = 1, μ when y = 0: the smaller one when the sign of η
-    # agrees with y
-    np.copyto(d1, np.where(top == (eta >= 0), z, big))
-    np.negative(d1, out=d1, where=top)
+    # agrees with y; ℓ' has the sign of 1/2 - y
+    np.copyto(d1, np.where((y > 0) == (eta >= 0), z, big))
+    np.copysign(d1, 0.5 - y, out=d1)
     return True
 
 

@@ -207,6 +207,8 @@ def pearson_chi2(spec, eta=None, derivatives=None):
             # the mean and variance
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 resid2 = d1[:, 0] ** 2 / d2[:, 0, 0]
+            if w.min(initial=1.0) > 0:  # (a zero weight drops its row, inf or not)
+                return float(np.dot(w, resid2))
             return float(np.sum(np.where(w > 0, w * resid2, 0.0)))
     y = np.asarray(spec.y, dtype=float)
     mu = fam.mean((_linear_predictor(spec) if eta is None else eta)[:, 0])

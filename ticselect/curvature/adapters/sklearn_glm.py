@@ -122,6 +122,27 @@ def frequency_n(est, sample_weight):
     return None
 
 
+def _class_codes(y, classes, name):
+    """Index of each label in the sorted ``classes`` (floats); unseen labels raise.
+
+    Two numeric classes (the common case) by two comparisons, else by
+    ``isin``/``searchsorted`` (sorting the labels).
+    """
+    if len(classes) == 2 and y.dtype.kind in "biuf" and classes.dtype.kind in "biuf":
+        top = y == classes[1]
+        unknown = ~(top | (y == classes[0]))
+    else:
+        top, unknown = None, ~np.isin(y, classes)
+    if np.any(unknown):
+        raise ValueError(
+            f"y contains labels {np.unique(y[unknown])[:5].tolist()} that the "
+            f"fitted {name} has not seen (classes_={classes.tolist()})."
+        )
+    if top is not None:
+        return top.astype(float)
+    return np.searchsorted(classes, y).astype(float)
+
+
 def sklearn_glm_spec(est, X, y, sample_weight, feature_names):
     """Describe a fitted scikit-learn linear model as a :class:`GLMSpec`.
 
@@ -148,13 +169,7 @@ def sklearn_glm_spec(est, X, y, sample_weight, feature_names):
         lam, lam_int = _logistic_l2(est)
         classes = np.asarray(est.classes_)
         y_arr = np.asarray(y)
-        unknown = ~np.isin(y_arr, classes)
-        if np.any(unknown):
-            raise ValueError(
-                f"y contains labels {np.unique(y_arr[unknown])[:5].tolist()} that the "
-                f"fitted {name} has not seen (classes_={classes.tolist()})."
-            )
-        codes = np.searchsorted(classes, y_arr).astype(float)
+        codes = _class_codes(y_arr, classes, name)
         w = sample_weight
         if est.class_weight is not None:
             cw = compute_class_weight(
