@@ -331,6 +331,8 @@ class Binomial(Family):
         return Binomial(self.link.name, n_trials=self.n_trials[idx])
 
     def _in_support(self, y):
+        if self._bernoulli():  # (the common case, in two comparisons)
+            return (y == 0.0) | (y == 1.0)
         return np.isfinite(y) & (y >= 0) & (y <= self.n_trials) & (y == np.round(y))
 
     def _log_binom(self, y):

@@ -41,6 +41,9 @@ def _spectral_radius(WM):
 
 def _row_bounds(rows, w, norms):
     """``wᵢ ρ(Λᵢ) normsᵢ`` of every row, blockwise."""
+    d2 = getattr(rows, "scalar_curvature", lambda: None)()
+    if d2 is not None:  # one local parameter: ρ(Λᵢ) = |ℓ''ᵢ|
+        return w * np.abs(d2) * norms
     out = np.empty(rows.n_rows)
     step = rows.rows_per_block()
     for start in range(0, rows.n_rows, step):

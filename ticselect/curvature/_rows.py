@@ -136,6 +136,21 @@ class GLMRows(_Rows):
             J = J[:, :, self.keep]
         return u, J, d1, d2
 
+    def scalar_curvature(self):
+        """``ℓ''ᵢ`` of every row at the fit, or ``None``.
+
+        Available when each row has one local parameter (one linear predictor, no
+        dispersion parameter) and the fit's derivatives were kept: then it is
+        ``derivatives(sl)[2][:, 0, 0]`` for all rows, without the per-block arrays.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,) or None
+        """
+        if self._derivs is None or self.n_local != 1:
+            return None
+        return self._derivs[1].reshape(self.n_rows)
+
     def derivatives(self, sl):
         """Local parameters and derivatives of the rows ``sl`` (no Jacobian).
 
