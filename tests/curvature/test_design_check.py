@@ -46,8 +46,9 @@ MODELS = {
     "multinomial (whole η)": ("multinomial", lambda: LogisticRegression()),
     "sgd log loss": (
         "binary",
-        lambda: SGDClassifier(loss="log_loss", alpha=0.01, tol=None, max_iter=200,
-                              random_state=0),  # fmt: skip
+        lambda: SGDClassifier(
+            loss="log_loss", alpha=0.01, tol=None, max_iter=200, random_state=0
+        ),  # fmt: skip
     ),
 }
 

@@ -65,3 +65,33 @@ def test_loose_bound_falls_back_to_the_exact_route(monkeypatch, weighted):
     assert alo > 0.05  # the far row
     assert_allclose(max_leverage(curv, 0.05), alo, rtol=1e-8)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("kind", ["logistic", "poisson", "gaussian_ml", "multinomial"])
+def test_scalar_curvature_is_the_per_block_second_derivative(kind, rng):
+    # the leverage bounds' shortcut (one local parameter): the fit's ℓ'' per row,
+    # equal to what the per-block derivatives give; None where a row has several
+    from sklearn.linear_model import (
+        LinearRegression,
+        LogisticRegression,
+        PoissonRegressor,
+    )
+
+    X = rng.normal(size=(120, 3))
+    eta = X @ [0.8, -0.5, 0.3]
+    if kind == "logistic":
+        y, est = (eta + rng.logistic(size=120) > 0).astype(int), LogisticRegression()
+    elif kind == "poisson":
+        y, est = rng.poisson(np.exp(0.5 * eta)), PoissonRegressor(alpha=0.01)
+    elif kind == "gaussian_ml":
+        y, est = eta + rng.normal(size=120), LinearRegression()
+    else:
+        y, est = np.digitize(eta, [-0.5, 0.5]), LogisticRegression()
+    rows = ts.curvature(est.fit(X, y), X, y).rows
+    got = rows.scalar_curvature()
+    if kind in ("gaussian_ml", "multinomial"):
+        assert got is None  # σ² is a parameter / K predictors: a matrix per row
+        return
+    d2 = rows.derivatives(slice(0, 120))[2]
+    assert d2.shape == (120, 1, 1)
+    np.testing.assert_array_equal(got, d2[:, 0, 0])
