@@ -194,6 +194,28 @@ def test_warns_at_a_bound_and_when_flagged():
     assert not [w for w in caught if "is flagged" in str(w.message)]
 
 
+def test_evidence_search_on_separated_classes_says_to_use_alo():
+    # separable classes: the Laplace evidence keeps rising as C grows (the tuning
+    # guide's numbers); the evidence search says so, the ALO search does not, and
+    # the evidence search on overlapping classes does not either
+    X, y = _logistic()
+    Xs = np.r_[X[:20] + 6, X[20:40] - 6]
+    ys = np.r_[np.ones(20), np.zeros(20)].astype(int)
+    est = LogisticRegression(**NEWTON)
+
+    def separated_notes(data, criterion):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ts.CriterionSearch(est, "C", criterion=criterion,
+                               bounds=(1e-2, 1e2)).fit(*data)  # fmt: skip
+        return [w for w in caught if "classes are separated" in str(w.message)]
+
+    notes = separated_notes((Xs, ys), "evidence")
+    assert len(notes) == 1 and "criterion='alo'" in str(notes[0].message)
+    assert not separated_notes((Xs, ys), "alo")
+    assert not separated_notes((X, y), "evidence")
+
+
 def test_values_only_search_for_networks():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))

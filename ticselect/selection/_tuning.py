@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 
 from .._validation import check_sample_weight
 from ..curvature._result import FIT_FLAGS, MODEL_BASED_FLAGS, TIC_FLAGS
+from ..curvature._separation import SeparationWarning
 from ._delegate import DelegatingMixin
 from ._flags import flags_text
 from ._group_scale import GroupScaler, group_scales
@@ -510,6 +511,19 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.warn(
                 f"CriterionSearch: the fit at the chosen {where} is flagged "
                 f"{flags_text(fired)}: {note}; check the choice by "
+                "cross-validation.",
+                UserWarning,
+                stacklevel=3,
+            )
+        separated = any(
+            issubclass(w.category, SeparationWarning) for w in chosen.extra["warnings"]
+        )
+        if self.criterion == "evidence" and separated:
+            warnings.warn(
+                f"CriterionSearch: the classes are separated at the chosen {where}: "
+                "the Laplace evidence keeps rising as the penalty weakens there and "
+                "picks too weak a penalty (see the tuning guide, 'Where the evidence "
+                "loses to CV'); use criterion='alo', or check the choice by "
                 "cross-validation.",
                 UserWarning,
                 stacklevel=3,
