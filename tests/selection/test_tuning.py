@@ -216,6 +216,52 @@ def test_evidence_search_on_separated_classes_says_to_use_alo():
     assert not separated_notes((X, y), "evidence")
 
 
+def _small_network_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    return X, np.sin(X[:, 0]) + 0.3 * X[:, 1] + 0.2 * rng.normal(size=80)
+
+
+def _small_network(alpha=1.0, seed=1):
+    return MLPRegressor(
+        hidden_layer_sizes=(5,),
+        activation="tanh",
+        solver="lbfgs",
+        alpha=alpha,
+        max_iter=5000,
+        tol=1e-8,
+        random_state=seed,
+    )
+
+
+def test_network_evidence_search_profiles_the_biases_by_default():
+    # evidence()'s own default for networks: the first evaluation of the search is
+    # -2 log p(y) of that fit with unpenalized="profile", not "integrate" (which on
+    # this network is undefined ('singular') at several decays along the path)
+    X, y = _small_network_data()
+    search = _quiet(ts.CriterionSearch(_small_network(), "alpha",
+                                       criterion="evidence").fit, X, y)  # fmt: skip
+    first = _quiet(_small_network().fit, X, y)
+    curv = _quiet(ts.curvature, first, X, y)
+    want = -2.0 * ts.evidence(curv, unpenalized="profile",
+                              dispersion="profile").log_evidence  # fmt: skip
+    assert_allclose(search.path_["criterion"][0], want, rtol=1e-8)
+    assert np.all(np.isfinite(search.path_["criterion"]))
+
+
+def test_an_undefined_evidence_in_the_path_says_why():
+    # integrating a network's biases: the evidence is nan ('singular') at some
+    # decays; each such row of path_ carries the evidence's flag, never a bare nan
+    X, y = _small_network_data()
+    search = _quiet(ts.CriterionSearch(_small_network(), "alpha", criterion="evidence",
+                                       unpenalized="integrate").fit, X, y)  # fmt: skip
+    crit = np.asarray(search.path_["criterion"], dtype=float)
+    assert np.isnan(crit).any()  # the case this test is about
+    for value, flags in zip(crit, search.path_["flags"], strict=True):
+        assert np.isfinite(value) or "singular" in flags
+    assert np.isfinite(search.best_score_)
+
+
 def test_values_only_search_for_networks():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))

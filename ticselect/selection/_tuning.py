@@ -45,7 +45,7 @@ from ._tuning_optim import (
 __all__ = ["CriterionSearch"]
 
 CRITERIA = ("alo", "tic", "evidence")
-UNPENALIZED = ("integrate", "profile")
+UNPENALIZED = ("auto", "integrate", "profile")
 RULES = ("best", "one_se")
 #: Default box, in loss units: the penalty between these multiples of the mean
 #: diagonal of the data Hessian over the penalised coefficients (from the first fit).
@@ -122,10 +122,13 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         jointly (L-BFGS-B with the analytic gradient).  GLMs only.
     dispersion : None or float, default=None
         Passed to :func:`ticselect.curvature` (``None`` estimates it).
-    unpenalized : {"integrate", "profile"}, default="integrate"
+    unpenalized : {"auto", "integrate", "profile"}, default="auto"
         With ``criterion="evidence"``: integrate the unpenalised coefficients under
-        a flat prior (REML) or maximise over them (ML); see
-        :func:`ticselect.evidence`.
+        a flat prior (REML) or maximise over them (ML); ``"auto"`` is
+        :func:`ticselect.evidence`'s: ``"integrate"``, and ``"profile"`` for
+        networks (a network's biases are often nearly unidentified, a hidden unit's
+        bias wherever its outgoing weights vanish, and integrating over them leaves
+        the evidence undefined: flag ``"singular"``).
     warm_start : bool, default=True
         Start each refit from the previous one (moved by a Newton step where the
         estimator allows it); ``False`` fits every evaluation from scratch.
@@ -225,7 +228,7 @@ class CriterionSearch(DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         rule="best",
         groups=None,
         dispersion=None,
-        unpenalized="integrate",
+        unpenalized="auto",
         warm_start=True,
         xtol="auto",
         max_evals=30,

@@ -212,7 +212,7 @@ class Evaluator:
 
     def __init__(
         self, final, spec, X, y, sample_weight, criterion, column_groups, base,
-        dispersion, max_evals, warm_start, unpenalized="integrate",
+        dispersion, max_evals, warm_start, unpenalized="auto",
     ):  # fmt: skip
         self.final, self.spec = final, spec
         self.X, self.y, self.sample_weight = X, y, sample_weight
@@ -228,6 +228,7 @@ class Evaluator:
         self.points = []
         self.prev = None  # (curv, values, column scales) of the last fit
         self.masks = None
+        self._criterion_flags = ()  # the last evidence's own flags ("singular", ...)
 
     # -- one evaluation -----------------------------------------------------------
     def __call__(self, t):
@@ -251,12 +252,15 @@ class Evaluator:
             if self.masks is None:
                 self.masks = self._masks(curv)
             value, se, grad, mackay = self._criterion(curv, crit)
+        flags = tuple(crit.flags) + tuple(
+            f for f in self._criterion_flags if f not in crit.flags
+        )
         t2 = time.perf_counter()
         self.prev = (curv, values, scale)
         point = Point(
             np.asarray(t, dtype=float).copy(), float(value), grad, float(se),
             extra={
-                "values": values, "flags": tuple(crit.flags), "fit_time": t1 - t0,
+                "values": values, "flags": flags, "fit_time": t1 - t0,
                 "criterion_time": t2 - t1, "warnings": list(caught),
                 "estimator": copy.deepcopy(self.final), "n_samples": curv.n_samples,
                 "curvature": curv, "mackay": mackay, "exponent": self.spec.exponent,
@@ -332,6 +336,7 @@ class Evaluator:
         ``None``.
         """
         e = self.spec.exponent
+        self._criterion_flags = ()
         pd = None
         if self.spec.has_slopes:
             try:
@@ -368,6 +373,7 @@ class Evaluator:
                 curv, unpenalized=self.unpenalized,
                 dispersion="profile" if curv.dispersion_is_param else "fixed",
             )  # fmt: skip
+            self._criterion_flags = tuple(ev.flags)  # why a value is nan, say
             grad = None
             if pd is not None:
                 try:
