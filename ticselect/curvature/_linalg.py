@@ -207,29 +207,55 @@ class GaugeComplement:
         """
         if not self.n_gauge:
             return M if subset is None else M[np.ix_(subset, subset)]
+        if subset is None:
+            subset = slice(None)
+        return self.block(M, subset, subset)
+
+    def block(self, M, rows, cols):
+        """``(Qᵀ M Q)[rows][:, cols]`` for a symmetric ``M``: a new array.
+
+        One gather of the kept rows and columns of ``M`` (no ``k × k`` result when
+        ``rows`` and ``cols`` are smaller).  ``M`` may be larger than ``(d, d)``:
+        only its leading ``d`` rows and columns are read.
+
+        Parameters
+        ----------
+        M : ndarray of shape (d, d)
+            Symmetric matrix (not modified).
+        rows, cols : ndarray of int or slice
+            Indices in ``0..k-1``.
+
+        Returns
+        -------
+        ndarray of shape (len(rows), len(cols))
+        """
+        if not self.n_gauge:
+            return M[np.ix_(np.arange(self.dim)[rows], np.arange(self.dim)[cols])]
         if self._blocks is None:
-            B = self._reflect_rows(np.array(M, dtype=float, order="C"))
+            B = self._reflect_rows(
+                np.array(M[: self.dim, : self.dim], dtype=float, order="C")
+            )
             # P M P = (Pᵀ (Pᵀ M)ᵀ)ᵀ, and Pᵀ M P is symmetric
             B = self._reflect_rows(np.ascontiguousarray(B.T))
-            B = B[np.ix_(self.keep, self.keep)]
-            return B if subset is None else B[np.ix_(subset, subset)]
+            return B[np.ix_(self.keep[rows], self.keep[cols])]
         idx, v, beta = self._blocks
-        keep = self.keep if subset is None else self.keep[subset]
-        MV = np.einsum("dgk,gk->dg", M[:, idx], v)  # (d, g)
+        keep_r, keep_c = self.keep[rows], self.keep[cols]
+        # P M P = M - V Wᵀ - W Vᵀ: only the rows of W at keep_r and keep_c are used
+        MV = np.einsum("dgk,gk->dg", M[: self.dim][:, idx], v)  # (d, g)
         S = np.einsum("gk,gkh->gh", v, MV[idx]) * beta[:, None] * beta[None, :]
         W = MV * beta[None, :]
         W[idx] -= 0.5 * v[:, :, None] * S[:, None, :]
-        B = M[np.ix_(keep, keep)]
+        B = M[np.ix_(keep_r, keep_c)]
         # rows/columns of the result that lie in a reflector's block
-        pos = self._positions(keep)  # (g, K): position in keep, or -1
-        Wk = W[keep]  # (m, g)
+        pos_r, pos_c = self._positions(keep_r), self._positions(keep_c)  # (g, K)
+        W_r, W_c = W[keep_r], W[keep_c]
         for j in range(self.n_gauge):
-            hit = pos[j] >= 0
-            if not np.any(hit):
-                continue
-            rows, vj = pos[j][hit], v[j][hit]
-            B[rows, :] -= vj[:, None] * Wk[:, j][None, :]
-            B[:, rows] -= Wk[:, j][:, None] * vj[None, :]
+            hit = pos_r[j] >= 0
+            if np.any(hit):
+                B[pos_r[j][hit], :] -= v[j][hit][:, None] * W_c[:, j][None, :]
+            hit = pos_c[j] >= 0
+            if np.any(hit):
+                B[:, pos_c[j][hit]] -= W_r[:, j][:, None] * v[j][hit][None, :]
         return B
 
     def _positions(self, keep):
