@@ -672,26 +672,25 @@ class _Base:
         return self._assemble(flags, res.log_det, rank, logdet_p, res.decrement, gam)
 
     def _data_hessian(self):
-        """``H`` (or the model Fisher) over the coefficients, and whether it is ours.
+        """``H`` (or the model Fisher), and whether it is ours to overwrite.
 
-        Not restricted to the identified directions (see :meth:`_owned_hessian`).
+        Of shape (d, d), σ² included: the coefficients lead ``θ``, and the gauge
+        complement reads only their rows and columns.
         """
         curv = self.curv
         if self.hessian == "exact":
-            H, owned = curv.hessian, False
-        else:  # usually a new array (network kernel, output Jacobians): ours when
-            # nothing else holds it (a closure may return a kept one)
-            H = curvature_model_fisher(curv, "evidence()")
-            owned = H.flags.owndata and sys.getrefcount(H) <= 2
-        k0 = self.idx.size  # the coefficients lead θ: a view without σ²
-        return (H if k0 == curv.n_params else H[:k0, :k0]), owned
+            return curv.hessian, False
+        # usually a new array (network kernel, output Jacobians): ours when nothing
+        # else holds it (a closure may return a kept one)
+        H = curvature_model_fisher(curv, "evidence()")
+        owned = H.flags.owndata and H.flags.c_contiguous and sys.getrefcount(H) <= 2
+        return H, owned
 
     def _owned_hessian(self):
         """The data Hessian over the identified directions, ours to overwrite."""
         H, owned = self._data_hessian()
-        if not self.gc.n_gauge:
-            return H if owned and H.flags.c_contiguous else np.array(H, dtype=float)
-        return self.gc.restrict(H)
+        every = np.arange(self.gc.n_free)
+        return self.gc.compact(H, every) if owned else self.gc.block(H, every, every)
 
     def general(self, flags):
         """One Cholesky factor of ``H_Λ`` (or its penalised block) and its inverse."""
@@ -739,13 +738,15 @@ class _Base:
 
         The leading block of the one factorisation of ``H_Λ`` in this order is the
         factor of the penalised block (:func:`ticselect._evidence_linalg.
-        profile_factor`); no ``d × d`` copy beyond the gathered blocks.
+        profile_factor`).  A model Fisher of our own is overwritten by its penalised
+        block: no ``d × d`` array beyond it.
         """
         lam_r = self.lam_r
         P, U = np.flatnonzero(lam_r > 0), np.flatnonzero(lam_r == 0)
-        H, _ = self._data_hessian()
-        W, B, D = (self.gc.block(H, r, c) for r, c in ((P, P), (U, P), (U, U)))
-        del H  # the model Fisher is freed before the factorisation
+        H, owned = self._data_hessian()
+        B, D = self.gc.block(H, U, P), self.gc.block(H, U, U)
+        W = self.gc.compact(H, P) if owned else self.gc.block(H, P, P)
+        del H
         W[np.diag_indices_from(W)] += lam_r[P]
         g = np.concatenate([self.grad[P], self.grad[U]])
         fac, full, dec = profile_factor(W, B, D, g, self.rcond)
