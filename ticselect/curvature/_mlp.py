@@ -627,12 +627,7 @@ def mlp_exact(spec, *, hessian=True):
 
 
 def _hessian_blocks(spec, inputs, derivs, g, hpre, w, *, gauss_newton=False):
-    """``H`` and ``C`` block by block (see :func:`mlp_exact`).
-
-    ``gauss_newton=True``: only the Gauss–Newton part of ``H`` (the caller passes
-    ``σ'' = 0`` in ``derivs``; the first-derivative term of the cross blocks and
-    ``C`` are not formed, ``C`` is ``None``).
-    """
+    """``H``, ``C`` by blocks; ``gauss_newton``: ``H``'s GGN part only, ``C = None``."""
     L = len(spec.coefs)
     At = [_augment(A) for A in inputs]
     sizes = [a * b for a, b in spec.layer_shapes]
@@ -665,8 +660,7 @@ def _hessian_blocks(spec, inputs, derivs, g, hpre, w, *, gauss_newton=False):
             H[sl, sm] = blk
             H[sm, sl] = blk.T
             if cblk is not None:
-                C[sl, sm] = cblk
-                C[sm, sl] = cblk.T
+                C[sl, sm], C[sm, sl] = cblk, cblk.T
     return H, C
 
 
