@@ -76,6 +76,11 @@ Cost
     ``O(d)``.  Otherwise one Cholesky factor of ``H_Λ`` and its triangular inverse
     (``2d³/3`` flops), plus forming the model Fisher for ``"ggn"`` (for networks by
     the Hessian kernel without its second-order terms, about the cost of ``H``).
+    With ``unpenalized="profile"`` and a diagonal prior the penalised coordinates
+    are ordered first, so the one factor of ``H_Λ`` carries the factor of its
+    penalised block (:mod:`ticselect._evidence_linalg`); the model Fisher is
+    overwritten in place, so no ``d × d`` array is allocated beyond it.  (The
+    "singular" test of ``H_Λ`` reads the pivots of the factor in that order.)
 """
 
 from __future__ import annotations
