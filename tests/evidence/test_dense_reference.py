@@ -57,7 +57,8 @@ def _dense_reference(curv, hessian, lam, unpenalized):
     pos = w > 1e-12 * w.max()
     U = V[:, pos]  # the prior's range
     rank, logdet_p = int(pos.sum()), float(np.sum(np.log(w[pos])))
-    parts = [Q.T @ np.diag(np.where(lam == v, v, 0.0)) @ Q for v in np.unique(lam[lam > 0])]
+    values = np.unique(lam[lam > 0])  # one prior group per precision
+    parts = [Q.T @ np.diag(np.where(lam == v, v, 0.0)) @ Q for v in values]
     if unpenalized == "integrate":
         M, const = A, 0.5 * (Q.shape[1] - rank) * _LOG_2PI
     else:
@@ -75,7 +76,8 @@ def _dense_reference(curv, hessian, lam, unpenalized):
     else:  # between: which the pivot rule picks is not decided here
         dec = None
     # γ_g = rank Λ_g - tr(H_Λ⁻¹Λ_g), clipped at 0 (an indefinite H can push it below)
-    gam = np.array([max(np.linalg.matrix_rank(P) - np.trace(inv @ P), 0.0) for P in parts])
+    gam = [np.linalg.matrix_rank(P) - np.trace(inv @ P) for P in parts]
+    gam = np.maximum(np.array(gam), 0.0)
     value = -curv.nll - 0.5 * np.sum(lam * theta**2) + 0.5 * logdet_p
     value += -0.5 * logdet_h + const + (dec or 0.0)
     return value, logdet_h, dec, gam, (np.linalg.cond(M), ev.max() / ev.min()), sign
