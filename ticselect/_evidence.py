@@ -76,15 +76,26 @@ Cost
     ``O(d)``.  Otherwise one Cholesky factor of ``H_Λ`` and its triangular inverse
     (``2d³/3`` flops), plus forming the model Fisher for ``"ggn"`` (for networks by
     the Hessian kernel without its second-order terms, about the cost of ``H``).
+    With ``unpenalized="profile"`` and a diagonal prior the penalised coordinates
+    are ordered first, so the one factor of ``H_Λ`` carries the factor of its
+    penalised block (:mod:`ticselect._evidence_linalg`); the model Fisher is
+    overwritten in place, so no ``d × d`` array is allocated beyond it.  (The
+    "singular" test of ``H_Λ`` reads the pivots of the factor in that order.)
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg, optimize
 
+from ._evidence_linalg import cholesky as _cholesky
+from ._evidence_linalg import decrement as _decrement
+from ._evidence_linalg import inverse_traces as _inverse_traces
+from ._evidence_linalg import profile_factor
+from ._evidence_linalg import rank_logdet as _rank_logdet
 from ._evidence_net import (
     NETWORK_UNPENALIZED,
     is_network,
@@ -369,71 +380,6 @@ def _shape_message(curv, value, layers):
         f"({curv.n_params},) (one per parameter, 0 = unpenalised){per_layer}; got "
         f"{shape}."
     )
-
-
-# ------------------------------------------------------------------ linear algebra
-def _cholesky(A, rcond):
-    """Cholesky of the unit-diagonal equilibration of ``A``: ``(c, s, logdet)``.
-
-    Or the reason it is not numerically positive definite, by the rule of
-    :mod:`ticselect.curvature._factor` (no eigenvalues): ``"indefinite"`` when the
-    factorisation breaks down, ``"singular"`` when its pivots span more than
-    ``1/rcond``.
-    """
-    if A.shape[0] == 0:
-        return np.zeros((0, 0)), np.zeros(0), 0.0
-    dg = np.diag(A).copy()
-    if np.any(dg <= 0):
-        return "indefinite"
-    s = 1.0 / np.sqrt(dg)
-    B = A * s[:, None]
-    B *= s[None, :]
-    c, info = linalg.lapack.dpotrf(B.T, lower=1, clean=1, overwrite_a=1)
-    if info != 0:
-        return "indefinite"
-    piv = np.diag(c)
-    if piv.min() ** 2 <= rcond * piv.max() ** 2:
-        return "singular"
-    return c, s, 2.0 * float(np.sum(np.log(piv)) - np.sum(np.log(s)))
-
-
-def _inverse_traces(fac, priors):
-    """``tr(A⁻¹Mⱼ)`` for each prior block ``Mⱼ`` (vectors are diagonals)."""
-    c, s, _ = fac
-    if c.shape[0] == 0:
-        return [0.0 for _ in priors]
-    Linv, info = linalg.lapack.dtrtri(c, lower=1)
-    if info != 0:  # pragma: no cover - c has a positive diagonal
-        raise linalg.LinAlgError(f"dtrtri failed with info={info}")
-    diag_inv = None
-    out = []
-    for M in priors:
-        if M.ndim == 1:  # diag(A⁻¹)ⱼ = sⱼ² Σᵢ (L⁻¹)ᵢⱼ²
-            if diag_inv is None:
-                diag_inv = np.einsum("ij,ij->j", Linv, Linv) * s**2
-            out.append(float(M @ diag_inv))
-        else:  # tr(A⁻¹M) = tr(L⁻¹ (DMD) L⁻ᵀ)
-            B = Linv @ (M * s[:, None] * s[None, :])
-            out.append(float(np.sum(B * Linv)))
-    return out
-
-
-def _decrement(fac, g):
-    c, s, _ = fac
-    if c.shape[0] == 0:
-        return 0.0
-    x = s * linalg.cho_solve((c, True), s * g, check_finite=False)
-    return 0.5 * float(g @ x)
-
-
-def _rank_logdet(M):
-    """Rank and pseudo-log-determinant of a PSD prior block (vector = diagonal)."""
-    if M.ndim == 1:
-        pos = M[M > 0]
-        return int(pos.size), float(np.sum(np.log(pos)))
-    w = linalg.eigvalsh(M) if M.size else np.zeros(0)
-    pos = w[w > 1e-12 * max(w.max(initial=0.0), 0.0)] if w.size else w
-    return int(pos.size), float(np.sum(np.log(pos)))
 
 
 # ------------------------------------------------------------------- the evidence
@@ -731,25 +677,41 @@ class _Base:
         return self._assemble(flags, res.log_det, rank, logdet_p, res.decrement, gam)
 
     def _data_hessian(self):
+        """``H`` (or the model Fisher), and whether it is ours to overwrite.
+
+        Of shape (d, d), σ² included: the coefficients lead ``θ``, and the gauge
+        complement reads only their rows and columns.
+        """
         curv = self.curv
         if self.hessian == "exact":
-            H = curv.hessian
-        else:
-            H = curvature_model_fisher(curv, "evidence()")
-        if self.idx.size < curv.n_params:
-            H = H[np.ix_(self.idx, self.idx)]
-        return self.gc.restrict(H)
+            return curv.hessian, False
+        # usually a new array (network kernel, output Jacobians): ours when nothing
+        # else holds it (a closure may return a kept one)
+        H = curvature_model_fisher(curv, "evidence()")
+        owned = H.flags.owndata and H.flags.c_contiguous and sys.getrefcount(H) <= 2
+        return H, owned
+
+    def _owned_hessian(self):
+        """The data Hessian over the identified directions, ours to overwrite."""
+        H, owned = self._data_hessian()
+        every = np.arange(self.gc.n_free)
+        return self.gc.compact(H, every) if owned else self.gc.block(H, every, every)
 
     def general(self, flags):
         """One Cholesky factor of ``H_Λ`` (or its penalised block) and its inverse."""
-        A = np.array(self._data_hessian(), dtype=float)
+        if self.unpenalized == "profile" and self.lam_r.ndim == 1:
+            return self._profile_diagonal(flags)
+        A = self._owned_hessian()
         lam_r = self.lam_r
         if lam_r.ndim == 1:
             A[np.diag_indices_from(A)] += lam_r
         else:
             A += lam_r
-        full = _cholesky(A, self.rcond)
         profile = self.unpenalized == "profile"
+        if profile:  # a non-diagonal prior: its range, a second factorisation
+            U = _penalised_basis(lam_r)
+            W = U.T @ A @ U
+        full = _cholesky(A, self.rcond, overwrite=True)
         if isinstance(full, str) and not (profile and self.hessian == "ggn"):
             # the model Fisher is PSD: a breakdown is singular
             reason = "singular" if self.hessian == "ggn" else full
@@ -757,22 +719,50 @@ class _Base:
         blocks = self._group_blocks()
         rank, logdet_p = _rank_logdet(lam_r)
         if profile:
-            U = _penalised_basis(lam_r)
-            W = A[np.ix_(U, U)] if U.ndim == 1 else U.T @ A @ U
-            fac = _cholesky(W, self.rcond)
+            fac = _cholesky(W, self.rcond, overwrite=True)
             if isinstance(fac, str):  # the penalised block of a PSD matrix plus Λ
                 return self.undefined(flags, "singular")
-            blocks = [_to_basis(M, U) for M in blocks]
+            blocks = [U.T @ np.diag(M) @ U if M.ndim == 1 else U.T @ M @ U
+                      for M in blocks]  # fmt: skip
         else:
             fac = full
         if isinstance(full, str):  # flat unpenalised directions, maximised over
-            dec = _decrement(fac, self.grad[U] if U.ndim == 1 else U.T @ self.grad)
+            dec = _decrement(fac, U.T @ self.grad)
         else:
             dec = _decrement(full, self.grad)
-        traces = _inverse_traces(fac, blocks)
+        return self._finish(flags, fac, blocks, rank, logdet_p, dec)
+
+    def _finish(self, flags, fac, blocks, rank, logdet_p, dec):
+        traces = _inverse_traces(fac, blocks)  # overwrites the factor
         ranks = [_rank_logdet(M)[0] for M in blocks]
         gam = [max(r - t, 0.0) for r, t in zip(ranks, traces, strict=True)]
         return self._assemble(flags, fac[2], rank, logdet_p, dec, gam)
+
+    def _profile_diagonal(self, flags):
+        """The profile evidence with a diagonal prior: penalised coordinates first.
+
+        The leading block of the one factorisation of ``H_Λ`` in this order is the
+        factor of the penalised block (:func:`ticselect._evidence_linalg.
+        profile_factor`).  A model Fisher of our own is overwritten by its penalised
+        block: no ``d × d`` array beyond it.
+        """
+        lam_r = self.lam_r
+        P, U = np.flatnonzero(lam_r > 0), np.flatnonzero(lam_r == 0)
+        H, owned = self._data_hessian()
+        B, D = self.gc.block(H, U, P), self.gc.block(H, U, U)
+        W = self.gc.compact(H, P) if owned else self.gc.block(H, P, P)
+        del H
+        W[np.diag_indices_from(W)] += lam_r[P]
+        g = np.concatenate([self.grad[P], self.grad[U]])
+        fac, full, dec = profile_factor(W, B, D, g, self.rcond)
+        if full and self.hessian != "ggn":
+            return self.undefined(flags, full)
+        if isinstance(fac, str):  # the penalised block of a PSD matrix plus Λ
+            return self.undefined(flags, "singular")
+        blocks = [M[P] if M.ndim == 1 else M[np.ix_(P, P)]
+                  for M in self._group_blocks()]  # fmt: skip
+        rank, logdet_p = _rank_logdet(lam_r)
+        return self._finish(flags, fac, blocks, rank, logdet_p, dec)
 
     def _group_blocks(self):
         """Each prior group's precision restricted to the identified directions."""
@@ -787,14 +777,6 @@ class _Base:
 
 
 def _penalised_basis(lam_r):
-    """Indices (diagonal prior) or an orthonormal basis of the prior's range."""
-    if lam_r.ndim == 1:
-        return np.flatnonzero(lam_r > 0)
+    """An orthonormal basis of the range of a non-diagonal prior block."""
     w, V = linalg.eigh(lam_r)
     return V[:, w > 1e-12 * max(w.max(), 0.0)]
-
-
-def _to_basis(M, U):
-    if U.ndim == 1:
-        return M[U] if M.ndim == 1 else M[np.ix_(U, U)]
-    return U.T @ (np.diag(M) if M.ndim == 1 else M) @ U

@@ -9,7 +9,7 @@ Default curvature (``hessian="auto"``)
     fits of networks often stop where ``H_λ`` is indefinite, and the exact
     Hessian's evidence ranks networks poorly even where it is defined (regret 41 and
     70 milli-nats against the GGN's 4 and 11 on breast cancer and digits).  KFAC is
-    cheaper (0.46–0.49 of 3-fold CV's time against the GGN's 0.71–0.99, fit
+    cheaper (0.46–0.49 of 3-fold CV's time against the GGN's 0.72–0.86, fit
     included) but regrets 41 milli-nats on digits (Kendall τ 0.44 against the
     GGN's 0.73).
 ``hessian="kfac"``

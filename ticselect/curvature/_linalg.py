@@ -207,29 +207,100 @@ class GaugeComplement:
         """
         if not self.n_gauge:
             return M if subset is None else M[np.ix_(subset, subset)]
+        if subset is None:
+            subset = slice(None)
+        return self.block(M, subset, subset)
+
+    def block(self, M, rows, cols):
+        """``(Qᵀ M Q)[rows][:, cols]`` for a symmetric ``M``: a new array.
+
+        One gather of the kept rows and columns of ``M`` (no ``k × k`` result when
+        ``rows`` and ``cols`` are smaller).  ``M`` may be larger than ``(d, d)``:
+        only its leading ``d`` rows and columns are read.
+
+        Parameters
+        ----------
+        M : ndarray of shape (d, d)
+            Symmetric matrix (not modified).
+        rows, cols : ndarray of int or slice
+            Indices in ``0..k-1``.
+
+        Returns
+        -------
+        ndarray of shape (len(rows), len(cols))
+        """
+        if not self.n_gauge:
+            return M[np.ix_(np.arange(self.dim)[rows], np.arange(self.dim)[cols])]
         if self._blocks is None:
-            B = self._reflect_rows(np.array(M, dtype=float, order="C"))
+            B = self._reflect_rows(
+                np.array(M[: self.dim, : self.dim], dtype=float, order="C")
+            )
             # P M P = (Pᵀ (Pᵀ M)ᵀ)ᵀ, and Pᵀ M P is symmetric
             B = self._reflect_rows(np.ascontiguousarray(B.T))
-            B = B[np.ix_(self.keep, self.keep)]
-            return B if subset is None else B[np.ix_(subset, subset)]
+            return B[np.ix_(self.keep[rows], self.keep[cols])]
+        keep_r, keep_c = self.keep[rows], self.keep[cols]
+        W = self._reflector_terms(M)
+        return self._update(M[np.ix_(keep_r, keep_c)], keep_r, keep_c, W)
+
+    def compact(self, M, rows):
+        """``(Qᵀ M Q)[rows][:, rows]`` written over the memory of ``M``.
+
+        No new ``k × k`` array (except with a general, non-block gauge): row by row
+        into the leading ``r²`` entries of ``M``'s buffer, which only ever overwrites
+        rows already read because the kept indices ascend.
+
+        Parameters
+        ----------
+        M : ndarray of shape (D, D), D ≥ d
+            Symmetric, C-contiguous and owning its memory (destroyed); only its
+            leading ``d`` rows and columns are read.
+        rows : ndarray of int
+            Ascending indices in ``0..k-1``.
+
+        Returns
+        -------
+        ndarray of shape (len(rows), len(rows))
+            A view of ``M``'s memory.
+        """
+        rows = np.asarray(rows, dtype=np.intp)
+        if self.n_gauge and self._blocks is None:
+            return self.block(M, rows, rows)
+        keep = rows if not self.n_gauge else self.keep[rows]
+        if not self.n_gauge and keep.size == M.shape[0]:
+            return M  # every row: M itself
+        if not (M.flags.c_contiguous and M.flags.owndata):
+            raise ValueError("compact() needs a C-contiguous array that owns its data")
+        if keep.size > 1 and np.any(np.diff(keep) <= 0):
+            raise ValueError("compact() needs ascending rows")
+        W = self._reflector_terms(M) if self.n_gauge else None
+        r = keep.size
+        flat = M.reshape(-1)
+        for i, src in enumerate(keep):  # src ≥ i and M.shape[1] ≥ r: rows ahead
+            flat[i * r : (i + 1) * r] = M[src, keep]  # are still intact
+        out = flat[: r * r].reshape(r, r)
+        return out if W is None else self._update(out, keep, keep, W)
+
+    def _reflector_terms(self, M):
+        """``W = M V diag(β) - V S / 2`` of a block gauge (see :meth:`restrict`)."""
         idx, v, beta = self._blocks
-        keep = self.keep if subset is None else self.keep[subset]
-        MV = np.einsum("dgk,gk->dg", M[:, idx], v)  # (d, g)
+        MV = np.einsum("dgk,gk->dg", M[: self.dim][:, idx], v)  # (d, g)
         S = np.einsum("gk,gkh->gh", v, MV[idx]) * beta[:, None] * beta[None, :]
         W = MV * beta[None, :]
         W[idx] -= 0.5 * v[:, :, None] * S[:, None, :]
-        B = M[np.ix_(keep, keep)]
-        # rows/columns of the result that lie in a reflector's block
-        pos = self._positions(keep)  # (g, K): position in keep, or -1
-        Wk = W[keep]  # (m, g)
+        return W
+
+    def _update(self, B, keep_r, keep_c, W):
+        """``B - V Wᵀ - W Vᵀ`` on the gathered rows ``keep_r``, columns ``keep_c``."""
+        v = self._blocks[1]
+        pos_r, pos_c = self._positions(keep_r), self._positions(keep_c)  # (g, K)
+        W_r, W_c = W[keep_r], W[keep_c]
         for j in range(self.n_gauge):
-            hit = pos[j] >= 0
-            if not np.any(hit):
-                continue
-            rows, vj = pos[j][hit], v[j][hit]
-            B[rows, :] -= vj[:, None] * Wk[:, j][None, :]
-            B[:, rows] -= Wk[:, j][:, None] * vj[None, :]
+            hit = pos_r[j] >= 0
+            if np.any(hit):
+                B[pos_r[j][hit], :] -= v[j][hit][:, None] * W_c[:, j][None, :]
+            hit = pos_c[j] >= 0
+            if np.any(hit):
+                B[:, pos_c[j][hit]] -= W_r[:, j][:, None] * v[j][hit][None, :]
         return B
 
     def _positions(self, keep):

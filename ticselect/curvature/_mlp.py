@@ -399,30 +399,31 @@ def _diag_block(At, S_list, w, outs):
 
     Uses both symmetries: only the ``q(q+1)/2`` pairs ``a ≤ a'`` of ``ãᵢãᵢᵀ`` and the
     ``h(h+1)/2`` pairs ``c ≤ c'`` of each ``Sᵢ`` enter the product (a quarter of the
-    flops of the full Kronecker sum); all ``S`` share one product, from which each
-    full block is gathered one block row at a time, straight into its target.
+    flops of the full Kronecker sum); all ``S`` share the left factor.  Each packed
+    ``h × h`` block ``M_ab`` (symmetric) is unpacked once, one block row at a time, and
+    written straight into both of its places ``(a, b)`` and ``(b, a)`` of the target:
+    no ``(q·h)²``-sized temporary.
     """
     n, q = At.shape
     h = S_list[0].shape[1]
-    k = len(S_list)
     ia, ib = np.triu_indices(q)
     ic, ie = np.triu_indices(h)
-    ph = ic.size
-    out = np.zeros((ia.size, k * ph))
-    block = _rows_per_block(ia.size + k * ph)
+    packed = [np.zeros((ia.size, ic.size)) for _ in S_list]
+    block = _rows_per_block(ia.size + len(S_list) * ic.size)
     for s in range(0, n, block):
         sl = slice(s, min(n, s + block))
         left = At[sl][:, ia] * (At[sl][:, ib] * w[sl, None])
-        right = np.concatenate([S[sl][:, ic, ie] for S in S_list], axis=1)
-        out += left.T @ right
+        for out, S in zip(packed, S_list, strict=True):
+            out += left.T @ S[sl][:, ic, ie]
     pq, pc = _pair_index(q), _pair_index(h).ravel()
-    for j, target in enumerate(outs):
-        # full[a, c, b, e] = Σᵢ wᵢ ãₐã_b S_ce, stored at pair(a, b), pair(c, e);
-        # written block row by block row into the target (no (q·h)² temporary)
-        sub = out[:, j * ph : (j + 1) * ph][:, pc]  # (pairs of a, h²)
+    for out, target in zip(packed, outs, strict=True):
+        # full[a, c, b, e] = Σᵢ wᵢ ãₐã_b S_ce = M_ab[c, e], stored at pair(a, b),
+        # pair(c, e); M_ab = M_ba is symmetric, so block (b, a) is M_ab as well
         view = target.reshape(q, h, q, h)
         for a in range(q):
-            view[a] = sub[pq[a]].reshape(q, h, h).transpose(1, 0, 2)
+            blk = np.take(out[pq[a, a:]], pc, axis=1).reshape(q - a, h, h)
+            view[a, :, a:, :] = blk.transpose(1, 0, 2)
+            view[a + 1 :, :, a, :] = blk[1:]
 
 
 def _pair_index(m):
@@ -437,18 +438,20 @@ def _pair_index(m):
     return pair
 
 
-def _cross_block(At_l, At_m, Kml, g_l, g_m, jac, w):
+def _cross_block(At_l, At_m, Kml, g_l, g_m, jac, w, *, gauss_newton=False):
     """Blocks ``∂²L/∂W̃_l∂W̃_m`` and ``C_lm`` (``l < m``), shape (q_l·h_l, q_m·h_m).
 
     ``Σᵢ wᵢ [ã_l ⊗ ã_m ⊗ K_{m,l}] + Σᵢ wᵢ [ã_l ⊗ g_m ⊗ ∂a_m/∂u_l]`` (the second term is
     the change of layer ``m``'s input with ``u_l``; its bias row is zero).  ``jac`` is
     either ``(n, h_{m-1}, h_l)`` or, when ``m = l + 1``, the diagonal ``(n, h_l)``.
-    ``C_lm = Σᵢ wᵢ ã_l ⊗ ã_m ⊗ (g_m g_lᵀ)`` shares the first product.
+    ``C_lm = Σᵢ wᵢ ã_l ⊗ ã_m ⊗ (g_m g_lᵀ)`` shares the first product.  With
+    ``gauss_newton=True`` only the first term is formed (``C_lm`` is ``None``).
     """
     n, ql = At_l.shape
     qm = At_m.shape[1]
     hl, hm = Kml.shape[2], Kml.shape[1]
-    t1 = np.zeros((ql * qm, 2 * hm * hl))
+    parts = 1 if gauss_newton else 2
+    t1 = np.zeros((ql * qm, parts * hm * hl))
     diag = jac.ndim == 2
     t2 = np.zeros((ql * hm, hl if diag else (qm - 1) * hl))
     block = _rows_per_block(ql * qm + hm * hl + ql * hm + (qm - 1) * hl)
@@ -456,15 +459,17 @@ def _cross_block(At_l, At_m, Kml, g_l, g_m, jac, w):
         sl = slice(s, min(n, s + block))
         wa = At_l[sl] * w[sl, None]
         left = (wa[:, :, None] * At_m[sl][:, None, :]).reshape(-1, ql * qm)
-        gg = g_m[sl][:, :, None] * g_l[sl][:, None, :]
-        right = np.concatenate(
-            [Kml[sl].reshape(-1, hm * hl), gg.reshape(-1, hm * hl)], axis=1
-        )
+        right = Kml[sl].reshape(-1, hm * hl)
+        if not gauss_newton:
+            gg = g_m[sl][:, :, None] * g_l[sl][:, None, :]
+            right = np.concatenate([right, gg.reshape(-1, hm * hl)], axis=1)
+            left2 = (wa[:, :, None] * g_m[sl][:, None, :]).reshape(-1, ql * hm)
+            t2 += left2.T @ jac[sl].reshape(left2.shape[0], -1)
         t1 += left.T @ right
-        left2 = (wa[:, :, None] * g_m[sl][:, None, :]).reshape(-1, ql * hm)
-        t2 += left2.T @ jac[sl].reshape(left2.shape[0], -1)
-    t1 = t1.reshape(ql, qm, 2, hm, hl)
+    t1 = t1.reshape(ql, qm, parts, hm, hl)
     out = t1[:, :, 0].transpose(0, 3, 1, 2).copy()  # (a, b, c, e)
+    if gauss_newton:
+        return out.reshape(ql * hl, qm * hm), None
     cov = t1[:, :, 1].transpose(0, 3, 1, 2).reshape(ql * hl, qm * hm)
     if diag:  # out[a, b, c=b, e] += t2[a, e, b]
         t2 = t2.reshape(ql, hm, hl)
@@ -621,18 +626,22 @@ def mlp_exact(spec, *, hessian=True):
     return nll, G, H, C
 
 
-def _hessian_blocks(spec, inputs, derivs, g, hpre, w):
+def _hessian_blocks(spec, inputs, derivs, g, hpre, w, *, gauss_newton=False):
+    """``H``, ``C`` by blocks; ``gauss_newton``: ``H``'s GGN part only, ``C = None``."""
     L = len(spec.coefs)
     At = [_augment(A) for A in inputs]
     sizes = [a * b for a, b in spec.layer_shapes]
     offs = np.concatenate([[0], np.cumsum(sizes)])
     H = np.empty((spec.n_params, spec.n_params))
-    C = np.empty((spec.n_params, spec.n_params))
+    C = None if gauss_newton else np.empty((spec.n_params, spec.n_params))
     for l_ in range(L):
         sl = slice(offs[l_], offs[l_ + 1])
-        gg = g[l_][:, :, None] * g[l_][:, None, :]
-        _diag_block(At[l_], [hpre[l_], gg], w, [H[sl, sl], C[sl, sl]])
-        del gg
+        if gauss_newton:
+            _diag_block(At[l_], [hpre[l_]], w, [H[sl, sl]])
+        else:
+            gg = g[l_][:, :, None] * g[l_][:, None, :]
+            _diag_block(At[l_], [hpre[l_], gg], w, [H[sl, sl], C[sl, sl]])
+            del gg
         # T = ∂u_m/∂u_l and jac = ∂(input of m)/∂u_l for m = l+1, l+2, ...
         T = None
         for m in range(l_ + 1, L):
@@ -645,11 +654,13 @@ def _hessian_blocks(spec, inputs, derivs, g, hpre, w):
                 T = np.matmul(spec.coefs[m].T[None, :, :] * d1[:, None, :], T)
             Kml = np.matmul(hpre[m], T)
             sm = slice(offs[m], offs[m + 1])
-            blk, cblk = _cross_block(At[l_], At[m], Kml, g[l_], g[m], jac, w)
+            blk, cblk = _cross_block(
+                At[l_], At[m], Kml, g[l_], g[m], jac, w, gauss_newton=gauss_newton
+            )
             H[sl, sm] = blk
             H[sm, sl] = blk.T
-            C[sl, sm] = cblk
-            C[sm, sl] = cblk.T
+            if cblk is not None:
+                C[sl, sm], C[sm, sl] = cblk, cblk.T
     return H, C
 
 
@@ -677,8 +688,9 @@ def gauss_newton_kernel(spec):
     inputs, pre, derivs = forward(spec)
     first = [(d[0], np.zeros_like(d[0])) for d in derivs]  # σ'' = 0
     _, g, hpre = backward(spec, inputs, pre, first)
-    zero = [np.zeros_like(x) for x in g]  # no first-derivative term
-    F, _ = _hessian_blocks(spec, inputs, first, zero, hpre, spec.sample_weight)
+    F, _ = _hessian_blocks(
+        spec, inputs, first, g, hpre, spec.sample_weight, gauss_newton=True
+    )
     if spec.sigma2_is_param:
         F[-1, :] = 0.0
         F[:, -1] = 0.0
