@@ -255,6 +255,7 @@ def test_nesting_detection_and_flags():
         (["y ~ a"], {"link": "logit"}, "not available for the gaussian"),
         (["y ~ a"], {"weights": "w"}, "weights='w' is not a column"),
         ([], {}, "at least one formula"),
+        (["y ~ a", "y ~ a"], {}, r"\['y ~ a'\] occur more than once.*names="),
         (["y ~ b"], {}, "column 'b' has 1 infinite values"),
         (["y ~ a", "y ~ c"], {}, r"no row has every variable.*'c': 4"),
         (["y ~ a"], {"weights": [1.0, -1.0, 1.0, 1.0]}, "non-negative"),

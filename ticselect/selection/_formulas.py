@@ -440,7 +440,11 @@ def _check_formulas(data, formulas, names, sort_by):
     if len(names) != len(formulas):
         raise ValueError(f"Got {len(names)} names for {len(formulas)} formulas.")
     if len(set(names)) != len(names):
-        raise ValueError(f"Model names must be unique, got {names}.")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(
+            f"Model names must be unique, but {twice} occur more than once: drop the "
+            "repeated formula or give each row its own name with names=."
+        )
     return data, formulas, names
 
 
