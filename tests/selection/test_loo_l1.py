@@ -176,3 +176,22 @@ def test_leave_group_out_of_an_l1_fit_is_refitted_exactly():
         eta = fit.decision_function(X[rows])
         exact = np.sum(np.logaddexp(0.0, eta) - y[rows] * eta)
         np.testing.assert_allclose(res.group_pointwise[g], exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dispersion", [None, 1.0])
+def test_empty_active_set_without_intercept_is_exact_loo(dispersion):
+    # A Lasso without intercept whose penalty zeroes every coefficient predicts 0:
+    # only σ² is fitted (or nothing, at a fixed dispersion).  Leaving row i out
+    # refits σ²₋ᵢ = Σ_{j≠i} yⱼ² / (n − 1) (closed form, the oracle); the Gaussian
+    # route used to hand LAPACK an empty system (an f2py shape error, a division by 0).
+    from sklearn.linear_model import Lasso
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = X @ [1.0, -1.0, 0.5, 0.0] + rng.standard_normal(60)
+    fit = Lasso(alpha=100.0, fit_intercept=False).fit(X, y)
+    assert not np.any(fit.coef_)
+    curv = ts.curvature(fit, X, y, dispersion=dispersion)
+    s2 = (np.sum(y**2) - y**2) / (len(y) - 1) if dispersion is None else np.ones(60)
+    exact = np.sum(np.log(2 * np.pi * s2) + y**2 / s2)  # deviance scale
+    np.testing.assert_allclose(ts.approximate_loo(curv).loo, exact, rtol=1e-12)
