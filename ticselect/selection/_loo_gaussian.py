@@ -164,7 +164,9 @@ def gaussian_loo(curv, rows):
     r_fit = y - (eta if spec.offset is None else eta - spec.offset)
     # the exact optimum: one Newton step β̂ − B⁻¹∇ (∇ the penalised loss's gradient)
     # (k = 0, an empty L1 active set without intercept: LAPACK rejects empty systems)
-    delta, info = lapack.dpotrs(LB, curv.gradient[:k], lower=1) if k else (np.zeros(0), 0)
+    delta, info = (
+        lapack.dpotrs(LB, curv.gradient[:k], lower=1) if k else (np.zeros(0), 0)
+    )
     _check(info, "solve with H_λ")
     step = max(1, _BLOCK_FLOATS // d)
     blocks = [slice(s, min(n, s + step)) for s in range(0, n, step)]
