@@ -219,6 +219,22 @@ def _drop_missing(frame, columns, path, dropna):
     return kept, report
 
 
+def _check_infinite(frame, columns, path):
+    """Refuse infinite numbers (``inf`` in a CSV), naming each column and a line."""
+    found = []
+    for name in columns:
+        col = frame[name]
+        if _is_numeric(col):
+            bad = np.flatnonzero(np.isinf(col.to_numpy(dtype=float)))
+            if bad.size:
+                found.append(f"{name!r} has {bad.size} (line {frame.index[bad[0]] + 2})")
+    if found:
+        raise CLIError(
+            f"infinite values in {path}: {', '.join(found)}; fix those values or "
+            "leave the column out with --features."
+        )
+
+
 def _is_numeric(series):
     import pandas as pd
 
@@ -308,6 +324,7 @@ def load_dataset(
     n_read = len(frame)
     used = [target, *features] + ([groups] if groups is not None else [])
     frame, dropped = _drop_missing(frame, used, csv_path, dropna)
+    _check_infinite(frame, used[: 1 + len(features)], csv_path)
     lines = frame.index.to_numpy() + 2  # header = line 1 (blank lines not counted)
     X = np.empty((len(frame), len(features)), dtype=object)
     categorical, encoded = [], {}
