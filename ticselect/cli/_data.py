@@ -227,7 +227,8 @@ def _check_infinite(frame, columns, path):
         if _is_numeric(col):
             bad = np.flatnonzero(np.isinf(col.to_numpy(dtype=float)))
             if bad.size:
-                found.append(f"{name!r} has {bad.size} (line {frame.index[bad[0]] + 2})")
+                line = frame.index[bad[0]] + 2  # header = line 1
+                found.append(f"{name!r} has {bad.size} (line {line})")
     if found:
         raise CLIError(
             f"infinite values in {path}: {', '.join(found)}; fix those values or "
