@@ -443,7 +443,7 @@ def _check_formulas(data, formulas, names, sort_by):
         twice = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(
             f"Model names must be unique, but {twice} occur more than once: drop the "
-            "repeated formula or give each row its own name with names=."
+            "repeated formula (or, in Python, name each row with names=)."
         )
     return data, formulas, names
 
