@@ -86,6 +86,7 @@ import numpy as np
 from scipy import linalg
 
 from .._html import key_value_table
+from .._validation import check_rcond
 from ..curvature import SeparationWarning
 from ..curvature._groups import group_codes
 from ..curvature._linalg import (
@@ -429,6 +430,7 @@ def approximate_loo(
     refine_tol = float(refine_tol)
     if not refine_tol > 0:
         raise ValueError(f"refine_tol must be positive, got {refine_tol!r}.")
+    rcond = check_rcond(rcond)
     if isinstance(max_refine, bool) or not isinstance(max_refine, int | np.integer):
         raise TypeError(
             f"max_refine must be a non-negative integer, got {max_refine!r}."
