@@ -282,6 +282,14 @@ def test_errors(formulas, kwargs, match):
         ts.compare_formulas(data, formulas, **kwargs)
 
 
+def test_two_level_text_response_is_a_clear_error():
+    # a Gaussian fit of a text response reached statsmodels' scale estimate with a
+    # two-column endog: "operands could not be broadcast together"
+    data = pd.DataFrame({"t": ["no", "yes", "yes", "no", "yes"], "a": np.arange(5.0)})
+    with pytest.raises(ValueError, match=r"formula 't ~ a': the response is text"):
+        ts.compare_formulas(data, ["t ~ a"])
+
+
 def test_lr_p_value_is_chi2(anes):
     table = ts.compare_formulas(
         anes, ["vote ~ selfLR", "vote ~ selfLR + educ"], family="binomial"

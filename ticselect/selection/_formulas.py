@@ -505,6 +505,11 @@ def _fit_formula(name, f, common, sm_family, fam_name, kw, g):
     """
     model = _build(f, common, sm_family, missing="raise", **kw)
     y = np.asarray(model.endog, dtype=float)
+    if y.ndim > 1:  # a text response: one 0/1 column per level
+        raise ValueError(
+            f"formula {f!r}: the response is text ({y.shape[1]} columns once "
+            "encoded); use a numeric response, e.g. a 0/1 column or I(y == 'yes')."
+        )
     if fam_name in _SUPPORT and not _SUPPORT[fam_name][0](y):
         raise ValueError(
             f"formula {f!r}: the response is outside the support of the "
