@@ -255,6 +255,17 @@ def test_error_missing_file(tmp_path):
     assert "cannot read" in _one_line_error(proc, 1)
 
 
+def test_error_missing_parquet_file_says_why(tmp_path):
+    pytest.importorskip("pyarrow")  # without it the error asks for pyarrow
+    path = tmp_path / "nope.parquet"
+    status, _, err = run_main(["select", "--csv", str(path), "--target", "y"])
+    # pyarrow's FileNotFoundError carries only the path: "cannot read P: P."
+    assert status == 1
+    assert err.strip() == (
+        f"ticselect: error: cannot read {path}: No such file or directory."
+    )
+
+
 def test_error_binary_file(tmp_path):
     path = tmp_path / "bin.csv"
     path.write_bytes(bytes(range(256)) * 4)

@@ -158,8 +158,11 @@ def read_table(path):
             )  # fmt: skip
     except UnicodeDecodeError as exc:
         raise CLIError(f"{path} is not a UTF-8 text CSV file ({exc.reason}).") from exc
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror or exc}.") from exc
+    except OSError as exc:  # pyarrow's FileNotFoundError says only the path
+        why = exc.strerror or (
+            "No such file or directory" if isinstance(exc, FileNotFoundError) else exc
+        )
+        raise CLIError(f"cannot read {path}: {why}.") from exc
     except pd.errors.EmptyDataError as exc:
         raise CLIError(f"{path} is empty.") from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
