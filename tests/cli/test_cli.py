@@ -279,6 +279,14 @@ def test_error_unknown_column(small_csv):
     assert "'lable' not found" in msg and "did you mean 'label'" in msg
 
 
+def test_error_feature_listed_twice(small_csv):
+    # --features a,a,b fitted a design with a duplicated column, without a word
+    argv = ["--csv", str(small_csv), "--target", "label", "--features", "a,a,b"]
+    status, _, err = run_main(["select", *argv])
+    assert status == 1
+    assert err.strip() == "ticselect: error: --features lists 'a' twice."
+
+
 def test_error_target_outside_support(small_csv):
     argv = ["--csv", str(small_csv), "--target", "count", "--features", "a,b"]
     proc = console("select", *argv, "--family", "poisson")

@@ -323,6 +323,9 @@ def load_dataset(
             raise _column_error(name, header, csv_path)
     if target in features:
         raise CLIError(f"the target {target!r} is also listed in --features.")
+    twice = sorted({f for f in features if features.count(f) > 1})
+    if twice:
+        raise CLIError(f"--features lists {', '.join(map(repr, twice))} twice.")
     if not features:
         raise CLIError(f"{csv_path} has no feature columns besides {target!r}.")
     n_read = len(frame)
