@@ -139,6 +139,32 @@ def check_dispersion(dispersion):
     return phi
 
 
+def check_rcond(rcond):
+    """A relative cutoff ``rcond`` as a float, or a one-line error outside [0, 1).
+
+    Parameters
+    ----------
+    rcond : float
+        The value the user passed (``rcond=``): eigenvalues or pivots below
+        ``rcond`` times the largest count as zero.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> check_rcond(1e-10)
+    1e-10
+    """
+    value = float(rcond)
+    if not 0 <= value < 1:
+        raise ValueError(
+            f"rcond must be a relative cutoff in [0, 1) such as 1e-10, got {rcond!r}."
+        )
+    return value
+
+
 def validate_X(X, est, *, finite=True):
     """Check the training design of a fitted estimator.
 

@@ -127,6 +127,7 @@ import numpy as np
 from scipy import linalg
 
 from ._evidence import evidence, key_value_table
+from ._validation import check_rcond
 from .curvature._factor import frobenius_dot
 from .curvature._groups import group_scores
 from .curvature._identify import n_aliased
@@ -492,6 +493,7 @@ def criteria(curv, *, soft_rank_lambda=None, rcond=DEFAULT_RCOND, c_hat=None):
         c_hat = float(c_hat)
         if not (np.isfinite(c_hat) and c_hat > 0):
             raise ValueError(f"c_hat must be a positive finite number, got {c_hat!r}.")
+    rcond = check_rcond(rcond)
     return _criteria_and_spectrum(
         curv, soft_rank_lambda, rcond, full_spectrum=False, c_hat=c_hat
     )[0]

@@ -9,6 +9,7 @@ error.
 
 import inspect
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -353,3 +354,21 @@ def test_every_metric_with_ci_documents_its_ci_parameters(metric):
     where = [doc.index(f"\n    {name} : ") for name in names]
     assert where == sorted(where)
     assert doc.index("\n    Returns\n") > where[-1]
+
+
+@pytest.mark.parametrize("method", ["BCa", "basic", "percentile"])
+def test_constant_metric_has_a_point_interval(method):
+    # Forecasts of 1/k for every class give the same Brier score on every resample:
+    # (1/2)² = 1/4 for a binary forecast, (1 - 1/k)² + (k - 1)/k² = 1 - 1/k summed
+    # over k classes.  scipy's BCa interval was (nan, nan) with a
+    # DegenerateDataWarning and a RuntimeWarning; every method gives the point.
+    rng = np.random.default_rng(0)
+    for k in (2, 3):
+        y = rng.integers(0, k, 60)
+        prob = np.full(60, 0.5) if k == 2 else np.full((60, k), 1 / k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ci = brier_score(y, prob, ci=0.9, ci_method=method, n_resamples=50,
+                             random_state=0)  # fmt: skip
+        value = 0.25 if k == 2 else 1 - 1 / k
+        assert_allclose([ci.estimate, ci.low, ci.high], value, rtol=1e-12)

@@ -255,6 +255,17 @@ def test_error_missing_file(tmp_path):
     assert "cannot read" in _one_line_error(proc, 1)
 
 
+def test_error_missing_parquet_file_says_why(tmp_path):
+    pytest.importorskip("pyarrow")  # without it the error asks for pyarrow
+    path = tmp_path / "nope.parquet"
+    status, _, err = run_main(["select", "--csv", str(path), "--target", "y"])
+    # pyarrow's FileNotFoundError carries only the path: "cannot read P: P."
+    assert status == 1
+    assert err.strip() == (
+        f"ticselect: error: cannot read {path}: No such file or directory."
+    )
+
+
 def test_error_binary_file(tmp_path):
     path = tmp_path / "bin.csv"
     path.write_bytes(bytes(range(256)) * 4)
@@ -266,6 +277,14 @@ def test_error_unknown_column(small_csv):
     proc = console("select", "--csv", str(small_csv), "--target", "lable")
     msg = _one_line_error(proc, 1)
     assert "'lable' not found" in msg and "did you mean 'label'" in msg
+
+
+def test_error_feature_listed_twice(small_csv):
+    # --features a,a,b fitted a design with a duplicated column, without a word
+    argv = ["--csv", str(small_csv), "--target", "label", "--features", "a,a,b"]
+    status, _, err = run_main(["select", *argv])
+    assert status == 1
+    assert err.strip() == "ticselect: error: --features lists 'a' twice."
 
 
 def test_error_target_outside_support(small_csv):

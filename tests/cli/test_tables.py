@@ -140,6 +140,23 @@ def test_missing_values_error_or_dropna(regions_csv):
     assert res["data"]["n_dropped"] == 2 and res["data"]["missing"] == {"b": 2}
 
 
+def test_infinite_values_are_named_by_column_and_line(regions_csv, tmp_path):
+    # "inf" in a CSV reads as a float: it was scikit-learn's "Input X contains
+    # infinity" without the column (--dropna does not drop it: it is not missing)
+    _, frame = regions_csv
+    bad = frame.dropna().reset_index(drop=True)
+    bad.loc[3, "a"] = -np.inf
+    path = tmp_path / "inf.csv"
+    bad.to_csv(path, index=False)
+    argv = ["select", "--csv", str(path), "--target", "y", "--family", "poisson"]
+    status, out, err = run_main([*argv, "--grid", "1", "--cv", "0"])
+    assert status == 1
+    assert err.strip().splitlines() == [
+        f"ticselect: error: infinite values in {path}: 'a' has 1 (line 5); fix those "
+        "values or leave the column out with --features."
+    ]
+
+
 def test_parquet_equals_csv(regions_csv, tmp_path):
     pytest.importorskip("pyarrow")  # an optional reader; the CSV path is the oracle
     path, frame = regions_csv

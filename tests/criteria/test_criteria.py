@@ -133,3 +133,15 @@ def test_unknown_flag_is_refused():
     curv = ts.curvature(LinearRegression().fit(X, y), X, y)
     with pytest.raises(ValueError, match="unknown reliability flag"):
         curv.add_flag("shaky")
+
+
+def test_bad_rcond_is_refused(rng):
+    # rcond=nan warned "1/rcond = nan" and went on; rcond=2 changed TIC (68.9 to
+    # 62.6 on this kind of fit) with a SingularHessianWarning about a sound fit
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] + rng.normal(size=60) > 0).astype(int)
+    curv = ts.curvature(LogisticRegression().fit(X, y), X, y)
+    for bad in (-1.0, np.nan, 2.0):
+        with pytest.raises(ValueError, match=r"rcond must be a relative cutoff in"):
+            ts.criteria(curv, rcond=bad)
+    assert ts.criteria(curv, rcond=0.0).tic == pytest.approx(ts.criteria(curv).tic)

@@ -12,6 +12,8 @@ the full check gives.  The binary label check's two-comparison path is checked
 against ``isin`` on unseen labels of several dtypes.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.linear_model import (
@@ -134,3 +136,18 @@ def test_binary_labels_unseen_raise_and_seen_code_as_isin(labels, unseen, rng):
     ybad = ybad.astype(y.dtype) if isinstance(unseen, str) else ybad
     with pytest.raises(ValueError, match="has not seen"):
         ts.curvature(est, X, ybad)
+
+
+def test_huge_finite_design_is_one_error_without_warnings(rng):
+    # Finite values whose squares overflow (|x| ~ 1e308) pass the finiteness check;
+    # the row pass then emitted 13 RuntimeWarnings (overflow in square, multiply)
+    # before an error about "a fitted probability of 0 or 1" for a Ridge fit.  Now:
+    # one ValueError naming the design and the fix, and no RuntimeWarning.
+    X, y = _data("gaussian", rng)
+    est = Ridge(alpha=1.0).fit(X, y)
+    Xbad = X.copy()
+    Xbad[3, :2] = [1e308, -1e308]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"values up to 1e\+308, whose squares"):
+            ts.curvature(est, Xbad, y)

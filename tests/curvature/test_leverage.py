@@ -95,3 +95,16 @@ def test_scalar_curvature_is_the_per_block_second_derivative(kind, rng):
     d2 = rows.derivatives(slice(0, 120))[2]
     assert d2.shape == (120, 1, 1)
     np.testing.assert_array_equal(got, d2[:, 0, 0])
+
+
+def test_empty_active_set_has_leverage_zero_and_nothing_on_stderr(capfd):
+    # A strong L1 penalty zeroes every coefficient (liblinear penalises the intercept
+    # too): no free parameter, so every row's leverage x̃ᵢᵀH⁻¹x̃ᵢ is 0.  LAPACK's
+    # dtrtri rejects the empty factor with a line on stderr, once per criteria() call.
+    X, y = _logistic(60, 4)
+    fit = LogisticRegression(penalty="l1", solver="liblinear", C=1e-4).fit(X, y)
+    curv = ts.curvature(fit, X, y)
+    assert curv.n_params == 0
+    assert max_leverage(curv) == 0.0
+    assert "high_leverage" not in ts.criteria(curv).flags
+    assert capfd.readouterr().err == ""

@@ -248,6 +248,36 @@ def test_coef_table_one_model_is_its_inference(anes_table):
     np.testing.assert_allclose(robust["se"], ref.bse, rtol=1e-5)
 
 
+def test_coef_table_refuses_to_average_network_weights():
+    # Two networks of the same shape fit the same function with their hidden units
+    # in another order: "coefs_[0][x0,0]" was averaged across them as if it were one
+    # parameter.  One network beside GLMs keeps its rows (n_models = 1).
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = X[:, 0] + rng.normal(size=60)
+    nets = [
+        MLPRegressor(
+            hidden_layer_sizes=(2,),
+            solver="lbfgs",
+            alpha=1.0,
+            random_state=seed,
+            max_iter=2000,
+        )  # fmt: skip
+        for seed in (0, 1)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the small networks' own fit warnings
+        avg = ts.ModelAverage(nets, weights="akaike").fit(X, y)
+        with pytest.raises(ValueError, match="hidden units can be permuted"):
+            avg.coef_table()
+        table = ts.ModelAverage([nets[0], Ridge()], weights="akaike").fit(X, y)
+        table = table.coef_table()
+    assert table.loc["coefs_[0][x0,0]", "n_models"] == 1
+    assert table.loc["x0", "n_models"] == 1
+
+
 def test_non_finite_alo_gets_zero_weight(logistic):
     X, y, path = logistic
     loo = path.loo[0]

@@ -255,6 +255,7 @@ def test_nesting_detection_and_flags():
         (["y ~ a"], {"link": "logit"}, "not available for the gaussian"),
         (["y ~ a"], {"weights": "w"}, "weights='w' is not a column"),
         ([], {}, "at least one formula"),
+        (["y ~ a", "y ~ a"], {}, r"\['y ~ a'\] occur more than once.*names="),
         (["y ~ b"], {}, "column 'b' has 1 infinite values"),
         (["y ~ a", "y ~ c"], {}, r"no row has every variable.*'c': 4"),
         (["y ~ a"], {"weights": [1.0, -1.0, 1.0, 1.0]}, "non-negative"),
@@ -279,6 +280,14 @@ def test_errors(formulas, kwargs, match):
     data["c"] = np.nan
     with pytest.raises(ValueError, match=match):
         ts.compare_formulas(data, formulas, **kwargs)
+
+
+def test_two_level_text_response_is_a_clear_error():
+    # a Gaussian fit of a text response reached statsmodels' scale estimate with a
+    # two-column endog: "operands could not be broadcast together"
+    data = pd.DataFrame({"t": ["no", "yes", "yes", "no", "yes"], "a": np.arange(5.0)})
+    with pytest.raises(ValueError, match=r"formula 't ~ a': the response is text"):
+        ts.compare_formulas(data, ["t ~ a"])
 
 
 def test_lr_p_value_is_chi2(anes):

@@ -267,6 +267,9 @@ def test_errors():
         ts.approximate_loo(curv, method="bogus")
     with pytest.raises(ValueError, match="leverage_tol"):
         ts.approximate_loo(curv, leverage_tol=0)
+    for rcond in (-1.0, np.nan, 2.0):  # were accepted silently
+        with pytest.raises(ValueError, match=r"rcond must be a relative cutoff in"):
+            ts.approximate_loo(curv, rcond=rcond)
     curv.rows = None
     with pytest.raises(ValueError, match="per-row model"):
         ts.approximate_loo(curv)

@@ -232,3 +232,6 @@ def test_bad_groups_raise():
         ts.approximate_loo(curv, groups=np.zeros(5))
     with pytest.raises(ValueError, match="NaN"):
         ts.approximate_loo(curv, groups=np.full(len(y), np.nan))
+    # one group: leaving it out leaves nothing to fit (the result was loo_se = nan)
+    with pytest.raises(ValueError, match="single label.*at least two groups"):
+        ts.approximate_loo(curv, groups=np.zeros(len(y)))

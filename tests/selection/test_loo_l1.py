@@ -176,3 +176,53 @@ def test_leave_group_out_of_an_l1_fit_is_refitted_exactly():
         eta = fit.decision_function(X[rows])
         exact = np.sum(np.logaddexp(0.0, eta) - y[rows] * eta)
         np.testing.assert_allclose(res.group_pointwise[g], exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dispersion", [None, 1.0])
+def test_empty_active_set_without_intercept_is_exact_loo(dispersion):
+    # A Lasso without intercept whose penalty zeroes every coefficient predicts 0:
+    # only σ² is fitted (or nothing, at a fixed dispersion).  Leaving row i out
+    # refits σ²₋ᵢ = Σ_{j≠i} yⱼ² / (n − 1) (closed form, the oracle); the Gaussian
+    # route used to hand LAPACK an empty system (an f2py shape error, a division by 0).
+    from sklearn.linear_model import Lasso
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = X @ [1.0, -1.0, 0.5, 0.0] + rng.standard_normal(60)
+    fit = Lasso(alpha=100.0, fit_intercept=False).fit(X, y)
+    assert not np.any(fit.coef_)
+    curv = ts.curvature(fit, X, y, dispersion=dispersion)
+    s2 = (np.sum(y**2) - y**2) / (len(y) - 1) if dispersion is None else np.ones(60)
+    exact = np.sum(np.log(2 * np.pi * s2) + y**2 / s2)  # deviance scale
+    np.testing.assert_allclose(ts.approximate_loo(curv).loo, exact, rtol=1e-12)
+
+
+def test_duplicated_active_columns_refit_without_scipy_warnings():
+    # Both copies of a duplicated column active: the sign-pattern system of the
+    # exact refit is singular.  scipy's LinAlgWarning ("ill-conditioned matrix")
+    # leaked to the user next to ticselect's own SingularHessianWarning; now the
+    # refit sweeps on, and the refitted rows stay exact leave-one-out (oracle:
+    # scikit-learn refits; the duplicated column does not change the predictions).
+    from scipy.linalg import LinAlgWarning
+    from sklearn.linear_model import Lasso
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    rng.standard_normal(60)
+    y = X @ [1.0, -1.0, 0.5, 0.0] + rng.standard_normal(60)
+    Xd = np.c_[X, X[:, 0]]
+    fit = Lasso(alpha=0.01).fit(Xd, y)
+    assert np.all(fit.coef_[[0, 4]] != 0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        curv = ts.curvature(fit, Xd, y, dispersion=1.0)
+        res = ts.approximate_loo(curv)
+    assert not [w for w in caught if issubclass(w.category, LinAlgWarning)]
+    rows = np.flatnonzero(res.refined)
+    assert rows.size
+    for i in rows:
+        keep = np.arange(60) != i
+        refit = Lasso(alpha=0.01 * 60 / 59, tol=1e-14, max_iter=100_000)
+        e = y[i] - refit.fit(Xd[keep], y[keep]).predict(Xd[i : i + 1])[0]
+        exact = 0.5 * np.log(2 * np.pi) + e**2 / 2
+        np.testing.assert_allclose(res.pointwise[i], exact, rtol=1e-6)

@@ -11,6 +11,7 @@ accounts for every source of sampling noise of the estimator.  The conventions
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -253,17 +254,22 @@ def bootstrap_interval(
         return out.reshape(out.shape[:-1] + batch_shape)
 
     batch = max(1, min(n_resamples, MAX_BATCH_ELEMENTS // (rows.size * row_cost)))
-    res = stats.bootstrap(
-        data,
-        stat,
-        n_resamples=n_resamples,
-        batch=batch,
-        vectorized=True,
-        method=method,
-        confidence_level=confidence_level,
-        **_seed_keyword(random_state),
-    )
-    low, high = res.confidence_interval
+    with warnings.catch_warnings():  # a constant metric (BCa's 0/0): handled below
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.filterwarnings(
+            "ignore", "invalid value encountered in scalar divide", RuntimeWarning
+        )
+        res = stats.bootstrap(
+            data,
+            stat,
+            n_resamples=n_resamples,
+            batch=batch,
+            vectorized=True,
+            method=method,
+            confidence_level=confidence_level,
+            **_seed_keyword(random_state),
+        )
+    low, high = _degenerate_to_point(res)
     scalar = np.ndim(estimate) == 0
     return BootstrapInterval(
         float(estimate) if scalar else np.asarray(estimate),
@@ -277,6 +283,22 @@ def bootstrap_interval(
         n_resamples=n_resamples,
         stratified=stratified,
     )
+
+
+def _degenerate_to_point(res):
+    """The interval's ends, the metric's one value where every resample gives it.
+
+    scipy's BCa interval is ``nan`` when the bootstrap distribution is constant
+    (e.g. the Brier score of constant forecasts of 0.5 is 0.25 on every resample);
+    every method's interval is then that single point.
+    """
+    low, high = (np.array(end, dtype=float) for end in res.confidence_interval)
+    dist = np.asarray(res.bootstrap_distribution, dtype=float)
+    constant = np.ptp(dist, axis=-1) == 0
+    value = dist[..., 0]
+    low = np.where(constant, value, low)
+    high = np.where(constant, value, high)
+    return low, high
 
 
 def counts_matrix(idx, n):

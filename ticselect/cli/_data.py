@@ -158,8 +158,11 @@ def read_table(path):
             )  # fmt: skip
     except UnicodeDecodeError as exc:
         raise CLIError(f"{path} is not a UTF-8 text CSV file ({exc.reason}).") from exc
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror or exc}.") from exc
+    except OSError as exc:  # pyarrow's FileNotFoundError says only the path
+        why = exc.strerror or (
+            "No such file or directory" if isinstance(exc, FileNotFoundError) else exc
+        )
+        raise CLIError(f"cannot read {path}: {why}.") from exc
     except pd.errors.EmptyDataError as exc:
         raise CLIError(f"{path} is empty.") from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
@@ -217,6 +220,23 @@ def _drop_missing(frame, columns, path, dropna):
     if kept.empty:
         raise CLIError(f"no row of {path} is complete in the columns used.")
     return kept, report
+
+
+def _check_infinite(frame, columns, path):
+    """Refuse infinite numbers (``inf`` in a CSV), naming each column and a line."""
+    found = []
+    for name in columns:
+        col = frame[name]
+        if _is_numeric(col):
+            bad = np.flatnonzero(np.isinf(col.to_numpy(dtype=float)))
+            if bad.size:
+                line = frame.index[bad[0]] + 2  # header = line 1
+                found.append(f"{name!r} has {bad.size} (line {line})")
+    if found:
+        raise CLIError(
+            f"infinite values in {path}: {', '.join(found)}; fix those values or "
+            "leave the column out with --features."
+        )
 
 
 def _is_numeric(series):
@@ -303,11 +323,15 @@ def load_dataset(
             raise _column_error(name, header, csv_path)
     if target in features:
         raise CLIError(f"the target {target!r} is also listed in --features.")
+    twice = sorted({f for f in features if features.count(f) > 1})
+    if twice:
+        raise CLIError(f"--features lists {', '.join(map(repr, twice))} twice.")
     if not features:
         raise CLIError(f"{csv_path} has no feature columns besides {target!r}.")
     n_read = len(frame)
     used = [target, *features] + ([groups] if groups is not None else [])
     frame, dropped = _drop_missing(frame, used, csv_path, dropna)
+    _check_infinite(frame, used[: 1 + len(features)], csv_path)
     lines = frame.index.to_numpy() + 2  # header = line 1 (blank lines not counted)
     X = np.empty((len(frame), len(features)), dtype=object)
     categorical, encoded = [], {}

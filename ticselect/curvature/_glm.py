@@ -244,11 +244,11 @@ def glm_curvature(spec, *, dispersion=None, _dispersion_is_param=False, _point=N
         if not finite and not sp.issparse(X):
             check_finite_X(X)  # the design's check (validate_X's finite=False)
         fam.check_mu(fam.mean(eta))
-    phi, phi_is_param = _dispersion(spec, eta, dispersion, _dispersion_is_param)
-    phi_arg = 1.0 if phi is None else phi
-
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite: raised inside
+        phi, phi_is_param = _dispersion(spec, eta, dispersion, _dispersion_is_param)
+        phi_arg = 1.0 if phi is None else phi
+        rows = _row_pass(spec, phi_arg, eta, eta_full, fused, _point is not None)
     pt = X.shape[1] + int(fit_int)  # parameters per linear predictor
-    rows = _row_pass(spec, phi_arg, eta, eta_full, fused, _point is not None)
     eta_full, nll_rows, nll, d1, d2, H, C, grad, abs_grad, row_norms = rows
     eta = eta_full if multi else eta_full[:, 0]
     if _point is not None:
@@ -354,6 +354,7 @@ def _row_pass(spec, phi_arg, eta, eta_full, fused, row_norms):
         nll_rows = fam.nll(y, eta, phi_arg)
         nll = float(np.sum(w * nll_rows))
     if not np.isfinite(nll):
+        _raise_huge_design(spec)
         raise ValueError(
             f"The negative log-likelihood of {spec.model_name} is not finite at the "
             "fitted parameters (a fitted probability of 0 or 1, or a mean outside "
@@ -364,7 +365,25 @@ def _row_pass(spec, phi_arg, eta, eta_full, fused, row_norms):
         d1 = d1.reshape(n, m)
         d2 = d2.reshape(n, m, m)
         H, C, grad, abs_grad = _accumulate_general(X, w, d1, d2, fit_int)
+    if not (np.isfinite(H).all() and np.isfinite(C).all()):
+        _raise_huge_design(spec)  # else the curvature's own check says it
     return eta_full, nll_rows, nll, d1, d2, H, C, grad, abs_grad, norms
+
+
+#: Largest ``|x|`` whose square (in ``XᵀWX``) stays far inside float64's range.
+_HUGE_DESIGN = 1e150
+
+
+def _raise_huge_design(spec):
+    """A one-line error when the design holds values whose squares overflow."""
+    X = spec.X
+    big = float(abs(X).max()) if X.shape[0] and X.shape[1] else 0.0
+    if big > _HUGE_DESIGN:
+        raise ValueError(
+            f"The design of {spec.model_name} has values up to {big:.3g}, whose "
+            "squares overflow float64 in the Hessian XᵀWX; rescale the columns "
+            "(e.g. StandardScaler) and refit."
+        )
 
 
 def _parameter_vectors(spec, pt, phi):

@@ -90,6 +90,8 @@ def max_leverage(curv, floor=0.5):
     gauge = curv.gauge if curv.gauge.shape[1] else None
     Q = complement_basis(gauge, curv.n_params)
     H = restrict(curv.penalized_hessian, Q)
+    if H.shape[0] == 0:  # no free parameter (an empty L1 active set): no leverage
+        return 0.0  # (LAPACK's dtrtri rejects an empty matrix on stderr)
     diag = np.diag(H)
     if not np.all(diag > 0):
         return float("nan")

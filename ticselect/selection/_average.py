@@ -618,6 +618,9 @@ default="stacking"
         ------
         ImportError
             When pandas is not installed.
+        ValueError
+            When two or more candidates are networks (their weights do not match by
+            name: hidden units can be permuted).
         """
         try:
             import pandas as pd
@@ -651,6 +654,15 @@ default="stacking"
         return frame
 
     def _coefficients(self, cov_type):
+        nets = [n for n, c in zip(self.names_, self.curvatures_, strict=True)
+                if isinstance(c.rows, MLPRows)]  # fmt: skip
+        if len(nets) > 1:
+            raise ValueError(
+                f"coef_table cannot average the weights of the networks {nets}: a "
+                "network's hidden units can be permuted, so weights of the same name "
+                "are not the same parameter; average their predictions (predict, "
+                "predictive_nll) instead."
+            )
         est, se = [], []
         for m, curv in zip(self.estimators_, self.curvatures_, strict=True):
             res = inference_from_curvature(

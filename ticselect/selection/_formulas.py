@@ -440,7 +440,11 @@ def _check_formulas(data, formulas, names, sort_by):
     if len(names) != len(formulas):
         raise ValueError(f"Got {len(names)} names for {len(formulas)} formulas.")
     if len(set(names)) != len(names):
-        raise ValueError(f"Model names must be unique, got {names}.")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(
+            f"Model names must be unique, but {twice} occur more than once: drop the "
+            "repeated formula (or, in Python, name each row with names=)."
+        )
     return data, formulas, names
 
 
@@ -501,6 +505,11 @@ def _fit_formula(name, f, common, sm_family, fam_name, kw, g):
     """
     model = _build(f, common, sm_family, missing="raise", **kw)
     y = np.asarray(model.endog, dtype=float)
+    if y.ndim > 1:  # a text response: one 0/1 column per level
+        raise ValueError(
+            f"formula {f!r}: the response is text ({y.shape[1]} columns once "
+            "encoded); use a numeric response, e.g. a 0/1 column or I(y == 'yes')."
+        )
     if fam_name in _SUPPORT and not _SUPPORT[fam_name][0](y):
         raise ValueError(
             f"formula {f!r}: the response is outside the support of the "

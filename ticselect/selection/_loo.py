@@ -86,6 +86,7 @@ import numpy as np
 from scipy import linalg
 
 from .._html import key_value_table
+from .._validation import check_rcond
 from ..curvature import SeparationWarning
 from ..curvature._groups import group_codes
 from ..curvature._linalg import (
@@ -375,7 +376,7 @@ def approximate_loo(
         Group label of each row: leave one **group** out at a time (one Newton step
         per group by a block Woodbury update, refinement of the groups of high
         leverage, the standard error over groups; see
-        :mod:`ticselect.selection._loo_groups`).  ``leverage_tol``,
+        :mod:`ticselect.selection._loo_groups`); at least two groups.  ``leverage_tol``,
         ``refine_tol`` and ``max_refine`` then apply to groups.  With one row per
         group the result is the ungrouped one.  A curvature built with
         ``groups=`` is still left out row by row unless ``groups`` is given here.
@@ -429,6 +430,7 @@ def approximate_loo(
     refine_tol = float(refine_tol)
     if not refine_tol > 0:
         raise ValueError(f"refine_tol must be positive, got {refine_tol!r}.")
+    rcond = check_rcond(rcond)
     if isinstance(max_refine, bool) or not isinstance(max_refine, int | np.integer):
         raise TypeError(
             f"max_refine must be a non-negative integer, got {max_refine!r}."
@@ -642,6 +644,11 @@ def _leave_groups_out(curv, rows, groups, method, leverage_tol, refine, max_refi
                       refine_tol, rcond):  # fmt: skip
     """:func:`approximate_loo` with ``groups``: the hook to ``_loo_groups``."""
     codes, n_groups = group_codes(groups, rows.n_rows)
+    if n_groups < 2:
+        raise ValueError(
+            "groups has a single label: leaving it out leaves no row to fit; give at "
+            "least two groups (or groups=None for leave-one-out)."
+        )
     if n_groups == rows.n_rows:  # one row per group: the groups are the rows
         res = approximate_loo(curv, method=method, leverage_tol=leverage_tol,
                               refine=refine, max_refine=max_refine,

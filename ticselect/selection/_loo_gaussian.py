@@ -77,7 +77,7 @@ def applies(curv, rows):
         return False
     if getattr(rows, "m", 0) != 1 or getattr(rows, "keep", None) is not None:
         return False
-    if curv.gauge.shape[1]:
+    if curv.gauge.shape[1] or curv.n_params == 0:  # nothing to leave out: general
         return False
     k = curv.n_params - int(rows.phi_is_param)
     penalised = bool(np.any(curv.penalty[:k] > 0))
@@ -163,7 +163,10 @@ def gaussian_loo(curv, rows):
     y = spec.y if spec.offset is None else spec.y - spec.offset
     r_fit = y - (eta if spec.offset is None else eta - spec.offset)
     # the exact optimum: one Newton step β̂ − B⁻¹∇ (∇ the penalised loss's gradient)
-    delta, info = lapack.dpotrs(LB, curv.gradient[:k], lower=1)
+    # (k = 0, an empty L1 active set without intercept: LAPACK rejects empty systems)
+    delta, info = (
+        lapack.dpotrs(LB, curv.gradient[:k], lower=1) if k else (np.zeros(0), 0)
+    )
     _check(info, "solve with H_λ")
     step = max(1, _BLOCK_FLOATS // d)
     blocks = [slice(s, min(n, s + step)) for s in range(0, n, step)]
@@ -180,7 +183,7 @@ def gaussian_loo(curv, rows):
         t += Z.T @ (w[sl] * r[sl])
     rss = float(w @ (r * r))
     n_s = float(np.sum(w))
-    Lt, info = lapack.dtrtrs(LB, t, lower=1)  # B^{-1/2}-side of X̃ᵀWr
+    Lt, info = lapack.dtrtrs(LB, t, lower=1) if k else (t, 0)  # B^{-1/2}-side of X̃ᵀWr
     _check(info, "triangular solve")
 
     h = np.empty(n)  # x̃ᵢᵀB⁻¹x̃ᵢ

@@ -40,6 +40,8 @@ uses ``alpha · n/(n − 1)`` to hold the same penalty).  One linear predictor
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
@@ -278,8 +280,11 @@ def _sign_pattern_solution(A, b, c1, c2, beta):
     sign = np.sign(beta[on])
     M = A[np.ix_(on, on)] + np.diag(c2[on])
     try:
-        x = linalg.solve(M, b[on] - c1[on] * sign, assume_a="pos", check_finite=False)
-    except (linalg.LinAlgError, ValueError):
+        with warnings.catch_warnings():  # singular M (duplicated active columns):
+            warnings.simplefilter("error", linalg.LinAlgWarning)  # sweep on instead
+            x = linalg.solve(M, b[on] - c1[on] * sign, assume_a="pos",
+                             check_finite=False)  # fmt: skip
+    except (linalg.LinAlgError, linalg.LinAlgWarning, ValueError):
         return None
     if np.any((np.sign(x) != sign) & (c1[on] > 0)):
         return None
