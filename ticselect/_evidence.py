@@ -103,6 +103,7 @@ from ._evidence_net import (
     log_symmetry,
     resolve_hessian,
 )
+from ._validation import check_rcond
 from .curvature._linalg import DEFAULT_RCOND, GaugeComplement
 from .curvature._output import curvature_model_fisher
 from .curvature._result import DECREMENT_TOL, STATIONARITY_TOL
@@ -363,6 +364,12 @@ def _prior(curv, prior_precision):
             "evidence(): a prior_precision vector must be finite and >= 0 (0 marks an "
             "unpenalised parameter)."
         )
+    if not np.any(arr > 0):
+        raise ValueError(
+            "evidence(): prior_precision is 0 on every parameter, a flat improper "
+            "prior under which the evidence is undefined; give at least one "
+            "parameter a positive precision (0 marks an unpenalised one)."
+        )
     if curv.dispersion_is_param and arr[-1] != 0:
         raise ValueError(
             "evidence(): the last parameter is the dispersion, which is held at its "
@@ -474,6 +481,7 @@ def evidence(
     True
     """
     hessian, unpenalized = _check_options(curv, hessian, unpenalized, dispersion)
+    rcond = check_rcond(rcond)
     prior = _prior(curv, prior_precision)
     flags = ["not_stationary"] if "not_stationary" in curv.flags else []
     if not prior.default:

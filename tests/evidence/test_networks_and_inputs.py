@@ -185,6 +185,12 @@ def test_bad_vectors_and_options(rng):
         ts.evidence(curv, unpenalized="marginal")
     with pytest.raises(TypeError, match="takes a Curvature"):
         ts.evidence(LogisticRegression())
+    # a penalised fit given an all-zero prior: the user's flat prior, not "no penalty"
+    with pytest.raises(ValueError, match="0 on every parameter"):
+        ts.evidence(curv, prior_precision=np.zeros(3))
+    for rcond in (-1.0, 2.0, np.nan):  # silently accepted (nan evidence) before
+        with pytest.raises(ValueError, match="rcond must be"):
+            ts.evidence(curv, rcond=rcond)
     net = _regressor(rng, 1e-2)  # σ² estimated: the last parameter
     bad = np.r_[np.ones(net.n_params - 1), 1.0]
     with pytest.raises(ValueError, match="dispersion"):
