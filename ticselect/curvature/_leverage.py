@@ -41,7 +41,7 @@ def _spectral_radius(WM):
 
 def _row_bounds(rows, w, norms):
     """``wᵢ ρ(Λᵢ) normsᵢ`` of every row, blockwise."""
-    d2 = getattr(rows, "scalar_curvature", lambda: None)()
+    d2 = rows.scalar_curvature()
     if d2 is not None:  # one local parameter: ρ(Λᵢ) = |ℓ''ᵢ|
         return w * np.abs(d2) * norms
     out = np.empty(rows.n_rows)
@@ -123,12 +123,11 @@ def max_leverage(curv, floor=0.5):
     else:
         norms = rows.jacobian_norms() * float(np.max(scale)) ** 2 * inv_norm
     best = 0.0
+    bounds = _row_bounds(rows, w, norms)
     step = rows.rows_per_block()
     for start in range(0, rows.n_rows, step):
         sl = slice(start, min(rows.n_rows, start + step))
-        _, _, d2 = rows.derivatives(sl)
-        bound = w[sl] * _spectral_radius(d2) * norms[sl]
-        idx = start + np.flatnonzero(bound > max(floor, best))
+        idx = start + np.flatnonzero(bounds[sl] > max(floor, best))
         if not idx.size:
             continue
         _, J, _, d2 = rows.local(idx)
