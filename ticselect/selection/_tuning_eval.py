@@ -228,7 +228,6 @@ class Evaluator:
         self.points = []
         self.prev = None  # (curv, values, column scales) of the last fit
         self.masks = None
-        self._criterion_flags = ()  # the last evidence's own flags ("singular", ...)
 
     # -- one evaluation -----------------------------------------------------------
     def __call__(self, t):
@@ -251,10 +250,8 @@ class Evaluator:
             crit = _light_criteria(curv)
             if self.masks is None:
                 self.masks = self._masks(curv)
-            value, se, grad, mackay = self._criterion(curv, crit)
-        flags = tuple(crit.flags) + tuple(
-            f for f in self._criterion_flags if f not in crit.flags
-        )
+            value, se, grad, mackay, own = self._criterion(curv, crit)
+        flags = tuple(crit.flags) + tuple(f for f in own if f not in crit.flags)
         t2 = time.perf_counter()
         self.prev = (curv, values, scale)
         point = Point(
@@ -329,14 +326,14 @@ class Evaluator:
         return masks & pen[None]
 
     def _criterion(self, curv, crit):
-        """``(value, se, grad, mackay)`` of the criterion, deviance scale.
+        """``(value, se, grad, mackay, flags)`` of the criterion, deviance scale.
 
         ``grad`` is ``None`` where no derivative exists; ``mackay`` is MacKay's
         ratio update of each penalty (:meth:`PenaltyDerivatives.mackay_ratio`) or
-        ``None``.
+        ``None``; ``flags`` are the criterion's own (the evidence's), beside the
+        fit's.
         """
         e = self.spec.exponent
-        self._criterion_flags = ()
         pd = None
         if self.spec.has_slopes:
             try:
@@ -348,13 +345,13 @@ class Evaluator:
             gaussian_form = gaussian.applies(curv, curv.rows)
             if pd is not None and gaussian_form:  # exact LOO in closed form
                 try:
-                    return (*gaussian_loo_gradient(curv, self.masks, e), mackay)
+                    return (*gaussian_loo_gradient(curv, self.masks, e), mackay, ())
                 except linalg.LinAlgError:
                     pass
             fused = None if pd is None or gaussian_form else pd.alo_fused()
             if fused is not None:  # one-step rows only: no approximate_loo needed
                 loo, grad = fused
-                return loo.loo, loo.loo_se, grad, mackay
+                return loo.loo, loo.loo_se, grad, mackay, ()
             loo = approximate_loo(curv)
             grad = None
             if pd is not None and not gaussian_form:
@@ -362,25 +359,25 @@ class Evaluator:
                     grad = pd.alo(loo)
                 except (GradientUnavailable, linalg.LinAlgError):
                     grad = None
-            return loo.loo, loo.loo_se, grad, mackay
+            return loo.loo, loo.loo_se, grad, mackay, ()
         if self.criterion == "tic":
             if pd is not None:
                 _, se, grad = pd.tic()
-                return crit.tic, se, grad, mackay
-            return crit.tic, _tic_se(curv), None, mackay
+                return crit.tic, se, grad, mackay, ()
+            return crit.tic, _tic_se(curv), None, mackay, ()
         if self.criterion == "evidence":
             ev = evidence(
                 curv, unpenalized=self.unpenalized,
                 dispersion="profile" if curv.dispersion_is_param else "fixed",
             )  # fmt: skip
-            self._criterion_flags = tuple(ev.flags)  # why a value is nan, say
             grad = None
             if pd is not None:
                 try:
                     grad = pd.evidence(ev)
                 except (GradientUnavailable, linalg.LinAlgError):
                     grad = None
-            return -2.0 * ev.log_evidence, np.nan, grad, mackay
+            # the evidence's own flags say why a value is nan ("singular", ...)
+            return -2.0 * ev.log_evidence, np.nan, grad, mackay, tuple(ev.flags)
         raise ValueError(f"unknown criterion {self.criterion!r}")  # pragma: no cover
 
 
